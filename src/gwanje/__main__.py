@@ -1,0 +1,3 @@
+from gwanje.cli import main
+
+main()

@@ -1,0 +1,118 @@
+"""Registry JSON routes. Routes parse, call one use case and render; no queries here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from gwanje.core.errors import ValidationFailed
+from gwanje.registry import service
+from gwanje.registry.rules import CameraStatus
+from gwanje.registry.schemas import (
+    Annex1Report,
+    CameraCreate,
+    CameraPage,
+    CameraQuery,
+    CameraRead,
+    CameraRetire,
+    CameraUpdate,
+)
+from gwanje.web.deps import DB, PolicyDep, Principal, requires, write_scope
+
+router = APIRouter(prefix="/api", tags=["registry"])
+
+Reader = Annotated[Principal, Depends(requires("registry.read"))]
+Writer = Annotated[Principal, Depends(requires("registry.write", "registry.write_own_department"))]
+
+
+def _floats(value: str | None, n: int, name: str) -> tuple[float, ...] | None:
+    if value is None or value == "":
+        return None
+    try:
+        parts = tuple(float(p) for p in value.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != n or any(p != p or p in (float("inf"), float("-inf")) for p in parts):
+        raise ValidationFailed(f"{name}: 숫자 {n}개를 쉼표로 구분해 주세요",
+                               f"{name}: expected {n} comma-separated numbers", field=name)
+    return parts
+
+
+def camera_query(
+    q: Annotated[str | None, Query(max_length=200, description="text in address, name, management number")] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    purpose: Annotated[str | None, Query(max_length=40)] = None,
+    status: CameraStatus | None = None,
+    bbox: Annotated[str | None, Query(description="south,west,north,east (WGS84)")] = None,
+    near: Annotated[str | None, Query(description="lat,lon,radius_m")] = None,
+    include_retired: bool = False,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CameraQuery:
+    box = _floats(bbox, 4, "bbox")
+    if box and (box[0] > box[2] or box[1] > box[3]):
+        raise ValidationFailed("bbox: 남<북, 서<동이어야 합니다", "bbox: south must be < north and west < east",
+                               field="bbox")
+    around = _floats(near, 3, "near")
+    if around and not (0 < around[2] <= 50_000):
+        raise ValidationFailed("반경은 0~50,000m입니다", "radius must be within 0-50,000 m", field="near")
+    return CameraQuery(q=q, department=department, purpose=purpose, status=status.value if status else None,
+                       bbox=box, near=around, include_retired=include_retired, limit=limit, offset=offset)
+
+
+@router.get("/cameras", response_model=CameraPage)
+def search(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(camera_query)]) -> CameraPage:
+    with db.reading() as session:
+        result = service.search_cameras(session, query)
+        return CameraPage(total=result.total, limit=query.limit, offset=query.offset,
+                          items=[service.camera_read(c) for c in result.items])
+
+
+@router.get("/cameras.geojson")
+def cameras_geojson(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(camera_query)]) -> JSONResponse:
+    """All matching cameras as an RFC 7946 FeatureCollection for the map (no paging cap below 100k)."""
+    with db.reading() as session:
+        collection = service.cameras_feature_collection(session, query)
+    return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.post("/cameras", response_model=CameraRead, status_code=201)
+def create(body: CameraCreate, request: Request, db: DB, policy: PolicyDep, principal: Writer) -> CameraRead:
+    with db.uow() as uow:
+        camera = service.create_camera(uow, principal.actor(request), policy, body, write_scope(principal, policy))
+        uow.commit()
+        return service.camera_read(camera)
+
+
+@router.get("/cameras/{camera_id}", response_model=CameraRead)
+def read(camera_id: int, _: Reader, db: DB) -> CameraRead:
+    with db.reading() as session:
+        return service.camera_read(service.get_camera(session, camera_id))
+
+
+@router.patch("/cameras/{camera_id}", response_model=CameraRead)
+def update(camera_id: int, body: CameraUpdate, request: Request, db: DB, policy: PolicyDep,
+           principal: Writer) -> CameraRead:
+    with db.uow() as uow:
+        camera = service.update_camera(uow, principal.actor(request), policy, camera_id, body,
+                                       write_scope(principal, policy))
+        uow.commit()
+        return service.camera_read(camera)
+
+
+@router.post("/cameras/{camera_id}/retire", response_model=CameraRead)
+def retire(camera_id: int, body: CameraRetire, request: Request, db: DB, policy: PolicyDep,
+           principal: Writer) -> CameraRead:
+    with db.uow() as uow:
+        camera = service.retire_camera(uow, principal.actor(request), camera_id, body.reason,
+                                       write_scope(principal, policy))
+        uow.commit()
+        return service.camera_read(camera)
+
+
+@router.get("/reports/annex1", response_model=Annex1Report)
+def annex1(_: Annotated[Principal, Depends(requires("reports.read"))], db: DB, policy: PolicyDep) -> Annex1Report:
+    with db.reading() as session:
+        return service.annex1_report(session, policy)

@@ -1,0 +1,139 @@
+"""Request dependencies: the wiring root's objects, who is asking, and what they may do.
+
+Every route declares its permission with :func:`requires` (or :data:`PUBLIC`);
+``gwanje.web.app.assert_routes_guarded`` refuses to start an app with an unguarded route.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gwanje.accounts import service as accounts
+from gwanje.accounts.models import User, WebSession
+from gwanje.core.audit import Actor
+from gwanje.core.db import Database
+from gwanje.core.errors import Forbidden, NotAuthenticated
+from gwanje.policy import decisions
+from gwanje.policy.model import Policy
+from gwanje.registry.service import Scope
+
+SESSION_COOKIE = "gwanje_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_policy(request: Request) -> Policy:
+    return request.app.state.policy
+
+
+DB = Annotated[Database, Depends(get_db)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+
+
+@dataclass
+class Principal:
+    """The authenticated caller and how they authenticated."""
+
+    user: User
+    via: str  # "session" or "token"
+    web_session: WebSession | None = None
+
+    def actor(self, request: Request) -> Actor:
+        return accounts.actor_of(self.user, request.state.request_id)
+
+    @property
+    def csrf_token(self) -> str | None:
+        return self.web_session.csrf_token if self.web_session else None
+
+
+def _authenticate(request: Request) -> Principal | None:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    db: Database = request.app.state.db
+    policy: Policy = request.app.state.policy
+    header = request.headers.get("authorization", "")
+    principal = None
+    if header.lower().startswith("bearer "):
+        token = header[7:].strip()
+        with db.reading() as session:
+            user = accounts.resolve_token(session, token)
+        if user is None:
+            raise NotAuthenticated("토큰이 올바르지 않거나 만료되었습니다", "invalid or expired token")
+        principal = Principal(user, "token")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            with db.uow() as uow:
+                found = accounts.resolve_session(uow, policy, cookie)
+            if found is not None:
+                principal = Principal(found[0], "session", found[1])
+    request.state.principal = principal
+    return principal
+
+
+def optional_principal(request: Request) -> Principal | None:
+    return _authenticate(request)
+
+
+async def _csrf_ok(request: Request, principal: Principal) -> bool:
+    """Cookie-authenticated writes must echo the session's CSRF token (header or form field)."""
+    if principal.via != "session" or request.method in SAFE_METHODS:
+        return True
+    expected = principal.csrf_token or ""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        sent = form.get(CSRF_FIELD)
+    return bool(sent) and hmac.compare_digest(str(sent), expected)
+
+
+class requires:  # noqa: N801 - used like a function in route signatures
+    """Dependency: the caller is authenticated and the policy grants ``permission`` to their role."""
+
+    def __init__(self, *permissions: str):
+        self.permissions = permissions
+
+    async def __call__(self, request: Request) -> Principal:
+        principal = _authenticate(request)
+        if principal is None:
+            raise NotAuthenticated("로그인이 필요합니다", "authentication required")
+        if not await _csrf_ok(request, principal):
+            raise Forbidden("CSRF 토큰이 없거나 올바르지 않습니다", "missing or invalid CSRF token", field=CSRF_FIELD)
+        policy: Policy = request.app.state.policy
+        denials = []
+        for permission in self.permissions:
+            decision = decisions.role_has_permission(policy, principal.user.role, permission)
+            if decision.allowed:
+                return principal
+            denials.append(decision)
+        first = denials[0]
+        raise Forbidden(first.reason_ko, first.reason_en, clause=first.clause)
+
+
+class public:  # noqa: N801
+    """Marks a route as deliberately open to anyone (login page, health check, static assets)."""
+
+    async def __call__(self) -> None:
+        return None
+
+
+PUBLIC = Depends(public())
+
+
+def write_scope(principal: Principal, policy: Policy) -> Scope:
+    """Department officers change only their own department's cameras; registry writers change any."""
+    if decisions.role_has_permission(policy, principal.user.role, "registry.write").allowed:
+        return Scope()
+    return Scope(department=principal.user.department or "\0none")
