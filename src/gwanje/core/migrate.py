@@ -23,4 +23,4 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
-    log.info("database at revision %s", revision)
+    log.debug("database at revision %s", revision)

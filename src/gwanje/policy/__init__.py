@@ -1,0 +1,58 @@
+"""The inter-agency agreement as code: load the policy file, answer questions about it."""
+
+from .decisions import (
+    Deadline,
+    Decision,
+    EmergencyAccess,
+    Routing,
+    annex_row,
+    emergency_access,
+    is_overdue,
+    may_view_video,
+    owner_organisation,
+    period_at,
+    purposes_for,
+    retention_days,
+    role_has_permission,
+    route_situation,
+    secondary_purpose_allowed,
+    staffing_ok,
+    totp_required,
+    usage_result_due,
+)
+from .loader import load_default, load_policy, parse_policy
+from .model import (
+    AccessRules,
+    Agreement,
+    Annex1Row,
+    ByPeriod,
+    Clause,
+    DayWindow,
+    Department,
+    Duty,
+    Organisation,
+    Ownership,
+    Permission,
+    Policy,
+    PolicyError,
+    Purpose,
+    Retention,
+    Role,
+    RoomDuty,
+    Security,
+    Situation,
+    Staffing,
+    UnknownCode,
+    VideoManagementDuty,
+)
+
+__all__ = [
+    "AccessRules", "Agreement", "Annex1Row", "ByPeriod", "Clause", "DayWindow", "Deadline",
+    "Decision", "Department", "Duty", "EmergencyAccess", "Organisation", "Ownership", "Permission",
+    "Policy", "PolicyError", "Purpose", "Retention", "Role", "RoomDuty", "Routing", "Security",
+    "Situation", "Staffing", "UnknownCode", "VideoManagementDuty",
+    "annex_row", "emergency_access", "is_overdue", "load_default", "load_policy", "may_view_video",
+    "owner_organisation", "parse_policy", "period_at", "purposes_for", "retention_days",
+    "role_has_permission", "route_situation", "secondary_purpose_allowed", "staffing_ok",
+    "totp_required", "usage_result_due",
+]

@@ -1,0 +1,339 @@
+"""Pure decisions over a loaded Policy. Each answer names the clause it rests on.
+
+Unknown codes (role, department, purpose, permission, situation type, organisation) raise
+UnknownCode: callers validate input against the policy at the edge, so a miss here is a bug, not a
+user to refuse quietly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Collection
+from zoneinfo import ZoneInfo
+
+from .model import Annex1Row, Period, Policy
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    clause: str
+    reason_ko: str
+    reason_en: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+@dataclass(frozen=True)
+class EmergencyAccess(Decision):
+    """Art. 11 ①: view first, official document after; None when refused."""
+
+    document_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    due_at: datetime
+    clause: str
+    label_ko: str
+    label_en: str
+
+    def is_overdue(self, now: datetime) -> bool:
+        return is_overdue(self.due_at, now)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who handles a situation at a given moment (Annex 2)."""
+
+    situation_type: str
+    responsible_organisation: str
+    recognising_organisation: str
+    recognising_role: str
+    responding_organisation: str
+    responding_roles: tuple[str, ...]
+    handler_role: str  # who picks the situation up first: the recogniser for this period
+    day_or_night: Period
+    two_stage: bool
+    clause: str
+    local_time: datetime
+
+
+def _allow(clause: str, ko: str, en: str) -> Decision:
+    return Decision(True, clause, ko, en)
+
+
+def _deny(clause: str, ko: str, en: str) -> Decision:
+    return Decision(False, clause, ko, en)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name}: 시간대 없는 시각은 받지 않습니다 / naive datetime refused: {value!r}")
+
+
+def _annex_clause(policy: Policy) -> str:
+    return policy.annex1[0].clause if policy.annex1 else policy.access.rbac_clause
+
+
+# ---- Annex 1: purposes ---------------------------------------------------------------------
+
+
+def annex_row(
+    policy: Policy, department: str, primary_purpose: str, camera_group: str | None = None
+) -> Annex1Row | None:
+    """The Annex 1 row for a camera group. Without a group, a single row for the
+    (department, primary purpose) pair is taken; None when the annex has no such row."""
+    policy.department(department)
+    policy.purpose(primary_purpose)
+    candidates = [
+        row for row in policy.annex1 if row.department == department and row.primary_purpose == primary_purpose
+    ]
+    for row in candidates:
+        if row.camera_group == camera_group:
+            return row
+    if camera_group is None and len(candidates) == 1:
+        return candidates[0]
+    return None
+
+
+def purposes_for(
+    policy: Policy, department: str, primary_purpose: str, camera_group: str | None = None
+) -> tuple[str, ...]:
+    """Primary then approved secondary purposes of a camera group; () when not in Annex 1."""
+    row = annex_row(policy, department, primary_purpose, camera_group)
+    return row.purposes if row else ()
+
+
+def secondary_purpose_allowed(
+    policy: Policy,
+    department: str,
+    primary_purpose: str,
+    purpose: str,
+    camera_group: str | None = None,
+) -> Decision:
+    """May a camera of this department and primary purpose also be used for `purpose`? (Annex 1)"""
+    dept = policy.department(department)
+    wanted = policy.purpose(purpose)
+    primary = policy.purpose(primary_purpose)
+    row = annex_row(policy, department, primary_purpose, camera_group)
+    if row is None:
+        return _deny(
+            _annex_clause(policy),
+            f"{dept.ko}의 주목적 '{primary.ko}' CCTV는 별표1에 없어 다른 목적으로 쓸 수 없습니다",
+            f"{dept.en} has no Annex 1 row for primary purpose '{primary.en}'; no other use is approved",
+        )
+    if purpose == row.primary_purpose:
+        return _allow(row.clause, f"'{wanted.ko}'은(는) 주목적입니다", f"'{wanted.en}' is the primary purpose")
+    if purpose in row.secondary_purposes:
+        return _allow(
+            row.clause,
+            f"{dept.ko} {row.label_ko} CCTV의 주목적 외 승인 용도입니다: {wanted.ko}",
+            f"'{wanted.en}' is an approved secondary purpose of {dept.en} ({row.label_ko}) cameras",
+        )
+    return _deny(
+        row.clause,
+        f"{dept.ko} {row.label_ko} CCTV는 '{wanted.ko}' 용도로 승인되지 않았습니다",
+        f"{dept.en} ({row.label_ko}) cameras are not approved for '{wanted.en}'",
+    )
+
+
+# ---- Art. 5: ownership -----------------------------------------------------------------------
+
+
+def owner_organisation(policy: Policy, installed_by_org: str) -> str:
+    """The district owns what is installed, unless the installer keeps its own equipment (Art. 5)."""
+    policy.organisation(installed_by_org)
+    if installed_by_org in policy.ownership.installer_keeps:
+        return installed_by_org
+    return policy.ownership.default_owner
+
+
+# ---- roles and permissions -------------------------------------------------------------------
+
+
+def role_has_permission(policy: Policy, role: str, permission: str) -> Decision:
+    r = policy.role(role)
+    p = policy.permission(permission)
+    if role in p.roles:
+        return _allow(p.clause, f"{r.ko}: '{p.ko}' 권한이 있습니다", f"{r.en} may {p.en.lower()}")
+    return _deny(p.clause, f"{r.ko}: '{p.ko}' 권한이 없습니다", f"{r.en} may not {p.en.lower()}")
+
+
+def totp_required(policy: Policy, role: str) -> bool:
+    return policy.role(role).totp_required
+
+
+# ---- video access ----------------------------------------------------------------------------
+
+
+def may_view_video(
+    policy: Policy,
+    *,
+    role: str,
+    user_department: str | None,
+    purpose: str,
+    camera_purposes: Collection[str],
+    camera_department: str | None,
+    responding_incident_camera: bool,
+) -> Decision:
+    """Checks, in order: the purpose is approved for the camera (Annex 1), the role may use it
+    (RBAC; department officers only on their own department's cameras), and the police only while
+    responding to an incident the camera is attached to (Art. 9 ⑤)."""
+    r = policy.role(role)
+    p = policy.purpose(purpose)
+    rules = policy.access
+    if purpose not in camera_purposes:
+        return _deny(
+            _annex_clause(policy),
+            f"이 CCTV는 '{p.ko}' 목적으로 승인되지 않았습니다",
+            f"this camera is not approved for '{p.en}'",
+        )
+    if r.own_department:
+        if user_department is None or camera_department != user_department:
+            return _deny(
+                rules.rbac_clause,
+                f"{r.ko}은(는) 소속 부서의 CCTV만 열람할 수 있습니다",
+                f"a {r.en.lower()} may view only their own department's cameras",
+            )
+        dept = policy.department(user_department)
+        if purpose not in dept.purposes:
+            return _deny(
+                rules.rbac_clause,
+                f"{dept.ko}의 업무 목적이 아닙니다: {p.ko}",
+                f"'{p.en}' is not a purpose of {dept.en}",
+            )
+    elif purpose not in r.purposes:
+        return _deny(
+            rules.rbac_clause,
+            f"{r.ko}은(는) '{p.ko}' 목적으로 영상을 열람할 수 없습니다",
+            f"a {r.en.lower()} may not view video for '{p.en}'",
+        )
+    if r.organisation in rules.incident_only_organisations:
+        if not responding_incident_camera:
+            return _deny(
+                rules.incident_only_clause,
+                "경찰은 사건·사고 현장 조치 및 대응 시에만 관련 영상을 열람할 수 있습니다",
+                "the police may view video only while responding to an incident this camera is attached to",
+            )
+        return _allow(
+            rules.incident_only_clause,
+            f"사건 대응 중 '{p.ko}' 목적 열람",
+            f"viewing for '{p.en}' while responding to an incident",
+        )
+    return _allow(
+        _annex_clause(policy),
+        f"승인된 목적 '{p.ko}'으로 열람",
+        f"viewing for the approved purpose '{p.en}'",
+    )
+
+
+# ---- Annex 2: routing ------------------------------------------------------------------------
+
+
+def period_at(policy: Policy, at: datetime) -> Period:
+    """'day' or 'night' at an instant, in the policy's time zone."""
+    _require_aware(at, "at")
+    local = at.astimezone(ZoneInfo(policy.duty.timezone))
+    return "day" if policy.duty.day.contains(local.time()) else "night"
+
+
+def route_situation(policy: Policy, situation_type: str, at: datetime) -> Routing:
+    _require_aware(at, "at")
+    situation = policy.situation(situation_type)
+    local = at.astimezone(ZoneInfo(policy.duty.timezone))
+    period = period_at(policy, at)
+    recogniser = situation.recognise_role.at(period)
+    return Routing(
+        situation_type=situation.type,
+        responsible_organisation=situation.responsible,
+        recognising_organisation=situation.recognise_organisation,
+        recognising_role=recogniser,
+        responding_organisation=situation.respond_organisation,
+        responding_roles=situation.respond_roles,
+        handler_role=recogniser,
+        day_or_night=period,
+        two_stage=situation.two_stage,
+        clause=situation.clause,
+        local_time=local,
+    )
+
+
+# ---- Art. 11: emergency access and usage results ---------------------------------------------
+
+
+def emergency_access(policy: Policy, at: datetime, *, organisation: str | None = None) -> EmergencyAccess:
+    """Art. 11 ①: in an emergency the police view first; the official document is due after."""
+    _require_aware(at, "at")
+    rules = policy.access
+    if organisation is not None:
+        org = policy.organisation(organisation)
+        if organisation not in rules.emergency_organisations:
+            return EmergencyAccess(
+                False,
+                rules.emergency_clause,
+                f"{org.name_ko}은(는) 긴급 우선 열람 대상이 아닙니다",
+                f"{org.name_en} has no emergency first access",
+            )
+    due = at + timedelta(hours=rules.document_due_hours)
+    return EmergencyAccess(
+        True,
+        rules.emergency_clause,
+        f"긴급 우선 열람 — 공문 제출 기한 {rules.document_due_hours}시간",
+        f"emergency first access — official document due within {rules.document_due_hours} hours",
+        document_due_at=due,
+    )
+
+
+def is_overdue(due_at: datetime, now: datetime) -> bool:
+    """Overdue strictly after the deadline; at the deadline itself it is still on time."""
+    _require_aware(due_at, "due_at")
+    _require_aware(now, "now")
+    return now > due_at
+
+
+def usage_result_due(policy: Policy, provided_at: datetime) -> Deadline:
+    """Art. 11 ②: the police enter the usage result of provided video by this deadline."""
+    _require_aware(provided_at, "provided_at")
+    days = policy.access.usage_result_due_days
+    return Deadline(
+        due_at=provided_at + timedelta(days=days),
+        clause=policy.access.usage_result_clause,
+        label_ko=f"CCTV 활용결과 입력 기한 ({days}일)",
+        label_en=f"usage result due ({days} days)",
+    )
+
+
+# ---- Art. 9 ②: staffing ----------------------------------------------------------------------
+
+
+def staffing_ok(policy: Policy, police_on_duty_count: int) -> Decision:
+    if police_on_duty_count < 0:
+        raise ValueError(f"police_on_duty_count must be >= 0, got {police_on_duty_count}")
+    rule = policy.staffing
+    role = policy.role(rule.role)
+    if police_on_duty_count >= rule.min_on_duty:
+        return _allow(
+            rule.clause,
+            f"{role.ko} {police_on_duty_count}명 상주 (최소 {rule.min_on_duty}명)",
+            f"{police_on_duty_count} {role.en.lower()}(s) on duty (minimum {rule.min_on_duty})",
+        )
+    return _deny(
+        rule.clause,
+        f"{role.ko} 상주 인원 부족: {police_on_duty_count}명 (최소 {rule.min_on_duty}명, 24시간)",
+        f"too few {role.en.lower()}s on duty: {police_on_duty_count} (minimum {rule.min_on_duty}, 24/7)",
+    )
+
+
+# ---- retention -------------------------------------------------------------------------------
+
+
+def retention_days(policy: Policy, camera_retention_days: int | None) -> int:
+    """The camera's own retention period, or the policy default when it sets none."""
+    if camera_retention_days is None:
+        return policy.retention.default_days
+    if camera_retention_days < 1:
+        raise ValueError(f"camera_retention_days must be >= 1, got {camera_retention_days}")
+    return camera_retention_days

@@ -1,0 +1,644 @@
+"""Load a policy file strictly: every refusal names the file, line, column and the offending value.
+
+The YAML is composed into nodes (not loaded into plain dicts) so that each node keeps its position
+mark while it is converted into the frozen model.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, time
+from importlib import resources
+from typing import Callable, Iterable, NoReturn, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .model import (
+    STORAGE_MODES,
+    AccessRules,
+    Agreement,
+    Annex1Row,
+    ByPeriod,
+    Clause,
+    DayWindow,
+    Department,
+    Duty,
+    Organisation,
+    Ownership,
+    Permission,
+    Policy,
+    PolicyError,
+    Purpose,
+    Retention,
+    Role,
+    RoomDuty,
+    Security,
+    Situation,
+    Staffing,
+    VideoManagementDuty,
+)
+
+SCHEMA_VERSION = 1
+DEFAULT_POLICY = "seongdong.yaml"
+
+_TAG = "tag:yaml.org,2002:"
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_PERMISSION_CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_CLAUSE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+# Korean and English names of each kind of code, for messages.
+_KINDS: dict[str, tuple[str, str]] = {
+    "organisation": ("기관", "organisation"),
+    "clause": ("조항", "clause"),
+    "purpose": ("목적", "purpose"),
+    "department": ("부서", "department"),
+    "role": ("역할", "role"),
+    "storage_mode": ("저장방식", "storage mode"),
+}
+
+T = TypeVar("T")
+
+
+def load_policy(path: str | os.PathLike[str]) -> Policy:
+    """Read and validate a policy file. Raises PolicyError on any defect."""
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise PolicyError(
+            f"정책 파일을 읽을 수 없습니다: {exc.strerror}",
+            f"cannot read policy file: {exc.strerror}",
+            path=source,
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            "정책 파일은 UTF-8이어야 합니다", "policy file must be UTF-8", path=source
+        ) from exc
+    return parse_policy(text, source=source)
+
+
+def load_default() -> Policy:
+    """The packaged u-Seongdong policy (gwanje/policies/seongdong.yaml)."""
+    resource = resources.files("gwanje").joinpath("policies", DEFAULT_POLICY)
+    return parse_policy(resource.read_text(encoding="utf-8"), source=str(resource))
+
+
+def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
+    """Validate policy YAML given as text; `source` names it in error messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise PolicyError(
+            f"YAML 구문 오류: {exc.problem}",
+            f"YAML syntax error: {exc.problem}",
+            path=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"YAML 오류: {exc}", f"YAML error: {exc}", path=source) from exc
+    if root is None:
+        raise PolicyError("정책 파일이 비어 있습니다", "policy file is empty", path=source, line=1, column=1)
+    return _Builder(source).policy(root)
+
+
+class _Map:
+    """A YAML mapping node that refuses unknown, duplicate and missing keys."""
+
+    def __init__(
+        self, b: _Builder, node: Node, what: str, required: Iterable[str], optional: Iterable[str] = ()
+    ) -> None:
+        if not isinstance(node, MappingNode):
+            b.fail(node, f"{what}: 매핑이어야 합니다", f"{what}: expected a mapping")
+        self.node = node
+        required = tuple(required)
+        allowed = (*required, *optional)
+        self.values: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if not (isinstance(key_node, ScalarNode) and key_node.tag == _TAG + "str"):
+                b.fail(key_node, f"{what}: 키는 문자열이어야 합니다", f"{what}: keys must be strings")
+            key = key_node.value
+            if key in self.values:
+                b.fail(key_node, f"{what}: 중복된 키 '{key}'", f"{what}: duplicate key '{key}'")
+            if key not in allowed:
+                known = ", ".join(allowed)
+                b.fail(
+                    key_node,
+                    f"{what}: 알 수 없는 키 '{key}' (허용: {known})",
+                    f"{what}: unknown key '{key}' (allowed: {known})",
+                )
+            self.values[key] = value_node
+        missing = [key for key in required if key not in self.values]
+        if missing:
+            b.fail(
+                node,
+                f"{what}: 필수 키 누락 '{', '.join(missing)}'",
+                f"{what}: missing required key '{', '.join(missing)}'",
+            )
+
+    def __getitem__(self, key: str) -> Node:
+        return self.values[key]
+
+    def get(self, key: str) -> Node | None:
+        return self.values.get(key)
+
+
+class _Builder:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._constructor = SafeConstructor()
+        self.known: dict[str, dict[str, object]] = {kind: {} for kind in _KINDS}
+        self.known["storage_mode"] = {mode: mode for mode in STORAGE_MODES}
+        self.role_orgs: dict[str, str] = {}
+
+    # ---- primitives -------------------------------------------------------------------------
+
+    def fail(self, node: Node, ko: str, en: str) -> NoReturn:
+        mark = node.start_mark
+        raise PolicyError(ko, en, path=self.source, line=mark.line + 1, column=mark.column + 1)
+
+    def _scalar(self, node: Node, what: str, tag: str, ko: str, en: str) -> object:
+        if not (isinstance(node, ScalarNode) and node.tag == _TAG + tag):
+            shown = node.value if isinstance(node, ScalarNode) else type(node).__name__
+            self.fail(node, f"{what}: {ko}이어야 합니다 (값: {shown!r})", f"{what}: expected {en} (got {shown!r})")
+        return self._constructor.construct_object(node)
+
+    def text(self, node: Node, what: str) -> str:
+        value = self._scalar(node, what, "str", "문자열", "a string")
+        assert isinstance(value, str)
+        if not value.strip():
+            self.fail(node, f"{what}: 빈 문자열", f"{what}: empty string")
+        return value
+
+    def opt_text(self, node: Node, what: str) -> str | None:
+        return None if self.is_null(node) else self.text(node, what)
+
+    def integer(self, node: Node, what: str, minimum: int) -> int:
+        value = self._scalar(node, what, "int", "정수", "an integer")
+        assert isinstance(value, int)
+        if value < minimum:
+            self.fail(node, f"{what}: {minimum} 이상이어야 합니다 (값: {value})", f"{what}: must be >= {minimum} (got {value})")
+        return value
+
+    def boolean(self, node: Node, what: str) -> bool:
+        value = self._scalar(node, what, "bool", "true/false", "true or false")
+        assert isinstance(value, bool)
+        return value
+
+    def calendar_date(self, node: Node, what: str) -> date:
+        value = self._scalar(node, what, "timestamp", "날짜(YYYY-MM-DD)", "a date (YYYY-MM-DD)")
+        if not isinstance(value, date) or hasattr(value, "hour"):
+            self.fail(node, f"{what}: 날짜만 허용 (값: {node.value!r})", f"{what}: expected a date only (got {node.value!r})")
+        return value
+
+    def clock_time(self, node: Node, what: str) -> time:
+        raw = node.value if isinstance(node, ScalarNode) else type(node).__name__
+        if not (isinstance(node, ScalarNode) and node.tag == _TAG + "str" and _HHMM.match(node.value)):
+            self.fail(
+                node,
+                f"{what}: 잘못된 시각 {raw!r} — 따옴표로 감싼 \"HH:MM\" 형식이어야 합니다",
+                f"{what}: bad time {raw!r} — expected a quoted \"HH:MM\"",
+            )
+        hours, minutes = node.value.split(":")
+        return time(int(hours), int(minutes))
+
+    def is_null(self, node: Node) -> bool:
+        return isinstance(node, ScalarNode) and node.tag == _TAG + "null"
+
+    def seq(self, node: Node, what: str) -> list[Node]:
+        if not isinstance(node, SequenceNode):
+            self.fail(node, f"{what}: 목록이어야 합니다", f"{what}: expected a list")
+        return list(node.value)
+
+    def pattern(self, node: Node, what: str, regex: re.Pattern[str]) -> str:
+        value = self.text(node, what)
+        if not regex.match(value):
+            self.fail(node, f"{what}: 잘못된 코드 형식 {value!r}", f"{what}: malformed code {value!r}")
+        return value
+
+    def ref(self, node: Node, what: str, kind: str) -> str:
+        """A code that must already be defined, e.g. a role named in a permission."""
+        value = self.text(node, what)
+        if value not in self.known[kind]:
+            ko, en = _KINDS[kind]
+            known = ", ".join(self.known[kind]) or "-"
+            self.fail(
+                node,
+                f"{what}: 알 수 없는 {ko} '{value}' (정의된 {ko}: {known})",
+                f"{what}: unknown {en} '{value}' (defined: {known})",
+            )
+        return value
+
+    def opt_ref(self, node: Node, what: str, kind: str) -> str | None:
+        return None if self.is_null(node) else self.ref(node, what, kind)
+
+    def refs(self, node: Node, what: str, kind: str) -> tuple[str, ...]:
+        return tuple(self.ref(item, what, kind) for item in self.seq(node, what))
+
+    def define(self, node: Node, what: str, kind: str, code: str, value: object) -> None:
+        if code in self.known[kind]:
+            ko, en = _KINDS[kind]
+            self.fail(node, f"{what}: 중복된 {ko} '{code}'", f"{what}: duplicate {en} '{code}'")
+        self.known[kind][code] = value
+
+    def items(self, node: Node, what: str, build: Callable[[Node, str], T]) -> tuple[T, ...]:
+        return tuple(build(item, f"{what}[{i}]") for i, item in enumerate(self.seq(node, what)))
+
+    def role_of(self, node: Node, what: str, organisation: str) -> str:
+        """A role that must belong to the organisation named beside it."""
+        role = self.ref(node, what, "role")
+        if self.role_orgs[role] != organisation:
+            self.fail(
+                node,
+                f"{what}: 역할 '{role}'은(는) '{organisation}' 소속이 아닙니다",
+                f"{what}: role '{role}' does not belong to organisation '{organisation}'",
+            )
+        return role
+
+    # ---- sections ---------------------------------------------------------------------------
+
+    def policy(self, root: Node) -> Policy:
+        top = _Map(
+            self,
+            root,
+            "policy",
+            (
+                "schema_version", "agreement", "organisations", "clauses", "purposes", "departments",
+                "annex1", "roles", "permissions", "duty", "ownership", "access", "staffing",
+                "retention", "security",
+            ),
+        )
+        version = self.integer(top["schema_version"], "schema_version", 1)
+        if version != SCHEMA_VERSION:
+            self.fail(
+                top["schema_version"],
+                f"schema_version: 지원하지 않는 버전 {version} (지원: {SCHEMA_VERSION})",
+                f"schema_version: unsupported version {version} (supported: {SCHEMA_VERSION})",
+            )
+        agreement = self.agreement(top["agreement"])
+        organisations = self.items(top["organisations"], "organisations", self.organisation)
+        clauses = self.items(top["clauses"], "clauses", self.clause)
+        purposes = self.items(top["purposes"], "purposes", self.purpose)
+        departments = self.items(top["departments"], "departments", self.department)
+        annex1 = self.items(top["annex1"], "annex1", self.annex1_row)
+        self.unique_annex_rows(top["annex1"], annex1)
+        roles = self.items(top["roles"], "roles", self.role)
+        permissions = self.permissions(top["permissions"])
+        return Policy(
+            source=self.source,
+            schema_version=version,
+            agreement=agreement,
+            organisations=organisations,
+            clauses=clauses,
+            purposes=purposes,
+            departments=tuple(_with_annex_purposes(d, annex1) for d in departments),
+            annex1=annex1,
+            roles=roles,
+            permissions=permissions,
+            duty=self.duty(top["duty"]),
+            ownership=self.ownership(top["ownership"]),
+            access=self.access(top["access"]),
+            staffing=self.staffing(top["staffing"]),
+            retention=self.retention(top["retention"]),
+            security=self.security(top["security"]),
+        )
+
+    def agreement(self, node: Node) -> Agreement:
+        m = _Map(self, node, "agreement", ("id", "title_ko", "title_en", "signed"), ("location_ko",))
+        location = m.get("location_ko")
+        return Agreement(
+            id=self.text(m["id"], "agreement.id"),
+            title_ko=self.text(m["title_ko"], "agreement.title_ko"),
+            title_en=self.text(m["title_en"], "agreement.title_en"),
+            signed=self.calendar_date(m["signed"], "agreement.signed"),
+            location_ko=None if location is None else self.opt_text(location, "agreement.location_ko"),
+        )
+
+    def organisation(self, node: Node, what: str) -> Organisation:
+        m = _Map(
+            self, node, what,
+            ("code", "party_ko", "name_ko", "name_en", "head_ko", "head_en"), ("address_ko",),
+        )
+        code = self.pattern(m["code"], f"{what}.code", _CODE)
+        address = m.get("address_ko")
+        org = Organisation(
+            code=code,
+            party_ko=self.text(m["party_ko"], f"{what}.party_ko"),
+            name_ko=self.text(m["name_ko"], f"{what}.name_ko"),
+            name_en=self.text(m["name_en"], f"{what}.name_en"),
+            head_ko=self.text(m["head_ko"], f"{what}.head_ko"),
+            head_en=self.text(m["head_en"], f"{what}.head_en"),
+            address_ko=None if address is None else self.opt_text(address, f"{what}.address_ko"),
+        )
+        self.define(m["code"], what, "organisation", code, org)
+        return org
+
+    def clause(self, node: Node, what: str) -> Clause:
+        m = _Map(self, node, what, ("id", "ko", "en"))
+        clause_id = self.pattern(m["id"], f"{what}.id", _CLAUSE_ID)
+        clause = Clause(clause_id, self.text(m["ko"], f"{what}.ko"), self.text(m["en"], f"{what}.en"))
+        self.define(m["id"], what, "clause", clause_id, clause)
+        return clause
+
+    def purpose(self, node: Node, what: str) -> Purpose:
+        m = _Map(self, node, what, ("code", "ko", "en"))
+        code = self.pattern(m["code"], f"{what}.code", _CODE)
+        purpose = Purpose(code, self.text(m["ko"], f"{what}.ko"), self.text(m["en"], f"{what}.en"))
+        self.define(m["code"], what, "purpose", code, purpose)
+        return purpose
+
+    def department(self, node: Node, what: str) -> Department:
+        m = _Map(self, node, what, ("code", "ko", "en", "organisation"))
+        code = self.pattern(m["code"], f"{what}.code", _CODE)
+        department = Department(
+            code=code,
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            organisation=self.ref(m["organisation"], f"{what}.organisation", "organisation"),
+            primary_purposes=(),
+            secondary_purposes=(),
+        )
+        self.define(m["code"], what, "department", code, department)
+        return department
+
+    def annex1_row(self, node: Node, what: str) -> Annex1Row:
+        m = _Map(
+            self, node, what,
+            (
+                "department", "primary_purpose", "camera_group", "label_ko", "secondary_purposes",
+                "storage_mode", "owner", "remarks_ko", "clause",
+            ),
+        )
+        group = m["camera_group"]
+        return Annex1Row(
+            department=self.ref(m["department"], f"{what}.department", "department"),
+            primary_purpose=self.ref(m["primary_purpose"], f"{what}.primary_purpose", "purpose"),
+            camera_group=None if self.is_null(group) else self.pattern(group, f"{what}.camera_group", _CODE),
+            label_ko=self.text(m["label_ko"], f"{what}.label_ko"),
+            secondary_purposes=self.refs(m["secondary_purposes"], f"{what}.secondary_purposes", "purpose"),
+            storage_mode=self.ref(m["storage_mode"], f"{what}.storage_mode", "storage_mode"),  # type: ignore[arg-type]
+            owner=self.ref(m["owner"], f"{what}.owner", "organisation"),
+            remarks_ko=self.opt_text(m["remarks_ko"], f"{what}.remarks_ko"),
+            clause=self.ref(m["clause"], f"{what}.clause", "clause"),
+        )
+
+    def unique_annex_rows(self, node: Node, rows: tuple[Annex1Row, ...]) -> None:
+        seen: set[tuple[str, str, str | None]] = set()
+        for item, row in zip(self.seq(node, "annex1"), rows):
+            key = (row.department, row.primary_purpose, row.camera_group)
+            if key in seen:
+                self.fail(
+                    item,
+                    f"annex1: 중복된 행 (부서 {key[0]}, 주목적 {key[1]}, 그룹 {key[2]})",
+                    f"annex1: duplicate row (department {key[0]}, primary purpose {key[1]}, group {key[2]})",
+                )
+            seen.add(key)
+
+    def role(self, node: Node, what: str) -> Role:
+        m = _Map(self, node, what, ("code", "organisation", "ko", "en", "totp_required", "purposes"))
+        code = self.pattern(m["code"], f"{what}.code", _CODE)
+        organisation = self.ref(m["organisation"], f"{what}.organisation", "organisation")
+        purposes_node = m["purposes"]
+        own_department = False
+        purposes: tuple[str, ...]
+        keyword = _keyword(purposes_node)
+        if keyword == "all":
+            purposes = tuple(self.known["purpose"])
+        elif keyword == "own_department":
+            purposes, own_department = (), True
+        elif isinstance(purposes_node, SequenceNode):
+            purposes = self.refs(purposes_node, f"{what}.purposes", "purpose")
+        else:
+            self.fail(
+                purposes_node,
+                f"{what}.purposes: 목적 목록, 'all' 또는 'own_department'이어야 합니다",
+                f"{what}.purposes: expected a list of purposes, 'all' or 'own_department'",
+            )
+        role = Role(
+            code=code,
+            organisation=organisation,
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            totp_required=self.boolean(m["totp_required"], f"{what}.totp_required"),
+            purposes=purposes,
+            own_department=own_department,
+        )
+        self.define(m["code"], what, "role", code, role)
+        self.role_orgs[code] = organisation
+        return role
+
+    def permissions(self, node: Node) -> tuple[Permission, ...]:
+        if not isinstance(node, MappingNode):
+            self.fail(node, "permissions: 매핑이어야 합니다", "permissions: expected a mapping")
+        result: list[Permission] = []
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            code = self.pattern(key_node, "permissions", _PERMISSION_CODE)
+            if code in seen:
+                self.fail(key_node, f"permissions: 중복된 권한 '{code}'", f"permissions: duplicate permission '{code}'")
+            seen.add(code)
+            what = f"permissions.{code}"
+            m = _Map(self, value_node, what, ("roles", "ko", "en", "clause"))
+            roles_node = m["roles"]
+            if _keyword(roles_node) == "all":
+                roles = frozenset(self.known["role"])
+            else:
+                roles = frozenset(self.refs(roles_node, f"{what}.roles", "role"))
+            result.append(
+                Permission(
+                    code=code,
+                    roles=roles,
+                    ko=self.text(m["ko"], f"{what}.ko"),
+                    en=self.text(m["en"], f"{what}.en"),
+                    clause=self.ref(m["clause"], f"{what}.clause", "clause"),
+                )
+            )
+        return tuple(result)
+
+    def duty(self, node: Node) -> Duty:
+        m = _Map(self, node, "duty", ("timezone", "day", "situations", "rooms", "video_management"))
+        timezone = self.text(m["timezone"], "duty.timezone")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(
+                m["timezone"],
+                f"duty.timezone: 알 수 없는 시간대 {timezone!r}",
+                f"duty.timezone: unknown time zone {timezone!r}",
+            )
+        day = _Map(self, m["day"], "duty.day", ("start", "end"))
+        window = DayWindow(self.clock_time(day["start"], "duty.day.start"), self.clock_time(day["end"], "duty.day.end"))
+        if window.start == window.end:
+            self.fail(m["day"], "duty.day: 시작과 종료 시각이 같습니다", "duty.day: start and end are the same time")
+        situations = self.items(m["situations"], "duty.situations", self.situation)
+        seen: set[str] = set()
+        for item, situation in zip(self.seq(m["situations"], "duty.situations"), situations):
+            if situation.type in seen:
+                self.fail(
+                    item,
+                    f"duty.situations: 중복된 상황 유형 '{situation.type}'",
+                    f"duty.situations: duplicate situation type '{situation.type}'",
+                )
+            seen.add(situation.type)
+        return Duty(
+            timezone=timezone,
+            day=window,
+            situations=situations,
+            rooms=self.items(m["rooms"], "duty.rooms", self.room),
+            video_management=self.items(m["video_management"], "duty.video_management", self.video_management),
+        )
+
+    def situation(self, node: Node, what: str) -> Situation:
+        m = _Map(
+            self, node, what,
+            ("type", "ko", "en", "responsible", "recognise", "respond", "two_stage", "remarks_ko", "clause"),
+        )
+        recognise = _Map(self, m["recognise"], f"{what}.recognise", ("organisation", "role"))
+        recognise_org = self.ref(recognise["organisation"], f"{what}.recognise.organisation", "organisation")
+        role_node = recognise["role"]
+        if isinstance(role_node, MappingNode):
+            by_period = _Map(self, role_node, f"{what}.recognise.role", ("day", "night"))
+            recognise_role = ByPeriod(
+                day=self.role_of(by_period["day"], f"{what}.recognise.role.day", recognise_org),
+                night=self.role_of(by_period["night"], f"{what}.recognise.role.night", recognise_org),
+            )
+        else:
+            role = self.role_of(role_node, f"{what}.recognise.role", recognise_org)
+            recognise_role = ByPeriod(day=role, night=role)
+        respond = _Map(self, m["respond"], f"{what}.respond", ("organisation", "roles"))
+        respond_org = self.ref(respond["organisation"], f"{what}.respond.organisation", "organisation")
+        respond_roles = tuple(
+            self.role_of(item, f"{what}.respond.roles", respond_org)
+            for item in self.seq(respond["roles"], f"{what}.respond.roles")
+        )
+        if not respond_roles:
+            self.fail(respond["roles"], f"{what}.respond.roles: 비어 있습니다", f"{what}.respond.roles: must not be empty")
+        return Situation(
+            type=self.pattern(m["type"], f"{what}.type", _CODE),
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            responsible=self.ref(m["responsible"], f"{what}.responsible", "organisation"),
+            recognise_organisation=recognise_org,
+            recognise_role=recognise_role,
+            respond_organisation=respond_org,
+            respond_roles=respond_roles,
+            two_stage=self.boolean(m["two_stage"], f"{what}.two_stage"),
+            remarks_ko=self.opt_text(m["remarks_ko"], f"{what}.remarks_ko"),
+            clause=self.ref(m["clause"], f"{what}.clause", "clause"),
+        )
+
+    def room(self, node: Node, what: str) -> RoomDuty:
+        m = _Map(self, node, what, ("code", "ko", "en", "organisation", "department", "clause"))
+        return RoomDuty(
+            code=self.pattern(m["code"], f"{what}.code", _CODE),
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            organisation=self.ref(m["organisation"], f"{what}.organisation", "organisation"),
+            department=self.opt_ref(m["department"], f"{what}.department", "department"),
+            clause=self.ref(m["clause"], f"{what}.clause", "clause"),
+        )
+
+    def video_management(self, node: Node, what: str) -> VideoManagementDuty:
+        m = _Map(
+            self, node, what,
+            ("code", "ko", "en", "organisation", "department", "purposes", "system_ko", "clause"),
+        )
+        return VideoManagementDuty(
+            code=self.pattern(m["code"], f"{what}.code", _CODE),
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            organisation=self.ref(m["organisation"], f"{what}.organisation", "organisation"),
+            department=self.opt_ref(m["department"], f"{what}.department", "department"),
+            purposes=self.refs(m["purposes"], f"{what}.purposes", "purpose"),
+            system_ko=self.opt_text(m["system_ko"], f"{what}.system_ko"),
+            clause=self.ref(m["clause"], f"{what}.clause", "clause"),
+        )
+
+    def ownership(self, node: Node) -> Ownership:
+        m = _Map(self, node, "ownership", ("default_owner", "installer_keeps", "clause"))
+        return Ownership(
+            default_owner=self.ref(m["default_owner"], "ownership.default_owner", "organisation"),
+            installer_keeps=frozenset(self.refs(m["installer_keeps"], "ownership.installer_keeps", "organisation")),
+            clause=self.ref(m["clause"], "ownership.clause", "clause"),
+        )
+
+    def access(self, node: Node) -> AccessRules:
+        m = _Map(
+            self, node, "access",
+            (
+                "rbac_clause", "incident_only_organisations", "incident_only_clause",
+                "emergency_organisations", "emergency_clause", "document_due_hours",
+                "usage_result_due_days", "usage_result_clause",
+            ),
+        )
+        return AccessRules(
+            rbac_clause=self.ref(m["rbac_clause"], "access.rbac_clause", "clause"),
+            incident_only_organisations=frozenset(
+                self.refs(m["incident_only_organisations"], "access.incident_only_organisations", "organisation")
+            ),
+            incident_only_clause=self.ref(m["incident_only_clause"], "access.incident_only_clause", "clause"),
+            emergency_organisations=frozenset(
+                self.refs(m["emergency_organisations"], "access.emergency_organisations", "organisation")
+            ),
+            emergency_clause=self.ref(m["emergency_clause"], "access.emergency_clause", "clause"),
+            document_due_hours=self.integer(m["document_due_hours"], "access.document_due_hours", 1),
+            usage_result_due_days=self.integer(m["usage_result_due_days"], "access.usage_result_due_days", 1),
+            usage_result_clause=self.ref(m["usage_result_clause"], "access.usage_result_clause", "clause"),
+        )
+
+    def staffing(self, node: Node) -> Staffing:
+        m = _Map(self, node, "staffing", ("organisation", "role", "min_on_duty", "clause"))
+        organisation = self.ref(m["organisation"], "staffing.organisation", "organisation")
+        return Staffing(
+            organisation=organisation,
+            role=self.role_of(m["role"], "staffing.role", organisation),
+            min_on_duty=self.integer(m["min_on_duty"], "staffing.min_on_duty", 0),
+            clause=self.ref(m["clause"], "staffing.clause", "clause"),
+        )
+
+    def retention(self, node: Node) -> Retention:
+        m = _Map(self, node, "retention", ("default_days", "clause"))
+        return Retention(
+            default_days=self.integer(m["default_days"], "retention.default_days", 1),
+            clause=self.ref(m["clause"], "retention.clause", "clause"),
+        )
+
+    def security(self, node: Node) -> Security:
+        keys = ("session_idle_timeout_minutes", "lockout_after_failed_logins")
+        m = _Map(self, node, "security", (*keys, "clause"))
+        idle, lockout = (self.integer(m[key], f"security.{key}", 1) for key in keys)
+        return Security(
+            session_idle_timeout_minutes=idle,
+            lockout_after_failed_logins=lockout,
+            clause=self.ref(m["clause"], "security.clause", "clause"),
+        )
+
+
+def _keyword(node: Node) -> str | None:
+    """The value of a plain string scalar (for `all` / `own_department`), else None."""
+    if isinstance(node, ScalarNode) and node.tag == _TAG + "str":
+        return node.value
+    return None
+
+
+def _with_annex_purposes(department: Department, annex1: tuple[Annex1Row, ...]) -> Department:
+    rows = [row for row in annex1 if row.department == department.code]
+    primary = tuple(dict.fromkeys(row.primary_purpose for row in rows))
+    secondary = tuple(
+        dict.fromkeys(p for row in rows for p in row.secondary_purposes if p not in primary)
+    )
+    return Department(
+        code=department.code,
+        ko=department.ko,
+        en=department.en,
+        organisation=department.organisation,
+        primary_purposes=primary,
+        secondary_purposes=secondary,
+    )

@@ -1,0 +1,609 @@
+"""Every decision over the u-Seongdong policy, allowed and refused, day and night, with its clause."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from gwanje.policy import (
+    Decision,
+    UnknownCode,
+    annex_row,
+    emergency_access,
+    is_overdue,
+    load_default,
+    may_view_video,
+    owner_organisation,
+    period_at,
+    purposes_for,
+    retention_days,
+    role_has_permission,
+    route_situation,
+    secondary_purpose_allowed,
+    staffing_ok,
+    totp_required,
+    usage_result_due,
+)
+
+KST = timezone(timedelta(hours=9))
+ALL_PURPOSES = (
+    "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster",
+    "green_parking", "bicycle_storage", "child_protection", "traffic_enforcement", "traffic_info", "other",
+)
+ALL_ROLES = (
+    "district_manager", "district_it_officer", "monitoring_agent", "maintenance_staff",
+    "department_officer", "police_officer", "police_112", "police_investigator", "auditor",
+)
+POLICE_ROLES = ("police_officer", "police_112", "police_investigator")
+
+# Annex 1 as printed: (department, primary purpose, camera group) -> primary + approved secondary purposes.
+ANNEX_1 = {
+    ("autonomous_admin", "crime_prevention", None):
+        {"crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"},
+    ("traffic_guidance", "illegal_parking", None):
+        {"illegal_parking", "crime_prevention", "facility_management", "disaster"},
+    ("traffic_guidance", "green_parking", "green_parking"):
+        {"green_parking", "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"},
+    ("traffic_admin", "bicycle_storage", "bicycle_storage"):
+        {"bicycle_storage", "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management"},
+    ("parks_green", "facility_management", None):
+        {"facility_management", "crime_prevention", "illegal_parking", "illegal_dumping", "disaster"},
+    ("sanitation", "illegal_dumping", None):
+        {"illegal_dumping", "crime_prevention", "illegal_parking", "facility_management", "disaster"},
+    ("police_station", "crime_prevention", None): {"crime_prevention"},
+}
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_default()
+
+
+# ---- Decision --------------------------------------------------------------------------------
+
+
+def test_decision_is_truthy_only_when_allowed():
+    assert Decision(True, "art-5", "허용", "allowed")
+    assert not Decision(False, "art-5", "거부", "refused")
+
+
+def test_decision_is_immutable():
+    decision = Decision(True, "art-5", "허용", "allowed")
+    with pytest.raises(AttributeError):
+        decision.allowed = False  # type: ignore[misc]
+
+
+# ---- Annex 1: secondary purposes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "purpose"), [(key, p) for key in ANNEX_1 for p in ALL_PURPOSES])
+def test_secondary_purpose_is_allowed_exactly_as_annex_1_prints(policy, key, purpose):
+    department, primary, group = key
+    decision = secondary_purpose_allowed(policy, department, primary, purpose, camera_group=group)
+    assert decision.allowed is (purpose in ANNEX_1[key])
+    assert decision.clause == "annex-1"
+    assert decision.reason_ko and decision.reason_en
+
+
+def test_primary_purpose_is_always_allowed_and_says_so(policy):
+    decision = secondary_purpose_allowed(policy, "sanitation", "illegal_dumping", "illegal_dumping")
+    assert decision.allowed
+    assert "primary" in decision.reason_en and "주목적" in decision.reason_ko
+
+
+def test_parking_cameras_of_traffic_guidance_are_not_approved_for_dumping(policy):
+    decision = secondary_purpose_allowed(policy, "traffic_guidance", "illegal_parking", "illegal_dumping")
+    assert not decision
+    assert "불법주정차 단속" in decision.reason_ko
+
+
+def test_green_parking_cameras_of_the_same_department_are_approved_for_dumping(policy):
+    assert secondary_purpose_allowed(policy, "traffic_guidance", "green_parking", "illegal_dumping")
+
+
+def test_bicycle_storage_cameras_are_not_approved_for_disaster(policy):
+    assert not secondary_purpose_allowed(policy, "traffic_admin", "bicycle_storage", "disaster")
+
+
+def test_police_cameras_are_approved_for_crime_prevention_only(policy):
+    assert secondary_purpose_allowed(policy, "police_station", "crime_prevention", "crime_prevention")
+    assert not secondary_purpose_allowed(policy, "police_station", "crime_prevention", "illegal_parking")
+
+
+def test_a_primary_purpose_missing_from_annex_1_approves_nothing(policy):
+    decision = secondary_purpose_allowed(policy, "autonomous_admin", "child_protection", "crime_prevention")
+    assert not decision
+    assert decision.clause == "annex-1"
+
+
+def test_a_department_without_cameras_has_no_annex_row(policy):
+    assert not secondary_purpose_allowed(policy, "it_info", "crime_prevention", "crime_prevention")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("finance", "crime_prevention", "disaster"),
+        ("autonomous_admin", "loitering", "disaster"),
+        ("autonomous_admin", "crime_prevention", "loitering"),
+    ],
+)
+def test_secondary_purpose_check_raises_on_unknown_codes(policy, args):
+    with pytest.raises(UnknownCode):
+        secondary_purpose_allowed(policy, *args)
+
+
+@pytest.mark.parametrize("key", list(ANNEX_1))
+def test_purposes_for_lists_primary_first_then_approved_secondary(policy, key):
+    department, primary, group = key
+    purposes = purposes_for(policy, department, primary, group)
+    assert purposes[0] == primary
+    assert set(purposes) == ANNEX_1[key]
+    assert len(purposes) == len(set(purposes))
+
+
+def test_purposes_for_keeps_annex_order(policy):
+    assert purposes_for(policy, "autonomous_admin", "crime_prevention") == (
+        "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster",
+    )
+
+
+def test_purposes_for_a_camera_group_outside_annex_1_is_empty(policy):
+    assert purposes_for(policy, "autonomous_admin", "disaster") == ()
+
+
+def test_annex_row_finds_the_green_parking_group(policy):
+    row = annex_row(policy, "traffic_guidance", "green_parking", "green_parking")
+    assert row is not None and row.label_ko == "그린파킹"
+
+
+def test_annex_row_without_group_takes_the_single_row_of_the_pair(policy):
+    row = annex_row(policy, "traffic_admin", "bicycle_storage")
+    assert row is not None and row.storage_mode == "on_site" and row.remarks_ko == "현장저장"
+
+
+def test_annex_row_with_an_unknown_group_is_none(policy):
+    assert annex_row(policy, "traffic_guidance", "illegal_parking", "bicycle_storage") is None
+
+
+def test_annex_row_of_sanitation_is_mobile(policy):
+    row = annex_row(policy, "sanitation", "illegal_dumping")
+    assert row is not None and row.storage_mode == "mobile"
+
+
+# ---- Art. 5: ownership ------------------------------------------------------------------------
+
+
+def test_district_owns_what_the_district_installs(policy):
+    assert owner_organisation(policy, "district") == "district"
+
+
+def test_police_own_what_the_police_install(policy):
+    assert owner_organisation(policy, "police") == "police"
+
+
+def test_ownership_of_an_unknown_installer_raises(policy):
+    with pytest.raises(UnknownCode):
+        owner_organisation(policy, "contractor")
+
+
+def test_annex_1_police_row_is_owned_by_the_police(policy):
+    row = annex_row(policy, "police_station", "crime_prevention")
+    assert row is not None and row.owner == owner_organisation(policy, "police")
+
+
+# ---- RBAC -------------------------------------------------------------------------------------
+
+PERMISSIONS = {
+    "registry.read": set(ALL_ROLES),
+    "registry.write": {"district_manager", "district_it_officer"},
+    "registry.write_own_department": {"department_officer"},
+    "users.manage": {"district_manager", "district_it_officer"},
+    "audit.read": {"auditor", "district_manager"},
+    "audit.verify": {"auditor", "district_manager", "district_it_officer"},
+    "reports.read": set(ALL_ROLES) - {"maintenance_staff"},
+    "policy.read": set(ALL_ROLES),
+    "video.provision.request": set(POLICE_ROLES),
+    "video.usage_result.enter": set(POLICE_ROLES),
+}
+
+
+@pytest.mark.parametrize(("permission", "role"), [(p, r) for p in PERMISSIONS for r in ALL_ROLES])
+def test_role_has_permission_matches_the_permission_table(policy, permission, role):
+    decision = role_has_permission(policy, role, permission)
+    assert decision.allowed is (role in PERMISSIONS[permission])
+    assert decision.clause == policy.permission(permission).clause
+    assert decision.reason_ko and decision.reason_en
+
+
+def test_usage_result_entry_rests_on_article_11_2(policy):
+    assert role_has_permission(policy, "police_officer", "video.usage_result.enter").clause == "art-11-2"
+
+
+def test_registry_write_is_refused_to_monitoring_agents_with_reason(policy):
+    decision = role_has_permission(policy, "monitoring_agent", "registry.write")
+    assert not decision
+    assert "권한이 없습니다" in decision.reason_ko
+
+
+@pytest.mark.parametrize(("role", "permission"), [("janitor", "registry.read"), ("auditor", "video.delete")])
+def test_role_has_permission_raises_on_unknown_codes(policy, role, permission):
+    with pytest.raises(UnknownCode):
+        role_has_permission(policy, role, permission)
+
+
+@pytest.mark.parametrize(
+    ("role", "required"),
+    [
+        ("district_manager", True),
+        ("district_it_officer", True),
+        ("police_officer", True),
+        ("police_112", True),
+        ("police_investigator", True),
+        ("monitoring_agent", False),
+        ("maintenance_staff", False),
+        ("department_officer", False),
+        ("auditor", False),
+    ],
+)
+def test_totp_is_required_for_managers_it_and_every_police_role(policy, role, required):
+    assert totp_required(policy, role) is required
+
+
+def test_totp_of_an_unknown_role_raises(policy):
+    with pytest.raises(UnknownCode):
+        totp_required(policy, "janitor")
+
+
+# ---- video access: Annex 1, RBAC, Art. 9 ⑤ -----------------------------------------------------
+
+CAMERA = {  # a 자치행정과 crime-prevention camera
+    "camera_purposes": ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"),
+    "camera_department": "autonomous_admin",
+}
+
+
+def view(policy, role, purpose, *, department=None, responding=False, camera=CAMERA):
+    return may_view_video(
+        policy,
+        role=role,
+        user_department=department,
+        purpose=purpose,
+        responding_incident_camera=responding,
+        **camera,
+    )
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_no_role_may_view_for_a_purpose_the_camera_is_not_approved_for(policy, role):
+    decision = view(policy, role, "traffic_info", department="autonomous_admin", responding=True)
+    assert not decision
+    assert decision.clause == "annex-1"
+
+
+@pytest.mark.parametrize("purpose", CAMERA["camera_purposes"])
+def test_manager_may_view_for_every_approved_purpose(policy, purpose):
+    decision = view(policy, "district_manager", purpose)
+    assert decision and decision.clause == "annex-1"
+
+
+@pytest.mark.parametrize(
+    ("purpose", "allowed"),
+    [
+        ("crime_prevention", True),
+        ("illegal_parking", True),
+        ("illegal_dumping", True),
+        ("facility_management", True),
+        ("disaster", True),
+    ],
+)
+def test_monitoring_agent_may_view_for_the_multi_purpose_uses(policy, purpose, allowed):
+    assert bool(view(policy, "monitoring_agent", purpose)) is allowed
+
+
+def test_monitoring_agent_may_not_view_for_a_purpose_outside_the_role(policy):
+    camera = {"camera_purposes": ("green_parking", "crime_prevention"), "camera_department": "traffic_guidance"}
+    decision = view(policy, "monitoring_agent", "green_parking", camera=camera)
+    assert not decision
+    assert decision.clause == "policy-rbac"
+
+
+@pytest.mark.parametrize(("purpose", "allowed"), [("facility_management", True), ("crime_prevention", True), ("illegal_parking", False)])
+def test_maintenance_staff_view_only_for_facilities_and_bell_handling(policy, purpose, allowed):
+    decision = view(policy, "maintenance_staff", purpose)
+    assert decision.allowed is allowed
+    if not allowed:
+        assert decision.clause == "policy-rbac"
+
+
+@pytest.mark.parametrize("purpose", CAMERA["camera_purposes"])
+def test_auditor_may_not_view_video(policy, purpose):
+    decision = view(policy, "auditor", purpose)
+    assert not decision and decision.clause == "policy-rbac"
+
+
+def test_department_officer_may_view_own_department_camera_for_its_purposes(policy):
+    decision = view(policy, "department_officer", "illegal_dumping", department="autonomous_admin")
+    assert decision and decision.clause == "annex-1"
+
+
+def test_department_officer_may_not_view_another_departments_camera(policy):
+    decision = view(policy, "department_officer", "crime_prevention", department="sanitation")
+    assert not decision
+    assert decision.clause == "policy-rbac"
+    assert "own department" in decision.reason_en
+
+
+def test_department_officer_without_a_department_may_not_view(policy):
+    assert not view(policy, "department_officer", "crime_prevention", department=None)
+
+
+def test_department_officer_may_not_view_for_a_purpose_outside_the_department(policy):
+    camera = {"camera_purposes": ("bicycle_storage", "disaster"), "camera_department": "traffic_admin"}
+    decision = view(policy, "department_officer", "disaster", department="traffic_admin", camera=camera)
+    assert not decision
+    assert decision.clause == "policy-rbac"
+
+
+def test_department_officer_of_a_department_without_cameras_may_not_view(policy):
+    camera = {"camera_purposes": ("crime_prevention",), "camera_department": "it_info"}
+    assert not view(policy, "department_officer", "crime_prevention", department="it_info", camera=camera)
+
+
+@pytest.mark.parametrize("role", POLICE_ROLES)
+def test_police_may_not_view_unless_responding_to_an_incident_with_the_camera(policy, role):
+    decision = view(policy, role, "crime_prevention", responding=False)
+    assert not decision
+    assert decision.clause == "art-9-5"
+    assert "사건" in decision.reason_ko
+
+
+@pytest.mark.parametrize("role", POLICE_ROLES)
+def test_police_may_view_while_responding_to_an_incident_with_the_camera(policy, role):
+    decision = view(policy, role, "crime_prevention", responding=True)
+    assert decision and decision.clause == "art-9-5"
+
+
+@pytest.mark.parametrize("role", POLICE_ROLES)
+def test_police_may_not_view_for_parking_even_while_responding(policy, role):
+    decision = view(policy, role, "illegal_parking", responding=True)
+    assert not decision and decision.clause == "policy-rbac"
+
+
+def test_police_investigator_may_not_view_for_disaster(policy):
+    assert not view(policy, "police_investigator", "disaster", responding=True)
+    assert view(policy, "police_officer", "disaster", responding=True)
+
+
+def test_district_roles_do_not_need_an_incident(policy):
+    assert view(policy, "monitoring_agent", "crime_prevention", responding=False)
+
+
+def test_police_view_police_cameras_only_while_responding_too(policy):
+    camera = {"camera_purposes": ("crime_prevention",), "camera_department": "police_station"}
+    assert not view(policy, "police_officer", "crime_prevention", camera=camera)
+    assert view(policy, "police_officer", "crime_prevention", camera=camera, responding=True)
+
+
+@pytest.mark.parametrize(("role", "purpose"), [("janitor", "crime_prevention"), ("police_officer", "loitering")])
+def test_may_view_video_raises_on_unknown_codes(policy, role, purpose):
+    with pytest.raises(UnknownCode):
+        view(policy, role, purpose)
+
+
+# ---- Annex 2: routing by day and night --------------------------------------------------------
+
+
+def kst(hour: int, minute: int = 0, second: int = 0, microsecond: int = 0) -> datetime:
+    return datetime(2024, 3, 15, hour, minute, second, microsecond, tzinfo=KST)
+
+
+@pytest.mark.parametrize(
+    ("at", "period"),
+    [
+        (kst(8, 59, 59, 999999), "night"),
+        (kst(9, 0), "day"),
+        (kst(12, 0), "day"),
+        (kst(17, 59, 59, 999999), "day"),
+        (kst(18, 0), "night"),
+        (kst(0, 0), "night"),
+        (kst(23, 59), "night"),
+    ],
+)
+def test_day_is_from_nine_inclusive_to_six_exclusive_in_seoul(policy, at, period):
+    assert period_at(policy, at) == period
+
+
+def test_day_and_night_are_computed_in_seoul_time_not_the_callers_zone(policy):
+    assert period_at(policy, datetime(2024, 3, 15, 0, 0, tzinfo=timezone.utc)) == "day"  # 09:00 KST
+    assert period_at(policy, datetime(2024, 3, 15, 9, 0, tzinfo=timezone.utc)) == "night"  # 18:00 KST
+    assert period_at(policy, datetime(2024, 3, 14, 23, 59, tzinfo=timezone.utc)) == "night"  # 08:59 KST
+
+
+@pytest.mark.parametrize(("at", "handler"), [(kst(9, 0), "maintenance_staff"), (kst(18, 0), "monitoring_agent"),
+                                             (kst(17, 59), "maintenance_staff"), (kst(8, 59), "monitoring_agent")])
+def test_emergency_bell_is_handled_by_maintenance_by_day_and_monitoring_by_night(policy, at, handler):
+    routing = route_situation(policy, "emergency_bell", at)
+    assert routing.handler_role == routing.recognising_role == handler
+    assert routing.responsible_organisation == "police"
+    assert routing.responding_organisation == "police"
+    assert "police_officer" in routing.responding_roles
+    assert routing.clause == "annex-2"
+    assert routing.day_or_night == ("day" if handler == "maintenance_staff" else "night")
+
+
+@pytest.mark.parametrize("at", [kst(12), kst(2)])
+def test_intelligent_event_is_recognised_by_district_and_judged_by_police(policy, at):
+    routing = route_situation(policy, "intelligent_event", at)
+    assert routing.two_stage
+    assert (routing.recognising_organisation, routing.recognising_role) == ("district", "monitoring_agent")
+    assert (routing.responding_organisation, routing.responding_roles) == ("police", ("police_officer",))
+    assert routing.clause == "annex-2"
+
+
+@pytest.mark.parametrize("at", [kst(12), kst(2)])
+def test_wanted_vehicle_goes_to_the_police(policy, at):
+    routing = route_situation(policy, "wanted_vehicle", at)
+    assert routing.responsible_organisation == "police"
+    assert routing.handler_role == "police_officer"
+    assert not routing.two_stage
+
+
+@pytest.mark.parametrize("at", [kst(12), kst(2)])
+def test_u_seoul_safety_stays_with_district_monitoring_agents(policy, at):
+    routing = route_situation(policy, "u_seoul_safety", at)
+    assert routing.responsible_organisation == "district"
+    assert routing.handler_role == "monitoring_agent"
+    assert routing.responding_roles == ("monitoring_agent",)
+
+
+@pytest.mark.parametrize("at", [kst(12), kst(2)])
+def test_camera_fault_goes_to_district_maintenance(policy, at):
+    routing = route_situation(policy, "camera_fault", at)
+    assert routing.responsible_organisation == "district"
+    assert routing.handler_role == "maintenance_staff"
+    assert routing.responding_roles == ("maintenance_staff",)
+
+
+def test_manual_report_follows_article_10(policy):
+    routing = route_situation(policy, "manual_report", kst(3))
+    assert routing.two_stage and routing.clause == "art-10"
+    assert routing.recognising_role == "monitoring_agent"
+    assert routing.responding_organisation == "police"
+
+
+def test_routing_reports_local_seoul_time(policy):
+    routing = route_situation(policy, "camera_fault", datetime(2024, 3, 15, 0, 30, tzinfo=timezone.utc))
+    assert routing.local_time.hour == 9 and routing.local_time.minute == 30
+
+
+def test_routing_refuses_naive_datetimes(policy):
+    with pytest.raises(ValueError, match="naive"):
+        route_situation(policy, "emergency_bell", datetime(2024, 3, 15, 12, 0))
+
+
+def test_period_refuses_naive_datetimes(policy):
+    with pytest.raises(ValueError):
+        period_at(policy, datetime(2024, 3, 15, 12, 0))
+
+
+def test_routing_of_an_unknown_situation_raises(policy):
+    with pytest.raises(UnknownCode):
+        route_situation(policy, "earthquake", kst(12))
+
+
+def test_a_day_window_past_midnight_wraps(policy):
+    from dataclasses import replace
+    from datetime import time
+
+    from gwanje.policy import DayWindow
+
+    night_shift = replace(policy, duty=replace(policy.duty, day=DayWindow(time(22, 0), time(6, 0))))
+    assert period_at(night_shift, kst(23)) == "day"
+    assert period_at(night_shift, kst(5, 59)) == "day"
+    assert period_at(night_shift, kst(6)) == "night"
+    assert period_at(night_shift, kst(22)) == "day"
+
+
+# ---- Art. 11: emergency access and usage results ----------------------------------------------
+
+
+def test_emergency_access_is_allowed_first_with_a_document_due_in_24_hours(policy):
+    at = kst(14, 30)
+    decision = emergency_access(policy, at)
+    assert decision and decision.clause == "art-11-1"
+    assert decision.document_due_at == at + timedelta(hours=24)
+
+
+def test_emergency_access_for_the_police_is_allowed(policy):
+    assert emergency_access(policy, kst(3), organisation="police")
+
+
+def test_emergency_access_is_refused_to_an_organisation_not_named_in_article_11(policy):
+    decision = emergency_access(policy, kst(3), organisation="district")
+    assert not decision
+    assert decision.document_due_at is None
+    assert decision.clause == "art-11-1"
+
+
+def test_emergency_access_follows_a_configured_document_deadline(policy):
+    from dataclasses import replace
+
+    strict = replace(policy, access=replace(policy.access, document_due_hours=2))
+    assert emergency_access(strict, kst(10)).document_due_at == kst(12)
+
+
+def test_emergency_access_refuses_naive_datetimes(policy):
+    with pytest.raises(ValueError):
+        emergency_access(policy, datetime(2024, 3, 15, 10, 0))
+
+
+def test_document_is_on_time_at_the_deadline_and_overdue_just_after(policy):
+    due = emergency_access(policy, kst(10)).document_due_at
+    assert due is not None
+    assert not is_overdue(due, due - timedelta(seconds=1))
+    assert not is_overdue(due, due)
+    assert is_overdue(due, due + timedelta(microseconds=1))
+
+
+def test_is_overdue_compares_instants_across_zones(policy):
+    due = kst(10)
+    assert not is_overdue(due, datetime(2024, 3, 15, 1, 0, tzinfo=timezone.utc))
+    assert is_overdue(due, datetime(2024, 3, 15, 1, 1, tzinfo=timezone.utc))
+
+
+def test_is_overdue_refuses_naive_datetimes():
+    with pytest.raises(ValueError):
+        is_overdue(kst(10), datetime(2024, 3, 15, 10, 0))
+
+
+def test_usage_result_is_due_30_days_after_provision(policy):
+    deadline = usage_result_due(policy, kst(10))
+    assert deadline.due_at == kst(10) + timedelta(days=30)
+    assert deadline.clause == "art-11-2"
+    assert not deadline.is_overdue(deadline.due_at)
+    assert deadline.is_overdue(deadline.due_at + timedelta(seconds=1))
+
+
+def test_usage_result_deadline_refuses_naive_datetimes(policy):
+    with pytest.raises(ValueError):
+        usage_result_due(policy, datetime(2024, 3, 15, 10, 0))
+
+
+# ---- Art. 9 ②: staffing -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "ok"), [(0, False), (1, True), (3, True)])
+def test_at_least_one_police_officer_must_be_on_duty(policy, count, ok):
+    decision = staffing_ok(policy, count)
+    assert decision.allowed is ok
+    assert decision.clause == "art-9-2"
+
+
+def test_understaffing_reason_names_the_minimum(policy):
+    decision = staffing_ok(policy, 0)
+    assert "최소 1명" in decision.reason_ko and "minimum 1" in decision.reason_en
+
+
+def test_staffing_refuses_a_negative_count(policy):
+    with pytest.raises(ValueError):
+        staffing_ok(policy, -1)
+
+
+# ---- retention --------------------------------------------------------------------------------
+
+
+def test_retention_defaults_to_30_days(policy):
+    assert retention_days(policy, None) == 30
+
+
+def test_retention_uses_the_cameras_own_period(policy):
+    assert retention_days(policy, 7) == 7
+    assert retention_days(policy, 90) == 90
+
+
+@pytest.mark.parametrize("days", [0, -5])
+def test_retention_refuses_non_positive_periods(policy, days):
+    with pytest.raises(ValueError):
+        retention_days(policy, days)
