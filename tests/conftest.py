@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from gwanje.core.db import Database
 from gwanje.core.migrate import upgrade
 
-PG_ADMIN_URL = os.environ.get("GWANJE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get("PGTEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -94,7 +94,8 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         target = tmp_path / "gwanje.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
-        return f"sqlite:///{target}"
+        yield f"sqlite:///{target}"
+        return
     templates = request.getfixturevalue("pg_templates")
     url = templates.fresh()
     yield url
@@ -113,3 +114,70 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# --- application fixtures -------------------------------------------------------------------
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def policy():
+    from gwanje.policy import load_default
+
+    return load_default()
+
+
+class Harness:
+    """An app on a fresh database plus helpers to make accounts and bearer tokens."""
+
+    def __init__(self, db, policy, tmp_path):
+        from fastapi.testclient import TestClient
+
+        from gwanje.core.settings import Settings
+        from gwanje.web.app import create_app
+
+        self.db = db
+        self.policy = policy
+        self.settings = Settings(database_url=db.url, var_dir=tmp_path / "var")
+        self.app = create_app(self.settings, db=db, policy=policy, migrate=False)
+        self.client = TestClient(self.app, raise_server_exceptions=False)
+        self._tokens: dict[str, str] = {}
+
+    def user(self, username: str, role: str, department: str | None = None):
+        from gwanje.accounts import service
+        from gwanje.core.audit import Actor
+
+        with self.db.uow() as uow:
+            user, _ = service.add_user(uow, Actor.system("test"), self.policy, service.NewUser(
+                username=username, display_name=username, role=role, password=PASSWORD, department=department))
+            uow.commit()
+            return user
+
+    def token(self, role: str, department: str | None = None) -> dict[str, str]:
+        key = f"{role}:{department}"
+        if key not in self._tokens:
+            from gwanje.accounts import service
+            from gwanje.core.audit import Actor
+
+            user = self.user(f"u{len(self._tokens)}_{role}"[:60], role, department)
+            with self.db.uow() as uow:
+                self._tokens[key] = service.issue_token(uow, Actor.system("test"), user, "test")
+                uow.commit()
+        return {"Authorization": f"Bearer {self._tokens[key]}"}
+
+    def counts(self) -> dict[str, int]:
+        from gwanje import models
+
+        with self.db.reading() as session:
+            return {
+                t.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(t))
+                for t in (models.Camera, models.Site, models.AuditEntry, models.User, models.ApiToken)
+            }
+
+
+@pytest.fixture
+def harness(db, policy, tmp_path) -> Harness:
+    h = Harness(db, policy, tmp_path)
+    with h.client:
+        yield h

@@ -12,12 +12,12 @@ import click
 from gwanje.core.audit import Actor
 from gwanje.core.db import Database
 from gwanje.core.errors import DomainError
-from gwanje.core.settings import Settings, get_settings
+from gwanje.core.settings import Settings
 
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        return Settings()
     except Exception as exc:  # pydantic's ValidationError: a bad GWANJE_* variable
         raise click.ClickException(f"설정 오류 / settings error: {exc}") from None
 

@@ -95,8 +95,9 @@ class UnitOfWork:
         return self
 
     def __exit__(self, *exc) -> None:  # noqa: ANN002
+        # close() rolls back whatever was not committed but, unlike rollback(), leaves the
+        # objects already loaded readable after the unit of work ends.
         assert self.session is not None
-        self.session.rollback()
         self.session.close()
 
     def commit(self) -> None:
@@ -126,7 +127,6 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def dispose(self) -> None:

@@ -91,14 +91,23 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
 def assert_routes_guarded(app: FastAPI) -> None:
     """Every API route must declare ``requires(...)`` or ``public``; refuse to start otherwise."""
     unguarded = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
+    for route in iter_api_routes(app.routes):
         calls = [d.call for d in route.dependant.dependencies]
         if not any(isinstance(c, (requires, public)) for c in calls):
             unguarded.append(f"{sorted(route.methods)} {route.path}")
     if unguarded:
         raise RuntimeError("routes without an authentication declaration: " + ", ".join(unguarded))
+
+
+def iter_api_routes(routes) -> list[APIRoute]:  # noqa: ANN001
+    """All API routes, including those of included routers (FastAPI keeps them nested)."""
+    found = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found.extend(iter_api_routes(route.original_router.routes))
+    return found
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
