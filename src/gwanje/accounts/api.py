@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from gwanje.core.schemas import StrictModel
 
 from gwanje.accounts import service
 from gwanje.web.deps import DB, PUBLIC, PolicyDep, Principal, requires
@@ -13,8 +15,7 @@ from gwanje.web.deps import DB, PUBLIC, PolicyDep, Principal, requires
 router = APIRouter(prefix="/api", tags=["accounts"])
 
 
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TokenRequest(StrictModel):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     totp: Annotated[str, StringConstraints(max_length=12)] | None = None
@@ -29,8 +30,7 @@ class TokenResponse(BaseModel):
     role: str
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserCreate(StrictModel):
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     role: Annotated[str, StringConstraints(min_length=1, max_length=40)]

@@ -21,6 +21,7 @@ from gwanje.accounts.models import ApiToken, User, WebSession
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import as_utc, utcnow
 from gwanje.core.db import UnitOfWork
+from gwanje.core.schemas import has_control_chars
 from gwanje.core.errors import AccountLocked, Conflict, NotAuthenticated, ValidationFailed, not_found
 from gwanje.policy.model import Policy, UnknownCode
 
@@ -122,7 +123,9 @@ def current_totp(user: User) -> str | None:
 
 
 def _get_user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
+    user = None
+    if not has_control_chars(username) and len(username) <= 64:
+        user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise not_found("사용자", "user", username, field="username")
     return user
@@ -173,15 +176,19 @@ def verify_credentials(
     The failure is committed even though the caller sees an error: a lockout must stick.
     """
     session = uow.session
-    user = session.scalar(select(User).where(User.username == username.strip()))
+    username = username.strip()[:64]
+    user = None
+    if not has_control_chars(username + password + (totp_code or "")):
+        user = session.scalar(select(User).where(User.username == username))
     audit = AuditLog(session)
     if user is None:
         try:
             _hasher.verify(_DUMMY_HASH, password + "x")
         except VerificationError:
             pass
-        audit.append(Actor(None, username[:64], request_id=request_id),
-                     Change("auth.login_failed", "user", username[:64], after={"reason": "unknown_user"}))
+        shown = "".join(ch if ch.isprintable() else "?" for ch in username)
+        audit.append(Actor(None, shown, request_id=request_id),
+                     Change("auth.login_failed", "user", shown, after={"reason": "unknown_user"}))
         uow.commit()
         raise _refuse()
     actor = actor_of(user, request_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from gwanje.core.errors import ValidationFailed
+from gwanje.core.schemas import has_control_chars
 from gwanje.registry import service
 from gwanje.registry.rules import CameraStatus
 from gwanje.registry.schemas import (
@@ -51,6 +52,9 @@ def camera_query(
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CameraQuery:
+    for name, value in (("q", q), ("department", department), ("purpose", purpose)):
+        if value and has_control_chars(value):
+            raise ValidationFailed("제어 문자는 쓸 수 없습니다", "control characters are not allowed", field=name)
     box = _floats(bbox, 4, "bbox")
     if box and (box[0] > box[2] or box[1] > box[3]):
         raise ValidationFailed("bbox: 남<북, 서<동이어야 합니다", "bbox: south must be < north and west < east",

@@ -8,14 +8,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from gwanje.core.schemas import StrictModel
 from gwanje.registry.rules import CameraStatus, StorageMode
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=2000)
+Strict = StrictModel
 
 
 class SiteRef(Strict):
