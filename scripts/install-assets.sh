@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Fetch the console's front-end libraries from the npm registry into src/gwanje/web/static/vendor/.
+# Control centers run on closed networks: the console never loads anything from a CDN at run time,
+# so these files are installed next to the app (the folder is git-ignored).
+# Idempotent: does nothing when the pinned versions are already in place (use --force to refetch).
+set -euo pipefail
+
+LEAFLET_VERSION="1.9.4"
+HTMX_VERSION="2.0.11"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+vendor="$root/src/gwanje/web/static/vendor"
+stamp="$vendor/VERSIONS"
+want="leaflet@$LEAFLET_VERSION htmx.org@$HTMX_VERSION"
+
+if [[ "${1:-}" != "--force" && -f "$stamp" && "$(cat "$stamp")" == "$want" \
+      && -f "$vendor/leaflet/leaflet.js" && -f "$vendor/leaflet/leaflet.css" \
+      && -f "$vendor/leaflet/images/marker-icon.png" && -f "$vendor/htmx/htmx.min.js" ]]; then
+  echo "front-end assets up to date ($want)"
+  exit 0
+fi
+
+command -v npm >/dev/null || { echo "npm is required (Node.js 18+)" >&2; exit 1; }
+tmp="$(mktemp -d)"
+new="$vendor.new"
+trap 'rm -rf "$tmp" "$new"' EXIT
+# A throwaway prefix: no package.json or node_modules is left in the repository.
+npm install --no-audit --no-fund --no-save --ignore-scripts --loglevel=error --prefix "$tmp" \
+  "leaflet@$LEAFLET_VERSION" "htmx.org@$HTMX_VERSION" >/dev/null
+
+rm -rf "$new"
+mkdir -p "$new/leaflet" "$new/htmx"
+cp "$tmp/node_modules/leaflet/dist/leaflet.js" "$tmp/node_modules/leaflet/dist/leaflet.css" "$new/leaflet/"
+cp -R "$tmp/node_modules/leaflet/dist/images" "$new/leaflet/images"
+cp "$tmp/node_modules/leaflet/LICENSE" "$new/leaflet/LICENSE"
+cp "$tmp/node_modules/htmx.org/dist/htmx.min.js" "$new/htmx/htmx.min.js"
+cp "$tmp/node_modules/htmx.org/LICENSE" "$new/htmx/LICENSE"
+echo "$want" > "$new/VERSIONS"
+# Swap in one step so a running server never sees a half-written folder for long.
+rm -rf "$vendor"
+mv "$new" "$vendor"
+echo "installed $want into ${vendor#"$root"/}"
