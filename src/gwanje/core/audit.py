@@ -147,6 +147,19 @@ class AuditLog:
         return entries
 
 
+def list_entries(session: Session, *, action: str | None = None, object_id: str | None = None,
+                 before_seq: int | None = None, limit: int = 100) -> list[AuditEntry]:
+    """Newest first; ``before_seq`` pages backwards."""
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if object_id:
+        stmt = stmt.where(AuditEntry.object_id == object_id)
+    if before_seq:
+        stmt = stmt.where(AuditEntry.seq < before_seq)
+    return list(session.scalars(stmt))
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool

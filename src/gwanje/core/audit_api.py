@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
-
-from gwanje.core.audit import AuditEntry, verify_chain
+from gwanje.core.audit import AuditEntry, list_entries, verify_chain
+from gwanje.core.errors import ValidationFailed
+from gwanje.core.schemas import has_control_chars
 from gwanje.web.deps import DB, Principal, requires
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -29,15 +29,12 @@ def list_entries(_: Annotated[Principal, Depends(requires("audit.read"))], db: D
                  object_id: Annotated[str | None, Query(max_length=120)] = None,
                  before_seq: Annotated[int | None, Query(ge=1)] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict]:
-    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
-    if action:
-        stmt = stmt.where(AuditEntry.action == action)
-    if object_id:
-        stmt = stmt.where(AuditEntry.object_id == object_id)
-    if before_seq:
-        stmt = stmt.where(AuditEntry.seq < before_seq)
+    for name, value in (("action", action), ("object_id", object_id)):
+        if value and has_control_chars(value):
+            raise ValidationFailed("제어 문자는 쓸 수 없습니다", "control characters are not allowed", field=name)
     with db.reading() as session:
-        return [entry_dict(e) for e in session.scalars(stmt)]
+        rows = list_entries(session, action=action, object_id=object_id, before_seq=before_seq, limit=limit)
+        return [entry_dict(e) for e in rows]
 
 
 @router.get("/verify")
