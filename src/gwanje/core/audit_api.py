@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+
 from gwanje.core.audit import AuditEntry, list_entries, verify_chain
 from gwanje.core.errors import ValidationFailed
 from gwanje.core.schemas import has_control_chars
@@ -24,7 +25,7 @@ def entry_dict(e: AuditEntry) -> dict:
 
 
 @router.get("")
-def list_entries(_: Annotated[Principal, Depends(requires("audit.read"))], db: DB,
+def read_entries(_: Annotated[Principal, Depends(requires("audit.read"))], db: DB,
                  action: Annotated[str | None, Query(max_length=80)] = None,
                  object_id: Annotated[str | None, Query(max_length=120)] = None,
                  before_seq: Annotated[int | None, Query(ge=1)] = None,
