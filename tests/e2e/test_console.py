@@ -372,3 +372,12 @@ def test_annex1_page_needs_the_reports_permission(harness):
     assert _post_login(harness.client, "fixer").status_code == 303
     assert harness.client.get("/cameras").status_code == 200
     assert harness.client.get("/reports/annex1").status_code == 403
+    page = harness.client.get("/reports/annex1", headers={"accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "policy-rbac" in page.text  # the refusal names the clause it rests on
+
+
+def test_login_redirect_keeps_the_query_string(harness):
+    resp = harness.client.get("/cameras?purpose=disaster", headers={"accept": "text/html"}, follow_redirects=False)
+    assert resp.status_code == 303
+    assert resp.headers["location"] == "/login?next=/cameras%3Fpurpose%3Ddisaster"

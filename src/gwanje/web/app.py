@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import quote
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -146,8 +147,13 @@ def _error_response(request: Request, status: int, code: str, ko: str, en: str, 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):  # noqa: ANN202
-        if isinstance(exc, NotAuthenticated) and _wants_html(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if _wants_html(request):
+            if isinstance(exc, NotAuthenticated):
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+            from gwanje.web.console import render_error
+
+            return render_error(request, exc)
         body = exc.to_dict()
         body["request_id"] = getattr(request.state, "request_id", None)
         return JSONResponse(body, status_code=exc.status)

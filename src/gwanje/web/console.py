@@ -386,3 +386,18 @@ def annex1(request: Request, principal: ReportReader, db: DB, policy: PolicyDep)
         report = registry.annex1_report(session, policy)
     tr = Translator(request_lang(request), policy)
     return _render(request, "annex1.html", principal, rows=_annex_rows(report, tr), report=report)
+
+
+def render_error(request: Request, exc: DomainError) -> Response:
+    """A domain error as a console page, in the reader's language, citing its clause."""
+    tr = Translator(request_lang(request), request.app.state.policy)
+    message = exc.message_ko if tr.lang == "ko" else exc.message_en
+    clause_text = None
+    if exc.clause:
+        try:
+            clause = request.app.state.policy.clause(exc.clause)
+            clause_text = f"{clause.id}: {clause.ko if tr.lang == 'ko' else clause.en}"
+        except LookupError:
+            clause_text = exc.clause
+    return _render(request, "error.html", getattr(request.state, "principal", None), exc.status,
+                   message=message, clause=clause_text)

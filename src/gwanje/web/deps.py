@@ -111,6 +111,8 @@ class requires:  # noqa: N801 - used like a function in route signatures
             raise NotAuthenticated("로그인이 필요합니다", "authentication required")
         if not await _csrf_ok(request, principal):
             raise Forbidden("CSRF 토큰이 없거나 올바르지 않습니다", "missing or invalid CSRF token", field=CSRF_FIELD)
+        if not self.permissions:  # any signed-in person
+            return principal
         policy: Policy = request.app.state.policy
         denials = []
         for permission in self.permissions:
