@@ -137,11 +137,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('management_number', name=op.f('uq_cameras_management_number'))
     )
     with op.batch_alter_table('cameras', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cameras_department'), ['department'], unique=False)
         batch_op.create_index('ix_cameras_lat_lon', ['latitude', 'longitude'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cameras_primary_purpose'), ['primary_purpose'], unique=False)
         batch_op.create_index(batch_op.f('ix_cameras_site_id'), ['site_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cameras_status'), ['status'], unique=False)
 
     op.create_table('web_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -203,11 +200,8 @@ def downgrade() -> None:
 
     op.drop_table('web_sessions')
     with op.batch_alter_table('cameras', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_cameras_status'))
         batch_op.drop_index(batch_op.f('ix_cameras_site_id'))
-        batch_op.drop_index(batch_op.f('ix_cameras_primary_purpose'))
         batch_op.drop_index('ix_cameras_lat_lon')
-        batch_op.drop_index(batch_op.f('ix_cameras_department'))
 
     op.drop_table('cameras')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:

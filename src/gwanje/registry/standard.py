@@ -1,0 +1,686 @@
+"""The national CCTV standard data (전국CCTV표준데이터): parsing and writing, no I/O beyond the file.
+
+One data row is one site (개소) with ``카메라대수`` cameras. Headers are found by column name, so the
+13-column form, the numbered form (a leading ``번호``) and the LOCALDATA form (``개방자치단체코드`` and
+``관리번호`` first, ``데이터갱신구분`` … last) all read the same way; unknown extra columns are ignored.
+
+A row is either parsed into a :class:`SiteRecord` or rejected with :class:`Reason` s that name the
+problem in Korean and English; a file is only refused as a whole when it cannot be decoded or its
+header lacks a required column.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any, BinaryIO, NamedTuple, Union
+
+from gwanje.core.errors import ValidationFailed
+from gwanje.registry.rules import KOREA_LAT, KOREA_LON, inside_korea, valid_month
+
+Source = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO]
+
+# ---- columns -----------------------------------------------------------------------------------
+
+AGENCY = "관리기관명"
+ROAD = "소재지도로명주소"
+LOT = "소재지지번주소"
+PURPOSE = "설치목적구분"
+COUNT = "카메라대수"
+PIXELS = "카메라화소수"
+DIRECTION = "촬영방면정보"
+RETENTION = "보관일수"
+INSTALLED = "설치연월"
+PHONE = "관리기관전화번호"
+LAT = "WGS84위도"
+LON = "WGS84경도"
+DATA_DATE = "데이터기준일자"
+
+STANDARD_COLUMNS: tuple[str, ...] = (
+    AGENCY, ROAD, LOT, PURPOSE, COUNT, PIXELS, DIRECTION, RETENTION, INSTALLED, PHONE, LAT, LON, DATA_DATE,
+)
+REQUIRED_COLUMNS = STANDARD_COLUMNS
+
+LOCAL_GOV_CODE = "개방자치단체코드"
+MANAGEMENT_NO = "관리번호"
+PROVIDER_CODE = "제공기관코드"
+PROVIDER_NAME = "제공기관명"
+ROW_NUMBER = "번호"
+LOCALDATA_TRAILER = ("데이터갱신구분", "데이터갱신시점", "최종수정시점")
+
+DEFAULT_RETENTION_DAYS = 30
+MAX_CAMERAS_PER_SITE = 999
+# Registry column widths (gwanje.registry.models); a camera's number is the site key + "-NNN" (80).
+MAX_SITE_KEY = 76
+
+# ---- purposes ----------------------------------------------------------------------------------
+
+PURPOSE_FROM_STANDARD: dict[str, str] = {
+    "생활방범": "crime_prevention",
+    "차량방범": "crime_prevention",
+    "어린이보호": "child_protection",
+    "교통단속": "traffic_enforcement",
+    "교통정보수집": "traffic_info",
+    "쓰레기단속": "illegal_dumping",
+    "시설물관리": "facility_management",
+    "재난재해": "disaster",
+    "다목적": "crime_prevention",
+    "기타": "other",
+}
+
+STANDARD_FROM_PURPOSE: dict[str, str] = {
+    "crime_prevention": "생활방범",
+    "illegal_parking": "교통단속",
+    "green_parking": "교통단속",
+    "traffic_enforcement": "교통단속",
+    "illegal_dumping": "쓰레기단속",
+    "facility_management": "시설물관리",
+    "disaster": "재난재해",
+    "child_protection": "어린이보호",
+    "traffic_info": "교통정보수집",
+    "bicycle_storage": "기타",
+    "other": "기타",
+}
+
+
+def purpose_from_standard(value: str) -> str:
+    """Purpose code for a 설치목적구분 value; unknown values are ``other`` (the text is kept elsewhere)."""
+    return PURPOSE_FROM_STANDARD.get(value.replace(" ", ""), "other")
+
+
+def standard_purpose_for(primary_purpose: str) -> str:
+    """The 설치목적구분 value to write for a primary purpose code."""
+    return STANDARD_FROM_PURPOSE.get(primary_purpose, "기타")
+
+
+def owner_for_agency(agency: str) -> str:
+    """Police-run cameras are the police's (Art. 5); everything else is the district's."""
+    return "police" if "경찰" in agency else "district"
+
+
+# ---- errors and rejection reasons -----------------------------------------------------------------
+
+
+class StandardFormatError(ValidationFailed):
+    """The file as a whole cannot be read as standard data (encoding, header)."""
+
+    code = "standard_format"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a row was rejected: a stable code and an operator message in Korean and English."""
+
+    code: str
+    ko: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.ko} / {self.en}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "ko": self.ko, "en": self.en}
+
+
+# ---- parsed values -----------------------------------------------------------------------------
+
+
+class SiteRecord(NamedTuple):
+    """One accepted row, normalised (a named tuple: 100k of them are built per national file)."""
+
+    site_key: str
+    managing_agency: str
+    road_address: str | None
+    lot_address: str | None
+    standard_purpose: str  # the file's own 설치목적구분 text
+    primary_purpose: str
+    camera_count: int
+    pixels: float | None  # 카메라화소수, in 만 pixels (200 = 2.0 MP)
+    direction: str | None
+    retention_days: int
+    installed_month: str | None  # YYYY-MM
+    agency_phone: str | None
+    latitude: float
+    longitude: float
+    data_date: date | None
+    owner_organisation: str
+    digest: str
+
+    @property
+    def resolution_mp(self) -> float | None:
+        return None if self.pixels is None else round(self.pixels / 100.0, 4)
+
+
+class StandardRow(NamedTuple):
+    """A data row: its physical start line (header = line 1) and a record or the reasons it was refused."""
+
+    line: int
+    record: SiteRecord | None
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.record is not None
+
+
+@dataclass(frozen=True)
+class StandardHeader:
+    encoding: str  # "utf-8", "utf-8-sig" or "cp949"
+    form: str  # "standard13", "numbered", "localdata", "extended"
+    columns: tuple[str, ...]
+    has_management_number: bool
+
+
+# ---- value parsing -----------------------------------------------------------------------------
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_YM = re.compile(r"^(\d{4})\s*[-./]?\s*(\d{1,2})(?:\s*[-./]\s*\d{1,2})?\.?$")
+_YM_KO = re.compile(r"^(\d{4})\s*년\s*(\d{1,2})\s*월?(?:\s*\d{1,2}\s*일)?$")
+_YY_MON = re.compile(r"^(\d{1,2})-([A-Za-z]{3})$")
+_DATE = re.compile(r"^(\d{4})[-./]?(\d{1,2})[-./]?(\d{1,2})(?:$|[ T])")
+_MON_YY = re.compile(r"^([A-Za-z]{3})-(\d{2}|\d{4})$")
+
+
+def _century(yy: int) -> int:
+    # A spreadsheet turned "2017-12" into "17-Dec"; cameras from before 2000 read as 19xx.
+    return 2000 + yy if yy <= (date.today().year % 100) + 1 else 1900 + yy
+
+
+@lru_cache(maxsize=4096)
+def parse_month(value: str) -> str | None:
+    """``설치연월`` → ``YYYY-MM``; None when empty. Raises ValueError when it is not a month."""
+    text = value.strip()
+    if not text:
+        return None
+    year = month = None
+    m = _YM.match(text) or _YM_KO.match(text)
+    if m:
+        year, month = int(m.group(1)), int(m.group(2))
+    else:
+        m = _YY_MON.match(text)
+        if m and m.group(2).lower() in _MONTHS:
+            year, month = _century(int(m.group(1))), _MONTHS[m.group(2).lower()]
+        else:
+            m = _MON_YY.match(text)
+            if m and m.group(1).lower() in _MONTHS:
+                y = int(m.group(2))
+                year, month = (y if y >= 100 else _century(y)), _MONTHS[m.group(1).lower()]
+    if year is None or month is None:
+        raise ValueError(text)
+    result = f"{year:04d}-{month:02d}"
+    if not valid_month(result) or not 1900 <= year <= 2100:
+        raise ValueError(text)
+    return result
+
+
+@lru_cache(maxsize=1024)
+def parse_data_date(value: str) -> date | None:
+    """``데이터기준일자``: 2018-03-28, 2018.03.28, 20180328 (optionally with a time) → date.
+
+    Anything else → None: the date is informational and never a reason to refuse a row.
+    """
+    m = _DATE.match(value.strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _number(text: str) -> float:
+    value = float(text.replace(",", ""))
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+@lru_cache(maxsize=4096)
+def _fmt_number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+# Cached per distinct text: a national file has a handful of distinct counts, pixel values and months.
+
+_AGENCY_MISSING = Reason("agency_missing", "관리기관명이 없습니다", "managing agency (관리기관명) is missing")
+
+
+@lru_cache(maxsize=4096)
+def _count_of(text: str) -> int | Reason:
+    text = text.strip()
+    try:
+        value = _number(text)
+        if not value.is_integer() or value <= 0:
+            raise ValueError(text)
+    except ValueError:
+        return Reason("camera_count_invalid",
+                      f"카메라대수는 1 이상의 정수여야 합니다: {text!r}",
+                      f"camera count (카메라대수) must be a whole number of at least 1: {text!r}")
+    if value > MAX_CAMERAS_PER_SITE:
+        return Reason("camera_count_implausible", f"카메라대수가 너무 큽니다: {text}",
+                      f"camera count is implausibly large (over {MAX_CAMERAS_PER_SITE}): {text}")
+    return int(value)
+
+
+@lru_cache(maxsize=4096)
+def _pixels_of(text: str) -> float | None | Reason:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = _number(text)
+        if value < 0:
+            raise ValueError(text)
+    except ValueError:
+        return Reason("pixels_invalid", f"카메라화소수가 0 이상의 숫자가 아닙니다: {text!r}",
+                      f"pixel count (카메라화소수) is not a non-negative number: {text!r}")
+    return value or None  # "0" means unknown in published files
+
+
+@lru_cache(maxsize=4096)
+def _retention_of(text: str) -> int | Reason:
+    text = text.strip()
+    if not text:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        value = _number(text)
+        if not value.is_integer() or value <= 0:
+            raise ValueError(text)
+    except ValueError:
+        return Reason("retention_invalid", f"보관일수는 1 이상의 정수여야 합니다: {text!r}",
+                      f"retention days (보관일수) must be a whole number of at least 1: {text!r}")
+    return int(value)
+
+
+@lru_cache(maxsize=4096)
+def _month_of(text: str) -> str | None | Reason:
+    try:
+        return parse_month(text)
+    except ValueError:
+        return Reason("installed_month_invalid", f"설치연월을 해석할 수 없습니다: {text.strip()!r}",
+                      f"installation month (설치연월) is not a month: {text.strip()!r}")
+
+
+def _position_reason(lat_text: str, lon_text: str, lat: float | None, lon: float | None) -> Reason:
+    if not lat_text or not lon_text:
+        return Reason("position_missing", "위도 또는 경도가 없습니다", "latitude or longitude is missing")
+    if lat is None or lon is None:
+        return Reason("position_invalid", f"위도·경도가 숫자가 아닙니다: {lat_text}, {lon_text}",
+                      f"latitude/longitude is not a number: {lat_text}, {lon_text}")
+    if lat == 0 and lon == 0:
+        return Reason("position_zero", "위도·경도가 0/0입니다 (좌표 없음)", "position is 0/0 (no coordinates)")
+    if inside_korea(lon, lat):
+        return Reason("position_swapped", f"위치가 대한민국 밖입니다 (위도·경도가 바뀐 듯): {lat_text}, {lon_text}",
+                      f"position is outside Korea (latitude and longitude swapped?): {lat_text}, {lon_text}")
+    return Reason("position_outside_korea", f"위치가 대한민국 밖입니다: {lat_text}, {lon_text}",
+                  f"position is outside Korea: {lat_text}, {lon_text}")
+
+
+def _too_long(agency: str, road: str, lot: str, purpose: str, direction: str, phone: str,
+              site_key: str) -> tuple[Reason, ...]:
+    checks = ((AGENCY, agency, 120), (ROAD, road, 300), (LOT, lot, 300), (PURPOSE, purpose, 40),
+              (DIRECTION, direction, 120), (PHONE, phone, 40), (MANAGEMENT_NO, site_key, MAX_SITE_KEY))
+    return tuple(Reason("field_too_long", f"{name} 값이 너무 깁니다 (최대 {limit}자)",
+                        f"{name} is longer than {limit} characters")
+                 for name, value, limit in checks if len(value) > limit)
+
+
+# ---- decoding and header -------------------------------------------------------------------------
+
+
+def read_bytes(source: Source) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        return Path(source).read_bytes()
+    if hasattr(source, "read"):
+        data = source.read()
+        if isinstance(data, str):
+            raise StandardFormatError("파일은 바이트로 주어야 합니다", "give the file as bytes, not text")
+        return bytes(data)
+    raise TypeError(f"unsupported source: {type(source).__name__}")
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Text and encoding: UTF-8 (with or without BOM) first, then CP949; anything else is refused."""
+    try:
+        text = data.decode("utf-8-sig")
+        return text, ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp949"), "cp949"
+    except UnicodeDecodeError as exc:
+        raise StandardFormatError(
+            f"파일 인코딩을 알 수 없습니다 (UTF-8, CP949 모두 아님; {exc.start}번째 바이트)",
+            f"unknown file encoding: neither UTF-8 nor CP949 (byte {exc.start})",
+            field="encoding",
+        ) from None
+
+
+def _header_name(cell: str) -> str:
+    return cell.replace("\ufeff", "").strip().strip('"').replace(" ", "")
+
+
+def _form(columns: tuple[str, ...], has_mgmt: bool) -> str:
+    if has_mgmt or LOCAL_GOV_CODE in columns or any(c in columns for c in LOCALDATA_TRAILER):
+        return "localdata"
+    if columns and columns[0] == ROW_NUMBER:
+        return "numbered"
+    if set(columns) == set(STANDARD_COLUMNS):
+        return "standard13"
+    return "extended"
+
+
+def _lines(text: str) -> Iterator[str]:
+    """Physical lines with their endings, sliced lazily (io.StringIO would hold a second, wider copy)."""
+    if "\n" not in text and "\r" in text:  # classic Mac line endings
+        yield from text.splitlines(keepends=True)
+        return
+    start, find = 0, text.find
+    while True:
+        end = find("\n", start)
+        if end < 0:
+            if start < len(text):
+                yield text[start:]
+            return
+        yield text[start:end + 1]
+        start = end + 1
+
+
+# ---- the reader --------------------------------------------------------------------------------
+
+
+class StandardReader:
+    """Decodes a file and yields its rows one at a time (so a 100k-row file need not sit in memory twice)."""
+
+    def __init__(self, source: Source):
+        data = read_bytes(source)
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self.size = len(data)
+        self._text, encoding = decode(data)
+        del data
+        self._reader = csv.reader(_lines(self._text))
+        header: list[str] | None = None
+        for cells in self._reader:
+            if any(c.strip() for c in cells):
+                header = cells
+                break
+        if header is None:
+            raise StandardFormatError("빈 파일입니다", "the file is empty", field="header")
+        self._header_line = self._reader.line_num
+        columns = tuple(_header_name(c) for c in header)
+        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        if missing:
+            raise StandardFormatError(
+                f"필수 열이 없습니다: {', '.join(missing)}",
+                f"required column missing: {', '.join(missing)}",
+                field=missing[0],
+                details={"missing": missing, "found": list(columns)},
+            )
+        self._index = {name: columns.index(name) for name in columns if name}
+        has_mgmt = MANAGEMENT_NO in self._index
+        self.header = StandardHeader(encoding, _form(columns, has_mgmt), columns, has_mgmt)
+        self._consumed = False
+
+    @property
+    def encoding(self) -> str:
+        return self.header.encoding
+
+    def estimated_rows(self) -> int:
+        """Physical lines after the header: exact unless fields hold line breaks (for progress only)."""
+        text = self._text
+        lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        return max(lines - self._header_line, 0)
+
+    def __iter__(self) -> Iterator[StandardRow]:
+        if self._consumed:
+            raise RuntimeError("a StandardReader can be iterated once")
+        self._consumed = True
+        idx = self._index
+        ncols = len(self.header.columns)
+        i_agency, i_road, i_lot, i_purpose = idx[AGENCY], idx[ROAD], idx[LOT], idx[PURPOSE]
+        i_count, i_pixels, i_dir, i_ret = idx[COUNT], idx[PIXELS], idx[DIRECTION], idx[RETENTION]
+        i_inst, i_phone, i_lat, i_lon, i_date = idx[INSTALLED], idx[PHONE], idx[LAT], idx[LON], idx[DATA_DATE]
+        i_mgmt = idx.get(MANAGEMENT_NO)
+        i_gov = idx.get(LOCAL_GOV_CODE, idx.get(PROVIDER_CODE))
+        seen: dict[str, int] = {}
+        reader = self._reader
+        prev_line = reader.line_num
+        sha1 = hashlib.sha1
+        sha256 = hashlib.sha256
+        purpose_map = PURPOSE_FROM_STANDARD
+        count_of, pixels_of, retention_of, month_of = _count_of, _pixels_of, _retention_of, _month_of
+        (lat_lo, lat_hi), (lon_lo, lon_hi) = KOREA_LAT, KOREA_LON
+        fmt_number = _fmt_number
+        for cells in reader:
+            line = prev_line + 1
+            prev_line = reader.line_num
+            n = len(cells)
+            if n != ncols:
+                if not any(c.strip() for c in cells):
+                    continue  # blank line
+                if n < ncols:
+                    cells = cells + [""] * (ncols - n)
+                elif any(c.strip() for c in cells[ncols:]):
+                    yield StandardRow(line, None, (Reason(
+                        "field_count",
+                        f"필드 수({n})가 헤더({ncols})와 다릅니다 (따옴표 누락?)",
+                        f"{n} fields but the header has {ncols} (unbalanced quotes?)"),))
+                    continue
+            reasons: list[Reason] = []
+            agency = cells[i_agency].strip()
+            if not agency:
+                reasons.append(_AGENCY_MISSING)
+            purpose_text = cells[i_purpose].strip()
+            primary = purpose_map.get(purpose_text) or purpose_from_standard(purpose_text)
+            count = count_of(cells[i_count])
+            if count.__class__ is Reason:
+                reasons.append(count)
+            pixels = pixels_of(cells[i_pixels])
+            if pixels.__class__ is Reason:
+                reasons.append(pixels)
+            retention = retention_of(cells[i_ret])
+            if retention.__class__ is Reason:
+                reasons.append(retention)
+            month = month_of(cells[i_inst])
+            if month.__class__ is Reason:
+                reasons.append(month)
+            lat_text, lon_text = cells[i_lat], cells[i_lon]
+            try:
+                lat, lon = float(lat_text), float(lon_text)
+                if not (lat_lo <= lat <= lat_hi and lon_lo <= lon <= lon_hi):
+                    reasons.append(_position_reason(lat_text.strip(), lon_text.strip(), lat, lon))
+            except ValueError:
+                reasons.append(_position_reason(lat_text.strip(), lon_text.strip(), None, None))
+            if reasons:
+                yield StandardRow(line, None, tuple(reasons))
+                continue
+
+            if i_mgmt is not None and cells[i_mgmt].strip():
+                gov = cells[i_gov].strip() if i_gov is not None else ""
+                mgmt = cells[i_mgmt].strip()
+                site_key = f"{gov}-{mgmt}" if gov else mgmt
+            else:
+                basis = f"{agency}|{purpose_text}|{lat:.6f}|{lon:.6f}"
+                site_key = "STD-" + sha1(basis.encode("utf-8")).hexdigest()[:20]
+            road, lot = cells[i_road].strip(), cells[i_lot].strip()
+            direction, phone = cells[i_dir].strip(), cells[i_phone].strip()
+            if (len(agency) > 120 or len(road) > 300 or len(lot) > 300 or len(purpose_text) > 40
+                    or len(direction) > 120 or len(phone) > 40 or len(site_key) > MAX_SITE_KEY):
+                yield StandardRow(line, None, _too_long(agency, road, lot, purpose_text, direction, phone, site_key))
+                continue
+            first = seen.get(site_key)
+            if first is not None:
+                yield StandardRow(line, None, (Reason(
+                    "duplicate_site",
+                    f"같은 개소가 {first}행에 이미 있습니다 ({site_key})",
+                    f"the same site already appears on line {first} ({site_key})"),))
+                continue
+            seen[site_key] = line
+
+            data_date = parse_data_date(cells[i_date].strip())
+            digest = sha256("\x1f".join((
+                site_key, agency, road, lot, purpose_text, str(count), fmt_number(pixels), direction,
+                str(retention), month or "", phone, repr(lat), repr(lon), str(data_date or ""),
+            )).encode("utf-8")).hexdigest()
+            yield StandardRow(line, SiteRecord(
+                site_key=site_key,
+                managing_agency=agency,
+                road_address=road or None,
+                lot_address=lot or None,
+                standard_purpose=purpose_text,
+                primary_purpose=primary,
+                camera_count=count,
+                pixels=pixels,
+                direction=direction or None,
+                retention_days=retention,
+                installed_month=month,
+                agency_phone=phone or None,
+                latitude=lat,
+                longitude=lon,
+                data_date=data_date,
+                owner_organisation="police" if "경찰" in agency else "district",
+                digest=digest,
+            ))
+        self._text = ""  # release the decoded text once read
+
+
+def open_standard(source: Source) -> StandardReader:
+    """Decode and check the header now; rows are parsed as they are iterated."""
+    return StandardReader(source)
+
+
+@dataclass(frozen=True)
+class StandardFile:
+    header: StandardHeader
+    sha256: str
+    rows: list[StandardRow]
+
+    @property
+    def records(self) -> list[SiteRecord]:
+        return [r.record for r in self.rows if r.record is not None]
+
+    @property
+    def rejected(self) -> list[StandardRow]:
+        return [r for r in self.rows if r.record is None]
+
+
+def parse_standard(source: Source) -> StandardFile:
+    """Parse a whole file into memory (tests, previews); the importer streams with :func:`open_standard`."""
+    reader = open_standard(source)
+    return StandardFile(reader.header, reader.sha256, list(reader))
+
+
+# ---- writing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StandardOut:
+    """What one output row needs: a site and the attributes its cameras share."""
+
+    managing_agency: str
+    road_address: str | None
+    lot_address: str | None
+    standard_purpose: str | None
+    primary_purpose: str
+    camera_count: int
+    resolution_mp: float | None
+    direction: str | None
+    retention_days: int | None
+    installed_month: str | None
+    agency_phone: str | None
+    latitude: float
+    longitude: float
+    data_date: date | None
+
+
+def standard_values(site: StandardOut) -> list[str]:
+    """The 13 standard fields of one site, formatted so that parsing them gives the same values back."""
+    pixels = None if site.resolution_mp is None else round(site.resolution_mp * 100.0, 4)
+    return [
+        site.managing_agency,
+        site.road_address or "",
+        site.lot_address or "",
+        site.standard_purpose or standard_purpose_for(site.primary_purpose),
+        str(site.camera_count),
+        _fmt_number(pixels),
+        site.direction or "",
+        str(site.retention_days if site.retention_days is not None else DEFAULT_RETENTION_DAYS),
+        site.installed_month or "",
+        site.agency_phone or "",
+        repr(float(site.latitude)),
+        repr(float(site.longitude)),
+        site.data_date.isoformat() if site.data_date else "",
+    ]
+
+
+def write_standard(sites: Iterable[StandardOut], out: IO[str]) -> int:
+    """Write the 13-column form to a text stream (the caller picks the encoding). Returns the row count."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(STANDARD_COLUMNS)
+    n = 0
+    for site in sites:
+        writer.writerow(standard_values(site))
+        n += 1
+    return n
+
+
+def write_standard_file(sites: Iterable[StandardOut], path: str | os.PathLike, encoding: str = "utf-8-sig") -> int:
+    """Write to ``path``: UTF-8 with BOM by default (what spreadsheets expect), ``cp949`` on request.
+
+    The file is written next to its target and renamed, so a failure leaves no half-written file.
+    """
+    if encoding.lower().replace("_", "-") not in {"utf-8-sig", "utf-8", "cp949", "euc-kr"}:
+        raise StandardFormatError(f"지원하지 않는 인코딩: {encoding}", f"unsupported encoding: {encoding}",
+                                  field="encoding")
+    target = Path(path)
+    tmp = target.with_name(target.name + ".part")
+    try:
+        with open(tmp, "w", encoding=encoding, errors="strict", newline="") as fh:
+            n = write_standard(sites, fh)
+    except UnicodeEncodeError as exc:
+        tmp.unlink(missing_ok=True)
+        bad = exc.object[exc.start:exc.end]
+        raise StandardFormatError(
+            f"{encoding}(으)로 쓸 수 없는 문자가 있습니다: {bad!r}; UTF-8로 내보내세요",
+            f"character {bad!r} cannot be written in {encoding}; export as UTF-8",
+            field="encoding",
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, target)
+    return n
+
+
+def rows_digest_fields(record: SiteRecord) -> dict[str, Any]:
+    """The record's values as a plain dict (audit before/after, previews)."""
+    return {
+        "site_key": record.site_key,
+        "managing_agency": record.managing_agency,
+        "road_address": record.road_address,
+        "lot_address": record.lot_address,
+        "standard_purpose": record.standard_purpose,
+        "primary_purpose": record.primary_purpose,
+        "camera_count": record.camera_count,
+        "resolution_mp": record.resolution_mp,
+        "direction": record.direction,
+        "retention_days": record.retention_days,
+        "installed_month": record.installed_month,
+        "agency_phone": record.agency_phone,
+        "latitude": record.latitude,
+        "longitude": record.longitude,
+        "data_date": record.data_date,
+        "owner_organisation": record.owner_organisation,
+    }
