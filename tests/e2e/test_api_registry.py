@@ -186,3 +186,16 @@ def test_bearer_token_is_issued_for_valid_credentials_only(harness):
     me = harness.client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["role"] == "monitoring_agent" and "registry.read" in me["permissions"]
     assert harness.client.get("/api/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_box_search_finds_cameras_on_grid_cell_edges_on_both_engines(harness):
+    # PostgreSQL rounds and SQLite truncates when the grid cell is computed; edges must still match.
+    h = harness.token("district_manager")
+    edges = [(37.56995, 127.04995), (37.57, 127.05), (37.565, 127.045), (37.5649, 127.0449)]
+    for i, (lat, lon) in enumerate(edges):
+        body = {**CAMERA, "management_number": f"EDGE-{i}", "latitude": lat, "longitude": lon}
+        assert harness.client.post("/api/cameras", json=body, headers=h).status_code == 201
+    for i, (lat, lon) in enumerate(edges):
+        box = f"{lat - 1e-6},{lon - 1e-6},{lat + 1e-6},{lon + 1e-6}"
+        found = harness.client.get("/api/cameras", params={"bbox": box}, headers=h).json()["items"]
+        assert [c["management_number"] for c in found] == [f"EDGE-{i}"]

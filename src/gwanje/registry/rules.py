@@ -70,6 +70,25 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def radius_bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
     """A bounding box (south, west, north, east) that contains the circle."""
-    dlat = radius_m / 111_320.0
-    dlon = radius_m / (111_320.0 * max(math.cos(math.radians(lat)), 1e-6))
+    # One degree of latitude on the haversine sphere; 1% slack so the circle always fits.
+    per_degree = math.radians(6_371_008.8)
+    dlat = 1.01 * radius_m / per_degree
+    dlon = 1.01 * radius_m / (per_degree * max(math.cos(math.radians(lat)), 1e-6))
     return lat - dlat, lon - dlon, lat + dlat, lon + dlon
+
+
+CELL_ROW = 100_000  # geo_cell = int(lat * 100) * CELL_ROW + int(lon * 100), see models.GEO_CELL_SQL
+MAX_CELL_ROWS = 80
+
+
+def cell_ranges(south: float, west: float, north: float, east: float) -> list[tuple[int, int]] | None:
+    """Ranges of 0.01° grid cells that cover a box, one per latitude row; None for huge boxes.
+
+    PostgreSQL rounds a float cast to integer while SQLite truncates, so every range is widened by
+    one cell on each side; the exact latitude/longitude filter still decides.
+    """
+    first, last = int(south * 100) - 1, int(north * 100) + 1
+    if last - first > MAX_CELL_ROWS:
+        return None
+    w, e = int(west * 100) - 1, int(east * 100) + 1
+    return [(row * CELL_ROW + w, row * CELL_ROW + e) for row in range(first, last + 1)]

@@ -314,6 +314,9 @@ def _filters(query: CameraQuery) -> list:
         box = rules.radius_bbox(*query.near)
     if box:
         south, west, north, east = box
+        ranges = rules.cell_ranges(south, west, north, east)
+        if ranges:
+            conds.append(or_(*(Camera.geo_cell.between(lo, hi) for lo, hi in ranges)))
         conds.append(and_(Camera.latitude.between(south, north), Camera.longitude.between(west, east)))
     return conds
 
