@@ -523,3 +523,38 @@ def test_every_clause_a_rule_rests_on_is_in_the_catalogue(policy):
     }
     assert referenced <= {c.id for c in policy.clauses}
     assert {"art-5", "art-9-2", "art-9-5", "art-10", "art-11-1", "art-11-2", "annex-1", "annex-2", "policy-rbac"} <= referenced
+
+
+# ---- SOP checklists and escalation -----------------------------------------------------------
+
+
+def test_every_situation_has_an_sop_and_an_escalation_chain(policy):
+    for situation in policy.duty.situations:
+        assert situation.sop, situation.type
+        assert any(step.required for step in situation.sop), situation.type
+        assert situation.escalation and situation.escalation.ack_minutes >= 1
+    bell = policy.situation("emergency_bell")
+    assert [s.code for s in bell.sop][0] == "view_cameras"
+    assert bell.escalation.to == ("police_officer", "police_112")
+    optional = [s.code for s in policy.situation("u_seoul_safety").sop if not s.required]
+    assert optional == ["notify_police"]
+
+
+def test_an_escalation_to_an_unknown_role_is_refused_with_its_line(tmp_path):
+    old = "escalation: {ack_minutes: 2, to: [police_112]}"
+    text = mutate(old, "escalation: {ack_minutes: 2, to: [sheriff]}")
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, "to: [sheriff]")
+    assert "sheriff" in str(error)
+
+
+def test_a_repeated_sop_step_is_refused(tmp_path):
+    old = "        - {code: open_ticket, ko: 유지보수 업체 접수, en: Open a ticket with the maintenance contractor}\n"
+    text = mutate(old, old + old)
+    error = refused(tmp_path, text)
+    assert "duplicate step 'open_ticket'" in str(error)
+
+
+def test_zero_minute_escalation_is_refused(tmp_path):
+    text = mutate("escalation: {ack_minutes: 30,", "escalation: {ack_minutes: 0,")
+    assert "ack_minutes" in str(refused(tmp_path, text))

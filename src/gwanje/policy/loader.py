@@ -27,6 +27,7 @@ from .model import (
     DayWindow,
     Department,
     Duty,
+    Escalation,
     Organisation,
     Ownership,
     Permission,
@@ -38,6 +39,7 @@ from .model import (
     RoomDuty,
     Security,
     Situation,
+    SopStep,
     Staffing,
     VideoManagementDuty,
 )
@@ -499,6 +501,7 @@ class _Builder:
         m = _Map(
             self, node, what,
             ("type", "ko", "en", "responsible", "recognise", "respond", "two_stage", "remarks_ko", "clause"),
+            ("sop", "escalation"),
         )
         recognise = _Map(self, m["recognise"], f"{what}.recognise", ("organisation", "role"))
         recognise_org = self.ref(recognise["organisation"], f"{what}.recognise.organisation", "organisation")
@@ -532,6 +535,37 @@ class _Builder:
             two_stage=self.boolean(m["two_stage"], f"{what}.two_stage"),
             remarks_ko=self.opt_text(m["remarks_ko"], f"{what}.remarks_ko"),
             clause=self.ref(m["clause"], f"{what}.clause", "clause"),
+            sop=self.sop(m.get("sop"), f"{what}.sop"),
+            escalation=self.escalation(m.get("escalation"), f"{what}.escalation"),
+        )
+
+    def sop(self, node: Node | None, what: str) -> tuple[SopStep, ...]:
+        if node is None:
+            return ()
+        steps = []
+        seen: set[str] = set()
+        for i, item in enumerate(self.seq(node, what)):
+            m = _Map(self, item, f"{what}[{i}]", ("code", "ko", "en"), ("required",))
+            code = self.pattern(m["code"], f"{what}[{i}].code", _CODE)
+            if code in seen:
+                self.fail(m["code"], f"{what}: 중복된 단계 '{code}'", f"{what}: duplicate step '{code}'")
+            seen.add(code)
+            required = m.get("required")
+            steps.append(SopStep(
+                code=code,
+                ko=self.text(m["ko"], f"{what}[{i}].ko"),
+                en=self.text(m["en"], f"{what}[{i}].en"),
+                required=True if required is None else self.boolean(required, f"{what}[{i}].required"),
+            ))
+        return tuple(steps)
+
+    def escalation(self, node: Node | None, what: str) -> Escalation | None:
+        if node is None:
+            return None
+        m = _Map(self, node, what, ("ack_minutes", "to"))
+        return Escalation(
+            ack_minutes=self.integer(m["ack_minutes"], f"{what}.ack_minutes", 1),
+            to=self.refs(m["to"], f"{what}.to", "role"),
         )
 
     def room(self, node: Node, what: str) -> RoomDuty:

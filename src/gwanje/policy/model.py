@@ -168,6 +168,24 @@ class ByPeriod:
 
 
 @dataclass(frozen=True)
+class SopStep:
+    """One step of a situation's standard operating procedure; required steps gate resolution."""
+
+    code: str
+    ko: str
+    en: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Who is alerted, in order, when nobody acknowledges within ``ack_minutes``."""
+
+    ack_minutes: int
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Situation:
     """One Annex 2 situation type: who recognises it and who responds."""
 
@@ -182,6 +200,8 @@ class Situation:
     two_stage: bool  # district recognises (상황인지), police judge and respond (상황판단 및 대응)
     remarks_ko: str | None
     clause: str
+    sop: tuple[SopStep, ...] = ()
+    escalation: Escalation | None = None
 
 
 @dataclass(frozen=True)
