@@ -13,18 +13,6 @@ def test_positions_outside_korea_or_at_zero_are_refused():
     assert not rules.inside_korea(float("nan"), 127.0)
 
 
-def test_cell_ranges_cover_the_box_one_latitude_row_each():
-    ranges = rules.cell_ranges(37.561, 127.031, 37.579, 127.049)
-    rows = sorted({lo // rules.CELL_ROW for lo, _ in ranges})
-    assert rows == list(range(3755, 3759))
-    lo, hi = ranges[0]
-    assert lo % rules.CELL_ROW == 12702 and hi % rules.CELL_ROW == 12705
-
-
-def test_huge_boxes_fall_back_to_a_plain_range():
-    assert rules.cell_ranges(33.0, 124.5, 38.7, 132.0) is None
-
-
 def test_haversine_and_radius_box_agree():
     d = rules.haversine_m(37.5636, 127.0369, 37.5636, 127.0469)
     assert 870 < d < 890

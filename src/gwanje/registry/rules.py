@@ -76,19 +76,3 @@ def radius_bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, 
     dlon = 1.01 * radius_m / (per_degree * max(math.cos(math.radians(lat)), 1e-6))
     return lat - dlat, lon - dlon, lat + dlat, lon + dlon
 
-
-CELL_ROW = 100_000  # geo_cell = int(lat * 100) * CELL_ROW + int(lon * 100), see models.GEO_CELL_SQL
-MAX_CELL_ROWS = 80
-
-
-def cell_ranges(south: float, west: float, north: float, east: float) -> list[tuple[int, int]] | None:
-    """Ranges of 0.01° grid cells that cover a box, one per latitude row; None for huge boxes.
-
-    PostgreSQL rounds a float cast to integer while SQLite truncates, so every range is widened by
-    one cell on each side; the exact latitude/longitude filter still decides.
-    """
-    first, last = int(south * 100) - 1, int(north * 100) + 1
-    if last - first > MAX_CELL_ROWS:
-        return None
-    w, e = int(west * 100) - 1, int(east * 100) + 1
-    return [(row * CELL_ROW + w, row * CELL_ROW + e) for row in range(first, last + 1)]

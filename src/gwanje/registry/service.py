@@ -314,9 +314,6 @@ def _filters(query: CameraQuery) -> list:
         box = rules.radius_bbox(*query.near)
     if box:
         south, west, north, east = box
-        ranges = rules.cell_ranges(south, west, north, east)
-        if ranges:
-            conds.append(or_(*(Camera.geo_cell.between(lo, hi) for lo, hi in ranges)))
         conds.append(and_(Camera.latitude.between(south, north), Camera.longitude.between(west, east)))
     return conds
 
@@ -330,12 +327,17 @@ def search_cameras(session: Session, query: CameraQuery) -> SearchResult:
         inside = sorted((c for c in rows if dist[c.id] <= radius), key=lambda c: (dist[c.id], c.id))
         page = inside[query.offset: query.offset + query.limit]
         return SearchResult(page, len(inside), {c.id: round(dist[c.id], 1) for c in page})
-    total = session.scalar(select(func.count()).select_from(Camera).where(*conds)) or 0
-    items = session.scalars(
-        select(Camera).options(joinedload(Camera.site)).where(*conds)
+    # One scan gives the page and the total (a window count), instead of a count and a page query.
+    rows = session.execute(
+        select(Camera, func.count().over().label("total")).options(joinedload(Camera.site)).where(*conds)
         .order_by(Camera.management_number).limit(query.limit).offset(query.offset)
     ).all()
-    return SearchResult(list(items), total)
+    if rows:
+        return SearchResult([r[0] for r in rows], rows[0][1])
+    total = 0
+    if query.offset:
+        total = session.scalar(select(func.count()).select_from(Camera).where(*conds)) or 0
+    return SearchResult([], total)
 
 
 def annex1_report(session: Session, policy: Policy) -> Annex1Report:

@@ -129,7 +129,6 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('stream_url', sa.String(length=500), nullable=True),
     sa.Column('search_text', sa.Text(), nullable=False),
-    sa.Column('geo_cell', sa.Integer(), sa.Computed('CAST(latitude * 100 AS INTEGER) * 100000 + CAST(longitude * 100 AS INTEGER)', persisted=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
@@ -138,7 +137,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('management_number', name=op.f('uq_cameras_management_number'))
     )
     with op.batch_alter_table('cameras', schema=None) as batch_op:
-        batch_op.create_index('ix_cameras_geo_cell', ['geo_cell'], unique=False)
+        batch_op.create_index('ix_cameras_lat_lon', ['latitude', 'longitude'], unique=False)
         batch_op.create_index(batch_op.f('ix_cameras_site_id'), ['site_id'], unique=False)
 
     op.create_table('web_sessions',
@@ -202,7 +201,7 @@ def downgrade() -> None:
     op.drop_table('web_sessions')
     with op.batch_alter_table('cameras', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cameras_site_id'))
-        batch_op.drop_index('ix_cameras_geo_cell')
+        batch_op.drop_index('ix_cameras_lat_lon')
 
     op.drop_table('cameras')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
