@@ -112,6 +112,8 @@ def db(database_url) -> Database:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
+        if IN_CI:
+            pytest.fail(f"shared data is required under CI and was not found at {SHARED_DATA}")
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
 
