@@ -4,3 +4,4 @@ from gwanje.accounts.models import ApiToken, User, WebSession  # noqa: F401
 from gwanje.core.audit import AuditEntry  # noqa: F401
 from gwanje.core.db import Base  # noqa: F401
 from gwanje.registry.models import Camera, Department, Organisation, Site  # noqa: F401
+from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from urllib.parse import quote
@@ -16,12 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from gwanje import __version__
+from gwanje.core.bus import LocalBus
 from gwanje.core.db import Database
 from gwanje.core.errors import DomainError, NotAuthenticated
 from gwanje.core.migrate import upgrade
 from gwanje.core.settings import Settings, get_settings
 from gwanje.policy import load_default, load_policy
 from gwanje.policy.model import Policy
+from gwanje.situations.hotlist_service import HotListCache
 from gwanje.web.deps import PUBLIC, public, requires
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,7 @@ def load_configured_policy(settings: Settings) -> Policy:
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None, policy: Policy | None = None,
-               migrate: bool = True) -> FastAPI:
+               migrate: bool = True, bus: LocalBus | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.resolved_database_url())
     policy = policy or load_configured_policy(settings)
@@ -49,7 +52,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     async def lifespan(app: FastAPI):  # noqa: ANN202
         if migrate:
             upgrade(db.engine)
-        yield
+        await app.state.bus.start()
+        escalator = asyncio.create_task(_escalation_loop(app))
+        try:
+            yield
+        finally:
+            escalator.cancel()
+            await app.state.bus.stop()
 
     app = FastAPI(
         title="gwanje (관제)",
@@ -63,6 +72,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     app.state.db = db
     app.state.policy = policy
     app.state.secret_key = settings.resolved_secret_key()
+    app.state.bus = bus or make_bus(settings)
+    app.state.hotlist = HotListCache(db)
 
     _install_middleware(app, settings)
     _install_error_handlers(app)
@@ -70,10 +81,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     from gwanje.accounts.api import router as accounts_router
     from gwanje.core.audit_api import router as audit_router
     from gwanje.registry.api import router as registry_router
+    from gwanje.situations.api import router as situations_router
 
     app.include_router(accounts_router)
     app.include_router(registry_router)
     app.include_router(audit_router)
+    app.include_router(situations_router)
 
     from gwanje.web.console import install as install_console
 
@@ -87,6 +100,33 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     assert_routes_guarded(app)
     return app
+
+
+ESCALATION_SECONDS = 10
+
+
+def make_bus(settings: Settings) -> LocalBus:
+    """In-process by default; NATS when several app instances must share one live feed."""
+    if settings.bus_url:
+        from gwanje.core.nats_bus import NatsBus
+
+        return NatsBus(settings.bus_url)
+    return LocalBus()
+
+
+async def _escalation_loop(app: FastAPI) -> None:
+    """Every few seconds: incidents nobody acknowledged in time go to the next role."""
+    from starlette.concurrency import run_in_threadpool
+
+    from gwanje.situations.service import escalate_overdue
+
+    while True:
+        await asyncio.sleep(ESCALATION_SECONDS)
+        try:
+            events = await run_in_threadpool(escalate_overdue, app.state.db, app.state.policy)
+            app.state.bus.publish_many(events)
+        except Exception:  # noqa: BLE001 - keep escalating after a transient database error
+            log.exception("escalation pass failed")
 
 
 def assert_routes_guarded(app: FastAPI) -> None:

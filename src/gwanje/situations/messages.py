@@ -1,0 +1,173 @@
+"""Device messages, parsed into typed messages at the edge.
+
+Every message is a JSON envelope ``{"message_id", "type", "occurred_at"?, "device_id"?, "payload"}``;
+each type has its own payload model, published as a JSON Schema in ``docs/schemas/``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from gwanje.core.schemas import StrictModel
+
+Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
+                                         pattern=r"^[0-9A-Za-z가-힣_.:\-]+$")]
+Lat = Annotated[float, Field(ge=33.0, le=38.7, description="WGS84 latitude (inside Korea)")]
+Lon = Annotated[float, Field(ge=124.5, le=132.0, description="WGS84 longitude (inside Korea)")]
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+ImageRef = Annotated[str, StringConstraints(max_length=2000, pattern=r"^(https?://|rtsp://|/|data:image/)\S*$")]
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class EmergencyBell(StrictModel):
+    """비상벨: a street emergency bell was pressed."""
+
+    bell_id: Ident
+    latitude: Lat
+    longitude: Lon
+    camera: Ident | None = Field(default=None, description="management number of the bell's camera, if any")
+    note: ShortText | None = None
+
+
+class USeoulSafety(StrictModel):
+    """u-서울 안전서비스: a registered person's emergency signal with position."""
+
+    person_id: Ident
+    category: Literal["child", "elderly", "disabled", "woman", "other"] = "other"
+    latitude: Lat
+    longitude: Lon
+    accuracy_m: float = Field(ge=0, le=100_000)
+
+
+class VideoAnalytics(StrictModel):
+    """지능형 이벤트: a video-analytics rule fired on a camera."""
+
+    camera: Ident
+    rule: Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]
+    object_class: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+    box: tuple[float, float, float, float] = Field(description="x, y, width, height as fractions of the frame")
+    confidence: float = Field(ge=0, le=1)
+    snapshot: ImageRef | None = None
+
+
+class PlateRead(StrictModel):
+    """차량번호 인식: a number plate read by a camera."""
+
+    camera: Ident
+    plate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    confidence: float = Field(ge=0, le=1)
+    image: ImageRef | None = None
+
+
+class CameraFault(StrictModel):
+    """고장·장애: a camera stopped working."""
+
+    camera: Ident
+    fault: Literal["offline", "video_loss", "tamper", "storage", "other"]
+    detail: ShortText | None = None
+
+
+class CameraRecovery(StrictModel):
+    """복구: a camera works again."""
+
+    camera: Ident
+    detail: ShortText | None = None
+
+
+class ManualReport(StrictModel):
+    """수동 보고: an operator reports a situation seen on screen or by phone."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    latitude: Lat | None = None
+    longitude: Lon | None = None
+    camera: Ident | None = None
+    description: ShortText | None = None
+
+
+PAYLOADS: dict[str, type[BaseModel]] = {
+    "emergency_bell": EmergencyBell,
+    "u_seoul_safety": USeoulSafety,
+    "video_analytics": VideoAnalytics,
+    "plate_read": PlateRead,
+    "camera_fault": CameraFault,
+    "camera_recovery": CameraRecovery,
+    "manual_report": ManualReport,
+}
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: Ident
+    type: Literal[tuple(PAYLOADS)]  # type: ignore[valid-type]
+    occurred_at: AwareDatetime | None = None
+    device_id: Ident | None = None
+    payload: dict[str, Any]
+
+
+class DeviceMessage(BaseModel):
+    """A parsed, typed message."""
+
+    message_id: str
+    type: str
+    occurred_at: datetime | None
+    device_id: str | None
+    payload: BaseModel
+
+
+class MessageError(ValueError):
+    """A message that cannot be used; ``message_id`` is whatever could be read, for the inbox."""
+
+    def __init__(self, en: str, ko: str, message_id: str | None = None, type_: str | None = None):
+        super().__init__(f"{ko} / {en}")
+        self.message_id = message_id
+        self.type = type_
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{loc}: {err.get('msg')}")
+    return "; ".join(parts)
+
+
+def parse_message(raw: bytes) -> DeviceMessage:
+    """Bytes in, a typed message out, or :class:`MessageError` saying what is wrong."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MessageError(f"message larger than {MAX_MESSAGE_BYTES} bytes ({len(raw)})",
+                           f"메시지가 너무 큽니다 ({len(raw)} 바이트)")
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MessageError(f"not UTF-8 JSON: {exc}", "UTF-8 JSON이 아닙니다") from None
+    if not isinstance(data, dict):
+        raise MessageError("the message must be a JSON object", "메시지는 JSON 객체여야 합니다")
+    found_id = data.get("message_id") if isinstance(data.get("message_id"), str) else None
+    found_type = data.get("type") if isinstance(data.get("type"), str) else None
+    try:
+        envelope = Envelope.model_validate(data)
+        payload = PAYLOADS[envelope.type].model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise MessageError(f"invalid message: {_describe(exc)}", "메시지 형식 오류", found_id, found_type) from None
+    return DeviceMessage(message_id=envelope.message_id, type=envelope.type, occurred_at=envelope.occurred_at,
+                         device_id=envelope.device_id, payload=payload)
+
+
+def json_schemas() -> dict[str, dict]:
+    """The published schema of each message type: the envelope with that type's payload."""
+    out = {}
+    for name, model in PAYLOADS.items():
+        schema = Envelope.model_json_schema()
+        schema["title"] = f"gwanje device message: {name}"
+        schema["properties"]["type"] = {"const": name}
+        schema["properties"]["payload"] = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        out[name] = schema
+    return out

@@ -1,0 +1,177 @@
+"""Pure situation rules: the incident state machine, who may act, who may see. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from gwanje.core.errors import Conflict, Forbidden
+from gwanje.policy.model import Policy
+
+
+class Status(str, Enum):
+    new = "new"
+    acknowledged = "acknowledged"
+    handed_over = "handed_over"
+    dispatched = "dispatched"
+    resolved = "resolved"
+    closed = "closed"
+    false_alarm = "false_alarm"
+    cancelled = "cancelled"
+
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "new": ("신규", "new"),
+    "acknowledged": ("접수", "acknowledged"),
+    "handed_over": ("인계", "handed over"),
+    "dispatched": ("출동", "dispatched"),
+    "resolved": ("해결", "resolved"),
+    "closed": ("종결", "closed"),
+    "false_alarm": ("오경보", "false alarm"),
+    "cancelled": ("취소", "cancelled"),
+}
+
+OPEN = frozenset({"new", "acknowledged", "handed_over", "dispatched"})
+FINISHED = frozenset({"closed", "false_alarm", "cancelled"})
+
+# The state machine, declared once: (status, action) -> next status. Anything else is refused.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("new", "acknowledge"): "acknowledged",
+    ("new", "false_alarm"): "false_alarm",
+    ("new", "cancel"): "cancelled",
+    ("acknowledged", "hand_over"): "handed_over",
+    ("acknowledged", "dispatch"): "dispatched",
+    ("acknowledged", "resolve"): "resolved",
+    ("acknowledged", "false_alarm"): "false_alarm",
+    ("acknowledged", "cancel"): "cancelled",
+    ("handed_over", "dispatch"): "dispatched",
+    ("handed_over", "resolve"): "resolved",
+    ("handed_over", "false_alarm"): "false_alarm",
+    ("handed_over", "cancel"): "cancelled",
+    ("dispatched", "resolve"): "resolved",
+    ("dispatched", "cancel"): "cancelled",
+    ("resolved", "close"): "closed",
+}
+
+ACTIONS = ("acknowledge", "hand_over", "dispatch", "resolve", "close", "false_alarm", "cancel")
+
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "acknowledge": ("접수", "acknowledge"),
+    "hand_over": ("경찰 인계", "hand over to police"),
+    "dispatch": ("112 출동 지령", "dispatch a 112 patrol"),
+    "resolve": ("해결", "resolve"),
+    "close": ("종결", "close"),
+    "false_alarm": ("오경보 처리", "mark false alarm"),
+    "cancel": ("취소", "cancel"),
+}
+
+SUPERVISORS = frozenset({"district_manager"})
+POLICE_ROLES = frozenset({"police_officer", "police_112", "police_investigator"})
+
+
+def next_status(status: str, action: str) -> str:
+    try:
+        return TRANSITIONS[(status, action)]
+    except KeyError:
+        s_ko, s_en = STATUS_LABELS.get(status, (status, status))
+        a_ko, a_en = ACTION_LABELS.get(action, (action, action))
+        raise Conflict(
+            f"'{s_ko}' 상태에서는 '{a_ko}'을(를) 할 수 없습니다",
+            f"cannot {a_en} an incident that is {s_en}",
+            field="action",
+            details={"status": status, "action": action,
+                     "allowed": sorted(a for (s, a) in TRANSITIONS if s == status)},
+        ) from None
+
+
+def allowed_actions(status: str) -> list[str]:
+    return [a for a in ACTIONS if (status, a) in TRANSITIONS]
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What the incident row says about who is responsible (frozen at creation)."""
+
+    type: str
+    responsible_org: str
+    recognising_org: str
+    recognising_role: str
+    responding_org: str
+    responding_roles: tuple[str, ...]
+    assigned_role: str
+    two_stage: bool
+
+
+def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
+    """Who may move an incident, by the duty table (Annex 2) and the agreement (Art. 10).
+
+    The recognising side acknowledges, hands over and rules out false alarms; the responding side
+    dispatches and resolves; police dispatch 112 patrols; a supervisor may always act.
+    """
+    if role in SUPERVISORS:
+        return
+    clause = policy.situation(routed.type).clause
+    org = policy.role(role).organisation
+    recognisers = {routed.recognising_role, routed.assigned_role}
+    responders = set(routed.responding_roles)
+    if action == "acknowledge":
+        ok = role in recognisers or role in responders
+    elif action in ("hand_over", "false_alarm"):
+        ok = role in recognisers or (action == "false_alarm" and role in responders)
+    elif action == "dispatch":
+        ok = org == "police" and (role in responders or role == "police_112")
+        clause = "art-10"
+    elif action in ("resolve", "close"):
+        ok = role in responders or (not routed.two_stage and role in recognisers)
+    elif action == "cancel":
+        ok = role in recognisers or role in responders
+    else:
+        ok = False
+    if not ok:
+        role_ko = policy.role(role).ko
+        raise Forbidden(
+            f"{role_ko}은(는) 이 상황을 '{ACTION_LABELS[action][0]}'할 수 없습니다 (업무 분장)",
+            f"a {policy.role(role).en} may not {ACTION_LABELS[action][1]} this incident (duty table)",
+            field="action",
+            clause=clause,
+        )
+
+
+def may_see(policy: Policy, role: str, department: str | None, routed: Routed,
+            camera_purposes: tuple[str, ...] = ()) -> bool:
+    """Who sees an incident on the live board.
+
+    District operators, the stationed officer and auditors see everything in the center; the
+    police 112 situation room sees police-routed incidents (Art. 9 ⑤, the same GIS); a department
+    officer sees only incidents on cameras of its own purposes; investigators see none here.
+    """
+    if role in ("district_manager", "district_it_officer", "monitoring_agent", "maintenance_staff",
+                "police_officer", "auditor"):
+        return True
+    if role == "police_112":
+        return routed.responsible_org == "police" or routed.responding_org == "police"
+    if role == "department_officer" and department:
+        mine = set(policy.department(department).purposes)
+        return bool(mine & set(camera_purposes))
+    return False
+
+
+def sop_status(policy: Policy, type_: str, done: set[str], skipped: set[str]) -> list[dict]:
+    return [
+        {"code": s.code, "ko": s.ko, "en": s.en, "required": s.required,
+         "done": s.code in done, "skipped": s.code in skipped}
+        for s in policy.situation(type_).sop
+    ]
+
+
+def missing_required_steps(policy: Policy, type_: str, done: set[str], skipped: set[str]) -> list[str]:
+    return [s.code for s in policy.situation(type_).sop if s.required and s.code not in done | skipped]
+
+
+def split(value: str) -> set[str]:
+    return {p for p in value.split(",") if p}
+
+
+def join(values) -> str:  # noqa: ANN001
+    values = sorted(values)
+    return "," + ",".join(values) + ("," if values else "")
