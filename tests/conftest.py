@@ -141,7 +141,7 @@ class Harness:
 
         self.db = db
         self.policy = policy
-        self.settings = Settings(database_url=db.url, var_dir=tmp_path / "var")
+        self.settings = Settings(database_url=db.url, var_dir=tmp_path / "var", escalation_seconds=0)
         self.app = create_app(self.settings, db=db, policy=policy, migrate=False)
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self._tokens: dict[str, str] = {}

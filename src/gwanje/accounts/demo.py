@@ -25,6 +25,7 @@ DEMO_ACCOUNTS = (
     ("p112", "윤상황 (112 상황실)", "police_112", None),
     ("detective", "한수사 (수사관)", "police_investigator", None),
     ("auditor", "서감사 (감사자)", "auditor", None),
+    ("sensor", "시뮬레이터 장치 (비상벨·영상분석)", "device", None),
 )
 
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, title="Port", description="Port `gwanje serve` listens on.")
     bus_url: str = Field(default="", title="Event bus", description="nats://… to share live feeds between instances.")
     mqtt_url: str = Field(default="", title="MQTT broker", description="mqtt://host:port for device events.")
+    escalation_seconds: int = Field(
+        default=10, ge=0, title="Escalation interval",
+        description="How often unacknowledged incidents are escalated; 0 turns the background pass off.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -151,7 +151,7 @@ def may_see(policy: Policy, role: str, department: str | None, routed: Routed,
     if role == "police_112":
         return routed.responsible_org == "police" or routed.responding_org == "police"
     if role == "department_officer" and department:
-        mine = set(policy.department(department).purposes)
+        mine = set(policy.department(department).primary_purposes)
         return bool(mine & set(camera_purposes))
     return False
 

@@ -240,7 +240,8 @@ def _ingest(session: Session, policy: Policy, batch: list[RawMessage], hotlist: 
     return IngestBatch(results, events)
 
 
-def _route(policy: Policy, situation: str, at: datetime) -> dict[str, Any]:
+def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[str, Any]:
+    """Day or night by when it happened; the acknowledgement clock starts when it reached us."""
     routing = decisions.route_situation(policy, situation, at)
     escalation = policy.situation(situation).escalation
     return {
@@ -252,7 +253,7 @@ def _route(policy: Policy, situation: str, at: datetime) -> dict[str, Any]:
         "assigned_role": routing.handler_role,
         "period": routing.day_or_night,
         "clause": routing.clause,
-        "ack_due_at": at + timedelta(minutes=escalation.ack_minutes) if escalation else None,
+        "ack_due_at": now + timedelta(minutes=escalation.ack_minutes) if escalation else None,
     }
 
 
@@ -289,7 +290,7 @@ def _apply(session: Session, policy: Policy, p: _Planned, inbox_id: int, now: da
         type=situation, status="new", title=title, source=p.raw.source, device_id=msg.device_id or p.raw.device_id,
         camera_id=camera_id, latitude=lat, longitude=lon, escalation_level=0, sop_done=",", sop_skipped=",",
         details=_json(details), occurred_at=occurred, created_at=now, updated_at=now, inbox_id=inbox_id,
-        **_route(policy, situation, occurred if occurred <= now else now),
+        **_route(policy, situation, min(occurred, now), now),
     )
     session.add(incident)
     return incident

@@ -53,11 +53,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
         if migrate:
             upgrade(db.engine)
         await app.state.bus.start()
-        escalator = asyncio.create_task(_escalation_loop(app))
+        escalator = asyncio.create_task(_escalation_loop(app)) if settings.escalation_seconds else None
         try:
             yield
         finally:
-            escalator.cancel()
+            if escalator is not None:
+                escalator.cancel()
             await app.state.bus.stop()
 
     app = FastAPI(
@@ -102,9 +103,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     return app
 
 
-ESCALATION_SECONDS = 10
-
-
 def make_bus(settings: Settings) -> LocalBus:
     """In-process by default; NATS when several app instances must share one live feed."""
     if settings.bus_url:
@@ -121,7 +119,7 @@ async def _escalation_loop(app: FastAPI) -> None:
     from gwanje.situations.service import escalate_overdue
 
     while True:
-        await asyncio.sleep(ESCALATION_SECONDS)
+        await asyncio.sleep(app.state.settings.escalation_seconds)
         try:
             events = await run_in_threadpool(escalate_overdue, app.state.db, app.state.policy)
             app.state.bus.publish_many(events)
