@@ -52,11 +52,18 @@ def setup(harness):
     h = harness.token("district_manager")
     created = harness.client.post("/api/cameras", json=CAMERA, headers=h)
     assert created.status_code == 201
+    bell = {"message_id": "bell-1", "type": "emergency_bell",
+            "payload": {"bell_id": "B-1", "latitude": 37.56, "longitude": 127.03}}
+    posted = harness.client.post("/api/events", json=bell, headers=harness.token("device"))
+    assert posted.status_code == 202, posted.text
     return harness, h, created.json()["id"]
 
 
-def _write_endpoints(camera_id: int):
+def _write_endpoints(camera_id: int, incident_id: int = 1):
     return [
+        ("POST", f"/api/incidents/{incident_id}/actions/acknowledge", {"note": "확인"}),
+        ("POST", f"/api/incidents/{incident_id}/sop/view_cameras", {"skip_reason": "화면 고장"}),
+        ("POST", "/api/incidents", {"title": "주취자", "latitude": 37.56, "longitude": 127.03}),
         ("POST", "/api/cameras", CAMERA),
         ("PATCH", f"/api/cameras/{camera_id}", {"name": "새 이름", "retention_days": 10}),
         ("POST", f"/api/cameras/{camera_id}/retire", {"reason": "철거"}),
