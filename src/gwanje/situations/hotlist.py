@@ -224,16 +224,21 @@ class HotList:
         Raises ValueError when the read is not plate-like text (see :func:`normalize_read`).
         """
         plates = self._plates
-        hit = plates.get(read_text)  # most reads arrive normalised; a listed plate is canonical
-        if hit is None:
-            read = normalize_read(read_text)
-            if len(read) not in self._lengths:
-                return None
-            hit = plates.get(read)
-        else:
+        if read_text in plates:  # most reads arrive canonical, and a listed plate is canonical
+            hit = plates[read_text]
+            return Match(read_text, read_text, "exact", None, None, None, hit[0], hit[1], hit[2])
+        # Text made only of digits, Hangul syllables and upper-case Latin letters is already
+        # canonical (nothing to strip, compose or upper-case): skip normalize_read for it.
+        if (type(read_text) is str and 0 < len(read_text) <= MAX_PLATE_LEN
+                and _READ_CHARS.issuperset(read_text)):
             read = read_text
-        if hit is not None:
-            return Match(read, read, "exact", None, None, None, hit[0], hit[1], hit[2])
+        else:
+            read = normalize_read(read_text)
+            hit = plates.get(read)
+            if hit is not None:
+                return Match(read, read, "exact", None, None, None, hit[0], hit[1], hit[2])
+        if len(read) not in self._lengths:
+            return None
         alternatives = _ALTERNATIVES
         for pos, ch in enumerate(read):
             alts = alternatives.get(ch)
@@ -241,9 +246,9 @@ class HotList:
                 continue
             head, tail = read[:pos], read[pos + 1:]
             for alt in alts:
-                plate = head + alt + tail
-                hit = plates.get(plate)
-                if hit is not None:
+                if head + alt + tail in plates:
+                    plate = head + alt + tail
+                    hit = plates[plate]
                     return Match(plate, read, "confusable", pos, ch, alt, hit[0], hit[1], hit[2])
         return None
 
