@@ -114,6 +114,16 @@ def demo(host: str | None, port: int | None) -> None:
     click.echo("OTP가 필요한 계정은 위 명령으로 현재 코드를 확인하세요 / "
                "accounts marked OTP need a one-time code: run the command shown.\n")
     app = create_app(settings, db=db, policy=policy)
+    from gwanje.situations.simulator import run_simulator_in_background
+
+    if settings.mqtt_url:
+        from gwanje.situations.mqtt import ConsumerConfig, MqttConsumer
+
+        MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url), bus=app.state.bus,
+                     hotlist=app.state.hotlist.match).start()
+    # The board is alive from the first minute: a simulated feed from real Seongdong sites.
+    run_simulator_in_background(db, policy, bus=app.state.bus, settings=settings)
+    click.echo("상황판 / situation board: http://%s:%s/board (simulated events every few seconds)" % (host, port))
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -351,6 +361,16 @@ def audit_verify() -> None:
                f"{result.problem_ko} / {result.problem_en}", err=True)
     sys.exit(1)
 
+
+def _add_capability_commands() -> None:
+    from gwanje.situations.mqtt import consume_command
+    from gwanje.situations.simulator import simulate_command
+
+    main.add_command(consume_command)
+    main.add_command(simulate_command)
+
+
+_add_capability_commands()
 
 if __name__ == "__main__":
     main()

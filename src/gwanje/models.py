@@ -5,3 +5,4 @@ from gwanje.core.audit import AuditEntry  # noqa: F401
 from gwanje.core.db import Base  # noqa: F401
 from gwanje.registry.models import Camera, Department, Organisation, Site  # noqa: F401
 from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent  # noqa: F401
+from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest, RetentionHold, SubjectRequest  # noqa: F401

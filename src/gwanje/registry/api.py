@@ -87,7 +87,9 @@ def create(body: CameraCreate, request: Request, db: DB, policy: PolicyDep, prin
     with db.uow() as uow:
         camera = service.create_camera(uow, principal.actor(request), policy, body, write_scope(principal, policy))
         uow.commit()
-        return service.camera_read(camera)
+    request.app.state.camera_index.invalidate()
+    with db.reading() as session:
+        return service.camera_read(service.get_camera(session, camera.id))
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraRead)
@@ -103,7 +105,9 @@ def update(camera_id: int, body: CameraUpdate, request: Request, db: DB, policy:
         camera = service.update_camera(uow, principal.actor(request), policy, camera_id, body,
                                        write_scope(principal, policy))
         uow.commit()
-        return service.camera_read(camera)
+        result = service.camera_read(camera)
+    request.app.state.camera_index.invalidate()
+    return result
 
 
 @router.post("/cameras/{camera_id}/retire", response_model=CameraRead)
@@ -113,7 +117,9 @@ def retire(camera_id: int, body: CameraRetire, request: Request, db: DB, policy:
         camera = service.retire_camera(uow, principal.actor(request), camera_id, body.reason,
                                        write_scope(principal, policy))
         uow.commit()
-        return service.camera_read(camera)
+        result = service.camera_read(camera)
+    request.app.state.camera_index.invalidate()
+    return result
 
 
 @router.get("/reports/annex1", response_model=Annex1Report)

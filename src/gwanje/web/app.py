@@ -38,6 +38,10 @@ HTTP_MESSAGES = {
 }
 
 
+# Routes that take files (standard data, official-document scans) get the larger upload limit.
+UPLOAD_PATHS = ("/import", "/document")
+
+
 def load_configured_policy(settings: Settings) -> Policy:
     return load_policy(settings.policy_file) if settings.policy_file else load_default()
 
@@ -82,16 +86,26 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     from gwanje.accounts.api import router as accounts_router
     from gwanje.core.audit_api import router as audit_router
     from gwanje.registry.api import router as registry_router
+    from gwanje.access.api import router as access_router
     from gwanje.situations.api import router as situations_router
 
     app.include_router(accounts_router)
     app.include_router(registry_router)
     app.include_router(audit_router)
     app.include_router(situations_router)
+    app.include_router(access_router)
 
+    from gwanje.registry.spatial import CameraIndexCache
+    from gwanje.situations import nearby_api
+    from gwanje.web import board, live
     from gwanje.web.console import install as install_console
 
+    app.state.camera_index = CameraIndexCache(db)
+    # Before the registry's /api/cameras/{camera_id}, which would otherwise catch /api/cameras/nearest.
+    nearby_api.install(app)
     install_console(app)
+    live.install(app)
+    board.install(app)
 
     @app.get("/healthz", dependencies=[PUBLIC], tags=["meta"])
     async def healthz() -> dict:
@@ -116,13 +130,15 @@ async def _escalation_loop(app: FastAPI) -> None:
     """Every few seconds: incidents nobody acknowledged in time go to the next role."""
     from starlette.concurrency import run_in_threadpool
 
+    from gwanje.access.service import flag_overdue
     from gwanje.situations.service import escalate_overdue
 
     while True:
         await asyncio.sleep(app.state.settings.escalation_seconds)
         try:
-            events = await run_in_threadpool(escalate_overdue, app.state.db, app.state.policy)
-            app.state.bus.publish_many(events)
+            for job in (escalate_overdue, flag_overdue):
+                events = await run_in_threadpool(job, app.state.db, app.state.policy)
+                app.state.bus.publish_many(events)
         except Exception:  # noqa: BLE001 - keep escalating after a transient database error
             log.exception("escalation pass failed")
 
@@ -157,7 +173,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     async def request_context(request: Request, call_next):  # noqa: ANN001, ANN202
         request.state.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         request.state.principal = None
-        allowed = upload_limit if request.url.path.endswith("/import") else limit
+        allowed = upload_limit if request.url.path.endswith(UPLOAD_PATHS) else limit
         length = request.headers.get("content-length")
         if length is not None:
             if not length.isdigit() or int(length) > allowed:

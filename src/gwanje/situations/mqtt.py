@@ -1,0 +1,433 @@
+"""The MQTT consumer: device events in over ``gwanje/v1/events/{source}/{device_id}``.
+
+Delivery is at least once and storage exactly once. The consumer subscribes with QoS 1 on a
+persistent session (MQTT 5, ``clean_start`` off, a session expiry, a fixed client id) and turns
+paho's automatic acknowledgement off: a message's PUBACK is sent only after the batch holding it
+has been committed to the inbox by :func:`gwanje.situations.service.ingest_batch`. A consumer
+killed at any point therefore loses nothing: the broker re-sends what was not acknowledged, and
+the inbox (unique on source and message id) recognises what was already stored.
+
+Threads: paho's network thread only queues what arrives; one worker thread gathers batches (up to
+``batch_max`` messages or ``batch_wait_s``), stores them, publishes the resulting events on the bus
+and then acknowledges. The broker's in-flight window (our MQTT 5 Receive Maximum) bounds the queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import click
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from gwanje.core.clock import utcnow
+from gwanje.core.db import Database
+from gwanje.policy.model import Policy
+from gwanje.situations import service
+from gwanje.situations.messages import MAX_MESSAGE_BYTES
+from gwanje.situations.service import IngestBatch, RawMessage
+
+log = logging.getLogger(__name__)
+
+TOPIC_ROOT = "gwanje/v1/events"
+DEFAULT_URL = "mqtt://127.0.0.1:1883"
+DEFAULT_CLIENT_ID = "gwanje-consumer"
+# Inbox sources are "mqtt:<source>" in a 40-character column.
+_SOURCE = re.compile(r"^[0-9A-Za-z_.\-]{1,35}$")
+_DEVICE = re.compile(r"^[0-9A-Za-z가-힣_.:\-]{1,120}$")
+BAD_TOPIC_SOURCE = "mqtt:?topic"
+
+
+class TopicError(ValueError):
+    """A topic that does not name a source and a device."""
+
+
+@dataclass(frozen=True)
+class TopicRoute:
+    source: str  # inbox source, "mqtt:<source>"
+    device_id: str
+
+
+def route_topic(topic: str, root: str = TOPIC_ROOT) -> TopicRoute:
+    """``<root>/{source}/{device_id}`` → where the message came from, or :class:`TopicError`."""
+    prefix = root.rstrip("/") + "/"
+    if not topic.startswith(prefix):
+        raise TopicError(f"토픽 형식 오류 / topic outside {root}/: {topic[:200]}")
+    parts = topic[len(prefix):].split("/")
+    if len(parts) != 2:
+        raise TopicError(f"토픽 형식 오류 / topic must be {root}/{{source}}/{{device_id}}: {topic[:200]}")
+    source, device = parts
+    if not _SOURCE.match(source):
+        raise TopicError(f"토픽의 출처 형식 오류 / bad source in topic (1-35 of A-Z a-z 0-9 _ . -): {source[:60]}")
+    if not _DEVICE.match(device):
+        raise TopicError(f"토픽의 장치 ID 형식 오류 / bad device id in topic: {device[:120]}")
+    return TopicRoute(f"mqtt:{source}", device)
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """``mqtt://[user:pass@]host[:1883]`` or ``mqtts://…[:8883]``."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"mqtt", "mqtts", "tcp", "ssl"} or not parts.hostname:
+        raise ValueError(f"MQTT 주소 형식 오류 / bad MQTT url (mqtt://host:port): {url}")
+    tls = parts.scheme in {"mqtts", "ssl"}
+    return BrokerAddress(parts.hostname, parts.port or (8883 if tls else 1883), tls,
+                         unquote(parts.username) if parts.username else None,
+                         unquote(parts.password) if parts.password else None)
+
+
+def topic_for(source: str, device_id: str, root: str = TOPIC_ROOT) -> str:
+    return f"{root.rstrip('/')}/{source}/{device_id}"
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    url: str = DEFAULT_URL
+    client_id: str = DEFAULT_CLIENT_ID
+    topic_root: str = TOPIC_ROOT
+    batch_max: int = 500
+    batch_wait_s: float = 0.02
+    # How many unacknowledged messages the broker may have in flight to us (MQTT 5 Receive Maximum).
+    receive_maximum: int = 2000
+    # How long the broker keeps our session (subscription and queued messages) while we are away.
+    session_expiry_s: int = 7 * 24 * 3600
+    keepalive_s: int = 30
+
+
+@dataclass
+class ConsumerStats:
+    received: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    acked: int = 0
+    batches: int = 0
+    connects: int = 0
+    store_failures: int = 0
+
+
+@dataclass
+class _Received:
+    generation: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class _Pending:
+    items: list[_Received]
+    good: list[RawMessage] = field(default_factory=list)
+    bad: list[tuple[RawMessage, str]] = field(default_factory=list)
+
+
+def reject_at_edge(db: Database, items: list[tuple[RawMessage, str]]) -> IngestBatch:
+    """Keep messages refused before parsing (a malformed topic) in the inbox, with their error.
+
+    The message id is a digest of topic and bytes, so a replay of the same message on the same
+    bad topic is recognised, and two different topics never shadow each other.
+    """
+    now = utcnow()
+    planned = []
+    for raw, error in items:
+        digest = hashlib.sha256((raw.device_id or "").encode() + b"\x00" + raw.raw).hexdigest()
+        planned.append(service._Planned(raw, "topic-sha256:" + digest, None, None, error[:2000]))
+    with db.uow() as uow:
+        stored = service._insert_inbox(uow.session, planned, now)
+        uow.commit()
+    results, events = [], []
+    for p in planned:
+        inbox_id = stored.pop((p.raw.source, p.message_id), None)
+        if inbox_id is None:
+            results.append(service.IngestResult("duplicate", p.message_id))
+            continue
+        results.append(service.IngestResult("rejected", p.message_id, inbox_id, error=p.error))
+        events.append({"kind": "inbox.rejected", "inbox_id": inbox_id, "source": p.raw.source, "type": None,
+                       "error": p.error})
+    return IngestBatch(results, events)
+
+
+class MqttConsumer:
+    """Subscribes, batches, stores, publishes, acknowledges; reconnects on its own."""
+
+    def __init__(self, db: Database, policy: Policy, config: ConsumerConfig | None = None, *,
+                 bus: Any = None, hotlist: Callable[[str], Any] | None = None):
+        self.db = db
+        self.policy = policy
+        self.config = config or ConsumerConfig()
+        self.bus = bus
+        if hotlist is None:
+            from gwanje.situations.hotlist_service import HotListCache
+
+            hotlist = HotListCache(db).match
+        self.hotlist = hotlist
+        self.stats = ConsumerStats()
+        self.connected = threading.Event()
+        self._queue: queue.Queue[_Received] = queue.Queue()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # guards the connection generation against acks in flight
+        self._generation = 0
+        self._worker: threading.Thread | None = None
+        self._address = parse_broker_url(self.config.url)
+        self._client = self._make_client()
+
+    # ---- connection (paho's network thread) ---------------------------------------------------
+
+    def _make_client(self) -> paho.Client:
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=paho.MQTTv5,
+                        manual_ack=True)
+        if self._address.username:
+            c.username_pw_set(self._address.username, self._address.password)
+        if self._address.tls:
+            c.tls_set()
+        c.reconnect_delay_set(min_delay=1, max_delay=15)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
+        return c
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        props.ReceiveMaximum = max(1, min(65535, self.config.receive_maximum))
+        return props
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            log.error("MQTT broker refused the connection: %s", reason_code)
+            return
+        with self._lock:
+            self._generation += 1
+        self.stats.connects += 1
+        log.info("MQTT connected to %s:%d as %s (session present: %s)", self._address.host, self._address.port,
+                 self.config.client_id, flags.session_present)
+        client.subscribe(self.config.topic_root.rstrip("/") + "/#", qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # noqa: ANN001
+        failed = [rc for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.error("MQTT broker refused the subscription to %s/#: %s", self.config.topic_root, failed)
+            return
+        log.info("MQTT subscribed to %s/# (QoS 1)", self.config.topic_root)
+        self.connected.set()  # connected and subscribed: from now on nothing published is missed
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        # Message ids belong to one connection: what is still queued will be re-sent by the broker
+        # and must not be acknowledged on the next connection under a recycled id.
+        with self._lock:
+            self._generation += 1
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("MQTT connection lost (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:  # noqa: ANN001
+        self.stats.received += 1
+        self._queue.put(_Received(self._generation, message.mid, message.qos, message.topic, message.payload))
+
+    # ---- batches (worker thread) --------------------------------------------------------------
+
+    def _next_batch(self) -> list[_Received]:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.config.batch_wait_s
+        while len(batch) < self.config.batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _split(self, items: list[_Received]) -> _Pending:
+        pending = _Pending(items)
+        for item in items:
+            payload = item.payload
+            if len(payload) > MAX_MESSAGE_BYTES:
+                # Keep enough to show and to be refused as oversized, not the whole flood.
+                payload = payload[:MAX_MESSAGE_BYTES + 1]
+            try:
+                route = route_topic(item.topic, self.config.topic_root)
+            except TopicError as exc:
+                pending.bad.append((RawMessage(BAD_TOPIC_SOURCE, payload, "mqtt", item.topic[:120]), str(exc)))
+                continue
+            pending.good.append(RawMessage(route.source, payload, "mqtt", route.device_id))
+        return pending
+
+    def _store(self, pending: _Pending) -> bool:
+        """Store until it works or we are told to stop; False means stop before acknowledging."""
+        delay = 0.5
+        steps: list[Callable[[], IngestBatch]] = []
+        if pending.good:
+            steps.append(lambda: service.ingest_batch(self.db, self.policy, pending.good, hotlist=self.hotlist))
+        if pending.bad:
+            steps.append(lambda: reject_at_edge(self.db, pending.bad))
+        for step in steps:
+            while True:
+                try:
+                    result = step()
+                    break
+                except Exception:  # noqa: BLE001 - the database is away: keep the batch, retry, never ack
+                    self.stats.store_failures += 1
+                    log.exception("storing a batch of %d failed; retrying in %.1fs", len(pending.items), delay)
+                    if self._stop.wait(delay):
+                        return False
+                    delay = min(delay * 2, 10.0)
+            for r in result.results:
+                if r.status == "stored":
+                    self.stats.stored += 1
+                elif r.status == "duplicate":
+                    self.stats.duplicate += 1
+                else:
+                    self.stats.rejected += 1
+            if self.bus is not None and result.events:
+                try:
+                    self.bus.publish_many(result.events)
+                except Exception:  # noqa: BLE001 - the live feed is best effort; the inbox is the record
+                    log.exception("publishing %d events failed", len(result.events))
+        return True
+
+    def _ack(self, items: list[_Received]) -> None:
+        with self._lock:
+            for item in items:
+                if item.qos > 0 and item.generation == self._generation:
+                    self._client.ack(item.mid, item.qos)
+                    self.stats.acked += 1
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            items = self._next_batch()
+            if not items:
+                continue
+            try:
+                pending = self._split(items)
+                if not self._store(pending):
+                    return
+                self.stats.batches += 1
+                self._ack(items)
+            except Exception:  # noqa: BLE001 - a bug here must not stop the consumer; the broker re-sends
+                log.exception("unexpected error on a batch of %d; not acknowledged", len(items))
+
+    # ---- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
+        self._worker.start()
+        self._client.connect_async(self._address.host, self._address.port, keepalive=self.config.keepalive_s,
+                                   clean_start=False, properties=self._connect_properties())
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand, then disconnect; the session keeps everything not acknowledged."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def __enter__(self) -> "MqttConsumer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.stop()
+
+
+def run_consumer(db: Database, policy: Policy, config: ConsumerConfig | None = None, *, bus: Any = None,
+                 stop_event: threading.Event | None = None, hotlist: Callable[[str], Any] | None = None) -> None:
+    """Consume until ``stop_event`` is set (or forever); for ``gwanje consume`` and the app."""
+    stop_event = stop_event or threading.Event()
+    consumer = MqttConsumer(db, policy, config, bus=bus, hotlist=hotlist)
+    consumer.start()
+    try:
+        while not stop_event.wait(60):
+            s = consumer.stats
+            log.info("MQTT ingest: %d received, %d stored, %d duplicate, %d rejected", s.received, s.stored,
+                     s.duplicate, s.rejected)
+    finally:
+        consumer.stop()
+
+
+def _start_bus(settings) -> tuple[Any, Callable[[], None]]:  # noqa: ANN001
+    """The cross-instance bus (NATS) when configured; it needs an event loop of its own here."""
+    if not settings.bus_url:
+        return None, lambda: None
+    import asyncio
+
+    from gwanje.web.app import make_bus
+
+    bus = make_bus(settings)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="bus-loop", daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(bus.start(), loop).result(30)
+
+    def close() -> None:
+        asyncio.run_coroutine_threadsafe(bus.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+
+    return bus, close
+
+
+@click.command("consume")
+@click.option("--url", default=None, help=f"Broker (default GWANJE_MQTT_URL or {DEFAULT_URL}).")
+@click.option("--client-id", default=DEFAULT_CLIENT_ID, show_default=True,
+              help="Fixed client id: the broker keeps this id's session while the consumer is down.")
+@click.option("--topic-root", default=TOPIC_ROOT, show_default=True, help="Subscribe to ROOT/#.")
+@click.option("--batch-max", default=500, show_default=True, help="Most messages stored per transaction.")
+@click.option("--batch-ms", default=20, show_default=True, help="Longest wait to fill a batch.")
+def consume_command(url: str | None, client_id: str, topic_root: str, batch_max: int, batch_ms: int) -> None:
+    """Consume device events from MQTT into the inbox (QoS 1, persistent session, ack after commit)."""
+    from gwanje.cli import _database, _policy, _settings
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    url = url or settings.mqtt_url or DEFAULT_URL
+    try:
+        parse_broker_url(url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    db = _database(settings)
+    policy = _policy(settings)
+    bus, close_bus = _start_bus(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    config = ConsumerConfig(url=url, client_id=client_id, topic_root=topic_root, batch_max=batch_max,
+                            batch_wait_s=batch_ms / 1000)
+    click.echo(f"MQTT 수신 / consuming {topic_root}/# from {url} as {client_id}", err=True)
+    try:
+        run_consumer(db, policy, config, bus=bus, stop_event=stop)
+    finally:
+        close_bus()
+        db.dispose()
+
+
+if __name__ == "__main__":
+    consume_command()

@@ -1,0 +1,473 @@
+"""Device-event simulator: a realistic mix at a chosen rate, placed at real cameras of the registry.
+
+``gwanje simulate`` publishes over MQTT (QoS 1, ``gwanje/v1/events/{source}/{device_id}``) or posts
+to ``POST /api/events``; ``gwanje demo`` runs :func:`run_simulator_in_background`, which publishes
+over MQTT when ``GWANJE_MQTT_URL`` is set and otherwise stores straight through the ingest use
+case, so the demo board is alive with no broker.
+
+The mix: plate reads dominate (about 2% of them are hot-list plates when a hot list is loaded),
+video-analytics rules fire now and then, emergency bells are rarer and three times as frequent at
+night (22–05 KST), u-Seoul safety signals are rare, and cameras fail and later recover. With
+``--with-bad`` about 1% of messages are malformed, oversized, on a bad topic, or replays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gwanje.core.clock import KST, utcnow
+from gwanje.core.db import Database
+from gwanje.situations.mqtt import DEFAULT_URL, TOPIC_ROOT, parse_broker_url, topic_for
+
+log = logging.getLogger(__name__)
+
+# Sources (the topic's first level): which system the message comes from.
+SOURCE_OF = {
+    "plate_read": "lpr",
+    "video_analytics": "analytics",
+    "emergency_bell": "bells",
+    "u_seoul_safety": "useoul",
+    "camera_fault": "nms",
+    "camera_recovery": "nms",
+}
+DAY_WEIGHTS = {"plate_read": 70.0, "video_analytics": 18.0, "emergency_bell": 2.0, "u_seoul_safety": 1.0,
+               "camera_fault": 1.0}
+NIGHT_BELL_FACTOR = 3.0
+HOT_HIT_RATE = 0.02
+BAD_RATE = 0.01
+RULES = [("loitering", "person"), ("intrusion", "person"), ("fall_detection", "person"), ("fight", "person"),
+         ("abandoned_object", "bag"), ("crowding", "person"), ("wrong_way", "vehicle"),
+         ("illegal_parking", "vehicle"), ("illegal_dumping", "person")]
+FAULTS = ["offline", "offline", "video_loss", "tamper", "storage"]
+PLATE_SYLLABLES = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주하허호배"
+U_SEOUL_CATEGORIES = ["child", "child", "elderly", "elderly", "disabled", "woman", "other"]
+
+
+@dataclass(frozen=True)
+class SimCamera:
+    number: str
+    latitude: float
+    longitude: float
+    purpose: str
+
+
+@dataclass(frozen=True)
+class SimMessage:
+    source: str  # topic source (without "mqtt:")
+    device_id: str
+    body: bytes
+    type: str | None
+    topic: str | None = None  # set only for a deliberately bad topic
+    raises_incident: bool = False
+
+
+def load_cameras(db: Database) -> list[SimCamera]:
+    from sqlalchemy import select
+
+    from gwanje.registry.models import Camera
+
+    with db.reading() as session:
+        rows = session.execute(select(Camera.management_number, Camera.latitude, Camera.longitude,
+                                      Camera.primary_purpose).where(Camera.status != "retired")
+                               .order_by(Camera.id)).all()
+    return [SimCamera(*r) for r in rows]
+
+
+def load_hot_plates(db: Database) -> list[str]:
+    from sqlalchemy import select
+
+    from gwanje.situations.models import HotListEntry
+
+    try:
+        with db.reading() as session:
+            return list(session.scalars(select(HotListEntry.plate).order_by(HotListEntry.id).limit(5000)))
+    except Exception:  # noqa: BLE001 - no hot list table yet: reads simply never hit
+        return []
+
+
+def packaged_cameras() -> list[SimCamera]:
+    """The cameras `gwanje seed seongdong` would create, without touching any real database."""
+    from gwanje.core.migrate import upgrade
+    from gwanje.policy import load_default
+    from gwanje.registry.seed import seed_seongdong
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{Path(tmp) / 'seed.db'}")
+        try:
+            upgrade(db.engine)
+            seed_seongdong(db, load_default())
+            return load_cameras(db)
+        finally:
+            db.dispose()
+
+
+def random_plate(rnd: random.Random) -> str:
+    head = rnd.randint(10, 399) if rnd.random() < 0.6 else rnd.randint(10, 99)
+    return f"{head}{rnd.choice(PLATE_SYLLABLES)}{rnd.randint(1000, 9999)}"
+
+
+@dataclass
+class EventMix:
+    """Makes one realistic message at a time; deterministic for a given seed."""
+
+    cameras: list[SimCamera]
+    hot_plates: list[str] = field(default_factory=list)
+    seed: int | None = None
+    with_bad: bool = False
+    run_id: str = ""
+    clock: Callable[[], datetime] = utcnow
+    _seq: int = 0
+    _faulted: list[SimCamera] = field(default_factory=list)
+    _sent: list[SimMessage] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.cameras:
+            raise ValueError("등록된 카메라가 없습니다 / no cameras to place events at (run `gwanje seed seongdong`)")
+        self.rnd = random.Random(self.seed)
+        self.run_id = self.run_id or f"{self.rnd.getrandbits(40):010x}"
+        self.lpr = [c for c in self.cameras if c.purpose in {"crime_prevention", "illegal_parking", "green_parking"}]
+        self.street = [c for c in self.cameras if c.purpose == "crime_prevention"] or self.cameras
+        self.lpr = self.lpr or self.cameras
+
+    def weights(self, at: datetime) -> dict[str, float]:
+        weights = dict(DAY_WEIGHTS)
+        hour = at.astimezone(KST).hour
+        if hour >= 22 or hour < 5:
+            weights["emergency_bell"] *= NIGHT_BELL_FACTOR
+        if self._faulted:
+            weights["camera_recovery"] = weights["camera_fault"] * min(3.0, len(self._faulted))
+        return weights
+
+    def next(self) -> SimMessage:
+        if self.with_bad and self.rnd.random() < BAD_RATE:
+            return self._bad()
+        now = self.clock()
+        weights = self.weights(now)
+        kind = self.rnd.choices(list(weights), list(weights.values()))[0]
+        message = getattr(self, "_" + kind)(now)
+        if len(self._sent) < 200:
+            self._sent.append(message)
+        else:
+            self._sent[self.rnd.randrange(200)] = message
+        return message
+
+    def _envelope(self, type_: str, device_id: str, payload: dict, at: datetime) -> bytes:
+        self._seq += 1
+        body = {"message_id": f"sim-{self.run_id}-{self._seq}", "type": type_,
+                "occurred_at": at.isoformat(timespec="milliseconds"), "device_id": device_id, "payload": payload}
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    def _jitter(self, value: float, metres: float) -> float:
+        return round(value + self.rnd.uniform(-metres, metres) / 111_000, 6)
+
+    def _plate_read(self, now: datetime) -> SimMessage:
+        cam = self.rnd.choice(self.lpr)
+        hit = bool(self.hot_plates) and self.rnd.random() < HOT_HIT_RATE
+        plate = self.rnd.choice(self.hot_plates) if hit else random_plate(self.rnd)
+        payload = {"camera": cam.number, "plate": plate, "confidence": round(self.rnd.uniform(0.72, 0.99), 2)}
+        return SimMessage("lpr", cam.number, self._envelope("plate_read", cam.number, payload, now), "plate_read",
+                          raises_incident=hit)
+
+    def _video_analytics(self, now: datetime) -> SimMessage:
+        cam = self.rnd.choice(self.cameras)
+        rule, obj = self.rnd.choice(RULES)
+        w, h = round(self.rnd.uniform(0.05, 0.3), 3), round(self.rnd.uniform(0.1, 0.5), 3)
+        box = [round(self.rnd.uniform(0, 1 - w), 3), round(self.rnd.uniform(0, 1 - h), 3), w, h]
+        payload = {"camera": cam.number, "rule": rule, "object_class": obj, "box": box,
+                   "confidence": round(self.rnd.uniform(0.55, 0.98), 2)}
+        return SimMessage("analytics", cam.number, self._envelope("video_analytics", cam.number, payload, now),
+                          "video_analytics", raises_incident=True)
+
+    def _emergency_bell(self, now: datetime) -> SimMessage:
+        cam = self.rnd.choice(self.street)
+        bell = "BELL-" + cam.number.rsplit("-", 1)[0]
+        payload = {"bell_id": bell, "latitude": self._jitter(cam.latitude, 15),
+                   "longitude": self._jitter(cam.longitude, 15), "camera": cam.number}
+        return SimMessage("bells", bell, self._envelope("emergency_bell", bell, payload, now), "emergency_bell",
+                          raises_incident=True)
+
+    def _u_seoul_safety(self, now: datetime) -> SimMessage:
+        cam = self.rnd.choice(self.cameras)
+        payload = {"person_id": f"US-{self.rnd.randint(100000, 999999)}",
+                   "category": self.rnd.choice(U_SEOUL_CATEGORIES),
+                   "latitude": self._jitter(cam.latitude, 150), "longitude": self._jitter(cam.longitude, 150),
+                   "accuracy_m": round(self.rnd.uniform(8, 250), 1)}
+        return SimMessage("useoul", "useoul-gw-1", self._envelope("u_seoul_safety", "useoul-gw-1", payload, now),
+                          "u_seoul_safety", raises_incident=True)
+
+    def _camera_fault(self, now: datetime) -> SimMessage:
+        cam = self.rnd.choice(self.cameras)
+        if cam not in self._faulted:
+            self._faulted.append(cam)
+        payload = {"camera": cam.number, "fault": self.rnd.choice(FAULTS)}
+        return SimMessage("nms", "nms-1", self._envelope("camera_fault", "nms-1", payload, now), "camera_fault",
+                          raises_incident=True)
+
+    def _camera_recovery(self, now: datetime) -> SimMessage:
+        cam = self._faulted.pop(self.rnd.randrange(len(self._faulted)))
+        payload = {"camera": cam.number, "detail": "자동 복구 / recovered"}
+        return SimMessage("nms", "nms-1", self._envelope("camera_recovery", "nms-1", payload, now),
+                          "camera_recovery")
+
+    def _bad(self) -> SimMessage:
+        kind = self.rnd.choice(["json", "schema", "oversized", "topic", "replay"])
+        self._seq += 1
+        mid = f"sim-{self.run_id}-{self._seq}"
+        if kind == "replay" and self._sent:
+            return self.rnd.choice(self._sent)
+        if kind == "json" or kind == "replay":
+            return SimMessage("lpr", "lpr-garbled", b'{"message_id": "' + mid.encode() + b'", "type": ', None)
+        if kind == "schema":
+            body = {"message_id": mid, "type": "video_analytics", "payload": {"camera": self.cameras[0].number,
+                                                                               "rule": "Loitering!"}}
+            return SimMessage("analytics", "va-bad", json.dumps(body).encode(), "video_analytics")
+        if kind == "oversized":
+            body = {"message_id": mid, "type": "manual_report", "payload": {"title": "x", "description": "x" * 70_000}}
+            return SimMessage("lpr", "lpr-big", json.dumps(body).encode(), "manual_report")
+        return SimMessage("bad", "x", self._plate_read(self.clock()).body, "plate_read",
+                          topic=f"{TOPIC_ROOT}/no-device-level")
+
+
+# ---- senders -----------------------------------------------------------------------------------
+
+
+class MqttSender:
+    """QoS 1 publisher; blocks only when too many publishes are still unacknowledged."""
+
+    def __init__(self, url: str, topic_root: str = TOPIC_ROOT, client_id: str | None = None):
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        address = parse_broker_url(url)
+        self.topic_root = topic_root
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "", protocol=paho.MQTTv5)
+        if address.username:
+            self.client.username_pw_set(address.username, address.password)
+        if address.tls:
+            self.client.tls_set()
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.connect(address.host, address.port, keepalive=30)
+        self.client.loop_start()
+        self._last = None
+
+    def send(self, messages: list[SimMessage]) -> None:
+        for m in messages:
+            topic = m.topic or topic_for(m.source, m.device_id, self.topic_root)
+            if m.topic and self.topic_root != TOPIC_ROOT:
+                topic = self.topic_root + m.topic[len(TOPIC_ROOT):]
+            self._last = self.client.publish(topic, m.body, qos=1)
+
+    def close(self) -> None:
+        if self._last is not None:
+            try:
+                self._last.wait_for_publish(10)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class HttpSender:
+    """``POST /api/events`` with a device bearer token; 202 stored, 200 duplicate, 422 kept-but-rejected."""
+
+    def __init__(self, url: str, token: str):
+        import httpx
+
+        self.url = url.rstrip("/") + "/api/events"
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {token}",
+                                          "Content-Type": "application/json"}, timeout=10)
+        self.statuses: dict[int, int] = {}
+
+    def send(self, messages: list[SimMessage]) -> None:
+        for m in messages:
+            r = self.http.post(self.url, content=m.body, headers={"X-Device-Id": m.device_id})
+            self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
+            if r.status_code in (401, 403):
+                raise click.ClickException(f"장치 토큰이 거부됨 / device token refused: HTTP {r.status_code}")
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class DirectSender:
+    """No broker: store through the ingest use case in this process (``gwanje demo``)."""
+
+    def __init__(self, db: Database, policy, bus: Any = None):  # noqa: ANN001
+        from gwanje.situations.hotlist_service import HotListCache
+
+        self.db, self.policy, self.bus = db, policy, bus
+        self.hotlist = HotListCache(db).match
+
+    def send(self, messages: list[SimMessage]) -> None:
+        from gwanje.situations.mqtt import route_topic
+        from gwanje.situations.service import RawMessage, ingest_batch
+
+        batch = []
+        for m in messages:
+            if m.topic:
+                continue  # a bad topic only means something on a broker
+            route = route_topic(topic_for(m.source, m.device_id))
+            batch.append(RawMessage("sim:" + route.source[len("mqtt:"):], m.body, "sim", route.device_id))
+        result = ingest_batch(self.db, self.policy, batch, hotlist=self.hotlist)
+        if self.bus is not None and result.events:
+            self.bus.publish_many(result.events)
+
+    def close(self) -> None:
+        return None
+
+
+# ---- pacing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SimulationReport:
+    sent: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+    incident_raising: int = 0
+    seconds: float = 0.0
+
+
+def simulate(sender, mix: EventMix, rate: float, *, count: int | None = None,  # noqa: ANN001
+             duration: float | None = None, stop_event: threading.Event | None = None,
+             tick: float = 0.1) -> SimulationReport:
+    """Send at ``rate`` events/s until ``count`` are sent, ``duration`` passes, or ``stop_event``."""
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    stop_event = stop_event or threading.Event()
+    report = SimulationReport()
+    start = time.monotonic()
+    while not stop_event.is_set():
+        elapsed = time.monotonic() - start
+        if duration is not None and elapsed >= duration:
+            break
+        due = int(elapsed * rate) + 1 - report.sent
+        if count is not None:
+            due = min(due, count - report.sent)
+            if due <= 0 and report.sent >= count:
+                break
+        if due > 0:
+            batch = [mix.next() for _ in range(due)]
+            try:
+                sender.send(batch)
+            except click.ClickException:
+                raise
+            except Exception:  # noqa: BLE001 - a simulator keeps going through a hiccup
+                log.exception("sending %d simulated events failed", len(batch))
+            for m in batch:
+                report.by_type[m.type or "bad"] = report.by_type.get(m.type or "bad", 0) + 1
+                report.incident_raising += m.raises_incident
+            report.sent += len(batch)
+        next_at = start + (report.sent / rate)
+        stop_event.wait(max(0.0, min(tick, next_at - time.monotonic())))
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def run_simulator_in_background(db: Database, policy, *, bus: Any = None, settings=None,  # noqa: ANN001
+                                rate: float = 0.5, stop_event: threading.Event | None = None,
+                                seed: int | None = None) -> tuple[threading.Thread, threading.Event]:
+    """For ``gwanje demo``: a daemon thread that keeps the board alive until ``stop_event`` is set.
+
+    With ``settings.mqtt_url`` it publishes over MQTT (something must consume: the app's or a
+    `gwanje consume` process); without, it ingests directly and publishes the events on ``bus``.
+    """
+    stop_event = stop_event or threading.Event()
+
+    def run() -> None:
+        try:
+            cameras = load_cameras(db)
+            mix = EventMix(cameras, load_hot_plates(db), seed=seed)
+            if settings is not None and settings.mqtt_url:
+                sender = MqttSender(settings.mqtt_url)
+            else:
+                sender = DirectSender(db, policy, bus)
+            try:
+                simulate(sender, mix, rate, stop_event=stop_event, tick=0.5)
+            finally:
+                sender.close()
+        except Exception:  # noqa: BLE001 - the demo keeps serving without the simulator
+            log.exception("the event simulator stopped")
+
+    thread = threading.Thread(target=run, name="event-simulator", daemon=True)
+    thread.start()
+    return thread, stop_event
+
+
+@click.command("simulate")
+@click.option("--via", type=click.Choice(["mqtt", "http"]), default="mqtt", show_default=True)
+@click.option("--url", default=None,
+              help=f"Broker (mqtt, default GWANJE_MQTT_URL or {DEFAULT_URL}) or app (http://127.0.0.1:8000).")
+@click.option("--rate", default=5.0, show_default=True, help="Events per second.")
+@click.option("--count", default=None, type=int, help="Stop after this many events.")
+@click.option("--duration", default=None, type=float, help="Stop after this many seconds.")
+@click.option("--token", default=None, help="Device bearer token (--via http).")
+@click.option("--with-bad", is_flag=True, help="About 1% malformed, oversized, bad-topic and replayed messages.")
+@click.option("--seed", default=None, type=int, help="Random seed (same seed, same events).")
+@click.option("--topic-root", default=TOPIC_ROOT, show_default=True)
+@click.option("--packaged-registry", is_flag=True,
+              help="Use the packaged Seongdong seed's cameras instead of reading the database.")
+def simulate_command(via: str, url: str | None, rate: float, count: int | None, duration: float | None,
+                     token: str | None, with_bad: bool, seed: int | None, topic_root: str,
+                     packaged_registry: bool) -> None:
+    """Publish a realistic mix of device events at real registry sites."""
+    from gwanje.cli import _settings
+
+    settings = _settings()
+    if packaged_registry:
+        cameras, hot = packaged_cameras(), []
+    else:
+        db = Database(settings.resolved_database_url())
+        try:
+            cameras, hot = load_cameras(db), load_hot_plates(db)
+        except Exception as exc:  # noqa: BLE001 - no database here: say what to do
+            raise click.ClickException(f"등록부를 읽을 수 없습니다 / cannot read the registry ({exc}); "
+                                       "use --packaged-registry") from None
+        finally:
+            db.dispose()
+    if not cameras:
+        raise click.ClickException("등록된 카메라가 없습니다 / no cameras: run `gwanje seed seongdong` "
+                                   "or use --packaged-registry")
+    mix = EventMix(cameras, hot, seed=seed, with_bad=with_bad)
+    if via == "http":
+        if not token:
+            raise click.UsageError("--via http needs --token (a device account's bearer token)")
+        sender = HttpSender(url or f"http://{settings.host}:{settings.port}", token)
+    else:
+        target = url or settings.mqtt_url or DEFAULT_URL
+        try:
+            sender = MqttSender(target, topic_root)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"브로커에 연결할 수 없습니다 / cannot reach the broker {target}: {exc}") from None
+    if count is None and duration is None:
+        click.echo("Ctrl-C로 멈춤 / Ctrl-C to stop", err=True)
+    stop = threading.Event()
+    try:
+        report = simulate(sender, mix, rate, count=count, duration=duration, stop_event=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        report = None
+    finally:
+        sender.close()
+    if report is not None:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.by_type.items()))
+        click.echo(f"보냄 / sent {report.sent:,} in {report.seconds:.1f}s ({report.sent / max(report.seconds, 1e-9):.0f}/s): "
+                   f"{kinds}; {report.incident_raising} should raise incidents")
+        if isinstance(sender, HttpSender):
+            click.echo("HTTP: " + ", ".join(f"{k}×{v}" for k, v in sorted(sender.statuses.items())))
+
+
+if __name__ == "__main__":
+    simulate_command()

@@ -1,0 +1,104 @@
+"""The situation board (상황판): live incidents, the map, and the detail panel to work them.
+
+``/board`` is the control room's board; ``/board/112`` is the police 112 situation room's view of
+the same map (Art. 9 ⑤). What each person sees is decided by the server (the live feed and the
+incident API filter by role); the 112 page only narrows the list to police-routed incidents and
+labels itself, so that a district supervisor can see exactly what the 112 room sees.
+
+The page is static HTML plus ``static/js/board.js``: the script opens ``WS /api/live`` and calls
+the JSON API (``/api/incidents/...``) with the session's CSRF token for actions and SOP steps.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
+
+from gwanje.policy import decisions
+from gwanje.policy.model import Policy
+from gwanje.situations import rules
+from gwanje.web.console import CSP, _render
+from gwanje.web.deps import PolicyDep, Principal, requires
+from gwanje.web.i18n import Translator, request_lang
+from gwanje.web.live import PATH as LIVE_PATH
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Principal, Depends(requires("situations.read"))]
+
+# Open incidents stand out (red → amber → violet → blue); finished ones are quiet.
+STATUS_COLOURS = {
+    "new": "#c62828", "acknowledged": "#ef6c00", "handed_over": "#6a1b9a", "dispatched": "#1565c0",
+    "resolved": "#2e7d32", "closed": "#607d8b", "false_alarm": "#78909c", "cancelled": "#90a4ae",
+}
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+TEXT_KEYS = (
+    "board.live.connecting", "board.live.open", "board.live.closed", "board.live.forbidden", "board.empty",
+    "board.select_hint", "board.actions", "board.unit", "board.unit_required", "board.note", "board.sop",
+    "board.sop.done", "board.sop.skipped", "board.sop.tick", "board.sop.skip", "board.sop.skip_reason",
+    "board.sop.required", "board.timeline", "board.nearby", "board.nearby.none", "board.nearby.may_open",
+    "board.nearby.may_not_open", "board.rejected", "board.alert", "board.error", "board.assigned",
+    "board.occurred", "board.ack_due", "board.routing", "board.recognising", "board.responding",
+    "board.dispatches", "board.no_location", "board.finished", "board.send",
+)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+
+
+def board_csp(request: Request) -> str:
+    """The console's CSP with the live feed's WebSocket origin named explicitly.
+
+    CSP Level 3 lets ``'self'`` cover ws:/wss: on the same host, but older engines do not; the
+    host is checked before it goes into the header.
+    """
+    host = request.headers.get("host", "")
+    if not _HOST.match(host):
+        return CSP
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' ws://{host} wss://{host}")
+
+
+def board_config(policy: Policy, tr: Translator, principal: Principal, view: str) -> dict[str, Any]:
+    role = principal.user.role
+    return {
+        "view": view,
+        "lang": tr.lang,
+        "liveUrl": LIVE_PATH,
+        "boundaryUrl": "/api/geo/boundary",
+        "csrf": principal.csrf_token or "",
+        "role": role,
+        "canRespond": decisions.role_has_permission(policy, role, "situations.respond").allowed,
+        "open": sorted(rules.OPEN),
+        "statuses": {code: {"label": pair[1] if tr.lang == "en" else pair[0], "colour": STATUS_COLOURS[code]}
+                     for code, pair in rules.STATUS_LABELS.items()},
+        "actions": {code: pair[1] if tr.lang == "en" else pair[0] for code, pair in rules.ACTION_LABELS.items()},
+        "events": {"created": tr("board.event.created"), "escalated": tr("board.event.escalated"),
+                   "sop.done": tr("board.event.sop_done"), "sop.skipped": tr("board.event.sop_skipped")},
+        "types": {s.type: (s.en if tr.lang == "en" else s.ko) for s in policy.duty.situations},
+        "roles": {r.code: tr.role(r.code) for r in policy.roles},
+        "organisations": {o.code: tr.organisation(o.code) for o in policy.organisations},
+        "text": {key: tr(key) for key in TEXT_KEYS},
+    }
+
+
+def _board(request: Request, principal: Principal, policy: Policy, view: str) -> Response:
+    tr = Translator(request_lang(request), policy)
+    config = board_config(policy, tr, principal, view)
+    response = _render(request, "board.html", principal, config=config, view=view,
+                       status_colours=STATUS_COLOURS)
+    response.headers["content-security-policy"] = board_csp(request)
+    return response
+
+
+@router.get("/board")
+def situation_board(request: Request, principal: Reader, policy: PolicyDep) -> Response:
+    return _board(request, principal, policy, "board")
+
+
+@router.get("/board/112")
+def police_112_board(request: Request, principal: Reader, policy: PolicyDep) -> Response:
+    return _board(request, principal, policy, "112")

@@ -1,0 +1,390 @@
+"""Access use cases on both engines: purpose-bound access, provision, deadlines, subject requests,
+retention and the append-only ledger."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from gwanje.access import ledger, service
+from gwanje.access.models import ProvisionRequest
+from gwanje.access.retention import due_for_destruction
+from gwanje.accounts import service as accounts
+from gwanje.core.audit import Actor, AuditEntry, verify_chain
+from gwanje.core.clock import utcnow
+from gwanje.core.errors import Conflict, Forbidden, ValidationFailed
+from gwanje.registry.models import Camera, Site
+from gwanje.situations.models import Incident
+
+PASSWORD = "correct-horse-battery"
+
+
+class World:
+    def __init__(self, db, policy):
+        self.db, self.policy = db, policy
+        self._n = 0
+
+    def user(self, role, department=None):
+        self._n += 1
+        with self.db.uow() as uow:
+            user, _ = accounts.add_user(uow, Actor.system("test"), self.policy, accounts.NewUser(
+                username=f"a{self._n}_{role}"[:60], display_name=f"{role} {self._n}", role=role, password=PASSWORD,
+                department=department))
+            uow.commit()
+            return user
+
+    def camera(self, number, department="autonomous_admin", primary="crime_prevention",
+               secondary=("illegal_parking", "illegal_dumping", "facility_management", "disaster")):
+        now = utcnow()
+        with self.db.uow() as uow:
+            site = Site(site_key=f"T-{number}", managing_agency="성동구", latitude=37.56, longitude=127.03,
+                        created_at=now, updated_at=now)
+            uow.session.add(site)
+            uow.session.flush()
+            cam = Camera(management_number=number, name=f"테스트 {number}", site_id=site.id, department=department,
+                         owner_organisation="district", primary_purpose=primary,
+                         secondary_purposes="," + ",".join(secondary) + ",", latitude=37.56, longitude=127.03,
+                         retention_days=30, created_at=now, updated_at=now)
+            uow.session.add(cam)
+            uow.commit()
+            return cam.id
+
+    def incident(self, camera_id=None, responsible="police", responding="police", status="acknowledged"):
+        now = utcnow()
+        with self.db.uow() as uow:
+            inc = Incident(type="emergency_bell", status=status, title="비상벨", source="test",
+                           camera_id=camera_id, responsible_org=responsible, recognising_org="district",
+                           recognising_role="monitoring_agent", responding_org=responding,
+                           responding_roles="police_112,police_officer", period="day", clause="annex-2",
+                           assigned_role="police_officer", occurred_at=now, created_at=now, updated_at=now)
+            uow.session.add(inc)
+            uow.commit()
+            return inc.id
+
+    def set_status(self, incident_id, status):
+        with self.db.uow() as uow:
+            uow.session.get(Incident, incident_id).status = status
+            uow.commit()
+
+    def audit(self, action):
+        with self.db.reading() as s:
+            return list(s.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
+
+    def ledger(self, kind=None):
+        with self.db.reading() as s:
+            return ledger.list_entries(s, kind=kind)
+
+
+@pytest.fixture
+def world(db, policy):
+    return World(db, policy)
+
+
+# ---- purpose-bound access ----------------------------------------------------------------------
+
+
+def test_police_without_an_incident_are_refused_and_the_refusal_is_on_the_chain(world, db, policy):
+    cam = world.camera("C-1")
+    officer = world.user("police_officer")
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, officer, cam, "crime_prevention", "live", request_id="r-1")
+    assert err.value.clause == "art-9-5"
+    assert err.value.details["clause_text"]["ko"]
+    denied = world.audit("video.access.denied")
+    assert len(denied) == 1
+    assert (denied[0].purpose, denied[0].clause, denied[0].request_id) == ("crime_prevention", "art-9-5", "r-1")
+    assert world.ledger() == []
+
+
+def test_police_may_open_an_attached_camera_until_the_incident_closes(world, db, policy):
+    own, nearby, elsewhere = world.camera("C-1"), world.camera("C-2"), world.camera("C-3")
+    officer = world.user("police_officer")
+    inc = world.incident(camera_id=own)
+    service.attach_camera(db, policy, officer, inc, nearby, "인근 골목")
+    grant = service.authorize_video(db, policy, officer, nearby, "crime_prevention", "live", incident_id=inc)
+    assert grant.clause == "art-9-5" and grant.incident_id == inc
+    assert service.authorize_video(db, policy, officer, own, "crime_prevention", "playback", incident_id=inc)
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, officer, elsewhere, "crime_prevention", "live", incident_id=inc)
+    assert "not attached" in err.value.message_en
+
+    allowed = world.audit("video.access.allowed")
+    assert allowed[0].seq == grant.audit_seq and allowed[0].clause == "art-9-5"
+    rows = world.ledger("viewing")
+    assert len(rows) == 2 and rows[0].audit_seq == grant.audit_seq and rows[0].method == "live_view"
+
+    assert service.grant_still_valid(db, policy, grant)
+    world.set_status(inc, "closed")
+    assert not service.grant_still_valid(db, policy, grant)
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, officer, nearby, "crime_prevention", "live", incident_id=inc)
+    assert err.value.clause == "art-9-5" and "no longer open" in err.value.message_en
+    assert verify_chain(db.session_factory()).ok
+
+
+def test_police_may_not_attach_cameras_to_an_incident_they_do_not_respond_to(world, db, policy):
+    cam = world.camera("C-1")
+    investigator = world.user("police_investigator")
+    inc = world.incident()
+    with pytest.raises(Forbidden):
+        service.attach_camera(db, policy, investigator, inc, cam)
+    district = world.user("monitoring_agent")
+    service.attach_camera(db, policy, district, inc, cam)
+    world.set_status(inc, "closed")
+    with pytest.raises(ValidationFailed):
+        service.attach_camera(db, policy, district, inc, world.camera("C-9"))
+
+
+def test_department_officer_outside_the_cameras_purposes_is_refused(world, db, policy):
+    cam = world.camera("S-1", department="sanitation", primary="illegal_dumping",
+                       secondary=("crime_prevention", "illegal_parking", "facility_management", "disaster"))
+    officer = world.user("department_officer", "sanitation")
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, officer, cam, "traffic_enforcement", "playback")
+    assert err.value.clause == "annex-1"
+    grant = service.authorize_video(db, policy, officer, cam, "illegal_dumping", "playback")
+    assert grant.clause == "annex-1"
+    assert world.ledger("use")[0].purpose == "illegal_dumping"
+    other_dept = world.user("department_officer", "parks_green")
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, other_dept, cam, "facility_management", "live")
+    assert err.value.clause == "policy-rbac"
+
+
+def test_unknown_action_or_purpose_is_a_422_not_a_403(world, db, policy):
+    cam = world.camera("C-1")
+    agent = world.user("monitoring_agent")
+    with pytest.raises(ValidationFailed):
+        service.authorize_video(db, policy, agent, cam, "crime_prevention", "download")
+    with pytest.raises(ValidationFailed):
+        service.authorize_video(db, policy, agent, cam, "gossip", "live")
+
+
+# ---- provision and emergency access -------------------------------------------------------------
+
+T0 = datetime(2026, 11, 1, 3, 0, tzinfo=timezone.utc)
+PDF = b"%PDF-1.4\n% scanned official document\n"
+
+
+def _request(world, investigator, cams):
+    return service.request_provision(world.db, world.policy, investigator, service.RequestProvision(
+        camera_ids=tuple(cams), period_start=T0, period_end=T0 + timedelta(hours=2), purpose="crime_prevention",
+        legal_ground="crime_investigation", reason="절도 사건 수사", document_number="성동서-2026-1234"))
+
+
+def test_a_provision_is_approved_only_with_its_document_then_exported_and_reported(world, db, policy, tmp_path):
+    cams = [world.camera("C-1"), world.camera("C-2")]
+    investigator, it = world.user("police_investigator"), world.user("district_it_officer")
+    p = _request(world, investigator, cams)
+    assert p.status == "requested"
+    with pytest.raises(ValidationFailed):
+        service.decide_provision(db, policy, it, p.id, approve=True, reason="적법")
+    with pytest.raises(ValidationFailed):
+        service.attach_document(db, policy, investigator, p.id, document_number="x", data=b"MZ...",
+                                documents_dir=tmp_path)
+    p = service.attach_document(db, policy, investigator, p.id, document_number="성동서-2026-1234", data=PDF,
+                                documents_dir=tmp_path)
+    assert p.document_sha256 == hashlib.sha256(PDF).hexdigest()
+    assert (tmp_path / f"{p.document_sha256}.pdf").read_bytes() == PDF
+
+    # Until approved, the provision opens nothing.
+    with pytest.raises(Forbidden):
+        service.authorize_video(db, policy, investigator, cams[0], "crime_prevention", "export", provision_id=p.id)
+    p, events = service.decide_provision(db, policy, it, p.id, approve=True, reason="범죄수사 목적, 공문 확인")
+    assert p.status == "approved" and events[0]["kind"] == "provision.approved"
+    grant = service.authorize_video(db, policy, investigator, cams[0], "crime_prevention", "export",
+                                    provision_id=p.id)
+    assert grant.clause == "pipa-18-2"
+    with pytest.raises(Forbidden):  # someone else cannot ride on the provision
+        service.authorize_video(db, policy, world.user("police_investigator"), cams[0], "crime_prevention",
+                                "export", provision_id=p.id)
+
+    p = service.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-1")
+    assert p.status == "exported" and p.usage_result_due_at == p.provided_at + timedelta(days=30)
+    prov = world.ledger("provision")
+    assert len(prov) == 1 and prov[0].recipient == investigator.username and "범죄의 수사" in prov[0].legal_ground
+    with pytest.raises(ValidationFailed):
+        service.enter_usage_result(db, policy, investigator, p.id, used_for="용의자 특정", outcome="great")
+    p = service.enter_usage_result(db, policy, investigator, p.id, used_for="용의자 특정 및 검거", outcome="arrest")
+    assert p.status == "usage_result_entered"
+    with db.reading() as s:
+        stats = service.usage_statistics(s, policy)
+    assert {(r["camera_id"], r["purpose"], r["outcomes"]["arrest"], r["effective"]) for r in stats} == {
+        (cams[0], "crime_prevention", 1, 1), (cams[1], "crime_prevention", 1, 1)}
+
+
+def test_a_rejected_provision_cannot_be_approved_later(world, db, policy):
+    p = _request(world, world.user("police_investigator"), [world.camera("C-1")])
+    it = world.user("district_it_officer")
+    service.decide_provision(db, policy, it, p.id, approve=False, reason="법적 근거 불충분")
+    with pytest.raises(Conflict):
+        service.decide_provision(db, policy, it, p.id, approve=True, reason="재검토")
+
+
+def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifies_once(world, db, policy,
+                                                                                      tmp_path):
+    cam = world.camera("C-1")
+    officer = world.user("police_officer")
+    opened = utcnow() - timedelta(hours=25)
+    p, events = service.open_emergency_access(db, policy, officer, service.OpenEmergencyAccess(
+        camera_ids=(cam,), period_start=opened - timedelta(hours=1), period_end=opened, purpose="crime_prevention",
+        legal_ground="urgent_life_body_property", reason="납치 의심 차량 추적"), now=opened)
+    assert p.status == "emergency_open" and p.document_due_at == opened + timedelta(hours=24)
+    assert events[0]["kind"] == "alert"
+    assert world.ledger("viewing")[0].clause == "art-11-1"
+    # The officer has access at once, without an incident, through the emergency item.
+    assert service.authorize_video(db, policy, officer, cam, "crime_prevention", "playback",
+                                   provision_id=p.id).clause == "art-11-1"
+
+    with db.reading() as s:
+        items = service.overdue_items(s, policy)
+    assert [(i.kind, i.object_id) for i in items] == [("document", p.id)]
+    events = service.flag_overdue(db, policy)
+    assert len(events) == 1 and events[0]["kind"] == "alert" and events[0]["overdue"] == "document"
+    assert "police_officer" in events[0]["to_roles"] and "district_it_officer" in events[0]["to_roles"]
+    assert service.flag_overdue(db, policy) == []  # once
+    assert len(world.audit("provision.document.overdue")) == 1
+
+    p = service.attach_document(db, policy, officer, p.id, document_number="성동서-긴급-7", data=PDF,
+                                documents_dir=tmp_path)
+    assert p.status == "document_received"
+    with db.reading() as s:
+        assert service.overdue_items(s, policy) == []
+
+
+def test_usage_results_not_entered_in_time_show_as_overdue(world, db, policy):
+    p = _request(world, world.user("police_investigator"), [world.camera("C-1")])
+    with db.uow() as uow:  # a request approved and exported 31 days ago
+        row = uow.session.get(ProvisionRequest, p.id)
+        row.status, row.document_sha256 = "approved", "0" * 64
+        uow.commit()
+    service.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-9",
+                          now=utcnow() - timedelta(days=31))
+    with db.reading() as s:
+        items = service.overdue_items(s, policy)
+    assert [(i.kind, i.clause) for i in items] == [("usage_result", "art-11-2")]
+    events = service.flag_overdue(db, policy)
+    assert events[0]["overdue"] == "usage_result" and "police_investigator" in events[0]["to_roles"]
+
+
+# ---- subject requests ---------------------------------------------------------------------------
+
+
+def _subject(world, handler, cam, received_at=None):
+    return service.take_subject_request(world.db, world.policy, handler, service.TakeSubjectRequest(
+        requester_name="홍길동", identity_method="resident_card", camera_ids=(cam,), period_start=T0,
+        period_end=T0 + timedelta(minutes=30), requester_contact="010-0000-0000", received_at=received_at))
+
+
+@pytest.mark.parametrize("reason", ["no_police_present", "others_in_frame"])
+def test_invalid_refusals_of_a_subject_request_are_refused(world, db, policy, reason):
+    handler = world.user("district_it_officer")
+    s = _subject(world, handler, world.camera("C-1"))
+    with pytest.raises(ValidationFailed) as err:
+        service.decide_subject_request(db, policy, handler, s.id, outcome="refused", reason=reason)
+    assert err.value.status == 422 and err.value.field == "reason"
+    with db.reading() as session:
+        assert service.get_subject_request(session, s.id).status == "received"
+
+
+def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(world, db, policy):
+    handler = world.user("district_it_officer")
+    cam = world.camera("C-1")
+    late = _subject(world, handler, cam, received_at=utcnow() - timedelta(days=11))
+    on_time = _subject(world, handler, cam)
+    assert on_time.due_at == on_time.received_at + timedelta(days=10)
+    with db.reading() as s:
+        assert [(i.kind, i.object_id) for i in service.overdue_items(s, policy)] == [("subject_request", late.id)]
+    assert len(service.flag_overdue(db, policy)) == 1 and service.flag_overdue(db, policy) == []
+    s = service.decide_subject_request(db, policy, handler, late.id, outcome="delayed",
+                                       reason="masking_in_progress")
+    s = service.decide_subject_request(db, policy, handler, late.id, outcome="provided", method="copy")
+    assert s.status == "provided" and s.mask_others
+    row = world.ledger("viewing")[0]
+    assert row.reference_type == "subject_request" and "마스킹" in row.items and row.method == "copy"
+    s = service.decide_subject_request(db, policy, handler, on_time.id, outcome="refused",
+                                       reason="ongoing_investigation_trial", note="수사 중")
+    assert s.outcome_reason == "ongoing_investigation_trial"
+    # The requester's name stays off the audit chain.
+    assert all("홍길동" not in (e.after or "") for e in world.audit("subject_request.received"))
+
+
+# ---- retention and the ledger -------------------------------------------------------------------
+
+
+def test_held_recordings_are_not_due_and_destruction_is_recorded(world, db, policy):
+    cam = world.camera("C-1")
+    it = world.user("district_it_officer")
+    hold = service.place_hold(db, policy, it, object_type="recording", object_id="rec-1",
+                              legal_basis="수사기관 보존 요청", request_number="성동서-2026-1234")
+    created = utcnow() - timedelta(days=40)
+    with db.reading() as s:
+        holds = service.active_holds(s, "recording", ["rec-1", "rec-2"])
+    assert not due_for_destruction(created, 30, holds.get("rec-1", []), utcnow())
+    assert due_for_destruction(created, 30, holds.get("rec-2", []), utcnow())
+    service.release_hold(db, policy, it, hold.id, reason="수사 종결")
+    with db.reading() as s:
+        assert service.active_holds(s, "recording", ["rec-1"]) == {}
+
+    row = service.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
+                                     object_id="rec-2", camera_ids=[cam], period_start=created,
+                                     period_end=created + timedelta(hours=1), created_at=created, retention_days=30)
+    assert row.kind == "destruction" and row.method == "auto_delete"
+    assert row.retention_until == created + timedelta(days=30)
+    assert world.audit("retention.destroyed")[0].clause == "policy-retention"
+
+
+def test_the_ledger_refuses_update_and_delete_and_corrections_are_new_rows(world, db, policy):
+    cam = world.camera("C-1")
+    agent = world.user("monitoring_agent")
+    service.authorize_video(db, policy, agent, cam, "crime_prevention", "snapshot")
+    original = world.ledger()[0]
+    for statement in ("UPDATE ledger_entries SET items = 'x'", "DELETE FROM ledger_entries"):
+        with pytest.raises(sa.exc.DBAPIError) as err:
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+        assert "append-only" in str(err.value)
+    manager = world.user("district_manager")
+    fixed = service.correct_ledger(db, policy, manager, original.id, {"purpose": "disaster"}, "목적 오기")
+    assert fixed.corrects_id == original.id and fixed.purpose == "disaster" and fixed.items == original.items
+    rows = world.ledger()
+    assert [r.purpose for r in rows] == ["crime_prevention", "disaster"]
+    with pytest.raises(ValidationFailed):
+        service.correct_ledger(db, policy, manager, original.id, {"handler_name": "someone"}, "x")
+
+
+def test_ledgers_print_as_xlsx_and_as_pdf_with_korean_text(world, db, policy, tmp_path):
+    from openpyxl import load_workbook
+
+    cam = world.camera("C-1")
+    agent = world.user("monitoring_agent")
+    service.authorize_video(db, policy, agent, cam, "crime_prevention", "live")
+    service.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
+                               object_id="rec-1", camera_ids=[cam], period_start=T0, period_end=T0,
+                               created_at=T0, retention_days=30)
+    entries = world.ledger()
+    wb = load_workbook(io.BytesIO(ledger.to_xlsx(policy, entries)))
+    ws = wb.active
+    assert ws["A1"].value == "개인영상정보 관리대장"
+    assert [c.value for c in ws[3]][:3] == ["번호", "구분", "일시"]
+    assert {ws.cell(row=4, column=2).value, ws.cell(row=5, column=2).value} == {"이용", "파기"}
+
+    pdf = ledger.to_pdf(policy, entries)
+    assert pdf.startswith(b"%PDF") and b"NanumGothic" in pdf
+    (tmp_path / "ledger.pdf").write_bytes(pdf)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "ledger.pdf"), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert "개인영상정보 관리대장" in text and "파기" in text and "실시간 열람" in text
+
+
+def test_the_pdf_refuses_to_print_without_the_korean_font(policy, tmp_path):
+    with pytest.raises(ledger.FontMissing) as err:
+        ledger.to_pdf(policy, [], font=tmp_path / "missing.ttf")
+    assert "fonts-nanum" in err.value.message_en
