@@ -365,9 +365,11 @@ def audit_verify() -> None:
 def _add_capability_commands() -> None:
     from gwanje.situations.mqtt import consume_command
     from gwanje.situations.simulator import simulate_command
+    from gwanje.video.recorder import record_command
+    from gwanje.video.retention import retention_command
 
-    main.add_command(consume_command)
-    main.add_command(simulate_command)
+    for command in (consume_command, simulate_command, record_command, retention_command):
+        main.add_command(command)
 
 
 _add_capability_commands()

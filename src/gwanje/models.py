@@ -6,3 +6,4 @@ from gwanje.core.db import Base  # noqa: F401
 from gwanje.registry.models import Camera, Department, Organisation, Site  # noqa: F401
 from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent  # noqa: F401
 from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest, RetentionHold, SubjectRequest  # noqa: F401
+from gwanje.video.models import RecordingSegment, RecordingSetting, VideoClip  # noqa: F401

@@ -1,4 +1,5 @@
-"""The in-memory nearest-camera index: exact against brute force, ties by id, input checks."""
+"""The in-memory nearest-camera index: exact against brute force (also across ±180°, near a pole, far
+from every camera, and on degenerate layouts), ties by id, input checks."""
 
 from __future__ import annotations
 
@@ -184,6 +185,103 @@ def test_nearest_refuses_a_bad_max_m():
     for bad in (0, -1, math.nan):
         with pytest.raises(ValueError, match="max_m"):
             index.nearest(37.5, 127.0, max_m=bad)
+
+
+def _check_everywhere(points, queries, ks=(1, 10), radii=(300, 5000)):
+    index = _index(points)
+    for lat, lon in queries:
+        for k in ks:
+            _same(index.nearest(lat, lon, k=k), _brute(points, lat, lon, k=k))
+        _same(index.nearest(lat, lon, k=10, max_m=2000), _brute(points, lat, lon, k=10, radius=2000))
+        for radius in radii:
+            _same(index.within(lat, lon, radius), _brute(points, lat, lon, radius=radius))
+
+
+def test_queries_far_outside_the_cameras_are_exact():
+    rnd = random.Random(31)
+    points = _points(rnd, 1500, (37.42, 37.70), (126.76, 127.18))
+    queries = [(0.0, 0.0), (-37.5, -52.0), (89.9, 127.0), (-90.0, 180.0), (37.5, 180.0), (37.5, -180.0),
+               (37.56, 126.0), (38.5, 127.0), (36.0, 127.0), (37.56, 130.0)]
+    _check_everywhere(points, queries, ks=(1, 10, 57), radii=(50_000,))
+
+
+def test_cameras_across_the_antimeridian_and_near_a_pole_are_exact():
+    rnd = random.Random(32)
+    points = _points(rnd, 600, (-17.0, -16.0), (179.0, 180.0))
+    points += _points(rnd, 600, (-17.0, -16.0), (-180.0, -179.0), first_id=1000)
+    points += _points(rnd, 300, (88.5, 90.0), (-180.0, 180.0), first_id=2000)
+    queries = [(rnd.uniform(-17.2, -15.8), rnd.choice((-1, 1)) * rnd.uniform(179.5, 180.0)) for _ in range(12)]
+    queries += [(rnd.uniform(88.0, 90.0), rnd.uniform(-180, 180)) for _ in range(8)]
+    queries += [(-16.5, 180.0), (-16.5, -180.0), (90.0, 0.0)]
+    _check_everywhere(points, queries)
+
+
+def test_degenerate_layouts_are_exact():
+    rnd = random.Random(33)
+    line_ns = [(1 + i, rnd.uniform(35.0, 38.0), 127.0) for i in range(400)]  # one meridian
+    line_ew = [(1000 + i, 37.5, rnd.uniform(126.0, 128.0)) for i in range(400)]  # one parallel
+    one_spot = [(2000 + i, 37.5, 127.5) for i in range(50)]  # every camera on one pole
+    for points in (line_ns, line_ew, one_spot, line_ns + line_ew + one_spot):
+        queries = [(rnd.uniform(34.5, 38.5), rnd.uniform(125.5, 128.5)) for _ in range(6)] + [(37.5, 127.5)]
+        _check_everywhere(points, queries, ks=(1, 10, 57))
+
+
+def test_clustered_poles_with_ties_are_exact_for_many_k():
+    # cities dense enough to put many cameras in one grid cell, countryside sparse enough to leave most
+    # cells empty, and poles of 1–4 cameras at one position
+    rnd = random.Random(34)
+    points, cid = [], 1
+    for _ in range(2500):
+        if rnd.random() < 0.8:
+            c_lat, c_lon = rnd.choice([(37.57, 126.98), (35.18, 129.08)])
+            lat, lon = c_lat + rnd.gauss(0, 0.004), c_lon + rnd.gauss(0, 0.005)
+        else:
+            lat, lon = rnd.uniform(33.0, 38.6), rnd.uniform(124.6, 131.9)
+        lat, lon = round(lat, 7), round(lon, 7)
+        for _ in range(rnd.choice((1, 1, 2, 3, 4))):
+            points.append((cid, lat, lon))
+            cid += 1
+    index = _index(points)
+    for _ in range(40):
+        if rnd.random() < 0.5:
+            _, lat, lon = rnd.choice(points)  # on a pole: ties at distance 0
+        else:
+            lat, lon = rnd.uniform(33.0, 38.7), rnd.uniform(124.5, 132.0)
+        for k in (1, 4, 10, 57, 300):
+            _same(index.nearest(lat, lon, k=k), _brute(points, lat, lon, k=k))
+
+
+def test_millimetre_rounding_matches_python_round():
+    # the kernels round metres themselves; ties by id depend on rounding exactly as round(x, 3) does
+    from gwanje.registry import spatial
+
+    spatial._kernels()
+    rnd = random.Random(36)
+    values = [rnd.uniform(0, 50_000) for _ in range(3000)] + [rnd.uniform(0, 2e7) for _ in range(1000)]
+    values += [i / 1000 + 0.0005 for i in range(2000)]  # x·1000 lands on or next to a half
+    values += [i / 16 for i in range(2000)] + [i / 2048 for i in range(2000)]  # exact halves: ties to even
+    values += [0.0, 1.0005, 1.0625, 2.0625, 0.0625, 12345.0005, 20_015_086.796]
+    compiled = spatial._round_mm
+    plain = getattr(compiled, "py_func", compiled)  # what runs without numba
+    for x in values:
+        assert compiled(x) == round(x, 3) == plain(x), x
+
+
+def test_plain_python_kernels_give_the_same_answers(monkeypatch):
+    # without numba the same kernels run uncompiled
+    from gwanje.registry import spatial
+
+    rnd = random.Random(35)
+    points = _points(rnd, 800, (37.50, 37.62), (126.98, 127.10))
+    compiled = _index(points)
+    monkeypatch.setattr(spatial, "_compiled", (spatial._knn, spatial._ball))
+    plain = _index(points)
+    assert plain._knn is spatial._knn
+    for _ in range(10):
+        lat, lon = rnd.uniform(37.48, 37.64), rnd.uniform(126.96, 127.12)
+        assert plain.nearest(lat, lon, k=10) == compiled.nearest(lat, lon, k=10)
+        assert plain.nearest(lat, lon, k=3, max_m=100) == compiled.nearest(lat, lon, k=3, max_m=100)
+        assert plain.within(lat, lon, 400) == compiled.within(lat, lon, 400)
 
 
 def test_build_refuses_bad_input():

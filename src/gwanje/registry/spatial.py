@@ -1,14 +1,22 @@
 """In-memory nearest-camera index: k-nearest and within-radius over the whole registry.
 
-Cameras are held as unit vectors on the sphere in a k-d tree (``scipy.spatial.cKDTree``). The
-straight-line (chord) distance between two unit vectors is a monotone function of the great-circle
-distance, ``d = 2R·asin(chord/2)``, so the k nearest by chord are exactly the k nearest by
-haversine distance, and the metres returned are that same haversine distance (R = 6,371,008.8 m,
-the mean radius also used by :func:`gwanje.registry.rules.haversine_m`).
+Cameras are bucketed in a uniform latitude/longitude grid (points sorted by cell, one offsets array,
+about two cameras per cell on average) and each query is a ring search from the query's cell,
+compiled with numba: the cells of ring 0, 1, 2, ... are scanned, keeping the best candidates by
+the straight-line (chord) distance between unit vectors on the sphere, until no camera outside the
+rings scanned can be nearer than the k-th found. That bound is exact on the sphere: a camera beyond
+a parallel is at least the latitude difference away, one beyond a meridian at least
+``asin(cos φ · sin Δλ)``, with the wrap at ±180° taken into account. The chord is a monotone
+function of the great-circle distance, ``d = 2R·asin(chord/2)``, so the k nearest by chord are
+exactly the k nearest by haversine distance, and the metres returned are that same haversine
+distance (R = 6,371,008.8 m, the mean radius also used by :func:`gwanje.registry.rules.haversine_m`).
+
+Without numba the same kernels run as plain Python (identical answers, far slower); a warning is
+logged once.
 
 Ties are common in real data (a pole carries several cameras at one position); distances are
 rounded to the millimetre and results sorted by distance, then camera id, so a tie at the k-th
-place is resolved by id rather than by the tree's visiting order.
+place is resolved by id rather than by the scan's visiting order.
 
 :class:`CameraIndex` is pure (no I/O). :class:`CameraIndexCache` is the one piece that reads the
 database: it builds the index lazily and rebuilds it after :meth:`CameraIndexCache.invalidate`,
@@ -20,12 +28,10 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 if TYPE_CHECKING:
     from gwanje.core.db import Database
@@ -107,22 +113,309 @@ def compass_ko_en(bearing: float) -> tuple[str, str]:
     return _COMPASS[int(((b % 360.0) + 22.5) // 45.0) % 8]
 
 
+# ---- the kernels ----------------------------------------------------------------------------------
+#
+# Written in the subset of Python that numba compiles; :func:`_kernels` compiles them on first use
+# (cached on disk), or hands them back as they are when numba is missing. The grid is
+# ``(lat0, lon0, dlat, dlon, nlat, nlon)``: cell (i, j) holds latitudes from lat0 + i·dlat and
+# longitudes from lon0 + j·dlon, cell number i·nlon + j; ``start[c]:start[c + 1]`` are its points
+# in ``pts`` (unit vectors, sorted by cell).
+
+_ANGLE_SLACK = 1e-11  # radians (0.06 mm) off every bound, for the rounding of cell edges and vectors
+
+
+def _outside_bound2(qlat, qlon, cosq, ci, cj, r, nlat, nlon, lat0, lon0, dlat, dlon):
+    """The chord² that every point outside rings 0..r around cell (ci, cj) is at least away from
+    the query; -1 when no cell is outside (the whole grid has been scanned)."""
+    ang = 10.0
+    if ci + r < nlat - 1:  # rows above: latitude ≥ that edge
+        a = math.radians(lat0 + (ci + r + 1) * dlat - qlat)
+        if a < ang:
+            ang = a
+    if ci - r > 0:  # rows below
+        a = math.radians(qlat - (lat0 + (ci - r) * dlat))
+        if a < ang:
+            ang = a
+    if cj + r < nlon - 1:  # columns east, up to the grid's east edge (or west of the query across ±180°)
+        d = min(lon0 + (cj + r + 1) * dlon - qlon, 360.0 - (lon0 + nlon * dlon - qlon))
+        a = math.asin(cosq * math.sin(math.radians(min(max(d, 0.0), 90.0))))
+        if a < ang:
+            ang = a
+    if cj - r > 0:  # columns west
+        d = min(qlon - (lon0 + (cj - r) * dlon), 360.0 - (qlon - lon0))
+        a = math.asin(cosq * math.sin(math.radians(min(max(d, 0.0), 90.0))))
+        if a < ang:
+            ang = a
+    if ang == 10.0:
+        return -1.0
+    ang -= _ANGLE_SLACK
+    if ang <= 0.0:
+        return 0.0
+    c = 2.0 * math.sin(0.5 * ang)
+    return c * c
+
+
+def _query_cell(grid, qlat, qlon):
+    lat0, lon0, dlat, dlon = grid[0], grid[1], grid[2], grid[3]
+    nlat, nlon = int(grid[4]), int(grid[5])
+    la, lo = math.radians(qlat), math.radians(qlon)
+    cosq = math.cos(la)
+    ci = min(max(int(math.floor((qlat - lat0) / dlat)), 0), nlat - 1)
+    cj = min(max(int(math.floor((qlon - lon0) / dlon)), 0), nlon - 1)
+    return cosq * math.cos(lo), cosq * math.sin(lo), math.sin(la), cosq, ci, cj
+
+
+def _round_mm(x):
+    """``round(x, 3)`` exactly as Python rounds (the exact binary value to the nearest thousandth,
+    ties to even), for 0 ≤ x < 2**42."""
+    y = x * 1000.0
+    f = math.floor(y)
+    d = y - f  # exact
+    if d > 0.5:
+        f += 1.0
+    elif d == 0.5:  # x·1000 rounded onto a half: its rounding error (Dekker's product) decides
+        t = 134217729.0 * x
+        hi = t - (t - x)
+        err = (hi * 1000.0 - y) + (x - hi) * 1000.0
+        if err > 0.0 or (err == 0.0 and f % 2.0 == 1.0):
+            f += 1.0
+    return f / 1000.0
+
+
+def _metres(d2):
+    c = math.sqrt(d2) * 0.5
+    return _round_mm(2.0 * EARTH_RADIUS_M * math.asin(c if c < 1.0 else 1.0))
+
+
+def _scan_nearest(pts, start, grid, qlat, qlon, k, cap, max2, bd, bi):
+    """Fill bd/bi with the (up to) ``cap`` points nearest the query by chord², sorted; return how many.
+    Points beyond ``max2`` are skipped. Exact for every point within _TIE_MARGIN of the k-th chord,
+    as long as fewer than ``cap`` points are that near."""
+    lat0, lon0, dlat, dlon = grid[0], grid[1], grid[2], grid[3]
+    nlat, nlon = int(grid[4]), int(grid[5])
+    qx, qy, qz, cosq, ci, cj = _query_cell(grid, qlat, qlon)
+    m = 0
+    r = 0
+    while True:
+        for i in range(max(ci - r, 0), min(ci + r, nlat - 1) + 1):
+            step = 1 if (i == ci - r or i == ci + r) else 2 * r  # inner rows: only the two ends
+            for j in range(cj - r, cj + r + 1, step):
+                if j < 0 or j >= nlon:
+                    continue
+                c = i * nlon + j
+                for p in range(start[c], start[c + 1]):
+                    dx = pts[p, 0] - qx
+                    dy = pts[p, 1] - qy
+                    dz = pts[p, 2] - qz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    if d2 > max2:
+                        continue
+                    if m < cap:
+                        s = m
+                        m += 1
+                    elif d2 < bd[cap - 1]:
+                        s = cap - 1
+                    else:
+                        continue
+                    while s > 0 and bd[s - 1] > d2:
+                        bd[s] = bd[s - 1]
+                        bi[s] = bi[s - 1]
+                        s -= 1
+                    bd[s] = d2
+                    bi[s] = p
+        b2 = _outside_bound2(qlat, qlon, cosq, ci, cj, r, nlat, nlon, lat0, lon0, dlat, dlon)
+        if b2 < 0.0:
+            return m
+        limit = max2
+        if m >= k:
+            t = math.sqrt(bd[k - 1]) + _TIE_MARGIN
+            if t * t < limit:
+                limit = t * t
+        if b2 > limit:
+            return m
+        r += 1
+
+
+def _knn(pts, start, ids, grid, qlat, qlon, k, max_m, max2):
+    """The k nearest: (camera ids, metres to the millimetre), sorted by metres then id, only those
+    within ``max_m`` metres; chord² ``max2`` bounds the search (a little beyond max_m)."""
+    n = len(ids)
+    cap = min(k + _EXTRA, n)
+    while True:
+        bd = np.empty(cap)
+        bi = np.empty(cap, dtype=np.int64)
+        m = _scan_nearest(pts, start, grid, qlat, qlon, k, cap, max2, bd, bi)
+        if m < cap or cap >= n:
+            break
+        t = math.sqrt(bd[k - 1]) + _TIE_MARGIN
+        if bd[cap - 1] > t * t:
+            break
+        cap = min(cap * 2, n)  # the k-th place is tied with everything kept: keep more
+    use = m
+    if m > k:  # the k-th and anything that may round to its millimetre
+        t = math.sqrt(bd[k - 1]) + _TIE_MARGIN
+        use = k
+        while use < m and bd[use] <= t * t:
+            use += 1
+    out_id = np.empty(use, dtype=np.int64)
+    out_m = np.empty(use)
+    for s in range(use):  # insertion sort by (metres, id): ties are rare and short
+        metres = _metres(bd[s])
+        cid = ids[bi[s]]
+        u = s
+        while u > 0 and (out_m[u - 1] > metres or (out_m[u - 1] == metres and out_id[u - 1] > cid)):
+            out_m[u] = out_m[u - 1]
+            out_id[u] = out_id[u - 1]
+            u -= 1
+        out_m[u] = metres
+        out_id[u] = cid
+    keep = min(use, k)
+    while keep > 0 and out_m[keep - 1] > max_m:
+        keep -= 1
+    return out_id[:keep], out_m[:keep]
+
+
+def _ball(pts, start, ids, grid, qlat, qlon, radius_m, max2):
+    """Every camera within ``radius_m`` metres: (camera ids, metres), unsorted; chord² ``max2``
+    bounds the search (a little beyond radius_m)."""
+    lat0, lon0, dlat, dlon = grid[0], grid[1], grid[2], grid[3]
+    nlat, nlon = int(grid[4]), int(grid[5])
+    qx, qy, qz, cosq, ci, cj = _query_cell(grid, qlat, qlon)
+    size = 64
+    bi = np.empty(size, dtype=np.int64)
+    bd = np.empty(size)
+    m = 0
+    r = 0
+    while True:
+        for i in range(max(ci - r, 0), min(ci + r, nlat - 1) + 1):
+            step = 1 if (i == ci - r or i == ci + r) else 2 * r
+            for j in range(cj - r, cj + r + 1, step):
+                if j < 0 or j >= nlon:
+                    continue
+                c = i * nlon + j
+                for p in range(start[c], start[c + 1]):
+                    dx = pts[p, 0] - qx
+                    dy = pts[p, 1] - qy
+                    dz = pts[p, 2] - qz
+                    d2 = dx * dx + dy * dy + dz * dz
+                    if d2 <= max2:
+                        if m == size:
+                            size *= 2
+                            nbi = np.empty(size, dtype=np.int64)
+                            nbd = np.empty(size)
+                            nbi[:m] = bi[:m]
+                            nbd[:m] = bd[:m]
+                            bi, bd = nbi, nbd
+                        bi[m] = p
+                        bd[m] = d2
+                        m += 1
+        b2 = _outside_bound2(qlat, qlon, cosq, ci, cj, r, nlat, nlon, lat0, lon0, dlat, dlon)
+        if b2 < 0.0 or b2 > max2:
+            break
+        r += 1
+    found_id = np.empty(m, dtype=np.int64)
+    found_m = np.empty(m)
+    keep = 0
+    for s in range(m):
+        metres = _metres(bd[s])
+        if metres <= radius_m:
+            found_id[keep] = ids[bi[s]]
+            found_m[keep] = metres
+            keep += 1
+    return found_id[:keep], found_m[:keep]
+
+
+_compiled: tuple | None = None
+_compile_lock = threading.Lock()
+
+
+def _kernels() -> tuple:
+    """(k-nearest, ball) kernels: compiled by numba on first use (cached on disk) and warmed up, or
+    the plain Python functions when numba is missing."""
+    global _compiled, _outside_bound2, _query_cell, _round_mm, _metres, _scan_nearest
+    if _compiled is not None:
+        return _compiled
+    with _compile_lock:
+        if _compiled is not None:
+            return _compiled
+        try:
+            import numba
+        except ImportError:
+            log.warning("numba가 없어 카메라 색인이 느리게 동작합니다 / numba is not installed: "
+                        "the camera index runs as plain Python, far slower")
+            _compiled = (_knn, _ball)
+            return _compiled
+
+        def jit(f, **kw):
+            try:
+                return numba.njit(cache=True, **kw)(f)
+            except RuntimeError:  # no writable cache directory: compile in memory every time
+                return numba.njit(**kw)(f)
+
+        # the kernels call these helpers through the module's names, so those are compiled first
+        _outside_bound2 = jit(_outside_bound2)
+        _query_cell = jit(_query_cell)
+        _round_mm = jit(_round_mm)
+        _metres = jit(_metres)
+        _scan_nearest = jit(_scan_nearest)
+        knn, ball = jit(_knn), jit(_ball)
+        pts, start, ids = np.zeros((1, 3)), np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64)
+        grid = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+        knn(pts, start, ids, grid, 0.5, 0.5, 1, math.inf, math.inf)
+        ball(pts, start, ids, grid, 0.5, 0.5, 1.0, 1.0)
+        _compiled = (knn, ball)
+        return _compiled
+
+
 # ---- the index ------------------------------------------------------------------------------------
+
+_PER_CELL = 2.0  # cameras per cell on average over the bounding box (measured: 1 to 8 query about alike)
 
 
 class CameraIndex:
     """An immutable k-nearest / within-radius index over camera positions."""
 
-    __slots__ = ("_ids", "_id_list", "_xyz", "_tree", "_n")
+    __slots__ = ("_ids", "_pts", "_start", "_grid", "_n", "_knn", "_ball")
 
-    def __init__(self, ids: np.ndarray, xyz: np.ndarray):
-        self._ids = ids
-        self._id_list: list[int] = ids.tolist()
-        self._xyz = xyz
-        self._n = len(ids)
-        # Unbalanced, non-compacted nodes build ~2× faster and query as fast on camera-like data
-        # (measured at 1.6M points: 0.5 s vs 1.2 s build).
-        self._tree = cKDTree(xyz, leafsize=16, balanced_tree=False, compact_nodes=False) if self._n else None
+    def __init__(self, ids: np.ndarray, lat: np.ndarray, lon: np.ndarray):
+        """``ids`` int64, ``lat``/``lon`` float64 degrees, all checked (see :meth:`build`)."""
+        n = self._n = len(ids)
+        self._knn, self._ball = _kernels()
+        if n == 0:
+            self._ids = ids
+            self._pts, self._start = np.zeros((0, 3)), np.zeros(2, dtype=np.int64)
+            self._grid = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+            return
+        lat0, lat1 = float(lat.min()), float(lat.max())
+        lon0, lon1 = float(lon.min()), float(lon.max())
+        h = max(lat1 - lat0, 1e-6)
+        w = max(lon1 - lon0, 1e-6)
+        aspect = max(math.cos(math.radians((lat0 + lat1) / 2)), 0.05)  # ground length of a degree of longitude
+        cells = max(1, int(n / _PER_CELL))
+        side = math.sqrt(h * w * aspect / cells)  # in degrees of latitude
+        nlat = min(max(int(h / side), 1), cells)  # ≤ 3·cells + 1 cells in all, however elongated
+        nlon = min(max(int(w * aspect / side), 1), cells)
+        dlat, dlon = h / nlat * (1 + 1e-12), w / nlon * (1 + 1e-12)
+        key = np.floor((lat - lat0) * (1 / dlat)).astype(np.int64)
+        np.clip(key, 0, nlat - 1, out=key)
+        key *= nlon
+        cj = np.floor((lon - lon0) * (1 / dlon)).astype(np.int64)
+        np.clip(cj, 0, nlon - 1, out=cj)
+        key += cj
+        del cj
+        order = np.argsort(key, kind="stable")
+        start = np.zeros(nlat * nlon + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key, minlength=nlat * nlon), out=start[1:])
+        del key
+        la, lo = np.radians(lat[order]), np.radians(lon[order])
+        cos_la = np.cos(la)
+        pts = np.empty((n, 3))
+        pts[:, 0] = cos_la * np.cos(lo)
+        pts[:, 1] = cos_la * np.sin(lo)
+        pts[:, 2] = np.sin(la)
+        self._pts, self._start = pts, start
+        self._grid = np.array([lat0, lon0, dlat, dlon, float(nlat), float(nlon)])
+        self._ids = ids[order]
 
     @classmethod
     def build(cls, ids: Sequence[int], lats: Sequence[float], lons: Sequence[float]) -> CameraIndex:
@@ -134,7 +427,7 @@ class CameraIndex:
             raise ValueError("ids, lats, lons는 같은 길이의 1차원 목록이어야 합니다 / "
                              f"ids, lats and lons must be 1-D and equally long ({len(id_arr)}, {len(lat)}, {len(lon)})")
         if len(id_arr) == 0:
-            return cls(np.empty(0, dtype=np.int64), np.empty((0, 3)))
+            return cls(np.empty(0, dtype=np.int64), lat, lon)
         if not np.issubdtype(id_arr.dtype, np.integer):
             raise ValueError(f"카메라 id는 정수여야 합니다 / camera ids must be integers (got {id_arr.dtype})")
         id_arr = id_arr.astype(np.int64, copy=False)
@@ -146,13 +439,7 @@ class CameraIndex:
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"카메라 {int(id_arr[i])}의 위경도가 잘못되었습니다 / camera {int(id_arr[i])} has an "
                              f"invalid position: {lat[i]}, {lon[i]}")
-        la, lo = np.radians(lat), np.radians(lon)
-        cos_la = np.cos(la)
-        xyz = np.empty((len(lat), 3))
-        xyz[:, 0] = cos_la * np.cos(lo)
-        xyz[:, 1] = cos_la * np.sin(lo)
-        xyz[:, 2] = np.sin(la)
-        return cls(id_arr, xyz)
+        return cls(id_arr, lat, lon)
 
     def __len__(self) -> int:
         return self._n
@@ -174,40 +461,15 @@ class CameraIndex:
         if not (lat.__class__ is float and lon.__class__ is float and -90.0 <= lat <= 90.0
                 and -180.0 <= lon <= 180.0):
             lat, lon = _coordinate(lat, lon)
-        bound = math.inf
-        if max_m is not None:
+        if max_m is None:
+            max_m, bound2 = math.inf, math.inf
+        else:
             max_m = _positive_metres(max_m, "max_m", None)
-            bound = _chord_of(max_m + 0.001) * (1 + 1e-9)  # + rounding slack; filtered in metres below
-        n = self._n
-        if n == 0:
+            bound2 = (_chord_of(max_m + 0.001) * (1 + 1e-9)) ** 2  # + rounding slack; filtered in metres
+        if self._n == 0:
             return []
-        la, lo = math.radians(lat), math.radians(lon)
-        c = math.cos(la)
-        q = (c * math.cos(lo), c * math.sin(lo), math.sin(la))
-        query = self._tree.query
-        want = min(k + _EXTRA, n)
-        while True:
-            kk = [1] if want == 1 else want  # a scalar k=1 query returns scalars, not arrays
-            d, i = query(q, kk) if bound == math.inf else query(q, kk, distance_upper_bound=bound)
-            dl = d.tolist()
-            if want >= n:
-                break
-            kth = dl[k - 1]
-            if kth == math.inf or dl[-1] > kth + _TIE_MARGIN:
-                break
-            want = min(want * 2, n)  # the k-th place is tied with everything fetched: fetch more
-        m = bisect_left(dl, math.inf)  # beyond max_m the tree pads with inf
-        if k < m:
-            m = bisect_right(dl, dl[k - 1] + _TIE_MARGIN, 0, m)  # the k-th and anything tied with it
-        ids, il = self._id_list, i.tolist()
-        two_r, asin = 2.0 * EARTH_RADIUS_M, math.asin
-        found = [(round(two_r * asin(x * 0.5 if x < 2.0 else 1.0), 3), ids[j]) for x, j in zip(dl[:m], il[:m])]
-        found.sort()
-        if m > k:
-            del found[k:]
-        if max_m is not None:
-            return [(cid, metres) for metres, cid in found if metres <= max_m]
-        return [(cid, metres) for metres, cid in found]
+        ids, metres = self._knn(self._pts, self._start, self._ids, self._grid, lat, lon, k, max_m, bound2)
+        return list(zip(ids.tolist(), metres.tolist()))
 
     def within(self, lat: float, lon: float, radius_m: float) -> list[tuple[int, float]]:
         """Every camera within ``radius_m`` metres (inclusive) as (camera id, metres), sorted by
@@ -216,17 +478,10 @@ class CameraIndex:
         radius_m = _positive_metres(radius_m, "radius_m", MAX_RADIUS_M)
         if self._n == 0:
             return []
-        la, lo = math.radians(lat), math.radians(lon)
-        c = math.cos(la)
-        q = np.array((c * math.cos(lo), c * math.sin(lo), math.sin(la)))
-        idx = self._tree.query_ball_point(q, _chord_of(radius_m + 0.001) * (1 + 1e-9))
-        if not idx:
-            return []
-        idx_arr = np.asarray(idx, dtype=np.intp)
-        chord = np.sqrt(((self._xyz[idx_arr] - q) ** 2).sum(axis=1))
-        metres = np.round(2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, chord * 0.5)), 3)
-        pairs = sorted(zip(metres.tolist(), self._ids[idx_arr].tolist()))
-        return [(cid, m) for m, cid in pairs if m <= radius_m]
+        bound2 = (_chord_of(radius_m + 0.001) * (1 + 1e-9)) ** 2
+        ids, metres = self._ball(self._pts, self._start, self._ids, self._grid, lat, lon, radius_m, bound2)
+        order = np.lexsort((ids, metres))  # by metres, then id
+        return list(zip(ids[order].tolist(), metres[order].tolist()))
 
 
 # ---- the shared, lazily built index ----------------------------------------------------------------

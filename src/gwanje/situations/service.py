@@ -13,10 +13,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from gwanje.core.audit import Actor, AuditLog, Change
@@ -148,12 +149,36 @@ def _insert_inbox(session: Session, planned: list[_Planned], now: datetime) -> d
             "raw": p.raw.raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
             "status": "rejected" if p.error else "processed", "error": p.error,
         })
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(InboxMessage).values(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_inbox_pg(session, rows)
+    stmt = (sqlite.insert(InboxMessage)
             .on_conflict_do_nothing(index_elements=["source", "message_id"])
-            .returning(InboxMessage.id, InboxMessage.source, InboxMessage.message_id))
-    return {(r.source, r.message_id): r.id for r in session.execute(stmt)}
+            .returning(InboxMessage.id, InboxMessage.source, InboxMessage.message_id, sort_by_parameter_order=True))
+    return {(r.source, r.message_id): r.id for r in session.execute(stmt, rows) if r.id is not None}
+
+
+_INBOX_COLUMNS = ("source", "message_id", "device_id", "channel", "type", "received_at", "raw", "status", "error")
+_INBOX_PG = (f"INSERT INTO inbox ({', '.join(_INBOX_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INBOX_COLUMNS))}) "
+             "ON CONFLICT (source, message_id) DO NOTHING RETURNING id, source, message_id")
+
+
+def _insert_inbox_pg(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """psycopg's own pipelined executemany with RETURNING: one short prepared statement for all rows.
+
+    SQLAlchemy would build multi-row VALUES pages instead, which psycopg re-parses every batch.
+    """
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.executemany(_INBOX_PG, [tuple(r[c] for c in _INBOX_COLUMNS) for r in rows], returning=True)
+        stored = {}
+        while True:
+            for row_id, source, message_id in cursor.fetchall():
+                stored[(source, message_id)] = row_id
+            if not cursor.nextset():
+                break
+        return stored
+    finally:
+        cursor.close()
 
 
 def ingest_batch(db: Database, policy: Policy, batch: list[RawMessage], *,
@@ -207,7 +232,7 @@ def _ingest(session: Session, policy: Policy, batch: list[RawMessage], hotlist: 
     results: list[IngestResult] = []
     events: list[dict[str, Any]] = []
     claimed: set[tuple[str, str]] = set()
-    new_incidents: list[tuple[IngestResult, Incident]] = []
+    new_incidents: list[tuple[IngestResult, dict[str, Any]]] = []
     for p in planned:
         key = (p.raw.source, p.message_id)
         inbox_id = stored.get(key)
@@ -222,22 +247,37 @@ def _ingest(session: Session, policy: Policy, batch: list[RawMessage], hotlist: 
             continue
         result = IngestResult("stored", p.message_id, inbox_id)
         results.append(result)
-        incident = _apply(session, policy, p, inbox_id, now, events)
-        if incident is not None:
-            new_incidents.append((result, incident))
+        row = _apply(session, policy, p, inbox_id, now, events)
+        if row is not None:
+            new_incidents.append((result, row))
     if new_incidents:
-        session.flush()
-        session.add_all([
-            IncidentEvent(incident_id=inc.id, at=now, actor_id=None, actor_name=f"device:{inc.source}",
-                          role=None, action="created", from_status=None, to_status="new",
-                          note=None, data=_json({"inbox_id": inc.inbox_id, "clause": inc.clause}))
-            for _, inc in new_incidents
+        rows = [row for _, row in new_incidents]
+        for row, new_id in zip(rows, _allocate_ids(session, Incident, len(rows))):
+            row["id"] = new_id
+        # Plain executemany with ids chosen up front: psycopg pipelines it, and no wide
+        # multi-row VALUES statement has to be built and parsed per batch.
+        session.execute(insert(Incident), rows)
+        session.execute(insert(IncidentEvent), [
+            {"incident_id": row["id"], "at": now, "actor_id": None, "actor_name": f"device:{row['source']}",
+             "role": None, "action": "created", "from_status": None, "to_status": "new", "note": None,
+             "data": _json({"inbox_id": row["inbox_id"], "clause": row["clause"]})}
+            for row in rows
         ])
-        for result, inc in new_incidents:
-            result.incident_id = inc.id
-            events.append(incident_event(inc, "created"))
+        for result, row in new_incidents:
+            result.incident_id = row["id"]
+            events.append(incident_event(SimpleNamespace(**row, acknowledged_at=None, closed_at=None), "created"))
     session.flush()
     return IngestBatch(results, events)
+
+
+def _allocate_ids(session: Session, model, n: int) -> list[int]:  # noqa: ANN001
+    """Reserve ``n`` primary keys in one round trip (the SQLite write lock is already held)."""
+    table = model.__tablename__
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+    start = (session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0) + 1
+    return list(range(start, start + n))
 
 
 def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[str, Any]:
@@ -258,7 +298,8 @@ def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[
 
 
 def _apply(session: Session, policy: Policy, p: _Planned, inbox_id: int, now: datetime,
-           events: list[dict[str, Any]]) -> Incident | None:
+           events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a stored message does: an incident row to insert (or None), camera status changes."""
     msg = p.parsed
     payload = msg.payload
     occurred = msg.occurred_at or now
@@ -286,14 +327,13 @@ def _apply(session: Session, policy: Policy, p: _Planned, inbox_id: int, now: da
                               "case_ref": m.case_ref}
     if msg.type == "camera_fault":
         _camera_status(session, p, "fault", now, events)
-    incident = Incident(
-        type=situation, status="new", title=title, source=p.raw.source, device_id=msg.device_id or p.raw.device_id,
-        camera_id=camera_id, latitude=lat, longitude=lon, escalation_level=0, sop_done=",", sop_skipped=",",
-        details=_json(details), occurred_at=occurred, created_at=now, updated_at=now, inbox_id=inbox_id,
+    return {
+        "type": situation, "status": "new", "title": title, "source": p.raw.source,
+        "device_id": msg.device_id or p.raw.device_id, "camera_id": camera_id, "latitude": lat, "longitude": lon,
+        "escalation_level": 0, "sop_done": ",", "sop_skipped": ",", "details": _json(details),
+        "occurred_at": occurred, "created_at": now, "updated_at": now, "inbox_id": inbox_id,
         **_route(policy, situation, min(occurred, now), now),
-    )
-    session.add(incident)
-    return incident
+    }
 
 
 def _title(msg: DeviceMessage, p: _Planned) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from urllib.parse import quote
 from contextlib import asynccontextmanager
@@ -57,12 +58,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
         if migrate:
             upgrade(db.engine)
         await app.state.bus.start()
+        # Compile the nearest-camera kernels off the request path (seconds on a fresh machine).
+        threading.Thread(target=_warm_spatial, name="spatial-warmup", daemon=True).start()
         escalator = asyncio.create_task(_escalation_loop(app)) if settings.escalation_seconds else None
         try:
             yield
         finally:
             if escalator is not None:
                 escalator.cancel()
+            from gwanje.video import api as video_api
+
+            await video_api.shutdown(app)
             await app.state.bus.stop()
 
     app = FastAPI(
@@ -106,6 +112,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     install_console(app)
     live.install(app)
     board.install(app)
+    from gwanje.video import api as video_api
+
+    video_api.install(app)
 
     @app.get("/healthz", dependencies=[PUBLIC], tags=["meta"])
     async def healthz() -> dict:
@@ -115,6 +124,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     assert_routes_guarded(app)
     return app
+
+
+def _warm_spatial() -> None:
+    try:
+        from gwanje.registry.spatial import _kernels
+
+        _kernels()
+    except Exception:  # noqa: BLE001 - the index still works, only the first query is slow
+        log.exception("could not prepare the nearest-camera kernels")
 
 
 def make_bus(settings: Settings) -> LocalBus:
