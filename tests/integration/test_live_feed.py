@@ -261,7 +261,14 @@ def test_nearby_cameras_are_sorted_with_bearing_and_who_may_open_them(h):
     assert second["clause"] and second["reason"]["en"]
 
     police = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()
-    assert police[0]["may_open"] is True and police[0]["clause"] == "art-9-5"  # responding to an open incident
+    # Police open only cameras attached to the incident they respond to (Art. 9 ⑤).
+    assert police[0]["attached"] is False and police[0]["may_open"] is False
+    assert police[0]["clause"] == "art-9-5"
+    attach = h.client.post(f"/api/incidents/{incident_id}/attached-cameras", json={"camera_id": near},
+                           headers=h.token("monitoring_agent"))
+    assert attach.status_code == 201, attach.text
+    police = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()
+    assert police[0]["attached"] is True and police[0]["may_open"] is True  # responding to an open incident
     assert h.client.post(f"/api/incidents/{incident_id}/actions/false_alarm", json={},
                          headers=h.token("monitoring_agent")).status_code == 200
     after = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()

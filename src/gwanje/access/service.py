@@ -72,8 +72,12 @@ def _is_incident_only(policy: Policy, role: str) -> bool:
     return policy.role(role).organisation in policy.access.incident_only_organisations
 
 
-def _attached_cameras(session: Session, incident_id: int) -> set[int]:
+def attached_camera_ids(session: Session, incident_id: int) -> set[int]:
+    """Cameras attached to an incident by an operator (besides the incident's own camera)."""
     return set(session.scalars(select(IncidentCamera.camera_id).where(IncidentCamera.incident_id == incident_id)))
+
+
+_attached_cameras = attached_camera_ids
 
 
 def _incident_view(incident: Incident | None) -> rules.IncidentView | None:

@@ -23,6 +23,7 @@ from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 from gwanje.registry.models import Camera
 from gwanje.registry.spatial import CameraIndex, CameraIndexCache, bearing_deg, compass_ko_en
+from gwanje.access.service import attached_camera_ids
 from gwanje.situations import rules, service
 from gwanje.situations.models import Incident
 from gwanje.web.deps import DB, PolicyDep, Principal, requires
@@ -108,6 +109,9 @@ def incident_cameras(session: Session, policy: Policy, viewer: Viewer, incident_
     cameras = _cameras(session, [cid for cid, _ in near])
     purpose = service.PURPOSE_OF.get(incident.type, "crime_prevention")
     responding = police_responding(policy, viewer.role, incident)
+    # Police open only cameras attached to the incident they respond to (Art. 9 ⑤): its own
+    # camera and those an operator attached; a nearby camera must be attached first.
+    attached = attached_camera_ids(session, incident.id) | ({incident.camera_id} if incident.camera_id else set())
     out = []
     for cid, metres in near:
         camera = cameras.get(cid)
@@ -117,8 +121,8 @@ def incident_cameras(session: Session, policy: Policy, viewer: Viewer, incident_
         decision = decisions.may_view_video(
             policy, role=viewer.role, user_department=viewer.department, purpose=purpose,
             camera_purposes=row["purposes"], camera_department=camera.department,
-            responding_incident_camera=responding)
-        row.update(may_open=decision.allowed, clause=decision.clause, purpose=purpose,
+            responding_incident_camera=responding and cid in attached)
+        row.update(may_open=decision.allowed, clause=decision.clause, purpose=purpose, attached=cid in attached,
                    reason={"ko": decision.reason_ko, "en": decision.reason_en})
         out.append(row)
     return out
