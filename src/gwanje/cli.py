@@ -363,12 +363,13 @@ def audit_verify() -> None:
 
 
 def _add_capability_commands() -> None:
+    from gwanje.evidence.cli import evidence_command
     from gwanje.situations.mqtt import consume_command
     from gwanje.situations.simulator import simulate_command
     from gwanje.video.recorder import record_command
     from gwanje.video.retention import retention_command
 
-    for command in (consume_command, simulate_command, record_command, retention_command):
+    for command in (consume_command, simulate_command, record_command, retention_command, evidence_command):
         main.add_command(command)
 
 

@@ -7,3 +7,4 @@ from gwanje.registry.models import Camera, Department, Organisation, Site  # noq
 from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent  # noqa: F401
 from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest, RetentionHold, SubjectRequest  # noqa: F401
 from gwanje.video.models import RecordingSegment, RecordingSetting, VideoClip  # noqa: F401
+from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage  # noqa: F401

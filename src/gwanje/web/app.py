@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     app.include_router(audit_router)
     app.include_router(situations_router)
     app.include_router(access_router)
+    from gwanje.evidence.api import router as evidence_router
+
+    app.include_router(evidence_router)
 
     from gwanje.registry.spatial import CameraIndexCache
     from gwanje.situations import nearby_api

@@ -1,0 +1,416 @@
+"""Evidence use cases: create a package, issue a link, hand the file to its recipient, custody.
+
+Every use case opens one unit of work, appends its custody entry and its audit entry, and
+commits once. A refused download is itself a custody event: it is committed, then refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gwanje.accounts.models import User
+from gwanje.core.audit import Actor, AuditLog, Change
+from gwanje.core.clock import as_utc, utcnow
+from gwanje.core.db import Database
+from gwanje.core.errors import DomainError, Forbidden, ValidationFailed, not_found
+from gwanje.evidence import package as pkg
+from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+DEFAULT_LINK_TTL = timedelta(hours=72)
+DEFAULT_PACKAGE_TTL = timedelta(days=30)
+MAX_LINK_TTL = timedelta(days=14)
+
+
+class LinkExpired(DomainError):
+    """A download link that was valid once: expired, used up or revoked (HTTP 410)."""
+
+    status = 410
+    code = "link_expired"
+    exit_code = 4
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- chain of custody ----------------------------------------------------------------------------
+
+CUSTODY_FIELDS = ("package_id", "seq", "at", "action", "actor_id", "actor_name", "organisation",
+                  "request_id", "details")
+
+
+def custody_digest(fields: dict[str, Any], prev_hash: str) -> str:
+    payload = dict(fields)
+    payload["at"] = as_utc(payload["at"]).isoformat(timespec="microseconds")
+    payload["prev_hash"] = prev_hash
+    canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def append_custody(session: Session, package_id: int, actor: Actor, action: str,
+                   details: dict[str, Any] | None = None) -> CustodyEntry:
+    """Append one entry to the package's chain, inside the caller's transaction."""
+    last = session.execute(
+        select(CustodyEntry.seq, CustodyEntry.hash).where(CustodyEntry.package_id == package_id)
+        .order_by(CustodyEntry.seq.desc()).limit(1)).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    fields = {"package_id": package_id, "seq": seq, "at": utcnow(), "action": action, "actor_id": actor.id,
+              "actor_name": actor.name, "organisation": actor.organisation, "request_id": actor.request_id,
+              "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else None}
+    entry = CustodyEntry(**fields, prev_hash=prev, hash=custody_digest(fields, prev))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def list_custody(session: Session, package_id: int) -> list[CustodyEntry]:
+    get_package(session, package_id)
+    return list(session.scalars(select(CustodyEntry).where(CustodyEntry.package_id == package_id)
+                                .order_by(CustodyEntry.seq)))
+
+
+@dataclass(frozen=True)
+class CustodyCheck:
+    ok: bool
+    entries: int
+    bad_seq: int | None = None
+    problem_ko: str = ""
+    problem_en: str = ""
+
+
+def verify_custody(session: Session, package_id: int) -> CustodyCheck:
+    prev, expected = GENESIS, 1
+    entries = list_custody(session, package_id)
+    for e in entries:
+        if e.seq != expected or e.prev_hash != prev:
+            return CustodyCheck(False, len(entries), e.seq, f"{expected}번 기록이 없거나 순서가 바뀌었습니다",
+                                f"entry {expected} is missing or out of order")
+        if custody_digest({k: getattr(e, k) for k in CUSTODY_FIELDS}, prev) != e.hash:
+            return CustodyCheck(False, len(entries), e.seq, f"{e.seq}번 기록이 변경되었습니다",
+                                f"entry {e.seq} was edited")
+        prev, expected = e.hash, expected + 1
+    return CustodyCheck(True, len(entries))
+
+
+# --- creating ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Package:
+    """A created package. ``password`` and ``download_token`` exist only in this object."""
+
+    id: int
+    package_uid: str
+    path: Path
+    sha256: str
+    manifest_sha256: str
+    size_bytes: int
+    expires_at: datetime
+    download_token: str
+    download_expires_at: datetime
+    password: str
+    record: dict[str, Any]
+
+    def __repr__(self) -> str:  # never print the secrets by accident
+        return f"Package(id={self.id}, uid={self.package_uid!r}, sha256={self.sha256[:12]}…)"
+
+
+def _new_token() -> tuple[str, str]:
+    token = "gwe_" + secrets.token_urlsafe(32)
+    return token, _sha(token)
+
+
+def _check_ttl(ttl: timedelta) -> None:
+    if ttl <= timedelta(0) or ttl > MAX_LINK_TTL:
+        raise ValidationFailed("다운로드 링크 유효기간은 14일 이내여야 합니다",
+                               "a download link must expire within 14 days", field="link_hours")
+
+
+def create_evidence_package(db: Database, *, clips: list[pkg.ClipInput], request_ref: str, recipient_user_id: int,
+                            recipient_name: str | None, purpose: str, mask_faces: bool, watermark: bool,
+                            actor: Actor, store_dir: Path, secret_key: str,
+                            link_ttl: timedelta = DEFAULT_LINK_TTL, package_ttl: timedelta = DEFAULT_PACKAGE_TTL,
+                            detector: str = "haar", note: str | None = None,
+                            password_channel: str | None = None) -> Package:
+    """Render, seal and record a package; issue the recipient's first download link.
+
+    The files are built before the transaction (minutes for a long masked clip); if recording
+    them fails, the package file is deleted, so no unrecorded copy of personal video remains.
+    """
+    request_ref = (request_ref or "").strip()
+    if not request_ref or len(request_ref) > 120:
+        raise ValidationFailed("요청 번호가 필요합니다 (120자 이내)", "a request reference is required (120 chars max)",
+                               field="request_ref")
+    _check_ttl(link_ttl)
+    with db.reading() as session:
+        recipient = session.get(User, recipient_user_id)
+        if recipient is None:
+            raise not_found("수령인", "recipient", recipient_user_id, field="recipient_user_id")
+        if recipient.locked:
+            raise Forbidden("잠긴 계정에는 제공할 수 없습니다", "the recipient's account is locked",
+                            field="recipient_user_id")
+        recipient_org = recipient.organisation
+        name = recipient_name or recipient.display_name or recipient.username
+    now = utcnow()
+    spec = pkg.PackageSpec(
+        package_uid=pkg.new_package_uid(now), request_ref=request_ref, purpose=purpose,
+        recipient_user_id=recipient_user_id, recipient_name=name, recipient_organisation=recipient_org,
+        created_by=actor.name, created_by_organisation=actor.organisation, created_at=now,
+        expires_at=now + package_ttl, note=note)
+    try:
+        built = pkg.build_package(Path(store_dir), spec, clips, mask_faces=mask_faces, watermark=watermark,
+                                  key=pkg.signing_key(secret_key), detector_kind=detector)
+    except pkg.PackageError as exc:
+        raise ValidationFailed(exc.message_ko, exc.message_en, field="clips") from None
+    token, token_hash = _new_token()
+    link_expires = now + link_ttl
+    try:
+        with db.uow() as uow:
+            session = uow.session
+            processing = built.manifest["processing"]
+            row = EvidencePackage(
+                package_uid=spec.package_uid, request_ref=request_ref, purpose=purpose,
+                recipient_user_id=recipient_user_id, recipient_name=name, created_by_id=actor.id,
+                created_by_name=actor.name, created_at=now, expires_at=spec.expires_at,
+                file_name=built.path.name, size_bytes=built.size_bytes, sha256=built.sha256,
+                manifest_sha256=built.manifest_sha256, clip_count=len(clips),
+                camera_ids=",".join(built.manifest["cameras"])[:500], masked=mask_faces, watermarked=watermark,
+                detector=processing["detector"], password_channel=password_channel)
+            session.add(row)
+            session.flush()
+            session.add(DownloadLink(package_id=row.id, token_hash=token_hash, recipient_user_id=recipient_user_id,
+                                     created_at=now, expires_at=link_expires, used_count=0))
+            summary = {"package_uid": spec.package_uid, "request_ref": request_ref,
+                       "recipient_user_id": recipient_user_id, "recipient_name": name,
+                       "sha256": built.sha256, "manifest_sha256": built.manifest_sha256,
+                       "files": built.manifest["files"], "cameras": built.manifest["cameras"],
+                       "masked": mask_faces, "watermarked": watermark, "detector": processing["detector"]}
+            append_custody(session, row.id, actor, "created", summary)
+            append_custody(session, row.id, actor, "link_issued",
+                           {"recipient_user_id": recipient_user_id, "expires_at": link_expires,
+                            "password_channel": password_channel})
+            AuditLog(session).append(actor, Change("evidence.created", "evidence_package", row.id, None, summary,
+                                                   purpose=purpose))
+            uow.commit()
+            record = row.summary()
+            package_id = row.id
+    except Exception:
+        built.path.unlink(missing_ok=True)
+        raise
+    return Package(package_id, spec.package_uid, built.path, built.sha256, built.manifest_sha256, built.size_bytes,
+                   spec.expires_at, token, link_expires, built.password, record)
+
+
+def get_package(session: Session, package_id: int) -> EvidencePackage:
+    row = session.get(EvidencePackage, package_id)
+    if row is None:
+        raise not_found("증거 패키지", "evidence package", package_id, field="package_id")
+    return row
+
+
+def list_packages(session: Session, *, request_ref: str | None = None, limit: int = 100) -> list[EvidencePackage]:
+    stmt = select(EvidencePackage).order_by(EvidencePackage.id.desc()).limit(limit)
+    if request_ref:
+        stmt = stmt.where(EvidencePackage.request_ref == request_ref)
+    return list(session.scalars(stmt))
+
+
+def issue_link(db: Database, package_id: int, actor: Actor, *, ttl: timedelta = DEFAULT_LINK_TTL,
+               max_uses: int | None = None) -> tuple[str, datetime]:
+    """A fresh link for the package's recipient (the old ones stay valid until they expire)."""
+    _check_ttl(ttl)
+    with db.uow() as uow:
+        row = get_package(uow.session, package_id)
+        if row.revoked_at is not None:
+            raise LinkExpired("회수된 패키지입니다", "the package was revoked", field="package_id")
+        token, token_hash = _new_token()
+        expires = utcnow() + ttl
+        uow.session.add(DownloadLink(package_id=row.id, token_hash=token_hash,
+                                     recipient_user_id=row.recipient_user_id, created_at=utcnow(),
+                                     expires_at=expires, max_uses=max_uses, used_count=0))
+        append_custody(uow.session, row.id, actor, "link_issued",
+                       {"recipient_user_id": row.recipient_user_id, "expires_at": expires, "max_uses": max_uses})
+        AuditLog(uow.session).append(actor, Change("evidence.link_issued", "evidence_package", row.id, None,
+                                                   {"expires_at": expires}, purpose=row.purpose))
+        uow.commit()
+    return token, expires
+
+
+# --- downloading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    file_name: str
+    sha256: str
+
+
+def open_download(db: Database, package_id: int, token: str, user: User, store_dir: Path, actor: Actor) -> Download:
+    """The package file, for its recipient holding a live link; every attempt is in the custody log."""
+    refusal: DomainError | None = None
+    with db.uow() as uow:
+        session = uow.session
+        row = get_package(session, package_id)
+        link = session.scalar(select(DownloadLink).where(DownloadLink.token_hash == _sha(token or ""),
+                                                         DownloadLink.package_id == row.id))
+        now = utcnow()
+        reason = None
+        if user.id != row.recipient_user_id or (link is not None and user.id != link.recipient_user_id):
+            reason = "not_recipient"
+            refusal = Forbidden("이 패키지의 수령인만 내려받을 수 있습니다", "only the package's recipient may download it",
+                                field="token")
+        elif link is None:
+            reason = "invalid_token"
+            refusal = Forbidden("다운로드 링크가 올바르지 않습니다", "invalid download link", field="token")
+        elif row.revoked_at is not None or link.revoked_at is not None:
+            reason = "revoked"
+            refusal = LinkExpired("회수된 다운로드 링크입니다", "the download link was revoked", field="token")
+        elif as_utc(link.expires_at) <= now or as_utc(row.expires_at) <= now:
+            reason = "expired"
+            refusal = LinkExpired("다운로드 링크가 만료되었습니다", "the download link has expired", field="token")
+        elif link.max_uses is not None and link.used_count >= link.max_uses:
+            reason = "used_up"
+            refusal = LinkExpired("다운로드 횟수를 모두 사용했습니다", "the download link has been used up", field="token")
+        path = Path(store_dir) / row.file_name
+        if refusal is None and not path.is_file():
+            reason = "file_missing"
+            refusal = LinkExpired("패키지 파일이 파기되었습니다", "the package file was destroyed", field="package_id")
+        if refusal is not None:
+            append_custody(session, row.id, actor, "download_refused",
+                           {"reason": reason, "user_id": user.id, "link_id": link.id if link else None})
+            AuditLog(session).append(actor, Change("evidence.download_refused", "evidence_package", row.id, None,
+                                                   {"reason": reason}, purpose=row.purpose))
+            uow.commit()
+            raise refusal
+        assert link is not None
+        link.used_count += 1
+        link.last_used_at = now
+        append_custody(session, row.id, actor, "downloaded",
+                       {"link_id": link.id, "use": link.used_count, "sha256": row.sha256})
+        AuditLog(session).append(actor, Change("evidence.downloaded", "evidence_package", row.id, None,
+                                               {"link_id": link.id, "sha256": row.sha256}, purpose=row.purpose))
+        uow.commit()
+        return Download(path, row.file_name, row.sha256)
+
+
+# --- verifying a stored package ------------------------------------------------------------------
+
+
+def verify_stored(db: Database, package_id: int, password: str, store_dir: Path, secret_key: str,
+                  actor: Actor) -> pkg.VerifyReport:
+    """Verify the center's copy and note the result in the custody log."""
+    with db.reading() as session:
+        row = get_package(session, package_id)
+        file_name, recorded_sha, recorded_manifest = row.file_name, row.sha256, row.manifest_sha256
+    report = pkg.verify_package(Path(store_dir) / file_name, password, key=pkg.signing_key(secret_key))
+    if report.package_sha256 and report.package_sha256 != recorded_sha:
+        report.problems.append(pkg.Problem(file_name, "sha256_mismatch", "패키지 SHA-256이 반출 기록과 다릅니다",
+                                           "package SHA-256 differs from the custody record"))
+    if report.manifest_sha256 and report.manifest_sha256 != recorded_manifest:
+        report.problems.append(pkg.Problem(pkg.MANIFEST, "sha256_mismatch", "manifest SHA-256이 반출 기록과 다릅니다",
+                                           "manifest SHA-256 differs from the custody record"))
+    with db.uow() as uow:
+        append_custody(uow.session, package_id, actor, "verified",
+                       {"ok": report.ok, "failed_files": report.failed_files, "signature": report.signature})
+        uow.commit()
+    return report
+
+
+def custody_count(session: Session, package_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(CustodyEntry)
+                          .where(CustodyEntry.package_id == package_id)) or 0
+
+
+# --- integration: provision requests and recorded clips (thin glue) ------------------------------
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """One clip to include: an existing export clip, or a camera and range to cut now."""
+
+    camera_id: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    clip_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    request_ref: str
+    recipient_user_id: int
+    purpose: str
+    items: tuple[ExportItem, ...]
+    mask_faces: bool = True
+    watermark: bool = True
+    provision_id: int | None = None
+    incident_id: int | None = None
+    link_ttl: timedelta = DEFAULT_LINK_TTL
+    password_channel: str | None = None
+    note: str | None = None
+
+
+def export_for_request(db: Database, policy, user: User, cmd: ExportRequest, *, var_dir: Path,  # noqa: ANN001
+                       secret_key: str, request_id: str | None = None) -> Package:
+    """Authorize each camera for the recipient, cut the clips, build the package, mark the provision.
+
+    Glue over ``gwanje.access.service`` (purpose-bound authorization, provision state) and
+    ``gwanje.video.service`` (cutting recorded segments by stream copy).
+    """
+    from gwanje.access import service as access
+    from gwanje.accounts.service import actor_of
+    from gwanje.registry.models import Camera
+    from gwanje.video import service as video
+
+    if not cmd.items:
+        raise ValidationFailed("내보낼 영상이 없습니다", "no clips to export", field="items")
+    actor = actor_of(user, request_id)
+    with db.reading() as session:
+        recipient = session.get(User, cmd.recipient_user_id)
+        if recipient is None:
+            raise not_found("수령인", "recipient", cmd.recipient_user_id, field="recipient_user_id")
+    clips: list[pkg.ClipInput] = []
+    for item in cmd.items:
+        if item.clip_id is not None:
+            clip, path = video.clip_file(db, var_dir, item.clip_id)
+            camera_id, start, end = clip.camera_id, clip.start_at, clip.end_at
+        else:
+            if item.camera_id is None or item.start is None or item.end is None:
+                raise ValidationFailed("카메라와 시간 범위가 필요합니다", "camera and time range are required",
+                                       field="items")
+            camera_id, start, end = item.camera_id, item.start, item.end
+            path = None
+        # The recipient must be entitled to this camera for this purpose (approved provision, Art. 11).
+        access.authorize_video(db, policy, recipient, camera_id, cmd.purpose, "export",
+                               incident_id=cmd.incident_id, request_id=request_id, provision_id=cmd.provision_id)
+        if path is None:
+            clip = video.make_clip(db, var_dir, user, video.MakeClip(camera_id, start, end, cmd.purpose, "export",
+                                                                     cmd.incident_id), request_id=request_id)
+            path = Path(var_dir) / clip.path
+            start, end = clip.start_at, clip.end_at
+        with db.reading() as session:
+            camera = session.get(Camera, camera_id)
+            ref = camera.management_number if camera else str(camera_id)
+            name = camera.name if camera else None
+        clips.append(pkg.ClipInput(path, ref, as_utc(start), as_utc(end), camera_name=name))
+    created = create_evidence_package(
+        db, clips=clips, request_ref=cmd.request_ref, recipient_user_id=cmd.recipient_user_id, recipient_name=None,
+        purpose=cmd.purpose, mask_faces=cmd.mask_faces, watermark=cmd.watermark, actor=actor,
+        store_dir=Path(var_dir) / "evidence", secret_key=secret_key, link_ttl=cmd.link_ttl,
+        password_channel=cmd.password_channel, note=cmd.note)
+    if cmd.provision_id is not None:
+        access.mark_exported(db, policy, actor, cmd.provision_id, export_ref=created.package_uid)
+    return created
