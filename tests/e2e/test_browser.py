@@ -187,7 +187,8 @@ def test_operator_filters_the_list_reads_annex1_and_switches_to_english(page):
     page.goto("/cameras")
     assert page.locator("#camera-table tbody tr").count() == len(CAMERAS)
     page.select_option("#department", "traffic_guidance")  # htmx swaps the results in place
-    page.wait_for_function("document.querySelector('#camera-total').dataset.total === '2'")
+    # A function, not an expression string: Playwright evals strings in the page, which the CSP forbids.
+    page.wait_for_function("() => document.querySelector('#camera-total').dataset.total === '2'")
     assert "department=traffic_guidance" in page.url
     page.click("#camera-table a >> nth=0")
     page.wait_for_selector("#camera-map[data-state=loaded]")
