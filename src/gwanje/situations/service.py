@@ -250,6 +250,7 @@ def _ingest(session: Session, policy: Policy, batch: list[RawMessage], hotlist: 
         row = _apply(session, policy, p, inbox_id, now, events)
         if row is not None:
             new_incidents.append((result, row))
+    events = _apply_camera_statuses(session, now, events)
     if new_incidents:
         rows = [row for _, row in new_incidents]
         for row, new_id in zip(rows, _allocate_ids(session, Incident, len(rows))):
@@ -354,16 +355,29 @@ def _title(msg: DeviceMessage, p: _Planned) -> str:
 
 
 def _camera_status(session: Session, p: _Planned, status: str, now: datetime, events: list) -> None:
-    camera = session.get(Camera, p.camera.id)
-    if camera.status == status:
-        return
-    before = camera.status
-    camera.status = status
-    camera.updated_at = now
-    AuditLog(session).append(Actor(None, f"device:{p.raw.source}", role="device"),
-                             Change("camera.status", "camera", camera.management_number,
-                                    {"status": before}, {"status": status, "message_id": p.message_id}))
-    events.append({"kind": "camera.status", "camera_id": camera.id, "status": status})
+    """Queue a device-reported status change; :func:`_apply_camera_statuses` writes them per batch."""
+    events.append({"kind": "_camera_status", "camera_id": p.camera.id, "status": status,
+                   "source": p.raw.source, "message_id": p.message_id})
+
+
+def _apply_camera_statuses(session: Session, now: datetime, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One read, one audit head and one flush for all the batch's fault and recovery reports."""
+    queued = [e for e in events if e["kind"] == "_camera_status"]
+    kept = [e for e in events if e["kind"] != "_camera_status"]
+    if not queued:
+        return kept
+    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_({e["camera_id"] for e in queued})))}
+    audit = AuditLog(session)
+    for e in queued:
+        camera = cameras[e["camera_id"]]
+        if camera.status == e["status"]:
+            continue
+        before, camera.status, camera.updated_at = camera.status, e["status"], now
+        audit.append(Actor(None, f"device:{e['source']}", role="device"),
+                     Change("camera.status", "camera", camera.management_number,
+                            {"status": before}, {"status": e["status"], "message_id": e["message_id"]}))
+        kept.append({"kind": "camera.status", "camera_id": camera.id, "status": e["status"]})
+    return kept
 
 
 # ---- working an incident ----------------------------------------------------------------------
