@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from gwanje.core.schemas import StrictModel
+from gwanje.core.schemas import has_control_chars
 
 Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
                                          pattern=r"^[0-9A-Za-z가-힣_.:\-]+$")]
@@ -22,6 +22,13 @@ ShortText = Annotated[str, StringConstraints(max_length=500)]
 ImageRef = Annotated[str, StringConstraints(max_length=2000, pattern=r"^(https?://|rtsp://|/|data:image/)\S*$")]
 
 MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class StrictModel(BaseModel):
+    """Unknown fields refused. Control characters are checked once on the raw text (see
+    :func:`parse_message`), not per field: this model runs for every device message."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=2000)
 
 
 class EmergencyBell(StrictModel):
@@ -129,6 +136,16 @@ class MessageError(ValueError):
         self.type = type_
 
 
+def _has_control(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_control_chars(value)
+    if isinstance(value, dict):
+        return any(_has_control(k) or _has_control(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_control(v) for v in value)
+    return False
+
+
 def _describe(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -149,6 +166,10 @@ def parse_message(raw: bytes) -> DeviceMessage:
         raise MessageError(f"not UTF-8 JSON: {exc}", "UTF-8 JSON이 아닙니다") from None
     if not isinstance(data, dict):
         raise MessageError("the message must be a JSON object", "메시지는 JSON 객체여야 합니다")
+    # Raw control characters are already refused by json.loads; escaped ones need \u00XX.
+    if "\\u00" in text and _has_control(data):
+        raise MessageError("control characters are not allowed", "제어 문자는 쓸 수 없습니다",
+                           data.get("message_id") if isinstance(data.get("message_id"), str) else None)
     found_id = data.get("message_id") if isinstance(data.get("message_id"), str) else None
     found_type = data.get("type") if isinstance(data.get("type"), str) else None
     try:

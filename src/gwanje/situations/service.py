@@ -564,4 +564,9 @@ def incident_dict(incident: Incident) -> dict[str, Any]:
 
 
 def incident_event(incident: Incident, change: str) -> dict[str, Any]:
-    return {"kind": "incident", "change": change, "incident": json.loads(_json(incident_dict(incident)))}
+    """A bus event: plain JSON values only (times as ISO 8601), ready for NATS and WebSockets."""
+    data = incident_dict(incident)
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+    return {"kind": "incident", "change": change, "incident": data}
