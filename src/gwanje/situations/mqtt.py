@@ -106,7 +106,9 @@ class ConsumerConfig:
     client_id: str = DEFAULT_CLIENT_ID
     topic_root: str = TOPIC_ROOT
     batch_max: int = 500
-    batch_wait_s: float = 0.02
+    # 0: take what has queued up while the last batch was stored. Under load batches grow on their
+    # own; when it is quiet a bell is stored at once instead of waiting for company.
+    batch_wait_s: float = 0.0
     # How many unacknowledged messages the broker may have in flight to us (MQTT 5 Receive Maximum).
     receive_maximum: int = 2000
     # How long the broker keeps our session (subscription and queued messages) while we are away.
@@ -400,7 +402,7 @@ def _start_bus(settings) -> tuple[Any, Callable[[], None]]:  # noqa: ANN001
               help="Fixed client id: the broker keeps this id's session while the consumer is down.")
 @click.option("--topic-root", default=TOPIC_ROOT, show_default=True, help="Subscribe to ROOT/#.")
 @click.option("--batch-max", default=500, show_default=True, help="Most messages stored per transaction.")
-@click.option("--batch-ms", default=20, show_default=True, help="Longest wait to fill a batch.")
+@click.option("--batch-ms", default=0, show_default=True, help="Longest wait to fill a batch.")
 def consume_command(url: str | None, client_id: str, topic_root: str, batch_max: int, batch_ms: int) -> None:
     """Consume device events from MQTT into the inbox (QoS 1, persistent session, ack after commit)."""
     from gwanje.cli import _database, _policy, _settings

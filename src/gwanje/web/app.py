@@ -113,6 +113,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     # Before the registry's /api/cameras/{camera_id}, which would otherwise catch /api/cameras/nearest.
     nearby_api.install(app)
     install_console(app)
+    from gwanje.web import video_console
+
+    video_console.install(app)
     live.install(app)
     board.install(app)
     from gwanje.video import api as video_api

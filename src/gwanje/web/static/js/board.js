@@ -8,6 +8,9 @@
   "use strict";
 
   var cfg = JSON.parse(document.getElementById("board-config").textContent);
+  // Live view (static/js/video.js): who may attach cameras, purpose and clause words.
+  var videoEl = document.getElementById("board-video");
+  var vcfg = videoEl ? JSON.parse(videoEl.textContent) : { canAttach: false, purposes: {}, clauses: {} };
   var root = document.getElementById("board");
   var listEl = document.getElementById("incident-list");
   var emptyEl = document.getElementById("incident-empty");
@@ -205,6 +208,7 @@
   // ---- the detail panel ----------------------------------------------------------------------
 
   function select(id) {
+    if (selected !== id) { closeLive(); }
     selected = id;
     document.getElementById("detail").setAttribute("data-id", String(id));
     listEl.querySelectorAll("tr.incident").forEach(function (tr) {
@@ -249,6 +253,7 @@
                       c.may_open ? "open-yes" : "open-no");
         open.title = (cfg.lang === "en" ? c.reason.en : c.reason.ko) + " (" + c.clause + ")";
         li.appendChild(open);
+        nearbyTools(li, id, c);
         list.appendChild(li);
       });
       drawNearby(cams);
@@ -258,6 +263,75 @@
       list.appendChild(el("li", text("board.nearby.none"), "muted"));
       if (nearLayer) { nearLayer.clearLayers(); }
     });
+  }
+
+  // ---- live view from the nearby list ---------------------------------------------------------
+
+  function videoWord(key) {
+    var stage = document.getElementById("live-view");
+    return window.GwanjeVideo && stage ? window.GwanjeVideo.say(stage, key) : key;
+  }
+  function clauseText(code) { return code ? "[" + code + "] " + (vcfg.clauses[code] || "") : ""; }
+
+  // "영상 보기" where the caller may open the camera for this incident; otherwise why not and the
+  // clause. "사건에 연결" for those who may attach cameras, until the camera is attached.
+  function nearbyTools(li, incidentId, c) {
+    li.setAttribute("data-may-open", String(!!c.may_open));
+    li.setAttribute("data-attached", String(!!c.attached));
+    if (c.attached) { li.appendChild(el("span", "· " + videoWord("video.attached"), "attached-mark")); }
+    var tools = el("span", null, "near-tools");
+    if (c.may_open) {
+      var view = el("button", videoWord("video.open"), "primary");
+      view.type = "button";
+      view.setAttribute("data-view", String(c.id));
+      view.addEventListener("click", function () { openLive(incidentId, c); });
+      tools.appendChild(view);
+    }
+    if (vcfg.canAttach && !c.attached && incidents[incidentId]) {
+      var attach = el("button", videoWord("video.attach"));
+      attach.type = "button";
+      attach.setAttribute("data-attach", String(c.id));
+      attach.addEventListener("click", function () { attachCamera(incidentId, c, attach); });
+      tools.appendChild(attach);
+    }
+    if (tools.firstChild) { li.appendChild(tools); }
+    if (!c.may_open) {
+      var why = el("span", (cfg.lang === "en" ? c.reason.en : c.reason.ko) + " — " + clauseText(c.clause), "near-why");
+      why.setAttribute("data-clause", c.clause || "");
+      li.appendChild(why);
+    }
+  }
+
+  function attachCamera(incidentId, c, button) {
+    showError("");
+    button.disabled = true;
+    request("POST", "/api/incidents/" + encodeURIComponent(incidentId) + "/attached-cameras", { camera_id: c.id })
+      .then(function () { if (selected === incidentId) { loadNearby(incidentId); } })
+      .catch(function (err) {
+        showError(problem(err) + (err && err.clause ? " — " + clauseText(err.clause) : ""));
+        button.disabled = false;
+      });
+  }
+
+  function openLive(incidentId, c) {
+    var stage = document.getElementById("live-view");
+    if (!window.GwanjeVideo || !stage) { return; }
+    var box = document.getElementById("board-live");
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
+    stage.setAttribute("data-camera", String(c.id));
+    window.GwanjeVideo.live(stage, {
+      cameraId: c.id, purpose: c.purpose, incidentId: incidentId,
+      title: c.management_number + " · " + (vcfg.purposes[c.purpose] || c.purpose) + " · " +
+             videoWord("video.incident") + " " + incidentId
+    });
+  }
+
+  function closeLive() {
+    var stage = document.getElementById("live-view");
+    if (window.GwanjeVideo && stage) { window.GwanjeVideo.stop(stage); }
+    var box = document.getElementById("board-live");
+    if (box) { box.hidden = true; }
   }
 
   function showError(message) {
@@ -510,6 +584,8 @@
   }
 
   function start() {
+    var closeButton = document.getElementById("board-live-close");
+    if (closeButton) { closeButton.addEventListener("click", closeLive); }
     document.querySelectorAll(".status-legend .swatch").forEach(function (s) {
       s.style.backgroundColor = statusColour(s.getAttribute("data-status"));
     });
