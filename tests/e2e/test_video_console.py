@@ -200,12 +200,136 @@ def test_a_police_request_with_its_scan_round_trips_and_the_it_officer_approves_
     queue = it.get("/access/provisions").text
     assert f'action="/access/provisions/{p["id"]}/decision"' in queue
     decided = it.post(f"/access/provisions/{p['id']}/decision", {"decision": "approve", "reason": "적법한 요청"})
-    assert decided.status_code == 303, decided.text
+    # Approval prepares the export; nothing was recorded then, so the approval stands and the page says why.
+    assert decided.status_code == 200, decided.text
+    assert 'data-prepared="no"' in decided.text and "제공 요청을 승인했습니다" in decided.text
+    assert "승인은 유효하나 반출 영상을 준비하지 못했습니다" in decided.text
+    assert "요청 기간에 녹화된 영상이 없습니다: SD-P-1" in decided.text
+    assert f'action="/access/provisions/{p["id"]}/export"' in decided.text  # the retry button
+    retried = it.post(f"/access/provisions/{p['id']}/export?lang=en", {"mask_faces": "yes"})
+    assert retried.status_code == 422 and 'id="export-error"' in retried.text
+    assert "The approval stands, but the export could not be prepared:" in retried.text
+    assert "nothing was recorded in the requested period: SD-P-1" in retried.text
     after = it.client.get(f"/api/access/provisions/{p['id']}").json()
     assert after["status"] == "approved" and after["decision_reason"] == "적법한 요청"
     # The requester now gets playback links for the provision's cameras.
     links = police.get("/access/provisions").text
     assert f'/cameras/{cam}?purpose=crime_prevention&amp;provision_id={p["id"]}#video' in links
+
+
+def _record(h, cam: int, start: datetime, seconds: int = 4) -> None:
+    """A real recorded segment (ffmpeg test pattern, H.264 MP4) indexed as the recorder would."""
+    import shutil
+    import subprocess
+
+    from gwanje.video import recorder
+
+    if not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg not installed (apt-get install ffmpeg)")
+    folder = recorder.recordings_dir(h.settings.var_dir, cam)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"seg-{start:%Y%m%dT%H%M%S}.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi",
+                    "-i", f"testsrc=size=160x120:rate=10:duration={seconds}", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", "-g", "10", str(path)], check=True, timeout=60)
+    assert recorder.index_segment(h.db, h.settings.var_dir, cam, path, start, start + timedelta(seconds=seconds),
+                                  "h264") is not None
+
+
+def _requested(h, number: str):  # noqa: ANN202
+    police = Session(h, "police_investigator")
+    resp = police.post("/access/provisions/document", _request_form(number),
+                       files={"file": ("scan.pdf", PDF, "application/pdf")})
+    assert resp.status_code == 303, resp.text
+    return police, police.client.get("/api/access/provisions").json()[0]["id"]
+
+
+def test_approval_prepares_the_export_for_the_requester_who_alone_can_download_it(h):
+    from gwanje.accounts.models import User
+    from gwanje.evidence import package as pkg
+    from gwanje.evidence.models import EvidencePackage
+
+    cam = _camera(h, "SD-X-1")
+    _record(h, cam, datetime(2026, 11, 20, 1, 10, tzinfo=timezone.utc))  # 10:10 KST, inside the period
+    police, pid = _requested(h, "SD-X-1")
+    it = Session(h, "district_it_officer")
+    decided = it.post(f"/access/provisions/{pid}/decision", {"decision": "approve", "reason": "적법한 요청"})
+    assert decided.status_code == 200, decided.text
+    assert 'data-prepared="yes"' in decided.text and "반출 패키지를 준비했습니다" in decided.text
+    password = html.unescape(re.search(r'<code id="export-password">([^<]+)</code>', decided.text).group(1))
+    package_id = int(re.search(r'data-package-id="(\d+)"', decided.text).group(1))
+    assert "다시 볼 수 없습니다" in decided.text
+
+    after = it.client.get(f"/api/access/provisions/{pid}").json()
+    assert after["status"] == "exported"
+    with h.db.reading() as session:
+        row = session.get(EvidencePackage, package_id)
+        assert after["export_ref"] == row.package_uid
+        recipient = session.scalar(sa.select(User).where(User.username == "v_police_investigator"))
+        assert row.recipient_user_id == recipient.id and row.recipient_name == "v_police_investigator"
+        assert row.request_ref == "성동서 수사과-1234" and row.purpose == "crime_prevention"
+        assert row.watermarked is True and row.masked is False and row.camera_ids == "SD-X-1"
+        stored = h.settings.var_dir / "evidence" / row.file_name
+        sha = row.sha256
+    report = pkg.verify_package(stored, password, key=pkg.signing_key(h.app.state.secret_key))
+    assert report.ok, report
+    assert pkg.verify_package(stored, "not-the-password").ok is False
+    # The password is shown once: not on the approver's page afterwards, nor on the requester's.
+    assert password not in it.get("/access/provisions").text
+
+    page = police.get("/access/provisions").text
+    assert password not in page
+    assert f'action="/access/provisions/{pid}/download"' in page
+    got = police.post(f"/access/provisions/{pid}/download", {})
+    assert got.status_code == 303, got.text
+    link = got.headers["location"]
+    assert link.startswith(f"/api/evidence/{package_id}/download?token=gwe_")
+    file = police.client.get(link)
+    assert file.status_code == 200, file.text
+    import hashlib
+
+    assert hashlib.sha256(file.content).hexdigest() == sha
+    assert police.client.get(link).status_code == 410  # a fresh link is single-use
+
+    other = Session(h, "police_investigator", "v_other_investigator")
+    assert f'action="/access/provisions/{pid}/download"' not in other.get("/access/provisions").text
+    assert other.post(f"/access/provisions/{pid}/download", {}).status_code == 404
+    stolen = police.post(f"/access/provisions/{pid}/download", {}).headers["location"]
+    assert other.client.get(stolen).status_code == 403  # the recipient's link is no use to anyone else
+    assert it.post(f"/access/provisions/{pid}/download", {}).status_code == 403  # approvers don't download
+
+
+def test_the_api_approval_stands_without_recordings_and_the_export_can_be_retried(h):
+    from gwanje.evidence import package as pkg
+
+    cam = _camera(h, "SD-X-2")
+    police, pid = _requested(h, "SD-X-2")
+    it = h.token("district_it_officer")
+    approved = h.client.post(f"/api/access/provisions/{pid}/decision", headers=it,
+                             json={"decision": "approve", "reason": "적법", "mask_faces": False})
+    assert approved.status_code == 200, approved.text
+    body = approved.json()
+    assert body["status"] == "approved"
+    assert body["export"]["prepared"] is False and "password" not in body["export"]
+    assert body["export"]["message"]["en"].startswith("Approved, but the export could not be prepared: nothing "
+                                                      "was recorded in the requested period: SD-X-2")
+    assert body["export"]["retry"] == f"/api/access/provisions/{pid}/export"
+
+    _record(h, cam, datetime(2026, 11, 20, 1, 30, tzinfo=timezone.utc))
+    assert h.client.post(f"/api/access/provisions/{pid}/export", headers=h.token("police_investigator"),
+                         json={}).status_code == 403
+    made = h.client.post(f"/api/access/provisions/{pid}/export", headers=it, json={"mask_faces": False})
+    assert made.status_code == 201, made.text
+    out = made.json()
+    stored = h.settings.var_dir / "evidence" / out["package"]["file_name"]
+    assert pkg.verify_package(stored, out["password"], key=pkg.signing_key(h.app.state.secret_key)).ok
+    assert h.client.get(f"/api/access/provisions/{pid}", headers=it).json()["export_ref"] == \
+        out["package"]["package_uid"]
+    again = h.client.post(f"/api/access/provisions/{pid}/export", headers=it, json={})
+    assert again.status_code == 422  # prepared once; the provision is now 'exported'
+    # The link in the answer works for the requester only.
+    assert police.client.get(out["download_url"]).status_code == 200
+    assert h.client.get(out["download_url"], headers=h.token("police_officer")).status_code == 403
 
 
 def test_a_form_post_without_the_csrf_token_is_refused_and_records_nothing(h):

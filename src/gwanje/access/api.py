@@ -3,7 +3,9 @@ data-subject requests, retention holds and the ledgers. Routes parse, call one u
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -12,9 +14,12 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from gwanje.access import ledger, rules, service
-from gwanje.core.errors import ValidationFailed
+from gwanje.core.errors import DomainError, ValidationFailed
 from gwanje.core.schemas import StrictModel
+from gwanje.evidence import service as evidence
 from gwanje.web.deps import DB, PolicyDep, Principal, requires
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["access"])
 
@@ -117,6 +122,11 @@ class EmergencyCreate(StrictModel):
 class DecisionBody(StrictModel):
     decision: Literal["approve", "reject"]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    mask_faces: bool = Field(default=False, description="Approve: mask faces in the prepared export.")
+
+
+class ExportBody(StrictModel):
+    mask_faces: bool = False
 
 
 class UsageResultBody(StrictModel):
@@ -186,11 +196,61 @@ async def upload_document(provision_id: int, request: Request, principal: Reques
 @router.post("/access/provisions/{provision_id}/decision")
 def decide(provision_id: int, body: DecisionBody, request: Request, principal: Approver, db: DB,
            policy: PolicyDep) -> dict:
-    p, events = service.decide_provision(db, policy, principal.user, provision_id,
-                                         approve=body.decision == "approve", reason=body.reason,
-                                         request_id=_rid(request))
+    """Approve (the export is then prepared, in its own transaction) or reject, with reasons.
+
+    An approval stands even when the export cannot be prepared: ``export.prepared`` is then false,
+    ``export.error`` says why, and ``POST …/export`` retries.
+    """
+    approve = body.decision == "approve"
+    p, events = service.decide_provision(db, policy, principal.user, provision_id, approve=approve,
+                                         reason=body.reason, request_id=_rid(request))
     _publish(request, events)
-    return service.provision_dict(p)
+    out = service.provision_dict(p)
+    if approve:
+        try:
+            made = _prepare_export(request, db, policy, principal, provision_id, body.mask_faces)
+        except DomainError as exc:
+            out["export"] = _export_failure(provision_id, exc.code, exc.message_ko, exc.message_en)
+        except Exception:  # the approval is committed; say so rather than answer 500
+            log.exception("preparing the export of provision %s failed", provision_id)
+            out["export"] = _export_failure(provision_id, "internal", "내부 오류", "internal error")
+        else:
+            out["export"] = {"prepared": True, **made}
+            with db.reading() as session:
+                out.update(service.provision_dict(service.get_provision(session, provision_id)))
+    return out
+
+
+@router.post("/access/provisions/{provision_id}/export", status_code=201)
+def prepare_export(provision_id: int, request: Request, principal: Approver, db: DB, policy: PolicyDep,
+                   body: ExportBody | None = None) -> dict:
+    """(Re)try preparing an approved provision's export. The password is in this answer only."""
+    return _prepare_export(request, db, policy, principal, provision_id, (body or ExportBody()).mask_faces)
+
+
+def _prepare_export(request: Request, db, policy, principal: Principal, provision_id: int,  # noqa: ANN001
+                    mask_faces: bool) -> dict:
+    made = evidence.prepare_provision_export(
+        db, policy, principal.user, provision_id, mask_faces=mask_faces,
+        var_dir=Path(request.app.state.settings.var_dir), secret_key=request.app.state.secret_key,
+        request_id=_rid(request))
+    created = made.package
+    return {"package": created.record, "password": created.password,
+            "download_url": f"/api/evidence/{created.id}/download?token={created.download_token}",
+            "download_expires_at": created.download_expires_at,
+            "cameras_without_recordings": list(made.cameras_without_recordings),
+            "notice": {"ko": "비밀번호는 다시 볼 수 없습니다. 수령인에게 다른 경로(전화 등)로 전달하십시오. 수령인은 "
+                             "로그인한 뒤 자신의 제공 요청 화면에서 내려받습니다.",
+                       "en": "The password cannot be shown again: give it to the recipient by another channel "
+                             "(e.g. phone). The recipient downloads the package from their provisions page "
+                             "after signing in."}}
+
+
+def _export_failure(provision_id: int, code: str, ko: str, en: str) -> dict:
+    return {"prepared": False, "error": code,
+            "message": {"ko": f"승인은 완료되었으나 반출 영상을 준비하지 못했습니다: {ko}",
+                        "en": f"Approved, but the export could not be prepared: {en}"},
+            "retry": f"/api/access/provisions/{provision_id}/export"}
 
 
 @router.post("/access/provisions/{provision_id}/usage-result")

@@ -103,6 +103,13 @@ def issue_link(request: Request, package_id: int, db: DB, principal: Preparer,
     return {"download_url": _download_url(package_id, token), "expires_at": expires}
 
 
+@router.post("/{package_id}/my-link", status_code=201)
+def my_link(request: Request, package_id: int, db: DB, principal: SignedIn) -> dict[str, Any]:
+    """The signed-in recipient's own fresh link (15 minutes, one use); anyone else is refused."""
+    token, expires = service.issue_recipient_link(db, package_id, principal.user, principal.actor(request))
+    return {"download_url": _download_url(package_id, token), "expires_at": expires}
+
+
 @router.get("/{package_id}/download")
 def download(request: Request, package_id: int, db: DB, principal: SignedIn,
              token: Annotated[str, Query(min_length=1, max_length=200)]) -> FileResponse:

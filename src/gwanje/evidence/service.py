@@ -414,3 +414,88 @@ def export_for_request(db: Database, policy, user: User, cmd: ExportRequest, *, 
     if cmd.provision_id is not None:
         access.mark_exported(db, policy, actor, cmd.provision_id, export_ref=created.package_uid)
     return created
+
+
+@dataclass
+class ProvisionExport:
+    """The package prepared for an approved provision, and the cameras with nothing recorded then."""
+
+    package: Package
+    cameras_without_recordings: tuple[str, ...] = ()
+
+
+def _recorded_windows(session: Session, camera_id: int, start: datetime, end: datetime,
+                      var_dir: Path) -> list[tuple[datetime, datetime]]:
+    """The parts of ``[start, end)`` (in clip-sized windows) where the camera has recordings."""
+    from gwanje.video import clips as video_clips
+    from gwanje.video import service as video
+
+    windows: list[tuple[datetime, datetime]] = []
+    step = timedelta(hours=video.MAX_CLIP_HOURS)
+    at = start
+    while at < end:
+        until = min(at + step, end)
+        spans = [video._span(Path(var_dir), s) for s in video.segments_between(session, camera_id, at, until)]
+        if video_clips.plan_cut(spans, at, until) is not None:
+            windows.append((at, until))
+        at = until
+    return windows
+
+
+def prepare_provision_export(db: Database, policy, approver_user: User, provision_id: int, *,  # noqa: ANN001
+                             mask_faces: bool, var_dir: Path, secret_key: str,
+                             request_id: str | None = None) -> ProvisionExport:
+    """Approval prepares the export: every requested camera over the requested period, for the requester.
+
+    Thin glue over :func:`export_for_request` (watermarked; masking as the approver chose). Run after
+    the approval has committed: a failure here leaves the approval standing, and it can be retried.
+    """
+    from gwanje.access import service as access
+    from gwanje.registry.models import Camera
+
+    with db.reading() as session:
+        p = access.get_provision(session, provision_id)
+        if p.status != "approved":
+            raise ValidationFailed("승인된 제공 요청만 반출을 준비할 수 있습니다 (현재: "
+                                   f"{p.status})", f"only an approved provision request can be exported "
+                                   f"(status: {p.status})", field="provision_id")
+        items: list[ExportItem] = []
+        missing: list[str] = []
+        numbers = dict(session.execute(select(Camera.id, Camera.management_number)
+                                       .where(Camera.id.in_(p.camera_id_list))).all())
+        for camera_id in p.camera_id_list:
+            windows = _recorded_windows(session, camera_id, p.period_start, p.period_end, var_dir)
+            if not windows:
+                missing.append(numbers.get(camera_id, f"#{camera_id}"))
+            items.extend(ExportItem(camera_id=camera_id, start=a, end=b) for a, b in windows)
+        cmd = ExportRequest(request_ref=(p.document_number or f"provision-{p.id}")[:120],
+                            recipient_user_id=p.requester_id, purpose=p.purpose, items=tuple(items),
+                            mask_faces=mask_faces, watermark=True, provision_id=p.id, incident_id=p.incident_id,
+                            note=f"provision {p.id}")
+    if not items:
+        raise ValidationFailed(
+            "요청 기간에 녹화된 영상이 없습니다: " + ", ".join(missing),
+            "nothing was recorded in the requested period: " + ", ".join(missing), field="period")
+    created = export_for_request(db, policy, approver_user, cmd, var_dir=var_dir, secret_key=secret_key,
+                                 request_id=request_id)
+    return ProvisionExport(created, tuple(missing))
+
+
+def issue_recipient_link(db: Database, package_id: int, user: User, actor: Actor, *,
+                         ttl: timedelta = timedelta(minutes=15)) -> tuple[str, datetime]:
+    """A fresh, short, single-use link for the signed-in recipient themself (nobody else)."""
+    with db.reading() as session:
+        row = get_package(session, package_id)
+        recipient_id, expires_at = row.recipient_user_id, row.expires_at
+    if user.id != recipient_id:
+        raise Forbidden("이 패키지의 수령인만 다운로드 링크를 받을 수 있습니다",
+                        "only the package's recipient may get a download link", field="package_id")
+    if as_utc(expires_at) <= utcnow():
+        raise LinkExpired("패키지 보관 기간이 지났습니다", "the package has expired", field="package_id")
+    return issue_link(db, package_id, actor, ttl=ttl, max_uses=1)
+
+
+def package_by_uid(session: Session, package_uid: str | None) -> EvidencePackage | None:
+    if not package_uid:
+        return None
+    return session.scalar(select(EvidencePackage).where(EvidencePackage.package_uid == package_uid))

@@ -17,6 +17,7 @@ Wiring: ``install(app)`` from the wiring root (``gwanje.web.app.create_app``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from gwanje.access import ledger, rules
 from gwanje.access import service as access
 from gwanje.core.clock import KST, to_kst, utcnow
 from gwanje.core.errors import DomainError, ValidationFailed, not_found
+from gwanje.evidence import service as evidence
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 from gwanje.registry import service as registry
@@ -44,6 +46,7 @@ from gwanje.web.deps import DB, PolicyDep, Principal, requires
 from gwanje.web.i18n import Translator, request_lang
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger(__name__)
 
 REQUEST = "video.provision.request"
 APPROVE = "video.provision.approve"
@@ -239,6 +242,9 @@ def _visible_org(principal: Principal) -> str | None:
 def provisions_context(session: Session, policy: Policy, principal: Principal, status: str | None) -> dict:
     rows = _provision_rows(session, access.list_provisions(session, organisation=_visible_org(principal),
                                                            status=status))
+    for r in rows:  # the evidence package prepared on approval (provision.export_ref = its uid)
+        package = evidence.package_by_uid(session, r["export_ref"])
+        r["package"] = package.summary() if package is not None else None
     return {"rows": rows, "queue": [r for r in rows if r["status"] == "requested"], "status": status or ""}
 
 
@@ -400,6 +406,8 @@ async def _submit(request: Request, principal: Principal, *, template: str, tab:
         return await _page(request, principal, template, tab, build, status_code=exc.status,
                            error=error_view(policy, _tr(request), exc), failed_form=form_name,
                            form=form.values())
+    if isinstance(target, dict):  # something to show once (never in a URL): render, do not redirect
+        return await _page(request, principal, template, tab, build, **target)
     return RedirectResponse(target, status_code=303)
 
 
@@ -555,11 +563,74 @@ async def decide_provision(provision_id: int, request: Request, principal: Appro
                                             reason=form.text("reason", 2000, required=True) or "",
                                             request_id=_rid(request))
         _publish(request, events)
-        return _done("/access/provisions", "approved" if decision == "approve" else "rejected", p.id, f"p{p.id}")
+        if decision == "approve":  # approval prepares the export; the password is shown on this answer only
+            return _try_export(request, principal, provision_id, _flag(form, "mask_faces"), approved=True)
+        return _done("/access/provisions", "rejected", p.id, f"p{p.id}")
 
     return await _submit(request, principal, template="video/provisions.html", tab="/access/provisions",
                          build=_provisions_build(request, principal), action=action,
                          form_name=f"decision-{provision_id}")
+
+
+@router.post("/access/provisions/{provision_id}/export")
+async def prepare_export(provision_id: int, request: Request, principal: Approver) -> Response:
+    """Retry preparing an approved provision's export (e.g. once the recordings are in place)."""
+
+    def action(form: FormInput) -> dict:
+        return _try_export(request, principal, provision_id, _flag(form, "mask_faces"), approved=False)
+
+    return await _submit(request, principal, template="video/provisions.html", tab="/access/provisions",
+                         build=_provisions_build(request, principal), action=action,
+                         form_name=f"export-{provision_id}")
+
+
+@router.post("/access/provisions/{provision_id}/download")
+async def download_package(provision_id: int, request: Request, principal: Requester) -> Response:
+    """The recipient's own download: a fresh single-use, 15-minute link, issued to them and followed."""
+    db, user = request.app.state.db, principal.user
+
+    def action(form: FormInput) -> str:
+        with db.reading() as session:
+            p = access.get_provision(session, provision_id)
+            package = evidence.package_by_uid(session, p.export_ref) if p.requester_id == user.id else None
+            package_id = package.id if package is not None else None
+        if package_id is None:
+            raise not_found("반출 패키지", "export package", provision_id, field="provision_id")
+        token, _ = evidence.issue_recipient_link(db, package_id, user, principal.actor(request))
+        return f"/api/evidence/{package_id}/download?{urlencode({'token': token})}"
+
+    return await _submit(request, principal, template="video/provisions.html", tab="/access/provisions",
+                         build=_provisions_build(request, principal), action=action,
+                         form_name=f"download-{provision_id}")
+
+
+def _flag(form: FormInput, name: str) -> bool:
+    return (form.text(name, 10) or "").lower() in ("yes", "on", "true", "1")
+
+
+def _try_export(request: Request, principal: Principal, provision_id: int, mask_faces: bool, *,
+                approved: bool) -> dict[str, Any]:
+    """Prepare the export in its own transactions; a failure is shown, never undoing the approval."""
+    tr, policy = _tr(request), request.app.state.policy
+    view: dict[str, Any] = {"provision_id": provision_id, "approved": approved, "prepared": False}
+    status = 200
+    try:
+        made = evidence.prepare_provision_export(
+            request.app.state.db, policy, principal.user, provision_id, mask_faces=mask_faces,
+            var_dir=request.app.state.settings.var_dir, secret_key=request.app.state.secret_key,
+            request_id=_rid(request))
+    except DomainError as exc:
+        view["error"] = error_view(policy, tr, exc)
+        status = 200 if approved else exc.status
+    except Exception:  # the approval is committed: say what happened rather than answer 500
+        log.exception("preparing the export of provision %s failed", provision_id)
+        view["error"] = {"message": "내부 오류 — 관리자에게 문의하십시오" if tr.lang != "en"
+                         else "internal error — contact the administrator", "clause": None}
+        status = 200 if approved else 500
+    else:
+        view.update(prepared=True, package=made.package.record, password=made.package.password,
+                    missing=list(made.cameras_without_recordings))
+    return {"export_result": view, "status_code": status}
 
 
 # ---------------------------------------------------------------- emergency access (Art. 11 ①)
