@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -107,9 +108,10 @@ def demo(host: str | None, port: int | None) -> None:
     click.echo(f"성동구 등록부 / Seongdong registry: +{added['sites']} sites, +{added['cameras']} cameras")
     click.echo(f"\n콘솔 / console: http://{host}:{port}/   (API: http://{host}:{port}/api/docs)")
     click.echo("데모 계정 / demo accounts (password for all: %s):" % accounts[0].password)
+    me = os.path.relpath(sys.argv[0]) if sys.argv and os.path.exists(sys.argv[0]) else "gwanje"
     for acct in accounts:
         role = policy.role(acct.role)
-        otp = "  OTP: gwanje users otp " + acct.username if acct.totp_secret else ""
+        otp = f"  OTP: {me} users otp {acct.username}" if acct.totp_secret else ""
         click.echo(f"  {acct.username:<10} {role.ko} / {role.en}{otp}")
     click.echo("OTP가 필요한 계정은 위 명령으로 현재 코드를 확인하세요 / "
                "accounts marked OTP need a one-time code: run the command shown.\n")
