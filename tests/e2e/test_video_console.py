@@ -225,7 +225,9 @@ def _record(h, cam: int, start: datetime, seconds: int = 4) -> None:
     from gwanje.video import recorder
 
     if not shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg not installed (apt-get install ffmpeg)")
+        from tests.conftest import IN_CI
+
+        (pytest.fail if IN_CI else pytest.skip)("ffmpeg not installed (apt-get install ffmpeg)")
     folder = recorder.recordings_dir(h.settings.var_dir, cam)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"seg-{start:%Y%m%dT%H%M%S}.mp4"

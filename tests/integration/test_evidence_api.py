@@ -9,13 +9,12 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-pytest.importorskip("pyzipper")
 
-from gwanje.accounts import service as accounts  # noqa: E402
-from gwanje.core.audit import Actor, AuditEntry  # noqa: E402
-from gwanje.evidence import package as pkg  # noqa: E402
-from gwanje.evidence import service  # noqa: E402
-from gwanje.evidence.models import DownloadLink  # noqa: E402
+from gwanje.accounts import service as accounts
+from gwanje.core.audit import Actor, AuditEntry
+from gwanje.evidence import package as pkg
+from gwanje.evidence import service
+from gwanje.evidence.models import DownloadLink
 
 NOW = datetime.now(timezone.utc)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-pyzipper = pytest.importorskip("pyzipper")
+import pyzipper
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from gwanje.evidence import package as pkg  # noqa: E402
-from gwanje.evidence.cli import evidence_command  # noqa: E402
+from gwanje.evidence import package as pkg
+from gwanje.evidence.cli import evidence_command
 
 KEY = pkg.signing_key("unit-test-secret-key-that-is-long-enough")
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
