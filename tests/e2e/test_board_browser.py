@@ -30,7 +30,7 @@ from gwanje.core.migrate import upgrade
 from gwanje.policy import load_default
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _unavailable, assets  # noqa: F401 - assets is a fixture
+from tests.e2e.test_browser import _unavailable, assets, browser  # noqa: F401 - assets and browser are fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -148,20 +148,6 @@ def stack(tmp_path_factory, assets):  # noqa: F811 - the assets fixture
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright (Python) is not installed: pip install -e '.[test]'")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
