@@ -121,3 +121,20 @@ def test_concurrent_appends_never_fork_the_chain(db):
     with db.reading() as s:
         result = verify_chain(s)
     assert result.ok and result.rows == 40
+
+
+def test_a_changed_policy_file_is_recorded_once(db):
+    from gwanje.core.audit import record_policy_in_force
+
+    with db.uow() as uow:
+        assert record_policy_in_force(uow.session, "seongdong.yaml", "a" * 64)
+        uow.commit()
+    with db.uow() as uow:
+        assert not record_policy_in_force(uow.session, "seongdong.yaml", "a" * 64)
+    with db.uow() as uow:
+        assert record_policy_in_force(uow.session, "seongdong.yaml", "b" * 64)
+        uow.commit()
+    with db.reading() as s:
+        rows = s.execute(sa.text("SELECT before, after FROM audit_log WHERE action = 'policy.load' ORDER BY seq")).all()
+        assert len(rows) == 2 and '"sha256":"a' in rows[1][0] and '"sha256":"b' in rows[1][1]
+        assert verify_chain(s).ok

@@ -203,3 +203,19 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
             last_seq = entry.seq
         session.expunge_all()
     return VerifyResult(True, count, prev)
+
+
+def record_policy_in_force(session: Session, source: str, digest: str) -> bool:
+    """Append ``policy.load`` when the policy in force differs from the last one recorded.
+
+    The policy is a file, not a table: this is how a change to it reaches the audit chain.
+    """
+    last = session.execute(
+        select(AuditEntry.after).where(AuditEntry.action == "policy.load").order_by(AuditEntry.seq.desc()).limit(1)
+    ).scalar()
+    before = json.loads(last) if last else None
+    if before and before.get("sha256") == digest:
+        return False
+    AuditLog(session).append(Actor.system("policy"), Change("policy.load", "policy", source, before,
+                                                            {"source": source, "sha256": digest}))
+    return True

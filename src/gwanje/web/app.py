@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     async def lifespan(app: FastAPI):  # noqa: ANN202
         if migrate:
             upgrade(db.engine)
+        _record_policy(db, policy)
         await app.state.bus.start()
         # Compile the nearest-camera kernels off the request path (seconds on a fresh machine).
         threading.Thread(target=_warm_spatial, name="spatial-warmup", daemon=True).start()
@@ -130,6 +131,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     assert_routes_guarded(app)
     return app
+
+
+def _record_policy(db: Database, policy: Policy) -> None:
+    import hashlib
+
+    from gwanje.core.audit import record_policy_in_force
+
+    source = Path(policy.source)
+    if not source.is_file():
+        return
+    with db.uow() as uow:
+        if record_policy_in_force(uow.session, source.name, hashlib.sha256(source.read_bytes()).hexdigest()):
+            uow.commit()
 
 
 def _warm_spatial() -> None:
