@@ -324,6 +324,24 @@ def users_unlock(username: str) -> None:
     _set_locked(username, False)
 
 
+@users.command("role")
+@click.argument("username")
+@click.argument("role")
+@click.option("--department", default=None, help="Department code (department officers).")
+def users_role(username: str, role: str, department: str | None) -> None:
+    """Change an account's role (audited; its sessions end)."""
+    from gwanje.accounts import service
+
+    settings = _settings()
+    policy = _policy(settings)
+    with _database(settings).uow() as uow:
+        user = service.set_role(uow, _actor(), policy, username, role, department)
+        uow.commit()
+        click.echo(f"{user.username}: {user.role} ({user.organisation})")
+        if user.totp_secret and policy.role(user.role).totp_required:
+            click.echo(f"OTP 등록 / enrol TOTP: {service.totp_uri(user)}")
+
+
 @users.command("otp")
 @click.argument("username")
 def users_otp(username: str) -> None:

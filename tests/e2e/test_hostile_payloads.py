@@ -69,6 +69,7 @@ def _write_endpoints(camera_id: int, incident_id: int = 1):
         ("POST", f"/api/cameras/{camera_id}/retire", {"reason": "철거"}),
         ("POST", "/api/users", {"username": "newbie", "display_name": "신입", "role": "monitoring_agent",
                                 "password": "long-enough-pw"}),
+        ("PUT", "/api/users/nobody/role", {"role": "auditor"}),
         ("POST", "/api/users/nobody/lock", None),
         ("POST", "/api/users/nobody/unlock", None),
         ("POST", "/api/auth/token", {"username": "x", "password": "y"}),

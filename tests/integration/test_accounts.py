@@ -147,3 +147,19 @@ def test_users_cli_adds_lists_locks_and_unlocks(db, monkeypatch):
     assert missing.exit_code == 3 and "not found" in missing.output
     otp = runner.invoke(main, ["users", "otp", "kim"])
     assert otp.exit_code == 0 and otp.output.strip().isdigit()
+
+
+def test_a_role_change_is_audited_and_ends_the_sessions(db, policy, monkeypatch):
+    _add(db, policy)
+    session = _login(db, policy, "agent")
+    monkeypatch.setenv("GWANJE_DATABASE_URL", db.url)
+    out = CliRunner().invoke(main, ["users", "role", "agent", "police_officer"])
+    assert out.exit_code == 0, out.output
+    assert "otpauth://" in out.output  # police need a second factor
+    with db.uow() as uow:
+        assert service.resolve_session(uow, policy, session.session_token) is None
+    with db.reading() as s:
+        entry = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "user.role")).one()
+        assert '"role":"monitoring_agent"' in entry.before and '"role":"police_officer"' in entry.after
+    bad = CliRunner().invoke(main, ["users", "role", "agent", "department_officer"])
+    assert bad.exit_code == 2 and "department" in bad.output

@@ -93,3 +93,17 @@ def unlock_user(username: str, request: Request, db: DB,
         user = service.set_locked(uow, principal.actor(request), username, False)
         uow.commit()
         return user.summary()
+
+
+class RoleChange(StrictModel):
+    role: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    department: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+@router.put("/users/{username}/role")
+def change_role(username: str, body: RoleChange, request: Request, db: DB, policy: PolicyDep,
+                principal: Annotated[Principal, Depends(requires("users.manage"))]) -> dict:
+    with db.uow() as uow:
+        user = service.set_role(uow, principal.actor(request), policy, username, body.role, body.department)
+        uow.commit()
+        return user.summary()

@@ -145,6 +145,36 @@ def set_locked(uow: UnitOfWork, actor: Actor, username: str, locked: bool) -> Us
     return user
 
 
+def set_role(uow: UnitOfWork, actor: Actor, policy: Policy, username: str, role: str,
+             department: str | None = None) -> User:
+    """Change what a person may do: a permission change, audited with before and after."""
+    user = _get_user(uow.session, username)
+    try:
+        new_role = policy.role(role)
+    except UnknownCode:
+        raise ValidationFailed(f"알 수 없는 역할: {role}", f"unknown role: {role}", field="role") from None
+    if department is not None:
+        try:
+            if policy.department(department).organisation != new_role.organisation:
+                raise ValidationFailed("부서와 역할의 기관이 다릅니다",
+                                       "department and role belong to different organisations", field="department")
+        except UnknownCode:
+            raise ValidationFailed(f"알 수 없는 부서: {department}", f"unknown department: {department}",
+                                   field="department") from None
+    elif new_role.own_department:
+        raise ValidationFailed("부서 담당자는 부서를 지정해야 합니다", "a department officer needs a department",
+                               field="department")
+    before = user.summary()
+    user.role, user.organisation, user.department = new_role.code, new_role.organisation, department
+    if new_role.totp_required and not user.totp_secret:
+        user.totp_secret = pyotp.random_base32()
+    AuditLog(uow.session).append(actor, Change("user.role", "user", username, before, user.summary(),
+                                               clause="policy-rbac"))
+    # Sessions opened under the old role end: the next request must sign in under the new one.
+    _end_sessions(uow.session, user.id)
+    return user
+
+
 def _end_sessions(session: Session, user_id: int) -> None:
     now = utcnow()
     for ws in session.scalars(select(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))):
