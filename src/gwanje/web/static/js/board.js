@@ -417,6 +417,13 @@
 
   function renderSop(d) {
     var list = document.getElementById("sop-list");
+    // Rebuild only when a step or the incident's state changed: a live update of something else
+    // must not replace the buttons under the operator's pointer.
+    var sig = [d.id, d.status, cfg.canRespond].concat((d.sop || []).map(function (s) {
+      return s.code + ":" + (s.done ? "done" : s.skipped ? "skipped" : "todo");
+    })).join("|");
+    if (list.getAttribute("data-sig") === sig) { return; }
+    list.setAttribute("data-sig", sig);
     // The panel re-renders on every change of the incident: keep a half-typed skip reason.
     var typing = {};
     list.querySelectorAll(".skip-form").forEach(function (f) {
