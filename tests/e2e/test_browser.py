@@ -11,8 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from gwanje.core.migrate import upgrade
 from gwanje.policy import load_default
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
+from tests.support import wait_healthy
 
 pytestmark = pytest.mark.browser
 
@@ -102,18 +101,8 @@ def server(tmp_path_factory, assets) -> str:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("uvicorn did not start:\n" + (var / "server.log").read_text()[-3000:])
-            time.sleep(0.1)
+        log.flush()
+        wait_healthy(proc, base, var / "server.log", timeout=30)
         yield base
     finally:
         proc.terminate()

@@ -542,13 +542,13 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
     import os
     import subprocess
     import sys
-    import time
     import urllib.request
 
     from gwanje.core.db import Database
     from gwanje.core.migrate import upgrade
     from gwanje.policy import load_default
     from tests.e2e.test_browser import ROOT, _free_port
+    from tests.support import wait_healthy
 
     var = tmp_path_factory.mktemp("video-console")
     url = f"sqlite:///{var / 'gwanje.db'}"
@@ -581,17 +581,7 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
         env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=var)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("uvicorn did not start:\n" + log.read_text()[-3000:])
-            time.sleep(0.1)
+        wait_healthy(proc, base, log)
         bell = urllib.request.Request(base + "/api/events", method="POST", headers={
             "authorization": f"Bearer {device_token}", "content-type": "application/json"},
             data=b'{"message_id": "vc-bell-1", "type": "emergency_bell", "payload": '

@@ -23,6 +23,7 @@ import pytest
 
 from gwanje.core.nats_bus import NatsBus, split_bus_url
 from tests.conftest import IN_CI, PASSWORD
+from tests.support import wait_healthy
 
 NATS_HOST, NATS_PORT = "127.0.0.1", 4222
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,20 +152,6 @@ def _start(name: str, port: int, env: dict[str, str], var: Path) -> subprocess.P
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=var)
 
 
-def _wait_healthy(proc: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"uvicorn did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def two_instances(nats_url, pg_templates, tmp_path):
     from gwanje.core.settings import Settings
@@ -186,7 +173,7 @@ def two_instances(nats_url, pg_templates, tmp_path):
             proc = _start(name, port, {**env, "GWANJE_VAR_DIR": str(var)}, var)
             procs.append(proc)
             bases.append(f"127.0.0.1:{port}")
-            _wait_healthy(proc, f"http://127.0.0.1:{port}", var / f"{name}.log")
+            wait_healthy(proc, f"http://127.0.0.1:{port}", var / f"{name}.log")
         yield bases, tokens
     finally:
         for proc in procs:
