@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch the console's front-end libraries from the npm registry into src/gwanje/web/static/vendor/.
+# Fetch the console's front-end libraries from the npm registry into src/gwanje/static/vendor/.
 # Control centers run on closed networks: the console never loads anything from a CDN at run time,
 # so these files are installed next to the app (the folder is git-ignored).
 # Idempotent: does nothing when the pinned versions are already in place (use --force to refetch).
@@ -9,7 +9,7 @@ LEAFLET_VERSION="1.9.4"
 HTMX_VERSION="2.0.11"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-vendor="$root/src/gwanje/web/static/vendor"
+vendor="$root/src/gwanje/static/vendor"
 stamp="$vendor/VERSIONS"
 want="leaflet@$LEAFLET_VERSION htmx.org@$HTMX_VERSION"
 

@@ -14,7 +14,7 @@ import pyzipper
 from click.testing import CliRunner
 
 from gwanje.evidence import package as pkg
-from gwanje.evidence.cli import evidence_command
+from gwanje.cli.evidence import evidence_command
 
 KEY = pkg.signing_key("unit-test-secret-key-that-is-long-enough")
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)

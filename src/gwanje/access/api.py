@@ -17,7 +17,7 @@ from gwanje.access import ledger, rules, service
 from gwanje.core.errors import DomainError, ValidationFailed
 from gwanje.core.schemas import StrictModel
 from gwanje.evidence import service as evidence
-from gwanje.web.deps import DB, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from gwanje.core.schemas import StrictModel
 
 from gwanje.accounts import service
-from gwanje.web.deps import DB, PUBLIC, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PUBLIC, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 

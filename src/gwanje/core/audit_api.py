@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from gwanje.core.audit import AuditEntry, list_entries, verify_chain
 from gwanje.core.errors import ValidationFailed
 from gwanje.core.schemas import has_control_chars
-from gwanje.web.deps import DB, Principal, requires
+from gwanje.http.deps import DB, Principal, requires
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 

@@ -1,7 +1,7 @@
-"""The event bus: incident changes fan out to every connected console.
+"""The event bus: typed domain events fan out to every connected console.
 
-In one process, :class:`LocalBus` hands each event to every subscriber's queue. Use cases
-publish after their transaction commits, from any thread. A bus that spans several app
+In one process, :class:`LocalBus` hands each event to every subscriber's queue. The unit of work
+publishes the events its use case recorded, after the transaction commits, from any thread. A bus that spans several app
 instances (NATS) wraps the local one: it publishes to the broker and feeds what the broker
 delivers into its local subscribers.
 """
@@ -12,11 +12,11 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from gwanje.core.events import DomainEvent
 
 log = logging.getLogger(__name__)
 
-Event = dict[str, Any]
+Event = DomainEvent
 
 
 class Subscription:

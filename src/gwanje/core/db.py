@@ -6,7 +6,8 @@ revisions. Only use cases commit, through :class:`UnitOfWork`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,10 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from gwanje.core.events import DomainEvent
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -83,12 +88,22 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-class UnitOfWork:
-    """One transaction. Use cases call :meth:`commit` once; anything else rolls back."""
+Publisher = Callable[[list[DomainEvent]], None]
 
-    def __init__(self, session_factory: sessionmaker[Session]):
+
+class UnitOfWork:
+    """One transaction. Use cases call :meth:`commit` once; anything else rolls back.
+
+    Use cases :meth:`record` the domain events of what they did; the unit of work hands them to
+    the database's publisher after the commit succeeded, and drops them on rollback.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], publisher: Publisher | None = None):
         self._factory = session_factory
+        self._publisher = publisher
         self.session: Session | None = None
+        self.events: list[DomainEvent] = []
+        self.published: list[DomainEvent] = []
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._factory()
@@ -99,10 +114,22 @@ class UnitOfWork:
         # objects already loaded readable after the unit of work ends.
         assert self.session is not None
         self.session.close()
+        self.events.clear()
+
+    def record(self, *events: DomainEvent) -> None:
+        """Queue events to publish once this unit of work commits."""
+        self.events.extend(events)
 
     def commit(self) -> None:
         assert self.session is not None
         self.session.commit()
+        events, self.events = self.events, []
+        self.published.extend(events)
+        if events and self._publisher is not None:
+            try:
+                self._publisher(events)
+            except Exception:  # noqa: BLE001 - the transaction stands; consoles reload from the database
+                log.exception("publishing %d events after commit failed", len(events))
 
 
 class Database:
@@ -113,13 +140,18 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self._read_engine = self.engine.execution_options(gwanje_readonly=True)
+        self.publisher: Publisher | None = None
+
+    def publish_to(self, publisher: Publisher | None) -> None:
+        """Where committed units of work send their events (the wiring root sets the bus)."""
+        self.publisher = publisher
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+        return UnitOfWork(self.session_factory, self.publisher)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from gwanje.core.bus import Event, LocalBus
+from gwanje.core.events import DomainEvent, UnknownEvent, from_wire
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,24 @@ DEFAULT_SUBJECT = "gwanje.live"
 START_WAIT_SECONDS = 3.0
 ERROR_LOG_SECONDS = 30.0
 _SUBJECT_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+# TRANSITION: dict events are still accepted while capabilities move to typed events.
+def _kind(event):  # noqa: ANN001, ANN202
+    return event.kind if isinstance(event, DomainEvent) else event.get("kind")
+
+
+def _wire(event):  # noqa: ANN001, ANN202
+    return event.to_wire() if isinstance(event, DomainEvent) else event
+
+
+def _rebuild(body):  # noqa: ANN001, ANN202
+    try:
+        return from_wire(body)
+    except UnknownEvent:
+        if not isinstance(body.get("kind"), str):
+            raise
+        return body
 
 
 def split_bus_url(url: str) -> tuple[str, str]:
@@ -140,9 +159,9 @@ class NatsBus(LocalBus):
         loop = self._loop
         if loop is None:
             self.lost += 1
-            log.warning("NATS bus not started; %s event kept local", event.get("kind"))
+            log.warning("NATS bus not started; %s event kept local", _kind(event))
             return
-        data = json.dumps({"origin": self.instance_id, "event": event}, ensure_ascii=False, default=str,
+        data = json.dumps({"origin": self.instance_id, "event": _wire(event)}, ensure_ascii=False, default=str,
                           separators=(",", ":")).encode("utf-8")
         try:
             running = asyncio.get_running_loop()
@@ -178,10 +197,11 @@ class NatsBus(LocalBus):
     async def _on_message(self, msg: Any) -> None:
         try:
             envelope = json.loads(msg.data)
-            origin, event = envelope["origin"], envelope["event"]
-            if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
-                raise ValueError("no event kind")
-        except (ValueError, KeyError, TypeError) as exc:
+            origin, body = envelope["origin"], envelope["event"]
+            if not isinstance(body, dict):
+                raise ValueError("no event")
+            event = _rebuild(body)
+        except (ValueError, KeyError, TypeError) as exc:  # UnknownEvent is a ValueError
             log.warning("ignoring malformed message on %s: %s", msg.subject, exc)
             return
         if origin == self.instance_id:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gwanje.core.schemas import StrictModel
 from gwanje.evidence import service
-from gwanje.web.deps import DB, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
 

@@ -20,7 +20,8 @@ from gwanje.registry.schemas import (
     CameraRetire,
     CameraUpdate,
 )
-from gwanje.web.deps import DB, PolicyDep, Principal, requires, write_scope
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
+from gwanje.registry.deps import write_scope
 
 router = APIRouter(prefix="/api", tags=["registry"])
 

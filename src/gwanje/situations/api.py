@@ -12,7 +12,7 @@ from gwanje.core.errors import Forbidden, ValidationFailed
 from gwanje.core.schemas import StrictModel
 from gwanje.situations import rules, service
 from gwanje.situations.messages import MAX_MESSAGE_BYTES
-from gwanje.web.deps import DB, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["situations"])
 

@@ -18,7 +18,6 @@ import hashlib
 import logging
 import queue
 import re
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import click
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -373,63 +371,3 @@ def run_consumer(db: Database, policy: Policy, config: ConsumerConfig | None = N
                      s.duplicate, s.rejected)
     finally:
         consumer.stop()
-
-
-def _start_bus(settings) -> tuple[Any, Callable[[], None]]:  # noqa: ANN001
-    """The cross-instance bus (NATS) when configured; it needs an event loop of its own here."""
-    if not settings.bus_url:
-        return None, lambda: None
-    import asyncio
-
-    from gwanje.web.app import make_bus
-
-    bus = make_bus(settings)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="bus-loop", daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(bus.start(), loop).result(30)
-
-    def close() -> None:
-        asyncio.run_coroutine_threadsafe(bus.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-
-    return bus, close
-
-
-@click.command("consume")
-@click.option("--url", default=None, help=f"Broker (default GWANJE_MQTT_URL or {DEFAULT_URL}).")
-@click.option("--client-id", default=DEFAULT_CLIENT_ID, show_default=True,
-              help="Fixed client id: the broker keeps this id's session while the consumer is down.")
-@click.option("--topic-root", default=TOPIC_ROOT, show_default=True, help="Subscribe to ROOT/#.")
-@click.option("--batch-max", default=500, show_default=True, help="Most messages stored per transaction.")
-@click.option("--batch-ms", default=0, show_default=True, help="Longest wait to fill a batch.")
-def consume_command(url: str | None, client_id: str, topic_root: str, batch_max: int, batch_ms: int) -> None:
-    """Consume device events from MQTT into the inbox (QoS 1, persistent session, ack after commit)."""
-    from gwanje.cli import _database, _policy, _settings
-
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = _settings()
-    url = url or settings.mqtt_url or DEFAULT_URL
-    try:
-        parse_broker_url(url)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    db = _database(settings)
-    policy = _policy(settings)
-    bus, close_bus = _start_bus(settings)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    config = ConsumerConfig(url=url, client_id=client_id, topic_root=topic_root, batch_max=batch_max,
-                            batch_wait_s=batch_ms / 1000)
-    click.echo(f"MQTT 수신 / consuming {topic_root}/# from {url} as {client_id}", err=True)
-    try:
-        run_consumer(db, policy, config, bus=bus, stop_event=stop)
-    finally:
-        close_bus()
-        db.dispose()
-
-
-if __name__ == "__main__":
-    consume_command()

@@ -26,7 +26,7 @@ from gwanje.registry.spatial import CameraIndex, CameraIndexCache, bearing_deg, 
 from gwanje.access.service import attached_camera_ids
 from gwanje.situations import rules, service
 from gwanje.situations.models import Incident
-from gwanje.web.deps import DB, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["situations"])
 

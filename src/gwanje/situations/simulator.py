@@ -25,10 +25,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import click
-
 from gwanje.core.clock import KST, utcnow
 from gwanje.core.db import Database
+from gwanje.core.errors import Forbidden
 from gwanje.situations.mqtt import DEFAULT_URL, TOPIC_ROOT, parse_broker_url, topic_for
 
 log = logging.getLogger(__name__)
@@ -296,7 +295,7 @@ class HttpSender:
             r = self.http.post(self.url, content=m.body, headers={"X-Device-Id": m.device_id})
             self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
             if r.status_code in (401, 403):
-                raise click.ClickException(f"장치 토큰이 거부됨 / device token refused: HTTP {r.status_code}")
+                raise Forbidden("장치 토큰이 거부되었습니다", f"device token refused: HTTP {r.status_code}")
 
     def close(self) -> None:
         self.http.close()
@@ -362,7 +361,7 @@ def simulate(sender, mix: EventMix, rate: float, *, count: int | None = None,  #
             batch = [mix.next() for _ in range(due)]
             try:
                 sender.send(batch)
-            except click.ClickException:
+            except Forbidden:
                 raise
             except Exception:  # noqa: BLE001 - a simulator keeps going through a hiccup
                 log.exception("sending %d simulated events failed", len(batch))
@@ -404,70 +403,3 @@ def run_simulator_in_background(db: Database, policy, *, bus: Any = None, settin
     thread = threading.Thread(target=run, name="event-simulator", daemon=True)
     thread.start()
     return thread, stop_event
-
-
-@click.command("simulate")
-@click.option("--via", type=click.Choice(["mqtt", "http"]), default="mqtt", show_default=True)
-@click.option("--url", default=None,
-              help=f"Broker (mqtt, default GWANJE_MQTT_URL or {DEFAULT_URL}) or app (http://127.0.0.1:8000).")
-@click.option("--rate", default=5.0, show_default=True, help="Events per second.")
-@click.option("--count", default=None, type=int, help="Stop after this many events.")
-@click.option("--duration", default=None, type=float, help="Stop after this many seconds.")
-@click.option("--token", default=None, help="Device bearer token (--via http).")
-@click.option("--with-bad", is_flag=True, help="About 1% malformed, oversized, bad-topic and replayed messages.")
-@click.option("--seed", default=None, type=int, help="Random seed (same seed, same events).")
-@click.option("--topic-root", default=TOPIC_ROOT, show_default=True)
-@click.option("--packaged-registry", is_flag=True,
-              help="Use the packaged Seongdong seed's cameras instead of reading the database.")
-def simulate_command(via: str, url: str | None, rate: float, count: int | None, duration: float | None,
-                     token: str | None, with_bad: bool, seed: int | None, topic_root: str,
-                     packaged_registry: bool) -> None:
-    """Publish a realistic mix of device events at real registry sites."""
-    from gwanje.cli import _settings
-
-    settings = _settings()
-    if packaged_registry:
-        cameras, hot = packaged_cameras(), []
-    else:
-        db = Database(settings.resolved_database_url())
-        try:
-            cameras, hot = load_cameras(db), load_hot_plates(db)
-        except Exception as exc:  # noqa: BLE001 - no database here: say what to do
-            raise click.ClickException(f"등록부를 읽을 수 없습니다 / cannot read the registry ({exc}); "
-                                       "use --packaged-registry") from None
-        finally:
-            db.dispose()
-    if not cameras:
-        raise click.ClickException("등록된 카메라가 없습니다 / no cameras: run `gwanje seed seongdong` "
-                                   "or use --packaged-registry")
-    mix = EventMix(cameras, hot, seed=seed, with_bad=with_bad)
-    if via == "http":
-        if not token:
-            raise click.UsageError("--via http needs --token (a device account's bearer token)")
-        sender = HttpSender(url or f"http://{settings.host}:{settings.port}", token)
-    else:
-        target = url or settings.mqtt_url or DEFAULT_URL
-        try:
-            sender = MqttSender(target, topic_root)
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(f"브로커에 연결할 수 없습니다 / cannot reach the broker {target}: {exc}") from None
-    if count is None and duration is None:
-        click.echo("Ctrl-C로 멈춤 / Ctrl-C to stop", err=True)
-    stop = threading.Event()
-    try:
-        report = simulate(sender, mix, rate, count=count, duration=duration, stop_event=stop)
-    except KeyboardInterrupt:
-        stop.set()
-        report = None
-    finally:
-        sender.close()
-    if report is not None:
-        kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.by_type.items()))
-        click.echo(f"보냄 / sent {report.sent:,} in {report.seconds:.1f}s ({report.sent / max(report.seconds, 1e-9):.0f}/s): "
-                   f"{kinds}; {report.incident_raising} should raise incidents")
-        if isinstance(sender, HttpSender):
-            click.echo("HTTP: " + ", ".join(f"{k}×{v}" for k, v in sorted(sender.statuses.items())))
-
-
-if __name__ == "__main__":
-    simulate_command()

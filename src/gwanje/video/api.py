@@ -27,7 +27,7 @@ from gwanje.core.errors import DomainError
 from gwanje.core.schemas import StrictModel
 from gwanje.video import live, service
 from gwanje.video.onvif import OnvifError, resolve_stream_url
-from gwanje.web.deps import DB, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 log = logging.getLogger(__name__)
 

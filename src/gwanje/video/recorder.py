@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 import uuid
@@ -28,11 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import click
 from sqlalchemy import select
 
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
+from gwanje.core.files import file_sha256
 from gwanje.registry.models import Camera
 from gwanje.video import ffmpeg_bin, input_args, probe, video_codec_of
 from gwanje.video.models import RecordingSegment, RecordingSetting
@@ -95,14 +94,6 @@ class Anchor:
     def span(self, entry: ListEntry) -> tuple[datetime, datetime]:
         assert self.at is not None
         return self.at + timedelta(seconds=entry.start_s), self.at + timedelta(seconds=entry.end_s)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def index_segment(db: Database, var_dir: Path, camera_id: int, path: Path, started_at: datetime,
@@ -356,19 +347,3 @@ async def record_forever(db: Database, policy, var_dir: Path, *, poll_s: float =
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-@click.command("record")
-@click.option("--poll", default=30.0, show_default=True, help="Seconds between re-reading recording settings.")
-@click.option("--retention-every", default=3600.0, show_default=True,
-              help="Seconds between retention passes (0: none here; run `gwanje retention`).")
-def record_command(poll: float, retention_every: float) -> None:
-    """Record every camera set to record (stream copy into segments) until stopped (Ctrl-C, SIGTERM)."""
-    from gwanje.cli import _database, _policy, _settings
-
-    settings = _settings()
-    db = _database(settings)
-    policy = _policy(settings)
-    click.echo(f"녹화 시작 / recording into {Path(settings.var_dir).resolve() / 'recordings'}")
-    asyncio.run(record_forever(db, policy, Path(settings.var_dir), poll_s=poll,
-                               retention_every_s=retention_every))

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import click
 from sqlalchemy import select
 
 from gwanje.core.audit import Actor, AuditLog, Change
@@ -155,19 +154,3 @@ def _mark(db: Database, model: type, row_id: int, now: datetime, reason: str, au
             AuditLog(uow.session).append(audit_actor, Change("video.clip.expired", "clip", row_id, None,
                                                        {"camera_id": row.camera_id, "reason": reason}))
         uow.commit()
-
-
-@click.command("retention")
-def retention_command() -> None:
-    """Destroy recordings and exports past their retention period (unless held); record each."""
-    import json
-
-    from gwanje.cli import _database, _policy, _settings
-
-    settings = _settings()
-    report = run_retention(_database(settings), _policy(settings), Path(settings.var_dir))
-    click.echo(json.dumps({k: len(v) for k, v in report.as_dict().items()}, ensure_ascii=False))
-    if report.errors:
-        for problem in report.errors[:20]:
-            click.echo(f"오류 / error: {problem}", err=True)
-        raise SystemExit(1)

@@ -26,7 +26,7 @@ from gwanje.policy.model import Policy
 from gwanje.registry.models import Camera
 from gwanje.video import clips
 from gwanje.video.models import DEFAULT_SEGMENT_SECONDS, RecordingSegment, RecordingSetting, VideoClip
-from gwanje.video.recorder import file_sha256
+from gwanje.core.files import file_sha256
 
 MIN_SEGMENT_SECONDS = 2
 MAX_SEGMENT_SECONDS = 3600

@@ -18,18 +18,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from gwanje import __version__
+from gwanje.accounts import service as accounts
+from gwanje.bootstrap import load_configured_policy, make_bus
 from gwanje.core.bus import LocalBus
 from gwanje.core.db import Database
 from gwanje.core.errors import DomainError, NotAuthenticated
 from gwanje.core.migrate import upgrade
 from gwanje.core.settings import Settings, get_settings
-from gwanje.policy import load_default, load_policy
+from gwanje.http.deps import PUBLIC, public, requires
 from gwanje.policy.model import Policy
 from gwanje.situations.hotlist_service import HotListCache
-from gwanje.web.deps import PUBLIC, public, requires
+from gwanje.ui.render import STATIC_DIR
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).parent / "static"
 
 HTTP_MESSAGES = {
     404: ("요청한 주소를 찾을 수 없습니다", "not found"),
@@ -41,10 +42,6 @@ HTTP_MESSAGES = {
 
 # Routes that take files (standard data, official-document scans) get the larger upload limit.
 UPLOAD_PATHS = ("/import", "/document")
-
-
-def load_configured_policy(settings: Settings) -> Policy:
-    return load_policy(settings.policy_file) if settings.policy_file else load_default()
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None, policy: Policy | None = None,
@@ -85,6 +82,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     app.state.policy = policy
     app.state.secret_key = settings.resolved_secret_key()
     app.state.bus = bus or make_bus(settings)
+    app.state.identity = accounts
+    # Every committed unit of work publishes its recorded events on this app's bus.
+    db.publish_to(app.state.bus.publish_many)
     app.state.hotlist = HotListCache(db)
 
     _install_middleware(app, settings)
@@ -153,15 +153,6 @@ def _warm_spatial() -> None:
         _kernels()
     except Exception:  # noqa: BLE001 - the index still works, only the first query is slow
         log.exception("could not prepare the nearest-camera kernels")
-
-
-def make_bus(settings: Settings) -> LocalBus:
-    """In-process by default; NATS when several app instances must share one live feed."""
-    if settings.bus_url:
-        from gwanje.core.nats_bus import NatsBus
-
-        return NatsBus(settings.bus_url)
-    return LocalBus()
 
 
 async def _escalation_loop(app: FastAPI) -> None:
@@ -243,7 +234,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, NotAuthenticated):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
-            from gwanje.web.console import render_error
+            from gwanje.ui.render import render_error
 
             return render_error(request, exc)
         body = exc.to_dict()

@@ -20,9 +20,10 @@ from fastapi.responses import Response
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 from gwanje.situations import rules
-from gwanje.web.console import CSP, _render
-from gwanje.web.deps import PolicyDep, Principal, requires
-from gwanje.web.i18n import Translator, request_lang
+from gwanje.ui.render import CSP
+from gwanje.ui.render import render as _render
+from gwanje.http.deps import PolicyDep, Principal, requires
+from gwanje.ui.i18n import Translator, request_lang
 from gwanje.web.live import PATH as LIVE_PATH
 
 router = APIRouter(include_in_schema=False)

@@ -34,7 +34,7 @@ from gwanje.core.errors import DomainError, NotFound
 from gwanje.registry import service as registry
 from gwanje.registry.rules import LABELS, STATUS_COLOURS, CameraStatus
 from gwanje.registry.schemas import CameraQuery
-from gwanje.web.deps import (
+from gwanje.http.deps import (
     CSRF_FIELD,
     DB,
     PUBLIC,
@@ -44,35 +44,14 @@ from gwanje.web.deps import (
     optional_principal,
     requires,
 )
-from gwanje.web.i18n import LANG_COOKIE, LANGS, Translator, request_lang
+from gwanje.ui.i18n import LANG_COOKIE, LANGS, Translator, request_lang
+from gwanje.ui.render import DATA_DIR, is_htmx_partial, purpose_colours, render, safe_next
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 LOGIN_CSRF_COOKIE = "gwanje_login_csrf"
 LOGIN_CSRF_FIELD = "login_csrf"
 PAGE_SIZE = 50
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
-
-# Colour-blind-safe first (Okabe-Ito), then Tableau; assigned to purposes in policy order.
-PURPOSE_PALETTE = (
-    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#7a5195",
-    "#8c564b", "#bcbd22", "#17becf", "#7f7f7f", "#1f3a93", "#b8860b", "#2f4f4f",
-)
-
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Principal, Depends(requires("registry.read"))]
@@ -88,52 +67,6 @@ def install(app: FastAPI) -> None:
 
 def _settings(request: Request):  # noqa: ANN202
     return request.app.state.settings
-
-
-def purpose_colours(policy) -> dict[str, str]:  # noqa: ANN001
-    return {p.code: PURPOSE_PALETTE[i % len(PURPOSE_PALETTE)] for i, p in enumerate(policy.purposes)}
-
-
-def safe_next(value: str | None, default: str = "/cameras", allow_login: bool = False) -> str:
-    """Only a local path may follow sign-in: no scheme, no host, no ``//`` or ``/\\`` tricks."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
-        return default
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or any(c in value for c in "\r\n\t"):
-        return default
-    if parts.path == "/logout" or (parts.path == "/login" and not allow_login):
-        return default
-    return value
-
-
-def _render(request: Request, name: str, principal: Principal | None, status_code: int = 200,
-            **context: Any) -> Response:
-    tr = Translator(request_lang(request), request.app.state.policy)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    ctx = {
-        "t": tr,
-        "lang": tr.lang,
-        "langs": LANGS,
-        "principal": principal,
-        "user": principal.user if principal else None,
-        "csrf_field": CSRF_FIELD,
-        "csrf_token": principal.csrf_token if principal else None,
-        "here": here,
-        "nav": request.url.path.split("/")[1] if request.url.path != "/" else "",
-        "now_kst": tr.datetime(utcnow()),
-        **context,
-    }
-    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
-    response.headers["content-security-policy"] = CSP
-    response.headers["cache-control"] = "no-store"
-    response.headers["vary"] = "Cookie, HX-Request"
-    return response
-
-
-def _is_htmx_partial(request: Request) -> bool:
-    # A history restore asks for the whole page even though htmx sends it.
-    return (request.headers.get("hx-request") == "true"
-            and request.headers.get("hx-history-restore-request") != "true")
 
 
 def _set_login_csrf(request: Request, response: Response, token: str) -> None:
@@ -152,7 +85,7 @@ def _same_origin(request: Request) -> bool:
 def _login_page(request: Request, status_code: int = 200, error: str | None = None, username: str = "",
                 next_url: str = "/cameras") -> Response:
     token = secrets.token_urlsafe(32)
-    response = _render(request, "login.html", None, status_code, error=error, username=username,
+    response = render(request, "login.html", None, status_code, error=error, username=username,
                        next_url=next_url, login_csrf=token, login_csrf_field=LOGIN_CSRF_FIELD)
     _set_login_csrf(request, response, token)
     return response
@@ -213,7 +146,7 @@ async def logout(request: Request) -> Response:
         sent = str(form.get(CSRF_FIELD) or request.headers.get("x-csrf-token") or "")
         if not (sent and hmac.compare_digest(sent, principal.csrf_token or "")):
             tr = Translator(request_lang(request), request.app.state.policy)
-            return _render(request, "error.html", principal, 403, message=tr("error.csrf"))
+            return render(request, "error.html", principal, 403, message=tr("error.csrf"))
         db = request.app.state.db
         token = request.cookies.get(SESSION_COOKIE, "")
 
@@ -289,8 +222,8 @@ def camera_list(request: Request, principal: Reader, db: DB, policy: PolicyDep, 
         departments=policy.departments, purposes=policy.purposes, statuses=[s.value for s in CameraStatus],
         colours=purpose_colours(policy), status_colours=STATUS_COLOURS,
     )
-    name = "partials/camera_results.html" if _is_htmx_partial(request) else "cameras.html"
-    return _render(request, name, principal, **context)
+    name = "partials/camera_results.html" if is_htmx_partial(request) else "cameras.html"
+    return render(request, name, principal, **context)
 
 
 @router.get("/cameras/{camera_id}")
@@ -300,9 +233,9 @@ def camera_detail(camera_id: int, request: Request, principal: Reader, db: DB, p
             camera = registry.camera_read(registry.get_camera(session, camera_id))
     except NotFound:
         tr = Translator(request_lang(request), policy)
-        return _render(request, "error.html", principal, 404, message=tr("camera.not_found"))
+        return render(request, "error.html", principal, 404, message=tr("camera.not_found"))
     colours = purpose_colours(policy)
-    return _render(request, "camera_detail.html", principal, camera=camera,
+    return render(request, "camera_detail.html", principal, camera=camera,
                    colour=colours.get(camera.primary_purpose, "#333333"))
 
 
@@ -326,7 +259,7 @@ def camera_map(request: Request, principal: Reader, policy: PolicyDep) -> Respon
                                           "field.department", "field.primary_purpose", "field.address")},
         "loadedTemplate": tr.raw("map.loaded"),
     }
-    return _render(request, "map.html", principal, config=config, colours=colours,
+    return render(request, "map.html", principal, config=config, colours=colours,
                    status_colours=STATUS_COLOURS)
 
 
@@ -385,19 +318,4 @@ def annex1(request: Request, principal: ReportReader, db: DB, policy: PolicyDep)
     with db.reading() as session:
         report = registry.annex1_report(session, policy)
     tr = Translator(request_lang(request), policy)
-    return _render(request, "annex1.html", principal, rows=_annex_rows(report, tr), report=report)
-
-
-def render_error(request: Request, exc: DomainError) -> Response:
-    """A domain error as a console page, in the reader's language, citing its clause."""
-    tr = Translator(request_lang(request), request.app.state.policy)
-    message = exc.message_ko if tr.lang == "ko" else exc.message_en
-    clause_text = None
-    if exc.clause:
-        try:
-            clause = request.app.state.policy.clause(exc.clause)
-            clause_text = f"{clause.id}: {clause.ko if tr.lang == 'ko' else clause.en}"
-        except LookupError:
-            clause_text = exc.clause
-    return _render(request, "error.html", getattr(request.state, "principal", None), exc.status,
-                   message=message, clause=clause_text)
+    return render(request, "annex1.html", principal, rows=_annex_rows(report, tr), report=report)

@@ -40,7 +40,7 @@ from gwanje.core.db import Database
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy, UnknownCode
 from gwanje.situations import rules, service
-from gwanje.web.deps import SESSION_COOKIE
+from gwanje.http.deps import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 

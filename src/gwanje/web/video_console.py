@@ -41,9 +41,9 @@ from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 from gwanje.registry import service as registry
 from gwanje.registry.models import Camera
-from gwanje.web.console import _render
-from gwanje.web.deps import DB, PolicyDep, Principal, requires
-from gwanje.web.i18n import Translator, request_lang
+from gwanje.ui.render import render as _render
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
+from gwanje.ui.i18n import Translator, request_lang
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)

@@ -1,25 +1,26 @@
-"""Request dependencies: the wiring root's objects, who is asking, and what they may do.
+"""Request dependencies shared by every capability: the wiring root's objects, who is asking, and
+what the policy lets them do.
 
-Every route declares its permission with :func:`requires` (or :data:`PUBLIC`);
-``gwanje.web.app.assert_routes_guarded`` refuses to start an app with an unguarded route.
+Every route declares its permission with :func:`requires` (or :data:`PUBLIC`); the app factory
+refuses to start an app with an unguarded route. Who a session or token belongs to is answered by
+the :class:`Identity` the app factory installs (the accounts capability): this layer sits below
+every capability and imports none of them.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
-from gwanje.accounts import service as accounts
-from gwanje.accounts.models import User, WebSession
 from gwanje.core.audit import Actor
-from gwanje.core.db import Database
+from gwanje.core.db import Database, UnitOfWork
 from gwanje.core.errors import Forbidden, NotAuthenticated
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
-from gwanje.registry.service import Scope
 
 SESSION_COOKIE = "gwanje_session"
 CSRF_HEADER = "x-csrf-token"
@@ -39,16 +40,32 @@ DB = Annotated[Database, Depends(get_db)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 
 
+class Identity(Protocol):
+    """Resolves credentials to accounts; implemented by the accounts capability."""
+
+    def resolve_token(self, session: Session, token: str) -> Any: ...
+
+    def resolve_session(self, uow: UnitOfWork, policy: Policy, cookie: str) -> tuple[Any, Any] | None: ...
+
+    def actor_of(self, user: Any, request_id: str | None) -> Actor: ...
+
+
+def get_identity(request: Request) -> Identity:
+    return request.app.state.identity
+
+
 @dataclass
 class Principal:
     """The authenticated caller and how they authenticated."""
 
-    user: User
+    user: Any  # gwanje.accounts.models.User
     via: str  # "session" or "token"
-    web_session: WebSession | None = None
+    web_session: Any = None  # gwanje.accounts.models.WebSession
+    identity: Identity | None = None
 
     def actor(self, request: Request) -> Actor:
-        return accounts.actor_of(self.user, request.state.request_id)
+        identity = self.identity or get_identity(request)
+        return identity.actor_of(self.user, request.state.request_id)
 
     @property
     def csrf_token(self) -> str | None:
@@ -61,6 +78,7 @@ def _authenticate(request: Request) -> Principal | None:
         return cached
     db: Database = request.app.state.db
     policy: Policy = request.app.state.policy
+    accounts = get_identity(request)
     header = request.headers.get("authorization", "")
     principal = None
     if header.lower().startswith("bearer "):
@@ -69,14 +87,14 @@ def _authenticate(request: Request) -> Principal | None:
             user = accounts.resolve_token(session, token)
         if user is None:
             raise NotAuthenticated("토큰이 올바르지 않거나 만료되었습니다", "invalid or expired token")
-        principal = Principal(user, "token")
+        principal = Principal(user, "token", identity=accounts)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             with db.uow() as uow:
                 found = accounts.resolve_session(uow, policy, cookie)
             if found is not None:
-                principal = Principal(found[0], "session", found[1])
+                principal = Principal(found[0], "session", found[1], identity=accounts)
     request.state.principal = principal
     return principal
 
@@ -132,10 +150,3 @@ class public:  # noqa: N801
 
 
 PUBLIC = Depends(public())
-
-
-def write_scope(principal: Principal, policy: Policy) -> Scope:
-    """Department officers change only their own department's cameras; registry writers change any."""
-    if decisions.role_has_permission(policy, principal.user.role, "registry.write").allowed:
-        return Scope()
-    return Scope(department=principal.user.department or "\0none")

@@ -1,0 +1,33 @@
+"""The ``gwanje`` command line: thin commands over the capabilities, wired by :mod:`gwanje.bootstrap`."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from gwanje.cli import accounts, audit, evidence, registry, serve, situations, video
+from gwanje.cli.common import GwanjeGroup
+
+
+@click.group(cls=GwanjeGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """gwanje (관제): integrated CCTV control center operations."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+COMMANDS = (
+    serve.serve, serve.demo, serve.db,
+    registry.seed, registry.import_group, registry.export_group, registry.report,
+    accounts.users, audit.audit,
+    situations.consume_command, situations.simulate_command,
+    video.record_command, video.retention_command,
+    evidence.evidence_command,
+)
+for _command in COMMANDS:
+    main.add_command(_command)
+
+__all__ = ["main"]

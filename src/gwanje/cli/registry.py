@@ -1,0 +1,125 @@
+"""``gwanje seed``, ``import``, ``export`` and ``report``: the registry and its standard data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gwanje.cli.common import _actor, _database, _policy, _settings, _wire  # noqa: F401
+
+
+@click.group()
+def seed() -> None:
+    """Load reference data."""
+
+
+@seed.command("seongdong")
+def seed_seongdong_cmd() -> None:
+    """Load the Seongdong registry (Annex 1 at real camera-site positions)."""
+    from gwanje.registry.seed import seed_seongdong
+
+    settings = _settings()
+    result = seed_seongdong(_database(settings), _policy(settings), _actor())
+    if result["sites"]:
+        click.echo(f"{result['sites']} sites, {result['cameras']} cameras")
+    else:
+        click.echo("이미 적재됨, 변경 없음 / already seeded, nothing changed")
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import data."""
+
+
+@import_group.command("standard")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_standard_cmd(file: Path) -> None:
+    """Import a national CCTV standard data file (전국CCTV표준데이터 CSV)."""
+    from gwanje.registry.importer import import_standard
+
+    settings = _settings()
+    db = _database(settings)
+    policy = _policy(settings)
+    interactive = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        pct = 100 * done // total if total else 100
+        end = "" if interactive and done < total else "\n"
+        click.echo(f"\r가져오는 중 / importing: {done:,}/{total:,} rows ({pct}%)", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+    summary = import_standard(db, file, _actor(), policy=policy, progress=progress)
+    click.echo(f"가져옴 / imported: {summary.imported:,}")
+    click.echo(f"갱신 / updated: {summary.updated:,}")
+    click.echo(f"변경 없음 / unchanged: {summary.unchanged:,}")
+    click.echo(f"거부 / rejected: {len(summary.rejected):,}")
+    for line, reasons in summary.rejected[:200]:
+        text = "; ".join(f"{r.ko} / {r.en}" for r in reasons)
+        click.echo(f"  {line}행 / line {line}: {text}")
+    if len(summary.rejected) > 200:
+        click.echo(f"  … {len(summary.rejected) - 200} more")
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export data."""
+
+
+@export_group.command("standard")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--encoding", type=click.Choice(["utf-8-sig", "utf-8", "cp949"]), default="utf-8-sig",
+              show_default=True)
+def export_standard_cmd(file: Path, encoding: str) -> None:
+    """Write the registry in the 13-column national standard form."""
+    from gwanje.registry.importer import export_standard
+
+    settings = _settings()
+    n = export_standard(_database(settings), file, encoding=encoding)
+    click.echo(f"{n:,} sites → {file}")
+
+
+@export_group.command("geojson")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_geojson_cmd(file: Path) -> None:
+    """Write all cameras as GeoJSON (RFC 7946)."""
+    from gwanje.registry.importer import export_geojson
+
+    settings = _settings()
+    n = export_geojson(_database(settings), file)
+    click.echo(f"{n:,} cameras → {file}")
+
+
+@click.group()
+def report() -> None:
+    """Reports computed from the database."""
+
+
+@report.command("annex1")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "xlsx"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+def report_annex1(fmt: str, output: Path | None) -> None:
+    """Annex 1 (별표1): sites and cameras per department and purpose."""
+    from gwanje.registry import report as render
+    from gwanje.registry.service import annex1_report
+
+    settings = _settings()
+    db = _database(settings)
+    with db.reading() as session:
+        data = annex1_report(session, _policy(settings))
+    if fmt == "text":
+        body = render.as_text(data).encode("utf-8")
+    elif fmt == "csv":
+        body = render.as_csv(data)
+    else:
+        body = render.as_xlsx(data)
+        if output is None and sys.stdout.isatty():
+            raise click.UsageError("XLSX는 -o 파일로 저장하세요 / write XLSX to a file with -o")
+    if output:
+        output.write_bytes(body)
+        click.echo(f"→ {output}", err=True)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()

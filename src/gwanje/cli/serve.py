@@ -1,0 +1,79 @@
+"""``gwanje serve``, ``gwanje demo``, ``gwanje db upgrade``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from gwanje.cli.common import _actor, _database, _policy, _settings, _wire  # noqa: F401
+
+
+@click.command()
+@click.option("--host", default=None, help="Bind address (default GWANJE_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default GWANJE_PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web application (API and console)."""
+    import uvicorn
+
+    from gwanje.web.app import create_app
+
+    settings = _settings()
+    app = create_app(settings, policy=_policy(settings))
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@click.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+def demo(host: str | None, port: int | None) -> None:
+    """Seed the Seongdong registry and demo accounts, then serve the console."""
+    import uvicorn
+
+    from gwanje.accounts.demo import create_demo_accounts
+    from gwanje.registry.seed import seed_seongdong
+    from gwanje.web.app import create_app
+
+    settings = _settings()
+    policy = _policy(settings)
+    db = _database(settings)
+    added = seed_seongdong(db, policy)
+    accounts = create_demo_accounts(db, policy)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"성동구 등록부 / Seongdong registry: +{added['sites']} sites, +{added['cameras']} cameras")
+    click.echo(f"\n콘솔 / console: http://{host}:{port}/   (API: http://{host}:{port}/api/docs)")
+    click.echo("데모 계정 / demo accounts (password for all: %s):" % accounts[0].password)
+    me = os.path.relpath(sys.argv[0]) if sys.argv and os.path.exists(sys.argv[0]) else "gwanje"
+    for acct in accounts:
+        role = policy.role(acct.role)
+        otp = f"  OTP: {me} users otp {acct.username}" if acct.totp_secret else ""
+        click.echo(f"  {acct.username:<10} {role.ko} / {role.en}{otp}")
+    click.echo("OTP가 필요한 계정은 위 명령으로 현재 코드를 확인하세요 / "
+               "accounts marked OTP need a one-time code: run the command shown.\n")
+    app = create_app(settings, db=db, policy=policy)
+    from gwanje.situations.simulator import run_simulator_in_background
+
+    if settings.mqtt_url:
+        from gwanje.situations.mqtt import ConsumerConfig, MqttConsumer
+
+        MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url), bus=app.state.bus,
+                     hotlist=app.state.hotlist.match).start()
+    # The board is alive from the first minute: a simulated feed from real Seongdong sites.
+    run_simulator_in_background(db, policy, bus=app.state.bus, settings=settings)
+    click.echo("상황판 / situation board: http://%s:%s/board (simulated events every few seconds)" % (host, port))
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all Alembic migrations."""
+    settings = _settings()
+    _database(settings)
+    click.echo("데이터베이스 최신 / database at head")
