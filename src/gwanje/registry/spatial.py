@@ -546,3 +546,8 @@ class CameraIndexCache:
         """Mark the index stale (a camera was added, moved, retired); the next get() rebuilds."""
         with self._generation_lock:
             self._generation += 1
+
+
+def warm_up() -> None:
+    """Compile the kernels now (the wiring root calls this off the request path at start-up)."""
+    _kernels()
