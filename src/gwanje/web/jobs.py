@@ -1,0 +1,52 @@
+"""Background jobs of the web app: passes that run every few seconds while it serves.
+
+Each job is a use case that opens its own unit of work; what it records is published by the unit of
+work after commit, so the loop only schedules and survives transient errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from gwanje.access.service import flag_overdue
+from gwanje.registry import spatial
+from gwanje.situations.service import escalate_overdue
+
+log = logging.getLogger(__name__)
+
+# Incidents nobody acknowledged in time go to the next role; overdue documents and results alert.
+PERIODIC_JOBS = (escalate_overdue, flag_overdue)
+
+
+async def periodic_loop(app: FastAPI) -> None:
+    """Run every periodic job each ``settings.escalation_seconds``."""
+    while True:
+        await asyncio.sleep(app.state.settings.escalation_seconds)
+        for job in PERIODIC_JOBS:
+            try:
+                await run_in_threadpool(job, app.state.db, app.state.policy)
+            except Exception:  # noqa: BLE001 - keep running after a transient database error
+                log.exception("background job %s failed", job.__name__)
+
+
+def start_periodic(app: FastAPI) -> asyncio.Task | None:
+    if not app.state.settings.escalation_seconds:
+        return None
+    return asyncio.create_task(periodic_loop(app))
+
+
+def _warm_spatial() -> None:
+    try:
+        spatial.warm_up()
+    except Exception:  # noqa: BLE001 - the index still works, only the first query is slow
+        log.exception("could not prepare the nearest-camera kernels")
+
+
+def warm_up_in_background() -> None:
+    """Compile the nearest-camera kernels off the request path (seconds on a fresh machine)."""
+    threading.Thread(target=_warm_spatial, name="spatial-warmup", daemon=True).start()
