@@ -3,7 +3,7 @@
     .venv/bin/python bench/situations_ingest.py [--events 30000] [--latency-seconds 15] [--anchor-events 50000]
 
 Everything runs on this machine, each part in its own process, as in production: a private Mosquitto
-(``max_queued_messages 0``, see docs/mqtt.md), the consumer (``python -m gwanje.situations.mqtt``), the
+(``max_queued_messages 0``, see docs/mqtt.md), the consumer (``python -m gwanje consume``), the
 app (uvicorn, ``WS /api/live``) sharing the consumer's events over the machine's NATS
 (127.0.0.1:4222), and a fresh temporary PostgreSQL database seeded with the Seongdong registry
 (dropped afterwards). The events are the simulator's realistic mix (about a quarter raise incidents;
@@ -211,7 +211,7 @@ class Stack:
         self.env = env
         self.consumer_log = folder / "consumer.log"
         self.procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gwanje.situations.mqtt", "--url", broker.url, "--client-id", "bench-consumer"],
+            [sys.executable, "-m", "gwanje", "consume", "--url", broker.url, "--client-id", "bench-consumer"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.consumer_log.open("wb")))
         _wait(lambda: "MQTT subscribed" in self.consumer_log.read_text(errors="replace"), 60, "the consumer")
         self.ws: LiveClient | None = None

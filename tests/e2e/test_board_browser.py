@@ -134,7 +134,7 @@ def stack(tmp_path_factory, assets):  # noqa: F811 - the assets fixture
         if brokers:
             clog = var / "consumer.log"
             consumer = subprocess.Popen(
-                [sys.executable, "-m", "gwanje.situations.mqtt", "--client-id", f"gwanje-board-{RUN}",
+                [sys.executable, "-m", "gwanje", "consume", "--client-id", f"gwanje-board-{RUN}",
                  "--topic-root", TOPIC_ROOT, "--batch-ms", "5"],
                 env=env, stdout=clog.open("w"), stderr=subprocess.STDOUT, cwd=var)
             procs.append(consumer)

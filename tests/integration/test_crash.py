@@ -42,7 +42,7 @@ class ConsumerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GWANJE_")}
         env.update(GWANJE_DATABASE_URL=db_url, GWANJE_VAR_DIR=str(folder / "var"), PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gwanje.situations.mqtt", "--url", broker_url, "--client-id", client_id],
+            [sys.executable, "-m", "gwanje", "consume", "--url", broker_url, "--client-id", client_id],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("wb"))
 
     def wait_subscribed(self) -> None:
