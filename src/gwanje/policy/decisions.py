@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Collection
 from zoneinfo import ZoneInfo
 
-from .model import Annex1Row, Period, Policy
+from .model import Annex1Row, Period, Policy, UnknownCode
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ def may_view_video(
             f"{r.ko}은(는) '{p.ko}' 목적으로 영상을 열람할 수 없습니다",
             f"a {r.en.lower()} may not view video for '{p.en}'",
         )
-    if r.organisation in rules.incident_only_organisations:
+    if is_incident_only(policy, role):
         if not responding_incident_camera:
             return _deny(
                 rules.incident_only_clause,
@@ -228,6 +228,118 @@ def may_view_video(
         f"승인된 목적 '{p.ko}'으로 열람",
         f"viewing for the approved purpose '{p.en}'",
     )
+
+
+# ---- Art. 9 ⑤: incident-only viewing --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What the Art. 9 ⑤ test needs to know about an incident."""
+
+    id: int
+    open: bool
+    responsible_org: str
+    responding_org: str
+    responding_roles: tuple[str, ...]
+    camera_id: int | None
+
+
+def is_incident_only(policy: Policy, role: str) -> bool:
+    """The role's organisation may view video only while responding to an incident (Art. 9 ⑤)."""
+    return policy.role(role).organisation in policy.access.incident_only_organisations
+
+
+def _subject(word: str) -> str:
+    """Korean subject particle 이/가 after ``word``, by its last syllable's final consonant."""
+    last = word[-1:] if word else ""
+    if "가" <= last <= "힣":
+        return word + ("이" if (ord(last) - ord("가")) % 28 else "가")
+    return word + "이(가)"
+
+
+def incident_grants_view(
+    policy: Policy,
+    role: str,
+    incident: IncidentFacts | None,
+    camera_id: int | None,
+    attached: Collection[int],
+) -> Decision:
+    """Art. 9 ⑤, the one test: a role of an organisation listed in
+    ``access.incident_only_organisations`` views a camera only for an open incident routed
+    (responsible or responding organisation) to its own organisation, and only a camera that is the
+    incident's own or attached to it. Other roles are not limited. ``camera_id=None`` tests the
+    incident alone (e.g. may this incident be opened at all)."""
+    clause = policy.access.incident_only_clause
+    r = policy.role(role)
+    org = policy.organisation(r.organisation)
+    if not is_incident_only(policy, role):
+        return _allow(
+            clause,
+            f"{org.name_ko}의 영상 열람은 사건 대응에 한정되지 않습니다",
+            f"{org.name_en} is not limited to viewing video for incidents",
+        )
+    if incident is None:
+        return _deny(
+            clause,
+            f"대응 중인 사건을 지정해야 {_subject(org.short_ko)} 영상을 열람할 수 있습니다",
+            f"{org.short_en} must name an incident they are responding to",
+        )
+    if not incident.open:
+        return _deny(
+            clause,
+            f"사건 {incident.id}이(가) 종결되어 열람 권한이 끝났습니다",
+            f"incident {incident.id} is no longer open; access ended with it",
+        )
+    if r.organisation not in (incident.responsible_org, incident.responding_org):
+        return _deny(
+            clause,
+            f"사건 {incident.id}은(는) {org.short_ko} 대응 사건이 아닙니다",
+            f"incident {incident.id} is not routed to {org.short_en}",
+        )
+    if camera_id is not None and camera_id != incident.camera_id and camera_id not in attached:
+        return _deny(
+            clause,
+            f"이 CCTV는 사건 {incident.id}에 연결되지 않았습니다",
+            f"this camera is not attached to incident {incident.id}",
+        )
+    return _allow(
+        clause,
+        f"사건 {incident.id} 대응 중 열람",
+        f"viewing while responding to incident {incident.id}",
+    )
+
+
+# ---- the live board --------------------------------------------------------------------------
+
+
+def may_see_incident(
+    policy: Policy,
+    role: str,
+    department: str | None,
+    responsible_org: str,
+    responding_org: str,
+    camera_purposes: Collection[str] = (),
+) -> bool:
+    """Does the role see this incident on the live board (its ``board`` in the policy)?
+
+    ``all`` sees everything, ``none`` nothing; a set of organisations sees incidents whose
+    responsible or responding organisation is among them; ``own_department`` sees incidents on
+    cameras serving one of its department's primary purposes. An unknown role sees nothing.
+    """
+    try:
+        board = policy.role(role).board
+    except UnknownCode:
+        return False
+    if board == "all":
+        return True
+    if board == "none":
+        return False
+    if board == "own_department":
+        if not department:
+            return False
+        return not set(policy.department(department).primary_purposes).isdisjoint(camera_purposes)
+    return responsible_org in board or responding_org in board
 
 
 # ---- Annex 2: routing ------------------------------------------------------------------------

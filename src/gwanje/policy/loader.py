@@ -10,6 +10,8 @@ import os
 import re
 from datetime import date, time
 from importlib import resources
+from pathlib import PurePath
+from types import MappingProxyType
 from typing import Callable, Iterable, NoReturn, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +20,8 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .model import (
+    BOARD_KEYWORDS,
+    DEVICE_MESSAGE_TYPES,
     STORAGE_MODES,
     AccessRules,
     Agreement,
@@ -25,9 +29,12 @@ from .model import (
     ByPeriod,
     Clause,
     DayWindow,
+    DemoAccount,
     Department,
+    Dispatch,
     Duty,
     Escalation,
+    MapSettings,
     Organisation,
     Ownership,
     Permission,
@@ -41,7 +48,10 @@ from .model import (
     Situation,
     SopStep,
     Staffing,
+    StandardData,
+    Trigger,
     VideoManagementDuty,
+    resolve_map_file,
 )
 
 SCHEMA_VERSION = 1
@@ -61,6 +71,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "department": ("부서", "department"),
     "role": ("역할", "role"),
     "storage_mode": ("저장방식", "storage mode"),
+    "message": ("장치 메시지 유형", "device message type"),
 }
 
 T = TypeVar("T")
@@ -158,6 +169,7 @@ class _Builder:
         self._constructor = SafeConstructor()
         self.known: dict[str, dict[str, object]] = {kind: {} for kind in _KINDS}
         self.known["storage_mode"] = {mode: mode for mode in STORAGE_MODES}
+        self.known["message"] = {message: message for message in DEVICE_MESSAGE_TYPES}
         self.role_orgs: dict[str, str] = {}
 
     # ---- primitives -------------------------------------------------------------------------
@@ -274,8 +286,9 @@ class _Builder:
             (
                 "schema_version", "agreement", "organisations", "clauses", "purposes", "departments",
                 "annex1", "roles", "permissions", "duty", "ownership", "access", "staffing",
-                "retention", "security",
+                "retention", "security", "standard_data", "map",
             ),
+            ("demo_accounts",),
         )
         version = self.integer(top["schema_version"], "schema_version", 1)
         if version != SCHEMA_VERSION:
@@ -310,6 +323,9 @@ class _Builder:
             staffing=self.staffing(top["staffing"]),
             retention=self.retention(top["retention"]),
             security=self.security(top["security"]),
+            standard_data=self.standard_data(top["standard_data"]),
+            map=self.map_settings(top["map"]),
+            demo_accounts=self.demo_accounts(top.get("demo_accounts"), departments),
         )
 
     def agreement(self, node: Node) -> Agreement:
@@ -326,7 +342,7 @@ class _Builder:
     def organisation(self, node: Node, what: str) -> Organisation:
         m = _Map(
             self, node, what,
-            ("code", "party_ko", "name_ko", "name_en", "head_ko", "head_en"), ("address_ko",),
+            ("code", "party_ko", "name_ko", "name_en", "head_ko", "head_en"), ("address_ko", "short_ko", "short_en"),
         )
         code = self.pattern(m["code"], f"{what}.code", _CODE)
         address = m.get("address_ko")
@@ -338,6 +354,8 @@ class _Builder:
             head_ko=self.text(m["head_ko"], f"{what}.head_ko"),
             head_en=self.text(m["head_en"], f"{what}.head_en"),
             address_ko=None if address is None else self.opt_text(address, f"{what}.address_ko"),
+            short_ko="" if m.get("short_ko") is None else self.text(m["short_ko"], f"{what}.short_ko"),
+            short_en="" if m.get("short_en") is None else self.text(m["short_en"], f"{what}.short_en"),
         )
         self.define(m["code"], what, "organisation", code, org)
         return org
@@ -404,7 +422,7 @@ class _Builder:
             seen.add(key)
 
     def role(self, node: Node, what: str) -> Role:
-        m = _Map(self, node, what, ("code", "organisation", "ko", "en", "totp_required", "purposes"))
+        m = _Map(self, node, what, ("code", "organisation", "ko", "en", "totp_required", "purposes"), ("board",))
         code = self.pattern(m["code"], f"{what}.code", _CODE)
         organisation = self.ref(m["organisation"], f"{what}.organisation", "organisation")
         purposes_node = m["purposes"]
@@ -431,10 +449,30 @@ class _Builder:
             totp_required=self.boolean(m["totp_required"], f"{what}.totp_required"),
             purposes=purposes,
             own_department=own_department,
+            board=self.board(m.get("board"), f"{what}.board"),
         )
         self.define(m["code"], what, "role", code, role)
         self.role_orgs[code] = organisation
         return role
+
+    def board(self, node: Node | None, what: str) -> str | frozenset[str]:
+        if node is None:
+            return "none"
+        keyword = _keyword(node)
+        if keyword in BOARD_KEYWORDS:
+            return keyword
+        if isinstance(node, MappingNode):
+            m = _Map(self, node, what, ("routed_to",))
+            organisations = self.refs(m["routed_to"], f"{what}.routed_to", "organisation")
+            if not organisations:
+                self.fail(m["routed_to"], f"{what}.routed_to: 비어 있습니다", f"{what}.routed_to: must not be empty")
+            return frozenset(organisations)
+        shown = node.value if isinstance(node, ScalarNode) else type(node).__name__
+        self.fail(
+            node,
+            f"{what}: 'all', 'own_department', 'none' 또는 {{routed_to: [기관…]}}이어야 합니다 (값: {shown!r})",
+            f"{what}: expected 'all', 'own_department', 'none' or {{routed_to: [organisations…]}} (got {shown!r})",
+        )
 
     def permissions(self, node: Node) -> tuple[Permission, ...]:
         if not isinstance(node, MappingNode):
@@ -465,7 +503,13 @@ class _Builder:
         return tuple(result)
 
     def duty(self, node: Node) -> Duty:
-        m = _Map(self, node, "duty", ("timezone", "day", "situations", "rooms", "video_management"))
+        m = _Map(
+            self, node, "duty",
+            ("timezone", "day", "operator", "supervisors", "dispatch", "situations", "rooms", "video_management"),
+        )
+        operator = self.ref(m["operator"], "duty.operator", "organisation")
+        supervisors = frozenset(self.refs(m["supervisors"], "duty.supervisors", "role"))
+        dispatch = self.dispatch(m["dispatch"])
         timezone = self.text(m["timezone"], "duty.timezone")
         try:
             ZoneInfo(timezone)
@@ -489,19 +533,84 @@ class _Builder:
                     f"duty.situations: duplicate situation type '{situation.type}'",
                 )
             seen.add(situation.type)
+        self.unique_triggers(m["situations"], situations)
         return Duty(
             timezone=timezone,
             day=window,
             situations=situations,
             rooms=self.items(m["rooms"], "duty.rooms", self.room),
             video_management=self.items(m["video_management"], "duty.video_management", self.video_management),
+            operator=operator,
+            supervisors=supervisors,
+            dispatch=dispatch,
         )
+
+    def dispatch(self, node: Node) -> Dispatch:
+        m = _Map(self, node, "duty.dispatch", ("organisations", "roles", "clause"))
+        organisations = self.refs(m["organisations"], "duty.dispatch.organisations", "organisation")
+        if not organisations:
+            self.fail(
+                m["organisations"], "duty.dispatch.organisations: 비어 있습니다",
+                "duty.dispatch.organisations: must not be empty",
+            )
+        roles = []
+        for item in self.seq(m["roles"], "duty.dispatch.roles"):
+            role = self.ref(item, "duty.dispatch.roles", "role")
+            if self.role_orgs[role] not in organisations:
+                self.fail(
+                    item,
+                    f"duty.dispatch.roles: 역할 '{role}'은(는) 출동 지령 기관({', '.join(organisations)}) 소속이 아닙니다",
+                    f"duty.dispatch.roles: role '{role}' does not belong to a dispatching organisation "
+                    f"({', '.join(organisations)})",
+                )
+            roles.append(role)
+        return Dispatch(
+            organisations=frozenset(organisations),
+            roles=frozenset(roles),
+            clause=self.ref(m["clause"], "duty.dispatch.clause", "clause"),
+        )
+
+    def triggers(self, node: Node | None, what: str) -> tuple[Trigger, ...]:
+        if node is None:
+            return ()
+        result = []
+        for i, item in enumerate(self.seq(node, what)):
+            m = _Map(self, item, f"{what}[{i}]", ("message",), ("rule",))
+            message = self.ref(m["message"], f"{what}[{i}].message", "message")
+            rules: tuple[str, ...] = ()
+            if m.get("rule") is not None:
+                rules = tuple(
+                    self.pattern(r, f"{what}[{i}].rule", _CODE) for r in self.seq(m["rule"], f"{what}[{i}].rule")
+                )
+                if not rules:
+                    self.fail(m["rule"], f"{what}[{i}].rule: 비어 있습니다", f"{what}[{i}].rule: must not be empty")
+            result.append(Trigger(message, rules))
+        return tuple(result)
+
+    def unique_triggers(self, node: Node, situations: tuple[Situation, ...]) -> None:
+        """No two entries may claim the same (message, rule) pair: a message raises one situation."""
+        claimed: dict[tuple[str, str | None], str] = {}
+        for item, situation in zip(self.seq(node, "duty.situations"), situations):
+            for trigger in situation.triggers:
+                for rule in trigger.rules or (None,):
+                    key = (trigger.message, rule)
+                    if key in claimed:
+                        by = f"{trigger.message}" + (f" (rule {rule})" if rule else "")
+                        self.fail(
+                            item,
+                            f"duty.situations: 장치 메시지 {by}이(가) '{claimed[key]}'와 '{situation.type}'에 "
+                            "중복 지정되었습니다",
+                            f"duty.situations: device message {by} raises both '{claimed[key]}' and "
+                            f"'{situation.type}'",
+                        )
+                    claimed[key] = situation.type
 
     def situation(self, node: Node, what: str) -> Situation:
         m = _Map(
             self, node, what,
-            ("type", "ko", "en", "responsible", "recognise", "respond", "two_stage", "remarks_ko", "clause"),
-            ("sop", "escalation"),
+            ("type", "ko", "en", "responsible", "recognise", "respond", "two_stage", "remarks_ko", "clause",
+             "purpose"),
+            ("sop", "escalation", "raised_by"),
         )
         recognise = _Map(self, m["recognise"], f"{what}.recognise", ("organisation", "role"))
         recognise_org = self.ref(recognise["organisation"], f"{what}.recognise.organisation", "organisation")
@@ -537,6 +646,8 @@ class _Builder:
             clause=self.ref(m["clause"], f"{what}.clause", "clause"),
             sop=self.sop(m.get("sop"), f"{what}.sop"),
             escalation=self.escalation(m.get("escalation"), f"{what}.escalation"),
+            purpose=self.ref(m["purpose"], f"{what}.purpose", "purpose"),
+            triggers=self.triggers(m.get("raised_by"), f"{what}.raised_by"),
         )
 
     def sop(self, node: Node | None, what: str) -> tuple[SopStep, ...]:
@@ -653,6 +764,88 @@ class _Builder:
             lockout_after_failed_logins=lockout,
             clause=self.ref(m["clause"], "security.clause", "clause"),
         )
+
+
+    def standard_data(self, node: Node) -> StandardData:
+        m = _Map(self, node, "standard_data", ("purpose_map", "organisation_rules", "default_organisation"))
+        what = "standard_data.purpose_map"
+        if not isinstance(m["purpose_map"], MappingNode):
+            self.fail(m["purpose_map"], f"{what}: 매핑이어야 합니다", f"{what}: expected a mapping")
+        purpose_map: dict[str, str] = {}
+        for key_node, value_node in m["purpose_map"].value:
+            text = "".join(self.text(key_node, what).split())
+            if text in purpose_map:
+                self.fail(key_node, f"{what}: 중복된 설치목적구분 '{text}'", f"{what}: duplicate purpose text '{text}'")
+            purpose_map[text] = self.ref(value_node, f"{what}.{text}", "purpose")
+        rules = []
+        for i, item in enumerate(self.seq(m["organisation_rules"], "standard_data.organisation_rules")):
+            where = f"standard_data.organisation_rules[{i}]"
+            rule = _Map(self, item, where, ("contains", "organisation"))
+            rules.append((
+                self.text(rule["contains"], f"{where}.contains"),
+                self.ref(rule["organisation"], f"{where}.organisation", "organisation"),
+            ))
+        return StandardData(
+            purpose_map=MappingProxyType(purpose_map),
+            organisation_rules=tuple(rules),
+            default_organisation=self.ref(
+                m["default_organisation"], "standard_data.default_organisation", "organisation"
+            ),
+        )
+
+    def map_settings(self, node: Node) -> MapSettings:
+        m = _Map(self, node, "map", ("boundary",), ("neighbourhoods",))
+        neighbourhoods = m.get("neighbourhoods")
+        return MapSettings(
+            boundary=self.map_name(m["boundary"], "map.boundary"),
+            neighbourhoods=None if neighbourhoods is None or self.is_null(neighbourhoods)
+            else self.map_name(neighbourhoods, "map.neighbourhoods"),
+        )
+
+    def map_name(self, node: Node, what: str) -> str:
+        name = self.text(node, what)
+        try:
+            path = resolve_map_file(name, self.source)
+        except ValueError:
+            self.fail(
+                node,
+                f"{what}: 잘못된 파일 이름 {name!r} (상위 폴더 '..'나 절대 경로는 쓸 수 없습니다)",
+                f"{what}: bad file name {name!r} (no '..' and no absolute path)",
+            )
+        # A bare name must be shipped; a relative one is checked when the policy came from a file.
+        if (len(PurePath(name).parts) == 1 or os.path.isfile(self.source)) and not path.is_file():
+            self.fail(node, f"{what}: 파일이 없습니다: {path}", f"{what}: no such file: {path}")
+        return name
+
+    def demo_accounts(self, node: Node | None, departments: tuple[Department, ...]) -> tuple[DemoAccount, ...]:
+        if node is None:
+            return ()
+        organisation_of = {d.code: d.organisation for d in departments}
+        accounts = []
+        seen: set[str] = set()
+        for i, item in enumerate(self.seq(node, "demo_accounts")):
+            what = f"demo_accounts[{i}]"
+            m = _Map(self, item, what, ("username", "display_name", "role"), ("department",))
+            username = self.pattern(m["username"], f"{what}.username", _CODE)
+            if username in seen:
+                self.fail(m["username"], f"{what}: 중복된 사용자 '{username}'", f"{what}: duplicate username '{username}'")
+            seen.add(username)
+            role = self.ref(m["role"], f"{what}.role", "role")
+            dept_node = m.get("department")
+            department = None if dept_node is None else self.opt_ref(dept_node, f"{what}.department", "department")
+            if department is not None and organisation_of[department] != self.role_orgs[role]:
+                self.fail(
+                    dept_node,  # type: ignore[arg-type]
+                    f"{what}.department: 부서 '{department}'은(는) 역할 '{role}'의 기관 소속이 아닙니다",
+                    f"{what}.department: department '{department}' is not of role '{role}''s organisation",
+                )
+            accounts.append(DemoAccount(
+                username=username,
+                display_name=self.text(m["display_name"], f"{what}.display_name"),
+                role=role,
+                department=department,
+            ))
+        return tuple(accounts)
 
 
 def _keyword(node: Node) -> str | None:

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time
+from importlib import resources
+from pathlib import Path, PurePath
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal, Mapping, Union
 
 StorageMode = Literal["central", "on_site", "mobile"]
 Period = Literal["day", "night"]
+BoardKeyword = Literal["all", "own_department", "none"]
+# How a role sees the live board: a keyword, or the organisations whose incidents it sees (routed_to).
+Board = Union[BoardKeyword, frozenset]
 
 STORAGE_MODES: tuple[str, ...] = ("central", "on_site", "mobile")
+BOARD_KEYWORDS: tuple[str, ...] = ("all", "own_department", "none")
+
+# The device message types the situations capability parses (gwanje.situations.messages). Data, not
+# policy: a policy says which of them raise which situation (duty.situations[].raised_by).
+DEVICE_MESSAGE_TYPES: tuple[str, ...] = (
+    "emergency_bell", "u_seoul_safety", "video_analytics", "plate_read", "camera_fault", "camera_recovery",
+    "manual_report",
+)
+
+# Where bare map file names (no folder) are looked up: the package's data folder.
+PACKAGE_DATA = "data"
 
 
 class PolicyError(ValueError):
@@ -66,6 +82,15 @@ class Organisation:
     head_ko: str
     head_en: str
     address_ko: str | None
+    # How a sentence names the organisation ("경찰", "the police"); the full name when the policy gives none.
+    short_ko: str = ""
+    short_en: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.short_ko:
+            object.__setattr__(self, "short_ko", self.name_ko)
+        if not self.short_en:
+            object.__setattr__(self, "short_en", self.name_en)
 
 
 @dataclass(frozen=True)
@@ -127,6 +152,9 @@ class Role:
     # Purposes the role may view video for; empty when own_department is set.
     purposes: tuple[str, ...]
     own_department: bool = False
+    # The live board: "all", "own_department" (incidents on cameras of the department's primary
+    # purposes), "none", or a frozenset of organisation codes (incidents routed to one of them).
+    board: Board = "none"
 
 
 @dataclass(frozen=True)
@@ -186,6 +214,14 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class Trigger:
+    """A device message that raises a situation; ``rules`` narrows it to those analytics rules."""
+
+    message: str
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Situation:
     """One Annex 2 situation type: who recognises it and who responds."""
 
@@ -202,6 +238,13 @@ class Situation:
     clause: str
     sop: tuple[SopStep, ...] = ()
     escalation: Escalation | None = None
+    purpose: str = ""  # the purpose the incident's video serves
+    triggers: tuple[Trigger, ...] = ()
+
+    @property
+    def raised_by(self) -> tuple[str, ...]:
+        """The device message types that raise this situation (in policy order, without repeats)."""
+        return tuple(dict.fromkeys(t.message for t in self.triggers))
 
 
 @dataclass(frozen=True)
@@ -227,12 +270,25 @@ class VideoManagementDuty:
 
 
 @dataclass(frozen=True)
+class Dispatch:
+    """Art. 10: who may dispatch a 112 patrol — a role of one of ``organisations`` that responds to
+    the incident or is listed in ``roles``."""
+
+    organisations: frozenset[str]
+    roles: frozenset[str]
+    clause: str
+
+
+@dataclass(frozen=True)
 class Duty:
     timezone: str
     day: DayWindow
     situations: tuple[Situation, ...]
     rooms: tuple[RoomDuty, ...]
     video_management: tuple[VideoManagementDuty, ...]
+    operator: str = ""  # Art. 9 ①: the organisation that runs the center
+    supervisors: frozenset[str] = frozenset()  # roles that may always act on any incident
+    dispatch: Dispatch = Dispatch(frozenset(), frozenset(), "")
 
 
 @dataclass(frozen=True)
@@ -275,6 +331,32 @@ class Security:
     clause: str
 
 
+@dataclass(frozen=True)
+class StandardData:
+    """How the national CCTV standard data (공공데이터 표준) maps onto this policy."""
+
+    purpose_map: Mapping[str, str]  # 설치목적구분 text (spaces removed) -> purpose code
+    organisation_rules: tuple[tuple[str, str], ...]  # (the agency name contains, organisation code)
+    default_organisation: str
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """GeoJSON files the map draws: bare names are in the package data folder, others relative to the
+    policy file."""
+
+    boundary: str
+    neighbourhoods: str | None
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    role: str
+    department: str | None
+
+
 def _index(items: tuple, key: str) -> Mapping[str, object]:
     return MappingProxyType({getattr(item, key): item for item in items})
 
@@ -297,7 +379,11 @@ class Policy:
     staffing: Staffing
     retention: Retention
     security: Security
+    standard_data: StandardData = StandardData(MappingProxyType({}), (), "")
+    map: MapSettings | None = None
+    demo_accounts: tuple[DemoAccount, ...] = ()
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
+    _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -313,6 +399,12 @@ class Policy:
                 "situation": _index(self.duty.situations, "type"),
             },
         )
+        triggers: dict[tuple[str, str | None], Situation] = {}
+        for situation in self.duty.situations:
+            for trigger in situation.triggers:
+                for rule in trigger.rules or (None,):
+                    triggers.setdefault((trigger.message, rule), situation)
+        object.__setattr__(self, "_triggers", MappingProxyType(triggers))
 
     def _get(self, kind: str, code: str) -> object:
         try:
@@ -347,3 +439,97 @@ class Policy:
 
     def has_purpose(self, code: str) -> bool:
         return code in self._by["purpose"]
+
+    # ---- who runs the center (Art. 9 ①) and who acts on incidents ----------------------------
+
+    @property
+    def operator(self) -> str:
+        """The organisation that runs the center; its members see every organisation's records."""
+        return self.duty.operator
+
+    @property
+    def operator_organisation(self) -> Organisation:
+        return self.organisation(self.duty.operator)
+
+    def is_operator_role(self, role: str) -> bool:
+        """The role belongs to the operator and is not limited to its own department; unknown → False."""
+        found = self._by["role"].get(role) if isinstance(role, str) else None
+        return found is not None and found.organisation == self.duty.operator and not found.own_department
+
+    @property
+    def supervisors(self) -> frozenset[str]:
+        return self.duty.supervisors
+
+    @property
+    def dispatch(self) -> Dispatch:
+        return self.duty.dispatch
+
+    # ---- device messages → situations → purposes ---------------------------------------------
+
+    def situation_for_message(self, message_type: str, rule: str | None = None) -> Situation | None:
+        """The situation a device message raises; an entry naming the rule wins over one without."""
+        if rule is not None:
+            found = self._triggers.get((message_type, rule))
+            if found is not None:
+                return found
+        return self._triggers.get((message_type, None))
+
+    def purpose_of_situation(self, situation_type: str) -> str:
+        return self.situation(situation_type).purpose
+
+    # ---- video provision (Art. 11 ①, Annex 2 video management) --------------------------------
+
+    def provision_approvers(self, purposes: tuple[str, ...] | list[str] | frozenset[str] = ()) -> tuple[str, ...]:
+        """Roles that approve a provision of video for these purposes (all purposes when empty).
+
+        The roles holding ``video.provision.approve`` that belong to the organisation managing the
+        purposes' video (``duty.video_management``; the operator when no row covers them), in the
+        order the policy declares roles, with the supervisors last (they stand in, they do not
+        come first). A row that names a department narrows who among those roles' users handles
+        it, which is a matter for the accounts, not for the role list.
+        """
+        wanted = set(purposes)
+        rows = [
+            row for row in self.duty.video_management
+            if row.purposes and (not wanted or wanted & set(row.purposes))
+        ]
+        organisations = {row.organisation for row in rows} or {self.duty.operator}
+        try:
+            holders = self.permission("video.provision.approve").roles
+        except UnknownCode:
+            return ()
+        chosen = [r.code for r in self.roles if r.code in holders and r.organisation in organisations]
+        return tuple(
+            [code for code in chosen if code not in self.duty.supervisors]
+            + [code for code in chosen if code in self.duty.supervisors]
+        )
+
+    # ---- standard data (공공데이터 CCTV 표준데이터) ------------------------------------------------
+
+    def standard_purpose(self, text: str) -> str | None:
+        """Purpose code of a 설치목적구분 value (spaces ignored); None when the policy maps it to none."""
+        return self.standard_data.purpose_map.get("".join(text.split()))
+
+    def standard_organisation(self, agency_name: str) -> str:
+        """The organisation a standard-data agency (관리기관명) stands for: the first rule whose text
+        the name contains, else the default."""
+        for contains, organisation in self.standard_data.organisation_rules:
+            if contains in agency_name:
+                return organisation
+        return self.standard_data.default_organisation
+
+    # ---- the map -------------------------------------------------------------------------------
+
+    def map_file(self, name: str) -> Path:
+        """Where a map file named by the policy lies: a bare name in the package data folder,
+        anything else relative to the folder of the policy file. Names with ``..`` are refused."""
+        return resolve_map_file(name, self.source)
+
+
+def resolve_map_file(name: str, source: str) -> Path:
+    pure = PurePath(name)
+    if not name or ".." in pure.parts or pure.is_absolute() or "\\" in name:
+        raise ValueError(f"지도 파일 이름이 잘못되었습니다 / bad map file name: {name!r}")
+    if len(pure.parts) == 1:
+        return Path(str(resources.files("gwanje").joinpath(PACKAGE_DATA, name)))
+    return Path(source).parent / pure
