@@ -310,6 +310,33 @@ def incident_grants_view(
     )
 
 
+def may_attach_to_incident(policy: Policy, role: str, incident: IncidentFacts) -> Decision:
+    """Art. 9 ⑤ for attaching nearby cameras: an incident-only role attaches cameras only to an
+    incident routed to its own organisation that it is among the responding roles of. Whether the
+    incident is still open is the caller's first check (attaching to a closed one is refused for all)."""
+    clause = policy.access.incident_only_clause
+    r = policy.role(role)
+    org = policy.organisation(r.organisation)
+    if not is_incident_only(policy, role):
+        return _allow(
+            clause,
+            f"{org.name_ko}의 영상 열람은 사건 대응에 한정되지 않습니다",
+            f"{org.name_en} is not limited to viewing video for incidents",
+        )
+    routed = r.organisation in (incident.responsible_org, incident.responding_org)
+    if not routed or role not in incident.responding_roles:
+        return _deny(
+            clause,
+            f"이 상황에 대응 중인 {org.short_ko} 역할만 CCTV를 연결할 수 있습니다",
+            f"only {org.short_en} roles responding to this incident may attach cameras to it",
+        )
+    return _allow(
+        clause,
+        f"사건 {incident.id}에 대응 중인 {r.ko}",
+        f"{r.en} responding to incident {incident.id}",
+    )
+
+
 # ---- the live board --------------------------------------------------------------------------
 
 

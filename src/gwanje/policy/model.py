@@ -464,6 +464,11 @@ class Policy:
     def dispatch(self) -> Dispatch:
         return self.duty.dispatch
 
+    def roles_with(self, permission: str) -> tuple[str, ...]:
+        """Role codes holding a permission, in the order the policy declares roles."""
+        holders = self.permission(permission).roles
+        return tuple(r.code for r in self.roles if r.code in holders)
+
     # ---- device messages → situations → purposes ---------------------------------------------
 
     def situation_for_message(self, message_type: str, rule: str | None = None) -> Situation | None:
