@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from gwanje.policy import (
     Decision,
+    IncidentFacts,
     UnknownCode,
     annex_row,
     emergency_access,
+    incident_grants_view,
+    is_incident_only,
     is_overdue,
     load_default,
+    load_policy,
+    may_attach_to_incident,
+    may_see_incident,
     may_view_video,
     owner_organisation,
     period_at,
@@ -607,3 +614,250 @@ def test_retention_uses_the_cameras_own_period(policy):
 def test_retention_refuses_non_positive_periods(policy, days):
     with pytest.raises(ValueError):
         retention_days(policy, days)
+
+
+# ---- the live board ----------------------------------------------------------------------------
+
+HANBIT = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "hanbit.yaml"
+
+
+@pytest.fixture(scope="module")
+def hanbit():
+    return load_policy(HANBIT)
+
+
+# (responsible, responding) of each Seongdong situation type.
+ROUTED = {
+    "emergency_bell": ("police", "police"),
+    "u_seoul_safety": ("district", "district"),
+    "intelligent_event": ("police", "police"),
+    "wanted_vehicle": ("police", "police"),
+    "camera_fault": ("district", "district"),
+    "mixed": ("district", "police"),
+    "mixed_back": ("police", "district"),
+}
+SEES_ALL = ("district_manager", "district_it_officer", "monitoring_agent", "maintenance_staff", "police_officer",
+            "auditor")
+
+
+@pytest.mark.parametrize(("role", "routed"), [(r, k) for r in SEES_ALL for k in ROUTED])
+def test_operators_the_stationed_officer_and_auditors_see_every_incident(policy, role, routed):
+    assert may_see_incident(policy, role, None, *ROUTED[routed], ())
+
+
+@pytest.mark.parametrize(
+    ("routed", "sees"),
+    [("emergency_bell", True), ("intelligent_event", True), ("wanted_vehicle", True), ("mixed", True),
+     ("mixed_back", True), ("u_seoul_safety", False), ("camera_fault", False)],
+)
+def test_the_112_room_sees_incidents_routed_to_the_police(policy, routed, sees):
+    assert may_see_incident(policy, "police_112", None, *ROUTED[routed], ("crime_prevention",)) is sees
+
+
+@pytest.mark.parametrize("role", ["police_investigator", "device", "janitor"])
+def test_investigators_devices_and_unknown_roles_see_nothing(policy, role):
+    assert not may_see_incident(policy, role, None, *ROUTED["emergency_bell"], ("crime_prevention",))
+
+
+@pytest.mark.parametrize(
+    ("department", "camera_purposes", "sees"),
+    [
+        ("sanitation", ("illegal_dumping",), True),
+        ("sanitation", ("crime_prevention", "illegal_dumping"), True),
+        ("sanitation", ("crime_prevention",), False),  # a secondary purpose of sanitation is not enough
+        ("parks_green", ("illegal_dumping",), False),
+        ("traffic_guidance", ("green_parking",), True),
+        ("sanitation", (), False),
+        ("it_info", ("crime_prevention",), False),  # a department without cameras
+        (None, ("illegal_dumping",), False),
+        ("", ("illegal_dumping",), False),
+    ],
+)
+def test_department_officers_see_incidents_on_cameras_of_their_primary_purposes(
+        policy, department, camera_purposes, sees):
+    assert may_see_incident(policy, "department_officer", department, "district", "district", camera_purposes) is sees
+
+
+def test_board_of_an_unknown_department_raises(policy):
+    with pytest.raises(UnknownCode):
+        may_see_incident(policy, "department_officer", "space_agency", "district", "district", ("crime_prevention",))
+
+
+def test_the_second_districts_board(hanbit):
+    assert may_see_incident(hanbit, "station_dispatch", None, "hanbit_police", "hanbit_police")
+    assert may_see_incident(hanbit, "station_dispatch", None, "gu_office", "hanbit_police")
+    assert not may_see_incident(hanbit, "station_dispatch", None, "gu_office", "gu_office")
+    assert not may_see_incident(hanbit, "station_detective", None, "hanbit_police", "hanbit_police")
+    assert may_see_incident(hanbit, "dept_staff", "cleanup_div", "gu_office", "gu_office", ("illegal_dumping",))
+    assert not may_see_incident(hanbit, "dept_staff", "parking_div", "gu_office", "gu_office", ("illegal_dumping",))
+    assert may_see_incident(hanbit, "field_engineer", None, "hanbit_police", "hanbit_police")
+    assert not may_see_incident(hanbit, "police_112", None, "police", "police")  # Seongdong's role means nothing here
+
+
+# ---- Art. 9 ⑤: incident-only viewing, in one function ---------------------------------------
+
+
+def facts(*, is_open=True, responsible="police", responding="police", camera_id=10, roles=("police_officer",)):
+    return IncidentFacts(id=7, open=is_open, responsible_org=responsible, responding_org=responding,
+                         responding_roles=roles, camera_id=camera_id)
+
+
+@pytest.mark.parametrize(("role", "only"), [(r, r in POLICE_ROLES) for r in ALL_ROLES] + [("device", False)])
+def test_only_the_police_are_limited_to_incidents(policy, role, only):
+    assert is_incident_only(policy, role) is only
+
+
+def test_is_incident_only_of_an_unknown_role_raises(policy):
+    with pytest.raises(UnknownCode):
+        is_incident_only(policy, "janitor")
+
+
+@pytest.mark.parametrize("role", POLICE_ROLES)
+def test_police_must_name_an_incident(policy, role):
+    d = incident_grants_view(policy, role, None, 10, ())
+    assert not d and d.clause == "art-9-5"
+    assert d.reason_ko == "대응 중인 사건을 지정해야 경찰이 영상을 열람할 수 있습니다"
+    assert d.reason_en == "the police must name an incident they are responding to"
+
+
+def test_a_closed_incident_grants_nothing(policy):
+    d = incident_grants_view(policy, "police_officer", facts(is_open=False), 10, ())
+    assert not d and d.clause == "art-9-5"
+    assert d.reason_ko == "사건 7이(가) 종결되어 열람 권한이 끝났습니다"
+    assert d.reason_en == "incident 7 is no longer open; access ended with it"
+
+
+def test_an_incident_not_routed_to_the_police_grants_nothing(policy):
+    d = incident_grants_view(policy, "police_112", facts(responsible="district", responding="district"), 10, ())
+    assert not d and d.clause == "art-9-5"
+    assert d.reason_ko == "사건 7은(는) 경찰 대응 사건이 아닙니다"
+    assert d.reason_en == "incident 7 is not routed to the police"
+
+
+@pytest.mark.parametrize(("responsible", "responding"), [("police", "district"), ("district", "police")])
+def test_an_incident_routed_to_the_police_either_way_grants(policy, responsible, responding):
+    assert incident_grants_view(policy, "police_officer", facts(responsible=responsible, responding=responding), 10, ())
+
+
+def test_a_camera_not_attached_grants_nothing(policy):
+    d = incident_grants_view(policy, "police_officer", facts(), 11, (12, 13))
+    assert not d and d.clause == "art-9-5"
+    assert d.reason_ko == "이 CCTV는 사건 7에 연결되지 않았습니다"
+    assert d.reason_en == "this camera is not attached to incident 7"
+
+
+def test_the_incidents_own_camera_grants(policy):
+    d = incident_grants_view(policy, "police_officer", facts(), 10, ())
+    assert d and d.clause == "art-9-5" and "7" in d.reason_en
+
+
+def test_an_attached_camera_grants(policy):
+    assert incident_grants_view(policy, "police_investigator", facts(), 12, (12, 13))
+    assert incident_grants_view(policy, "police_investigator", facts(camera_id=None), 13, [12, 13])
+    assert not incident_grants_view(policy, "police_investigator", facts(camera_id=None), 14, [12, 13])
+
+
+def test_without_a_camera_only_the_incident_is_tested(policy):
+    assert incident_grants_view(policy, "police_112", facts(), None, ())
+    assert not incident_grants_view(policy, "police_112", facts(is_open=False), None, ())
+    not_police = facts(responsible="district", responding="district")
+    assert not incident_grants_view(policy, "police_112", not_police, None, ())
+
+
+@pytest.mark.parametrize("role", [r for r in ALL_ROLES if r not in POLICE_ROLES])
+def test_roles_not_limited_to_incidents_are_always_granted(policy, role):
+    for incident in (None, facts(is_open=False), facts(responsible="district", responding="district")):
+        d = incident_grants_view(policy, role, incident, 99, ())
+        assert d and d.clause == "art-9-5"
+        assert d.reason_en == "Seongdong-gu district office is not limited to viewing video for incidents"
+
+
+def test_the_check_order_is_incident_open_routed_camera(policy):
+    # A closed incident of another organisation on another camera names the first failure: closed.
+    d = incident_grants_view(policy, "police_officer", facts(is_open=False, responsible="district",
+                                                              responding="district"), 99, ())
+    assert "no longer open" in d.reason_en
+    d = incident_grants_view(policy, "police_officer", facts(responsible="district", responding="district"), 99, ())
+    assert "not routed" in d.reason_en
+
+
+def test_the_second_district_limits_its_own_police_to_their_own_incidents(hanbit):
+    police = facts(responsible="hanbit_police", responding="hanbit_police", roles=("station_officer",))
+    district = facts(responsible="gu_office", responding="gu_office", roles=("control_agent",))
+    assert incident_grants_view(hanbit, "station_officer", police, 10, ())
+    d = incident_grants_view(hanbit, "station_officer", district, 10, ())
+    assert not d and d.clause == "art-7-3"
+    assert d.reason_en == "incident 7 is not routed to the police"
+    assert incident_grants_view(hanbit, "control_agent", district, 99, ())
+    assert incident_grants_view(hanbit, "control_agent", None, 99, ())
+    assert not incident_grants_view(hanbit, "station_detective", None, 10, ())
+    # An incident routed to Seongdong's "police" is not routed to Hanbit's police.
+    assert not incident_grants_view(hanbit, "station_officer", facts(), 10, ())
+
+
+# ---- Art. 9 ⑤: attaching cameras --------------------------------------------------------------
+
+
+def test_responding_police_may_attach_cameras(policy):
+    d = may_attach_to_incident(policy, "police_officer", facts(roles=("police_officer", "police_112")))
+    assert d and d.clause == "art-9-5"
+
+
+@pytest.mark.parametrize(
+    "incident",
+    [facts(roles=("police_officer",)), facts(responsible="district", responding="district", roles=("police_112",))],
+)
+def test_police_not_responding_may_not_attach_cameras(policy, incident):
+    d = may_attach_to_incident(policy, "police_112", incident)
+    assert not d and d.clause == "art-9-5"
+    assert d.reason_en == "only the police roles responding to this incident may attach cameras to it"
+    assert d.reason_ko == "이 상황에 대응 중인 경찰 역할만 CCTV를 연결할 수 있습니다"
+
+
+def test_district_roles_may_attach_cameras_to_any_incident(policy):
+    assert may_attach_to_incident(policy, "monitoring_agent", facts(roles=("police_officer",)))
+
+
+
+def test_the_second_districts_police_attach_only_while_responding(hanbit):
+    police = facts(responsible="hanbit_police", responding="hanbit_police")
+    assert may_attach_to_incident(hanbit, "control_agent", police)
+    assert not may_attach_to_incident(hanbit, "station_dispatch",
+                                      facts(responsible="hanbit_police", responding="hanbit_police",
+                                            roles=("station_officer",)))
+
+
+# ---- routing of the second district -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("at", [kst(8), kst(12), kst(19, 59), kst(20), kst(2)])
+def test_the_second_district_handles_its_bell_itself(hanbit, at):
+    r = route_situation(hanbit, "emergency_bell", at)
+    assert r.responsible_organisation == "gu_office"
+    assert r.handler_role == "control_agent" and r.responding_roles == ("control_agent",)
+    assert not r.two_stage
+
+
+def test_the_second_districts_day_is_eight_to_eight(hanbit):
+    assert route_situation(hanbit, "wanted_vehicle", kst(8)).handler_role == "station_officer"
+    assert route_situation(hanbit, "wanted_vehicle", kst(20)).handler_role == "station_dispatch"
+    assert period_at(hanbit, kst(19, 59)) == "day" and period_at(hanbit, kst(7, 59)) == "night"
+
+
+def test_the_second_district_sends_faults_to_it_and_dumping_to_the_district(hanbit):
+    fault = route_situation(hanbit, "camera_fault", kst(12))
+    assert fault.handler_role == "field_engineer" and fault.responsible_organisation == "gu_office"
+    dumping = route_situation(hanbit, "illegal_dumping", kst(12))
+    assert dumping.responsible_organisation == "gu_office" and dumping.handler_role == "control_agent"
+
+
+def test_the_second_districts_annex_1_and_police_cameras(hanbit):
+    assert purposes_for(hanbit, "cleanup_div", "illegal_dumping") == ("illegal_dumping", "crime_prevention",
+                                                                      "illegal_parking")
+    assert not secondary_purpose_allowed(hanbit, "parking_div", "illegal_parking", "illegal_dumping")
+    assert owner_organisation(hanbit, "hanbit_police") == "hanbit_police"
+    assert owner_organisation(hanbit, "gu_office") == "gu_office"
+    d = may_view_video(hanbit, role="station_officer", user_department=None, purpose="crime_prevention",
+                       camera_purposes=("crime_prevention",), camera_department="safety_div",
+                       responding_incident_camera=False)
+    assert not d and d.clause == "art-7-3"

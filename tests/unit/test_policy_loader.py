@@ -559,3 +559,482 @@ def test_a_repeated_sop_step_is_refused(tmp_path):
 def test_zero_minute_escalation_is_refused(tmp_path):
     text = mutate("escalation: {ack_minutes: 30,", "escalation: {ack_minutes: 0,")
     assert "ack_minutes" in str(refused(tmp_path, text))
+
+
+# ---- who does what: operator, supervisors, dispatch, board ----------------------------------
+
+HANBIT = Path(__file__).resolve().parents[1] / "fixtures" / "policies" / "hanbit.yaml"
+
+
+def test_the_district_runs_the_center(policy):
+    assert policy.operator == "district"
+    assert policy.operator_organisation == policy.organisation("district")
+    assert policy.operator_organisation.name_ko == "성동구"
+
+
+@pytest.mark.parametrize(
+    ("role", "operator"),
+    [
+        ("district_manager", True), ("district_it_officer", True), ("monitoring_agent", True),
+        ("maintenance_staff", True), ("auditor", True), ("device", True),
+        ("department_officer", False),  # of the district, but only its own department
+        ("police_officer", False), ("police_112", False), ("police_investigator", False),
+        ("janitor", False),  # unknown
+    ],
+)
+def test_is_operator_role(policy, role, operator):
+    assert policy.is_operator_role(role) is operator
+
+
+def test_supervisors_and_dispatch_come_from_the_duty_section(policy):
+    assert policy.supervisors == frozenset({"district_manager"})
+    assert policy.dispatch.organisations == frozenset({"police"})
+    assert policy.dispatch.roles == frozenset({"police_112"})
+    assert policy.dispatch.clause == "art-10"
+
+
+@pytest.mark.parametrize(
+    ("role", "board"),
+    [
+        ("district_manager", "all"), ("district_it_officer", "all"), ("monitoring_agent", "all"),
+        ("maintenance_staff", "all"), ("police_officer", "all"), ("auditor", "all"),
+        ("police_112", frozenset({"police"})), ("department_officer", "own_department"),
+        ("police_investigator", "none"), ("device", "none"),
+    ],
+)
+def test_each_role_sees_the_board_as_today(policy, role, board):
+    assert policy.role(role).board == board
+
+
+def test_organisations_have_short_names_for_sentences(policy):
+    assert (policy.organisation("police").short_ko, policy.organisation("police").short_en) == ("경찰", "the police")
+    assert policy.organisation("district").short_en == "the district"
+
+
+def test_short_names_default_to_the_full_name(tmp_path):
+    text = mutate("    short_ko: 경찰\n    short_en: the police\n", "")
+    police = load_policy(write(tmp_path, text)).organisation("police")
+    assert (police.short_ko, police.short_en) == ("성동경찰서", "Seongdong police station")
+
+
+def test_a_role_without_board_sees_none(tmp_path):
+    text = mutate("    purposes: [crime_prevention]\n    board: none\n", "    purposes: [crime_prevention]\n")
+    assert load_policy(write(tmp_path, text)).role("police_investigator").board == "none"
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        ("board: everything", "expected 'all', 'own_department', 'none'"),
+        ("board: [police]", "expected 'all', 'own_department', 'none'"),
+        ("board: true", "expected 'all', 'own_department', 'none'"),
+        ("board: {routed_to: [sheriffs]}", "unknown organisation 'sheriffs'"),
+        ("board: {routed_to: []}", "must not be empty"),
+        ("board: {routed: [police]}", "unknown key 'routed'"),
+    ],
+)
+def test_a_bad_board_value_is_refused_with_its_line(tmp_path, new, expected):
+    text = mutate("board: {routed_to: [police]}", new)
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, new)
+    assert expected in str(error)
+    assert "roles[6].board" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  operator: district\n", "  operator: mayor\n", "duty.operator: unknown organisation 'mayor'"),
+        ("  supervisors: [district_manager]\n", "  supervisors: [boss]\n", "duty.supervisors: unknown role 'boss'"),
+        ("dispatch: {organisations: [police],", "dispatch: {organisations: [army],", "unknown organisation 'army'"),
+        ("dispatch: {organisations: [police],", "dispatch: {organisations: [],", "must not be empty"),
+        ("roles: [police_112], clause: art-10}", "roles: [monitoring_agent], clause: art-10}",
+         "role 'monitoring_agent' does not belong to a dispatching organisation"),
+        ("roles: [police_112], clause: art-10}", "roles: [police_112], clause: art-99}", "unknown clause 'art-99'"),
+        ("roles: [police_112], clause: art-10}", "roles: [police_112], clause: art-10, by: radio}", "unknown key 'by'"),
+    ],
+)
+def test_bad_operator_supervisors_or_dispatch_are_refused(tmp_path, old, new, expected):
+    text = mutate(old, new)
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, new)
+    assert expected in str(error)
+
+
+def test_the_duty_section_must_name_its_operator(tmp_path):
+    error = refused(tmp_path, mutate("  operator: district\n", ""))
+    assert "missing required key 'operator'" in str(error)
+
+
+# ---- device messages → situations → purposes --------------------------------------------------
+
+
+def test_device_message_types_are_the_parsed_ones():
+    from gwanje.policy import DEVICE_MESSAGE_TYPES
+
+    assert DEVICE_MESSAGE_TYPES == (
+        "emergency_bell", "u_seoul_safety", "video_analytics", "plate_read", "camera_fault", "camera_recovery",
+        "manual_report",
+    )
+
+
+@pytest.mark.parametrize(
+    ("message", "situation", "purpose"),
+    [
+        ("emergency_bell", "emergency_bell", "crime_prevention"),
+        ("u_seoul_safety", "u_seoul_safety", "crime_prevention"),
+        ("video_analytics", "intelligent_event", "crime_prevention"),
+        ("plate_read", "wanted_vehicle", "crime_prevention"),
+        ("camera_fault", "camera_fault", "facility_management"),
+        ("manual_report", "manual_report", "crime_prevention"),
+    ],
+)
+def test_each_message_raises_todays_situation_and_purpose(policy, message, situation, purpose):
+    found = policy.situation_for_message(message)
+    assert found is not None and found.type == situation
+    assert policy.situation(situation).raised_by == (message,)
+    assert policy.situation(situation).purpose == purpose
+    assert policy.purpose_of_situation(situation) == purpose
+    assert policy.situation_for_message(message, "any_rule") == found  # no rule named: every rule
+
+
+@pytest.mark.parametrize("message", ["camera_recovery", "telegram", ""])
+def test_a_message_that_raises_nothing_gives_none(policy, message):
+    assert policy.situation_for_message(message) is None
+
+
+def test_purpose_of_an_unknown_situation_raises(policy):
+    with pytest.raises(UnknownCode):
+        policy.purpose_of_situation("alien_landing")
+
+
+def test_an_entry_naming_the_rule_wins_over_one_without(tmp_path):
+    text = mutate(
+        "      raised_by: [{message: camera_fault}]\n",
+        "      raised_by: [{message: camera_fault}, {message: video_analytics, rule: [camera_tamper, lens_cover]}]\n",
+    )
+    p = load_policy(write(tmp_path, text))
+    assert p.situation_for_message("video_analytics", "camera_tamper").type == "camera_fault"
+    assert p.situation_for_message("video_analytics", "lens_cover").type == "camera_fault"
+    assert p.situation_for_message("video_analytics", "loitering").type == "intelligent_event"
+    assert p.situation_for_message("video_analytics").type == "intelligent_event"
+    assert p.situation("camera_fault").raised_by == ("camera_fault", "video_analytics")
+    assert p.situation("camera_fault").triggers[1].rules == ("camera_tamper", "lens_cover")
+
+
+def test_a_situation_raised_by_nothing_is_allowed(tmp_path):
+    text = mutate("      raised_by: [{message: manual_report}]\n", "")
+    p = load_policy(write(tmp_path, text))
+    assert p.situation("manual_report").raised_by == ()
+    assert p.situation_for_message("manual_report") is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("raised_by: [{message: camera_fault}]", "raised_by: [{message: camera_fault}, {message: emergency_bell}]",
+         "device message emergency_bell raises both 'emergency_bell' and 'camera_fault'"),
+        ("raised_by: [{message: camera_fault}]", "raised_by: [{message: camera_fault}, {message: camera_fault}]",
+         "device message camera_fault raises both 'camera_fault' and 'camera_fault'"),
+    ],
+)
+def test_a_message_claimed_twice_is_refused(tmp_path, old, new, expected):
+    text = mutate(old, new)
+    error = refused(tmp_path, text)
+    assert expected in str(error)
+    assert "중복 지정" in str(error)
+    assert error.line == line_of(text, "    - type: camera_fault")
+
+
+def test_the_same_rule_claimed_by_two_situations_is_refused(tmp_path):
+    text = mutate("raised_by: [{message: camera_fault}]",
+                  "raised_by: [{message: camera_fault}, {message: video_analytics, rule: [tamper]}]")
+    text = text.replace("raised_by: [{message: manual_report}]",
+                        "raised_by: [{message: manual_report}, {message: video_analytics, rule: [fight, tamper]}]")
+    error = refused(tmp_path, text)
+    assert "video_analytics (rule tamper) raises both 'camera_fault' and 'manual_report'" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        ("raised_by: [{message: smoke_alarm}]", "unknown device message type 'smoke_alarm'"),
+        ("raised_by: [{message: camera_fault, rule: []}]", "must not be empty"),
+        ("raised_by: [{message: camera_fault, rule: [Bad-Rule]}]", "malformed code"),
+        ("raised_by: [{message: camera_fault, rules: [x]}]", "unknown key 'rules'"),
+        ("raised_by: [{rule: [x]}]", "missing required key 'message'"),
+        ("raised_by: camera_fault", "expected a list"),
+    ],
+)
+def test_a_bad_raised_by_entry_is_refused(tmp_path, new, expected):
+    text = mutate("raised_by: [{message: camera_fault}]", new)
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, new)
+    assert expected in str(error)
+
+
+def test_a_situation_purpose_must_be_known_and_present(tmp_path):
+    text = mutate("      purpose: facility_management\n", "      purpose: repairs\n")
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, "repairs")
+    assert "unknown purpose 'repairs'" in str(error)
+    error = refused(tmp_path, mutate("      purpose: facility_management\n", ""))
+    assert "missing required key 'purpose'" in str(error)
+
+
+# ---- provision approvers --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "purposes",
+    [(), ("crime_prevention",), ("illegal_parking", "green_parking"), ("illegal_dumping",), ("traffic_info",)],
+)
+def test_seongdong_provision_approvers_are_it_officer_then_manager(policy, purposes):
+    assert policy.provision_approvers(purposes) == ("district_it_officer", "district_manager")
+
+
+def test_provision_approvers_follow_the_video_management_organisation(tmp_path):
+    text = mutate("    - code: dumping_cctv\n      ko: 쓰레기무단투기CCTV\n      en: Illegal-dumping cameras\n"
+                  "      organisation: district\n",
+                  "    - code: dumping_cctv\n      ko: 쓰레기무단투기CCTV\n      en: Illegal-dumping cameras\n"
+                  "      organisation: police\n")
+    text = text.replace("  video.provision.approve:\n    roles: [district_manager, district_it_officer]",
+                        "  video.provision.approve:\n"
+                        "    roles: [district_manager, district_it_officer, police_officer]")
+    p = load_policy(write(tmp_path, text))
+    assert p.provision_approvers(("illegal_dumping",)) == ("police_officer",)
+    assert p.provision_approvers(("crime_prevention",)) == ("district_it_officer", "district_manager")
+    assert p.provision_approvers(("traffic_info",)) == ("district_it_officer", "district_manager")  # the operator
+    assert p.roles_with("video.provision.approve") == ("district_manager", "district_it_officer", "police_officer")
+
+
+def test_roles_with_a_permission_keep_the_declared_order(policy):
+    assert policy.roles_with("events.ingest") == ("device",)
+    assert policy.roles_with("audit.read") == ("district_manager", "auditor")
+    with pytest.raises(UnknownCode):
+        policy.roles_with("video.delete")
+
+
+# ---- standard data ----------------------------------------------------------------------------
+
+# What registry/standard.py held in code before the map moved into the policy.
+SEONGDONG_STANDARD_PURPOSES = {
+    "생활방범": "crime_prevention", "차량방범": "crime_prevention", "어린이보호": "child_protection",
+    "교통단속": "traffic_enforcement", "교통정보수집": "traffic_info", "쓰레기단속": "illegal_dumping",
+    "시설물관리": "facility_management", "재난재해": "disaster", "다목적": "crime_prevention", "기타": "other",
+}
+
+
+def test_standard_purpose_map_is_the_one_the_registry_used(policy):
+    assert dict(policy.standard_data.purpose_map) == SEONGDONG_STANDARD_PURPOSES
+    for text, purpose in SEONGDONG_STANDARD_PURPOSES.items():
+        assert policy.standard_purpose(text) == purpose
+
+
+def test_standard_purpose_ignores_spaces_and_gives_none_for_unknown_text(policy):
+    assert policy.standard_purpose(" 생활 방범 ") == "crime_prevention"
+    assert policy.standard_purpose("쓰레기 단속") == "illegal_dumping"
+    assert policy.standard_purpose("드론감시") is None
+    assert policy.standard_purpose("") is None
+
+
+@pytest.mark.parametrize(
+    ("agency", "organisation"),
+    [("서울특별시 성동경찰서", "police"), ("성동구청", "district"), ("서울 성동구 교통지도과", "district"), ("", "district")],
+)
+def test_standard_organisation_by_agency_name(policy, agency, organisation):
+    assert policy.standard_organisation(agency) == organisation
+
+
+def test_first_matching_organisation_rule_wins(tmp_path):
+    text = mutate("    - {contains: 경찰, organisation: police}\n",
+                  "    - {contains: 경찰, organisation: police}\n    - {contains: 성동, organisation: police}\n")
+    p = load_policy(write(tmp_path, text))
+    assert p.standard_data.organisation_rules == (("경찰", "police"), ("성동", "police"))
+    assert p.standard_organisation("성동구청") == "police"
+    assert p.standard_organisation("한빛구청") == "district"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    다목적: crime_prevention\n", "    다목적: surveillance\n", "unknown purpose 'surveillance'"),
+        ("    다목적: crime_prevention\n", "    생활 방범: disaster\n", "duplicate purpose text '생활방범'"),
+        ("    - {contains: 경찰, organisation: police}\n", "    - {contains: 경찰, organisation: army}\n",
+         "unknown organisation 'army'"),
+        ("    - {contains: 경찰, organisation: police}\n", "    - {contains: '', organisation: police}\n",
+         "empty string"),
+        ("    - {contains: 경찰, organisation: police}\n", "    - {text: 경찰, organisation: police}\n",
+         "unknown key 'text'"),
+        ("  default_organisation: district\n", "  default_organisation: nobody\n", "unknown organisation 'nobody'"),
+        ("  purpose_map:\n", "  purpose_map: []\n  purpose_list:\n", "unknown key 'purpose_list'"),
+    ],
+)
+def test_bad_standard_data_is_refused(tmp_path, old, new, expected):
+    text = mutate(old, new)
+    error = refused(tmp_path, text)
+    assert expected in str(error)
+    assert "standard_data" in str(error)
+
+
+def test_standard_data_section_is_required(tmp_path):
+    start = DEFAULT_TEXT.index("standard_data:\n")
+    end = DEFAULT_TEXT.index("\nmap:\n")
+    error = refused(tmp_path, DEFAULT_TEXT[:start] + DEFAULT_TEXT[end:])
+    assert "missing required key 'standard_data'" in str(error)
+
+
+# ---- the map ----------------------------------------------------------------------------------
+
+
+def test_map_names_the_shipped_seongdong_geojson(policy):
+    assert policy.map.boundary == "seongdong_boundary.geojson"
+    assert policy.map.neighbourhoods == "seongdong_neighborhoods.geojson"
+    boundary = policy.map_file(policy.map.boundary)
+    assert boundary.is_file() and boundary.parent.name == "data"
+    assert boundary.read_text(encoding="utf-8").lstrip().startswith("{")
+    assert policy.map_file(policy.map.neighbourhoods).is_file()
+
+
+@pytest.mark.parametrize("name", ["../secrets.geojson", "maps/../../etc/passwd", "/etc/passwd", "", "a\\b.geojson"])
+def test_map_file_refuses_names_leaving_their_folder(policy, name):
+    with pytest.raises(ValueError):
+        policy.map_file(name)
+
+
+def test_a_map_path_is_relative_to_the_policy_file(tmp_path):
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "here.geojson").write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    text = mutate("  boundary: seongdong_boundary.geojson\n", "  boundary: maps/here.geojson\n")
+    p = load_policy(write(tmp_path, text))
+    assert p.map_file(p.map.boundary) == tmp_path / "maps" / "here.geojson"
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        ("  boundary: maps/missing.geojson\n", "no such file"),
+        ("  boundary: nowhere.geojson\n", "no such file"),
+        ("  boundary: ../seongdong_boundary.geojson\n", "bad file name"),
+        ("  boundary: /etc/hosts\n", "bad file name"),
+    ],
+)
+def test_a_bad_map_file_is_refused_with_its_line(tmp_path, new, expected):
+    text = mutate("  boundary: seongdong_boundary.geojson\n", new)
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, new.strip())
+    assert expected in str(error) and "map.boundary" in str(error)
+
+
+def test_neighbourhoods_are_optional(tmp_path):
+    text = mutate("  neighbourhoods: seongdong_neighborhoods.geojson\n", "")
+    assert load_policy(write(tmp_path, text)).map.neighbourhoods is None
+
+
+def test_unknown_map_key_is_refused(tmp_path):
+    text = mutate("  neighbourhoods: seongdong_neighborhoods.geojson\n",
+                  "  neighbourhoods: seongdong_neighborhoods.geojson\n  roads: roads.geojson\n")
+    assert "unknown key 'roads'" in str(refused(tmp_path, text))
+
+
+# ---- demo accounts ----------------------------------------------------------------------------
+
+
+def test_demo_accounts_are_todays_list(policy):
+    assert [(a.username, a.role, a.department) for a in policy.demo_accounts] == [
+        ("manager", "district_manager", None), ("itofficer", "district_it_officer", "it_info"),
+        ("agent", "monitoring_agent", None), ("maint", "maintenance_staff", None),
+        ("dept", "department_officer", "autonomous_admin"), ("police", "police_officer", None),
+        ("p112", "police_112", None), ("detective", "police_investigator", None),
+        ("auditor", "auditor", None), ("sensor", "device", None),
+    ]
+    assert policy.demo_accounts[0].display_name == "김관리 (관리책임자)"
+
+
+def test_demo_accounts_are_optional(tmp_path):
+    text = DEFAULT_TEXT[: DEFAULT_TEXT.index("demo_accounts:\n")]
+    assert load_policy(write(tmp_path, text)).demo_accounts == ()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("role: district_manager}", "role: mayor}", "unknown role 'mayor'"),
+        ("role: district_it_officer, department: it_info}", "role: district_it_officer, department: it}",
+         "unknown department 'it'"),
+        ("role: district_it_officer, department: it_info}", "role: police_officer, department: it_info}",
+         "department 'it_info' is not of role 'police_officer''s organisation"),
+        ("{username: agent, display_name: 박요원", "{username: manager, display_name: 박요원",
+         "duplicate username 'manager'"),
+        ("{username: agent,", "{username: Agent Smith,", "malformed code"),
+        ("role: district_manager}", "role: district_manager, password: x}", "unknown key 'password'"),
+    ],
+)
+def test_bad_demo_accounts_are_refused(tmp_path, old, new, expected):
+    text = mutate(old, new)
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, new)
+    assert expected in str(error)
+
+
+# ---- a second district ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hanbit():
+    return load_policy(HANBIT)
+
+
+def test_the_second_district_loads_with_codes_of_its_own(hanbit, policy):
+    assert hanbit.agreement.id == "hanbit-2021"
+    assert {o.code for o in hanbit.organisations} == {"gu_office", "hanbit_police"}
+    def codes(p):
+        return {o.code for o in p.organisations} | {r.code for r in p.roles} | {d.code for d in p.departments}
+
+    mine, theirs = codes(policy), codes(hanbit)
+    assert mine.isdisjoint(theirs)
+    assert hanbit.operator == "gu_office" and hanbit.operator_organisation.name_ko == "한빛구"
+    assert hanbit.supervisors == frozenset({"control_chief"})
+    assert hanbit.dispatch.organisations == frozenset({"hanbit_police"})
+    assert hanbit.department("cleanup_div").ko == "청소과"
+    assert hanbit.department("cleanup_div").primary_purposes == ("illegal_dumping",)
+
+
+@pytest.mark.parametrize("hour", [3, 12, 22])
+def test_the_second_districts_bell_is_its_own_day_and_night(hanbit, policy, hour):
+    from datetime import datetime, timedelta, timezone
+
+    from gwanje.policy import route_situation
+
+    at = datetime(2026, 5, 4, hour, tzinfo=timezone(timedelta(hours=9)))
+    bell = route_situation(hanbit, "emergency_bell", at)
+    assert (bell.responsible_organisation, bell.handler_role, bell.responding_roles) == (
+        "gu_office", "control_agent", ("control_agent",))
+    assert route_situation(policy, "emergency_bell", at).responsible_organisation == "police"
+    fault = route_situation(hanbit, "camera_fault", at)
+    assert (fault.handler_role, fault.responding_roles) == ("field_engineer", ("field_engineer",))
+    assert hanbit.role(fault.handler_role).ko.startswith("정보통신과")
+
+
+def test_the_second_district_raises_dumping_from_an_analytics_rule(hanbit, policy):
+    assert hanbit.situation_for_message("video_analytics", "dumping").type == "illegal_dumping"
+    assert hanbit.situation_for_message("video_analytics", "loitering").type == "intelligent_event"
+    assert hanbit.purpose_of_situation("illegal_dumping") == "illegal_dumping"
+    assert hanbit.situation("illegal_dumping").responsible == "gu_office"
+    with pytest.raises(UnknownCode):
+        policy.situation("illegal_dumping")
+    assert policy.situation_for_message("video_analytics", "dumping").type == "intelligent_event"
+
+
+def test_the_second_district_answers_the_other_questions_its_own_way(hanbit):
+    assert hanbit.provision_approvers() == ("it_officer", "control_chief")
+    assert hanbit.is_operator_role("field_engineer") and not hanbit.is_operator_role("dept_staff")
+    assert not hanbit.is_operator_role("station_officer")
+    assert hanbit.role("station_dispatch").board == frozenset({"hanbit_police"})
+    assert hanbit.role("station_detective").board == "none"
+    assert hanbit.standard_organisation("한빛경찰서") == "hanbit_police"
+    assert hanbit.standard_organisation("한빛구 청소과") == "gu_office"
+    assert hanbit.standard_purpose("무단 투기") == "illegal_dumping"
+    assert hanbit.map.neighbourhoods is None and hanbit.map_file(hanbit.map.boundary).is_file()
+    assert [a.username for a in hanbit.demo_accounts][:2] == ["chief", "agent"]
+    assert hanbit.access.incident_only_organisations == frozenset({"hanbit_police"})
