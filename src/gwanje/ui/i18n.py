@@ -1,667 +1,106 @@
 """Console language: Korean by default, English on request.
 
 The language comes from ``?lang=`` (one request), else the ``lang`` cookie (set by ``/lang/{code}``),
-else Korean. Fixed UI text lives in :data:`MESSAGES`; labels of purposes, departments and roles come
-from the loaded policy so that another district's agreement brings its own words.
+else Korean. Fixed UI text lives in the gettext catalogues ``gwanje/locale/{ko,en}/LC_MESSAGES/gwanje.po``
+(the source; edit them, never the compiled ``.mo``), keyed by symbolic ids such as ``cameras.total``,
+with ``str.format`` placeholders (``{total:,}``). Labels of purposes, departments, roles and
+organisations come from the loaded policy so that another district's agreement brings its own words;
+labels of domain codes come from the capability's choice set (:mod:`gwanje.core.choices`).
+
+The ``.mo`` files are compiled by ``scripts/setup`` and when the package is built; they are not
+committed. Without them the console would show message ids to operators, so importing this module
+(and so starting the app) fails with :class:`CataloguesMissing` instead of compiling behind the
+installer's back: an installed package may sit in a read-only directory, and a wheel without its
+catalogues is a broken build that should be seen at once.
+
+A text that shows a count has plural forms (``msgid_plural``) and is read with
+``t.n(key, count, **values)``: Korean has one form (``nplurals=1``), English two (``n != 1``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
+from babel import Locale
+from babel.messages.mofile import read_mo
+from babel.support import Translations
 from starlette.requests import Request
 
+from gwanje.core.choices import ChoiceSet
 from gwanje.core.clock import to_kst
 from gwanje.policy.model import Policy, UnknownCode
-from gwanje.registry.rules import LABELS
+from gwanje.registry.rules import LABELS  # until the registry passes its choice sets to t.label
 
 LANGS = ("ko", "en")
 DEFAULT_LANG = "ko"
 LANG_COOKIE = "lang"
+DOMAIN = "gwanje"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "ko": {
-        "app.name": "{district} 통합관제센터",
-        "app.short": "관제",
-        "nav.cameras": "카메라 목록",
-        "nav.map": "지도",
-        "nav.annex1": "별표1 보고서",
-        "nav.logout": "로그아웃",
-        "nav.language": "언어",
-        "nav.skip": "본문으로 건너뛰기",
-        "login.title": "로그인",
-        "login.username": "사용자명",
-        "login.password": "비밀번호",
-        "login.otp": "OTP 코드",
-        "login.otp_hint": "2단계 인증이 필요한 역할만 입력합니다 (6자리)",
-        "login.submit": "로그인",
-        "login.expired": "로그인 화면이 만료되었습니다. 다시 시도해 주세요.",
-        "login.notice": "허가된 사용자만 접속할 수 있습니다. 모든 접속과 조회는 기록됩니다.",
-        "cameras.title": "카메라 목록",
-        "cameras.search": "검색",
-        "cameras.search_placeholder": "주소, 관리번호, 이름",
-        "cameras.all": "전체",
-        "cameras.filter": "조회",
-        "cameras.reset": "초기화",
-        "cameras.total": "총 {total:,}대",
-        "cameras.showing": "{start:,}–{end:,} 표시",
-        "cameras.none": "조건에 맞는 카메라가 없습니다.",
-        "cameras.prev": "이전",
-        "cameras.next": "다음",
-        "cameras.page": "{page} / {pages} 쪽",
-        "camera.title": "카메라 상세",
-        "camera.back": "목록으로",
-        "camera.on_map": "위치",
-        "camera.not_found": "카메라를 찾을 수 없습니다.",
-        "map.title": "카메라 지도",
-        "map.legend": "주목적",
-        "map.status": "상태",
-        "map.loading": "불러오는 중…",
-        "map.loaded": "카메라 {count:,}대",
-        "map.load_failed": "카메라 위치를 불러오지 못했습니다.",
-        "map.detail": "상세 보기",
-        "map.boundary": "구 경계",
-        "map.all_off": "모두 끄기",
-        "map.all_on": "모두 켜기",
-        "annex1.title": "{district} 다목적 CCTV 운영 현황",
-        "annex1.caption": "[별표 1] 협약서 양식, 등록부 자료로 산출",
-        "annex1.as_of": "({when} 현재)",
-        "annex1.label": "[별표 1]",
-        "annex1.total": "합계",
-        "annex1.print": "인쇄",
-        "annex1.note": "개소는 서로 다른 설치 장소 수이며, 한 장소에 여러 부서의 카메라가 있으면 합계에서는 한 번만 셉니다. 철거된 카메라는 제외합니다.",
-        "col.department": "부서",
-        "col.primary_purpose": "주목적",
-        "col.sites": "개소",
-        "col.cameras": "대수",
-        "col.secondary_purposes": "주목적 외 용도",
-        "col.remarks": "비고",
-        "field.management_number": "관리번호",
-        "field.name": "이름",
-        "field.site_key": "개소(설치장소) 번호",
-        "field.road_address": "도로명주소",
-        "field.lot_address": "지번주소",
-        "field.department": "부서",
-        "field.owner_organisation": "소유 기관",
-        "field.primary_purpose": "주목적",
-        "field.secondary_purposes": "주목적 외 용도",
-        "field.camera_group": "카메라 그룹",
-        "field.storage_mode": "저장 방식",
-        "field.position": "위치 (WGS84 위도, 경도)",
-        "field.direction": "촬영 방면",
-        "field.direction_deg": "촬영 방향(도)",
-        "field.resolution_mp": "화소(백만)",
-        "field.retention_days": "보관기간(일)",
-        "field.installed_month": "설치연월",
-        "field.status": "상태",
-        "field.stream_url": "영상 주소",
-        "field.created_at": "등록 일시",
-        "field.updated_at": "수정 일시",
-        "field.retired_at": "철거 일시",
-        "field.address": "주소",
-        "common.none": "—",
-        "common.days": "{n:,}일",
-        "error.title": "오류",
-        "error.csrf": "요청을 확인할 수 없습니다(CSRF). 화면을 새로 고친 뒤 다시 시도해 주세요.",
-        "error.forbidden": "이 화면을 볼 권한이 없습니다.",
-        "nav.board": "상황판",
-        "board.title": "상황판",
-        "board.title_112": "112 상황실",
-        "board.subtitle_112": "경찰 대응 상황 (협약 제9조 ⑤, 동일 GIS 화면)",
-        "board.incidents": "진행 중 상황",
-        "board.map": "상황 지도",
-        "board.detail": "상황 상세",
-        "board.live.connecting": "실시간 연결 중…",
-        "board.live.open": "실시간",
-        "board.live.closed": "연결 끊김 — 재연결 중",
-        "board.live.forbidden": "실시간 상황을 볼 권한이 없습니다",
-        "board.empty": "진행 중인 상황이 없습니다.",
-        "board.select_hint": "목록이나 지도에서 상황을 선택하세요.",
-        "board.col.time": "발생",
-        "board.col.status": "상태",
-        "board.col.type": "유형",
-        "board.col.title": "내용",
-        "board.col.assigned": "담당",
-        "board.actions": "조치",
-        "board.unit": "출동 차량 호출부호",
-        "board.unit_required": "출동 지령에는 호출부호가 필요합니다.",
-        "board.note": "메모",
-        "board.send": "확인",
-        "board.sop": "표준 대응 절차 (SOP)",
-        "board.sop.done": "완료",
-        "board.sop.skipped": "건너뜀",
-        "board.sop.tick": "완료 처리",
-        "board.sop.skip": "건너뛰기",
-        "board.sop.skip_reason": "건너뛰는 사유",
-        "board.sop.required": "필수",
-        "board.timeline": "처리 이력",
-        "board.dispatches": "출동",
-        "board.nearby": "인근 CCTV",
-        "board.nearby.none": "인근 CCTV 정보가 없습니다.",
-        "board.nearby.may_open": "열람 가능",
-        "board.nearby.may_not_open": "열람 불가",
-        "board.rejected": "처리 불가 메시지",
-        "board.alert": "알림",
-        "board.error": "처리하지 못했습니다",
-        "board.assigned": "담당",
-        "board.occurred": "발생 일시",
-        "board.ack_due": "접수 기한",
-        "board.routing": "처리 주체",
-        "board.recognising": "상황 인지",
-        "board.responding": "대응",
-        "board.no_location": "위치 정보 없음",
-        "board.finished": "종료된 상황",
-        "board.event.created": "상황 생성",
-        "board.event.escalated": "상향 보고",
-        "board.event.sop_done": "절차 완료",
-        "board.event.sop_skipped": "절차 생략",
-        "lang.ko": "한국어",
-        "lang.en": "English",
-        # video console (gwanje.web.video_console, board live view)
-        "nav.video": "영상정보 관리",
-        "video.tabs": "영상정보 관리 화면",
-        "video.tab.provisions": "제공 요청",
-        "video.tab.emergency": "긴급 열람",
-        "video.tab.usage_results": "활용결과",
-        "video.tab.statistics": "활용 통계",
-        "video.tab.subject_requests": "정보주체 열람 청구",
-        "video.tab.ledgers": "관리대장",
-        "video.clause": "근거 조항",
-        "video.overdue": "기한 경과",
-        "video.overdue_kind.document": "공문 미제출",
-        "video.overdue_kind.usage_result": "활용결과 미입력",
-        "video.overdue_kind.subject_request": "열람 청구 미처리",
-        "video.times_kst": "모든 일시는 한국 표준시(KST)입니다.",
-        "video.kind.emergency": "긴급",
-        "video.document.received": "공문 접수",
-        "video.document.missing": "공문 사본 없음",
-        "video.document.pending": "공문 대기",
-        "video.done.requested": "제공 요청을 접수했습니다",
-        "video.done.document": "공문 사본을 등록했습니다",
-        "video.done.approved": "제공 요청을 승인했습니다",
-        "video.done.rejected": "제공 요청을 거부했습니다",
-        "video.done.emergency": "긴급 우선 열람을 시작했습니다 — 공문을 기한 내에 제출하세요",
-        "video.done.result": "활용결과를 입력했습니다",
-        "video.done.subject": "열람 청구를 접수했습니다",
-        "video.done.decided": "열람 청구 처리 결과를 기록했습니다",
-        "video.export.prepared": "반출 패키지를 준비했습니다",
-        "video.export.package": "패키지",
-        "video.export.password": "비밀번호 (한 번만 표시)",
-        "video.export.password_once": "이 비밀번호는 다시 볼 수 없습니다. 수령인에게 다운로드와 다른 경로(전화 등)로 전달하십시오. 수령인은 로그인한 뒤 자신의 제공 요청 화면에서 패키지를 내려받습니다.",
-        "video.export.recipient": "수령인",
-        "video.export.expires": "보관 기한",
-        "video.export.missing": "요청 기간에 녹화가 없어 빠진 CCTV",
-        "video.export.failed": "승인은 유효하나 반출 영상을 준비하지 못했습니다:",
-        "video.export.retry": "반출 준비",
-        "video.export.mask_faces": "얼굴 모자이크",
-        "video.export.download": "패키지 내려받기",
-        "video.export.download_hint": "본인만, 15분 안에 한 번 쓸 수 있는 링크로 내려받습니다. 비밀번호는 구청에서 따로 전달합니다.",
-        "video.action.request": "제공 요청",
-        "video.action.upload": "공문 등록",
-        "video.action.approve": "승인",
-        "video.action.reject": "거부",
-        "video.action.emergency": "긴급 우선 열람 시작",
-        "video.action.save": "저장",
-        "video.action.take": "접수",
-        "video.action.decide": "처리",
-        "video.action.live": "실시간 보기",
-        "video.action.snapshot": "정지영상",
-        "video.action.stop": "중지",
-        "video.action.playback": "저장영상 재생",
-        "video.action.export": "사본 반출",
-        "video.col.requester": "요청자",
-        "video.col.cameras": "CCTV",
-        "video.col.camera": "CCTV",
-        "video.col.period": "영상 기간",
-        "video.col.purpose": "목적",
-        "video.col.purpose_ground": "목적 · 법적 근거",
-        "video.col.document": "공문",
-        "video.col.document_due": "공문 제출 기한",
-        "video.col.decision": "결정",
-        "video.col.actions": "처리",
-        "video.col.status": "상태",
-        "video.col.reason": "사유",
-        "video.col.kind": "구분",
-        "video.col.what": "내용",
-        "video.col.responsible": "담당",
-        "video.col.due": "기한",
-        "video.col.provided": "제공 일시",
-        "video.col.entered": "입력 일시",
-        "video.col.month": "월",
-        "video.col.uses": "활용 건수",
-        "video.col.effective": "성과 건수",
-        "video.col.outcomes": "결과별",
-        "video.col.received": "접수 일시",
-        "video.col.outcome": "처리 결과",
-        "video.col.when": "일시",
-        "video.col.items": "대상 영상",
-        "video.col.recipient": "이용·제공받는 자",
-        "video.col.legal_ground": "근거",
-        "video.col.method": "방법",
-        "video.col.handler": "처리자",
-        "video.col.reference": "관련 건",
-        "video.field.cameras": "CCTV 관리번호",
-        "video.field.cameras_hint": "쉼표, 공백 또는 줄바꿈으로 구분 (최대 200대)",
-        "video.field.period_start": "시작 일시 (KST)",
-        "video.field.period_end": "종료 일시 (KST)",
-        "video.field.purpose": "목적",
-        "video.field.legal_ground": "법적 근거 (개인정보 보호법 제18조 ②)",
-        "video.field.incident_id": "사건 번호",
-        "video.field.provision_id": "제공 요청 번호",
-        "video.field.document_number": "공문 번호",
-        "video.field.document_number_hint": "예: 성동서 수사과-1234",
-        "video.field.reason": "요청 사유",
-        "video.field.emergency_reason": "긴급 사유",
-        "video.field.scan": "공문 사본 (PDF, JPEG, PNG)",
-        "video.field.scan_hint": "10MB 이하. 내용으로 형식을 확인하고 SHA-256을 기록합니다.",
-        "video.field.decision_reason": "결정 사유 (필수)",
-        "video.field.outcome": "활용 결과",
-        "video.field.used_for": "활용 내용",
-        "video.field.since_month": "시작 월",
-        "video.field.until_month": "종료 월",
-        "video.field.since_day": "시작일",
-        "video.field.until_day": "종료일",
-        "video.field.requester_name": "청구인 성명",
-        "video.field.requester_contact": "연락처",
-        "video.field.identity_method": "신원 확인 방법",
-        "video.field.identity_checked": "청구인 본인(또는 위임받은 대리인)임을 신분증으로 확인했습니다",
-        "video.field.received_at": "접수 일시 (KST)",
-        "video.field.received_at_hint": "비우면 지금",
-        "video.field.description": "청구 내용 (인상착의, 위치 등)",
-        "video.field.outcome_reason": "사유",
-        "video.field.method": "열람 방법",
-        "video.field.note": "메모",
-        "video.provisions.title": "영상정보 제공 요청",
-        "video.provisions.basis": "개인정보 보호법 제18조 ② · 협약 제11조 ①",
-        "video.provisions.new": "새 제공 요청",
-        "video.provisions.queue": "승인 대기",
-        "video.provisions.queue_empty": "결정을 기다리는 요청이 없습니다.",
-        "video.provisions.list": "요청 목록",
-        "video.provisions.none": "요청이 없습니다.",
-        "video.emergency.title": "긴급 우선 열람",
-        "video.emergency.basis": "협약 제11조 ①: 긴급 시 우선 열람, 공문은 {hours}시간 이내 사후 제출",
-        "video.emergency.new": "긴급 열람 시작",
-        "video.emergency.note": "즉시 열람할 수 있으며, 공문 미제출 항목이 생깁니다 ({hours}시간 기한).",
-        "video.emergency.pending": "공문 제출 대기",
-        "video.emergency.pending_none": "제출을 기다리는 공문이 없습니다.",
-        "video.emergency.closed": "공문 접수 완료·종결",
-        "video.usage.title": "CCTV 활용결과",
-        "video.usage.basis": "협약 제11조 ②: 제공받은 영상의 활용결과 통보",
-        "video.usage.overdue": "기한 경과 항목",
-        "video.usage.overdue_none": "기한이 지난 항목이 없습니다.",
-        "video.usage.awaiting": "활용결과 입력 대기",
-        "video.usage.awaiting_none": "입력을 기다리는 제공 건이 없습니다.",
-        "video.usage.enter": "결과 입력",
-        "video.usage.entered": "입력된 활용결과",
-        "video.usage.entered_none": "입력된 활용결과가 없습니다.",
-        "video.stats.title": "CCTV 활용 실적",
-        "video.stats.basis": "활용결과 기준 · CCTV · 목적 · 월(KST)별",
-        "video.stats.none": "집계할 활용결과가 없습니다.",
-        "video.stats.note": "성과 건수는 '성과 없음'과 '수사 진행 중'을 뺀 건수입니다. 월은 제공 일시 기준입니다.",
-        "video.subject.title": "개인영상정보 열람 청구",
-        "video.subject.basis": "개인정보 보호법 제35조 · 10일 이내 처리",
-        "video.subject.intake": "청구 접수",
-        "video.subject.note": "다른 사람은 마스킹하여 제공합니다. 거절은 법에서 정한 사유로만 할 수 있습니다.",
-        "video.subject.list": "청구 목록",
-        "video.subject.none": "청구가 없습니다.",
-        "video.subject.checked_by": "확인 {who}",
-        "video.subject.outcome.provided": "열람 제공 (타인 마스킹)",
-        "video.subject.outcome.delayed": "연기",
-        "video.subject.outcome.refused": "거절",
-        "video.subject.refusal_reasons": "거절 사유 (제35조 ④)",
-        "video.subject.delay_reasons": "연기 사유",
-        "video.subject.invalid_reasons": "거절 사유가 아닌 것",
-        "video.subject.invalid.no_police_present": "경찰관 입회 없음",
-        "video.subject.invalid.others_in_frame": "다른 사람이 찍혀 있음",
-        "video.ledger.title": "개인영상정보 관리대장",
-        "video.ledger.xlsx": "엑셀(XLSX) 내려받기",
-        "video.ledger.pdf": "PDF 내려받기",
-        "video.ledger.note": "{n:,}건 (오래된 순). 내려받기는 같은 조건의 전체 기록입니다.",
-        "video.ledger.more": "화면에는 {limit:,}건까지 표시합니다.",
-        "video.ledger.none": "조건에 맞는 기록이 없습니다.",
-        "video.panel.title": "영상",
-        "video.panel.no_purposes": "이 CCTV에 대해 사용할 수 있는 목적이 없습니다.",
-        "video.panel.police_note": "경찰은 대응 중인 사건에 연결된 CCTV(사건 번호) 또는 승인된 제공 요청(제공 요청 번호)으로만 열람할 수 있습니다 (협약 제9조 ⑤).",
-        "video.panel.live_alt": "CCTV {number} 영상",
-        "video.loading": "영상을 여는 중…",
-        "video.playing": "재생 중 — 열람이 기록됩니다",
-        "video.stopped": "중지했습니다",
-        "video.refused": "열람할 수 없습니다",
-        "video.failed": "영상을 열지 못했습니다",
-        "video.snapshot_taken": "정지영상 — 열람이 기록됩니다",
-        "video.exported": "사본 {id}을(를) 만들었습니다.",
-        "video.download": "내려받기",
-        "video.period_required": "시작과 종료 일시를 입력하세요",
-        "video.attach": "사건에 연결",
-        "video.attached": "연결됨",
-        "video.open": "영상 보기",
-        "video.close": "닫기",
-        "video.live_title": "실시간 영상",
-        "video.incident": "사건",
-        "video.not_viewable": "열람 불가",
-    },
-    "en": {
-        "app.name": "Integrated CCTV Control Center · {district}",
-        "app.short": "gwanje",
-        "nav.cameras": "Cameras",
-        "nav.map": "Map",
-        "nav.annex1": "Annex 1 report",
-        "nav.logout": "Sign out",
-        "nav.language": "Language",
-        "nav.skip": "Skip to content",
-        "login.title": "Sign in",
-        "login.username": "Username",
-        "login.password": "Password",
-        "login.otp": "One-time code",
-        "login.otp_hint": "Only roles with two-factor authentication (6 digits)",
-        "login.submit": "Sign in",
-        "login.expired": "The sign-in form expired. Please try again.",
-        "login.notice": "Authorised users only. Every sign-in and every view is recorded.",
-        "cameras.title": "Cameras",
-        "cameras.search": "Search",
-        "cameras.search_placeholder": "address, management number, name",
-        "cameras.all": "All",
-        "cameras.filter": "Filter",
-        "cameras.reset": "Reset",
-        "cameras.total": "{total:,} cameras",
-        "cameras.showing": "showing {start:,}–{end:,}",
-        "cameras.none": "No camera matches.",
-        "cameras.prev": "Previous",
-        "cameras.next": "Next",
-        "cameras.page": "page {page} of {pages}",
-        "camera.title": "Camera",
-        "camera.back": "Back to list",
-        "camera.on_map": "Location",
-        "camera.not_found": "Camera not found.",
-        "map.title": "Camera map",
-        "map.legend": "Primary purpose",
-        "map.status": "Status",
-        "map.loading": "Loading…",
-        "map.loaded": "{count:,} cameras",
-        "map.load_failed": "Could not load camera positions.",
-        "map.detail": "Details",
-        "map.boundary": "District boundary",
-        "map.all_off": "Hide all",
-        "map.all_on": "Show all",
-        "annex1.title": "Multi-purpose CCTV — {district}",
-        "annex1.caption": "[Annex 1] as printed in the agreement, computed from the registry",
-        "annex1.as_of": "(as of {when})",
-        "annex1.label": "[Annex 1]",
-        "annex1.total": "Total",
-        "annex1.print": "Print",
-        "annex1.note": "Sites count distinct installation places; a place with cameras of several departments counts once in the total. Retired cameras are excluded.",
-        "col.department": "Department",
-        "col.primary_purpose": "Primary purpose",
-        "col.sites": "Sites",
-        "col.cameras": "Cameras",
-        "col.secondary_purposes": "Secondary purposes",
-        "col.remarks": "Remarks",
-        "field.management_number": "Management number",
-        "field.name": "Name",
-        "field.site_key": "Site key",
-        "field.road_address": "Road address",
-        "field.lot_address": "Lot address",
-        "field.department": "Department",
-        "field.owner_organisation": "Owner",
-        "field.primary_purpose": "Primary purpose",
-        "field.secondary_purposes": "Secondary purposes",
-        "field.camera_group": "Camera group",
-        "field.storage_mode": "Storage",
-        "field.position": "Position (WGS84 lat, lon)",
-        "field.direction": "Direction",
-        "field.direction_deg": "Bearing (°)",
-        "field.resolution_mp": "Resolution (MP)",
-        "field.retention_days": "Retention (days)",
-        "field.installed_month": "Installed",
-        "field.status": "Status",
-        "field.stream_url": "Stream URL",
-        "field.created_at": "Registered",
-        "field.updated_at": "Updated",
-        "field.retired_at": "Retired",
-        "field.address": "Address",
-        "common.none": "—",
-        "common.days": "{n:,} days",
-        "error.title": "Error",
-        "error.csrf": "The request could not be verified (CSRF). Reload the page and try again.",
-        "error.forbidden": "You are not allowed to see this page.",
-        "nav.board": "Situation board",
-        "board.title": "Situation board",
-        "board.title_112": "Police 112 situation room",
-        "board.subtitle_112": "Incidents the police respond to (Art. 9 ⑤, the same GIS view)",
-        "board.incidents": "Open incidents",
-        "board.map": "Incident map",
-        "board.detail": "Incident",
-        "board.live.connecting": "Connecting…",
-        "board.live.open": "Live",
-        "board.live.closed": "Disconnected — reconnecting",
-        "board.live.forbidden": "You are not allowed to see the live board",
-        "board.empty": "No open incidents.",
-        "board.select_hint": "Select an incident in the list or on the map.",
-        "board.col.time": "Time",
-        "board.col.status": "Status",
-        "board.col.type": "Type",
-        "board.col.title": "What",
-        "board.col.assigned": "Assigned",
-        "board.actions": "Actions",
-        "board.unit": "Patrol unit call sign",
-        "board.unit_required": "A dispatch needs the unit's call sign.",
-        "board.note": "Note",
-        "board.send": "OK",
-        "board.sop": "Standard operating procedure",
-        "board.sop.done": "done",
-        "board.sop.skipped": "skipped",
-        "board.sop.tick": "Done",
-        "board.sop.skip": "Skip",
-        "board.sop.skip_reason": "Reason for skipping",
-        "board.sop.required": "required",
-        "board.timeline": "Timeline",
-        "board.dispatches": "Dispatches",
-        "board.nearby": "Nearby cameras",
-        "board.nearby.none": "No nearby cameras.",
-        "board.nearby.may_open": "may open",
-        "board.nearby.may_not_open": "may not open",
-        "board.rejected": "Rejected messages",
-        "board.alert": "Alert",
-        "board.error": "Could not do that",
-        "board.assigned": "Assigned to",
-        "board.occurred": "Occurred",
-        "board.ack_due": "Acknowledge by",
-        "board.routing": "Responsibility",
-        "board.recognising": "Recognises",
-        "board.responding": "Responds",
-        "board.no_location": "No location",
-        "board.finished": "Finished incident",
-        "board.event.created": "created",
-        "board.event.escalated": "escalated",
-        "board.event.sop_done": "SOP step done",
-        "board.event.sop_skipped": "SOP step skipped",
-        "lang.ko": "한국어",
-        "lang.en": "English",
-        # video console (gwanje.web.video_console, board live view)
-        "nav.video": "Video governance",
-        "video.tabs": "Video governance pages",
-        "video.tab.provisions": "Provision requests",
-        "video.tab.emergency": "Emergency access",
-        "video.tab.usage_results": "Usage results",
-        "video.tab.statistics": "Usage statistics",
-        "video.tab.subject_requests": "Data-subject requests",
-        "video.tab.ledgers": "Ledgers",
-        "video.clause": "Clause",
-        "video.overdue": "OVERDUE",
-        "video.overdue_kind.document": "document missing",
-        "video.overdue_kind.usage_result": "usage result missing",
-        "video.overdue_kind.subject_request": "subject request unanswered",
-        "video.times_kst": "All times are Korea Standard Time (KST).",
-        "video.kind.emergency": "emergency",
-        "video.document.received": "document received",
-        "video.document.missing": "no document scan",
-        "video.document.pending": "document pending",
-        "video.done.requested": "Provision request submitted",
-        "video.done.document": "Official document scan recorded",
-        "video.done.approved": "Provision request approved",
-        "video.done.rejected": "Provision request rejected",
-        "video.done.emergency": "Emergency access opened — submit the official document before it is due",
-        "video.done.result": "Usage result entered",
-        "video.done.subject": "Subject request taken",
-        "video.done.decided": "Subject request outcome recorded",
-        "video.export.prepared": "Export package prepared",
-        "video.export.package": "Package",
-        "video.export.password": "Password (shown once)",
-        "video.export.password_once": "This password cannot be shown again. Give it to the recipient by a channel other than the download (e.g. phone). The recipient downloads the package from their provisions page after signing in.",
-        "video.export.recipient": "Recipient",
-        "video.export.expires": "Kept until",
-        "video.export.missing": "Cameras left out (nothing recorded in the period)",
-        "video.export.failed": "The approval stands, but the export could not be prepared:",
-        "video.export.retry": "Prepare export",
-        "video.export.mask_faces": "Mask faces",
-        "video.export.download": "Download package",
-        "video.export.download_hint": "Downloads through a link only you can use, once, within 15 minutes. The district gives you the password separately.",
-        "video.action.request": "Submit request",
-        "video.action.upload": "Upload document",
-        "video.action.approve": "Approve",
-        "video.action.reject": "Reject",
-        "video.action.emergency": "Open emergency access",
-        "video.action.save": "Save",
-        "video.action.take": "Take request",
-        "video.action.decide": "Record",
-        "video.action.live": "Live view",
-        "video.action.snapshot": "Snapshot",
-        "video.action.stop": "Stop",
-        "video.action.playback": "Play back",
-        "video.action.export": "Export copy",
-        "video.col.requester": "Requester",
-        "video.col.cameras": "Cameras",
-        "video.col.camera": "Camera",
-        "video.col.period": "Footage period",
-        "video.col.purpose": "Purpose",
-        "video.col.purpose_ground": "Purpose · legal ground",
-        "video.col.document": "Official document",
-        "video.col.document_due": "Document due",
-        "video.col.decision": "Decision",
-        "video.col.actions": "Actions",
-        "video.col.status": "Status",
-        "video.col.reason": "Reason",
-        "video.col.kind": "Kind",
-        "video.col.what": "What",
-        "video.col.responsible": "Responsible",
-        "video.col.due": "Due",
-        "video.col.provided": "Provided",
-        "video.col.entered": "Entered",
-        "video.col.month": "Month",
-        "video.col.uses": "Uses",
-        "video.col.effective": "Effective",
-        "video.col.outcomes": "By outcome",
-        "video.col.received": "Received",
-        "video.col.outcome": "Outcome",
-        "video.col.when": "When",
-        "video.col.items": "Footage",
-        "video.col.recipient": "Recipient",
-        "video.col.legal_ground": "Legal ground",
-        "video.col.method": "Method",
-        "video.col.handler": "Handler",
-        "video.col.reference": "Reference",
-        "video.field.cameras": "Camera management numbers",
-        "video.field.cameras_hint": "separated by commas, spaces or lines (at most 200)",
-        "video.field.period_start": "Start (KST)",
-        "video.field.period_end": "End (KST)",
-        "video.field.purpose": "Purpose",
-        "video.field.legal_ground": "Legal ground (PIPA Art. 18 ②)",
-        "video.field.incident_id": "Incident no.",
-        "video.field.provision_id": "Provision no.",
-        "video.field.document_number": "Official document no.",
-        "video.field.document_number_hint": "e.g. 성동서 수사과-1234",
-        "video.field.reason": "Reason for the request",
-        "video.field.emergency_reason": "Reason for the emergency",
-        "video.field.scan": "Document scan (PDF, JPEG, PNG)",
-        "video.field.scan_hint": "Up to 10 MB; checked by content, SHA-256 recorded.",
-        "video.field.decision_reason": "Reason (required)",
-        "video.field.outcome": "Outcome",
-        "video.field.used_for": "What it was used for",
-        "video.field.since_month": "From month",
-        "video.field.until_month": "To month",
-        "video.field.since_day": "From",
-        "video.field.until_day": "To",
-        "video.field.requester_name": "Requester's name",
-        "video.field.requester_contact": "Contact",
-        "video.field.identity_method": "Identity checked with",
-        "video.field.identity_checked": "I checked the requester's (or the authorised agent's) identity document",
-        "video.field.received_at": "Received (KST)",
-        "video.field.received_at_hint": "empty means now",
-        "video.field.description": "What is asked (appearance, place …)",
-        "video.field.outcome_reason": "Reason",
-        "video.field.method": "Method",
-        "video.field.note": "Note",
-        "video.provisions.title": "Provision of video to the police",
-        "video.provisions.basis": "PIPA Art. 18 ② · agreement Art. 11 ①",
-        "video.provisions.new": "New provision request",
-        "video.provisions.queue": "Waiting for a decision",
-        "video.provisions.queue_empty": "No request is waiting for a decision.",
-        "video.provisions.list": "Requests",
-        "video.provisions.none": "No requests.",
-        "video.emergency.title": "Emergency first access",
-        "video.emergency.basis": "Agreement Art. 11 ①: view first in an emergency, official document within {hours} hours",
-        "video.emergency.new": "Open emergency access",
-        "video.emergency.note": "Access starts at once; an 'official document pending' item opens (due in {hours} hours).",
-        "video.emergency.pending": "Official document pending",
-        "video.emergency.pending_none": "No document is pending.",
-        "video.emergency.closed": "Documents received and closed",
-        "video.usage.title": "CCTV usage results",
-        "video.usage.basis": "Agreement Art. 11 ②: report what provided footage was used for",
-        "video.usage.overdue": "Overdue items",
-        "video.usage.overdue_none": "Nothing is overdue.",
-        "video.usage.awaiting": "Waiting for a usage result",
-        "video.usage.awaiting_none": "No provision is waiting for its result.",
-        "video.usage.enter": "Enter the result",
-        "video.usage.entered": "Entered results",
-        "video.usage.entered_none": "No results yet.",
-        "video.stats.title": "CCTV performance",
-        "video.stats.basis": "From usage results, per camera, purpose and month (KST)",
-        "video.stats.none": "No usage results to count.",
-        "video.stats.note": "Effective excludes 'no result' and 'investigation ongoing'. The month is the month of provision.",
-        "video.subject.title": "Data-subject viewing requests",
-        "video.subject.basis": "PIPA Art. 35 · answer within 10 days",
-        "video.subject.intake": "Take a request",
-        "video.subject.note": "Other people are masked. A refusal may rest only on a ground the law allows.",
-        "video.subject.list": "Requests",
-        "video.subject.none": "No requests.",
-        "video.subject.checked_by": "checked by {who}",
-        "video.subject.outcome.provided": "provide (others masked)",
-        "video.subject.outcome.delayed": "delay",
-        "video.subject.outcome.refused": "refuse",
-        "video.subject.refusal_reasons": "Grounds to refuse (Art. 35 ④)",
-        "video.subject.delay_reasons": "Reasons to delay",
-        "video.subject.invalid_reasons": "Not grounds to refuse",
-        "video.subject.invalid.no_police_present": "no police present",
-        "video.subject.invalid.others_in_frame": "other people in the frame",
-        "video.ledger.title": "Video ledgers",
-        "video.ledger.xlsx": "Download XLSX",
-        "video.ledger.pdf": "Download PDF",
-        "video.ledger.note": "{n:,} entries (oldest first). Downloads hold every entry for these filters.",
-        "video.ledger.more": "The page shows at most {limit:,}.",
-        "video.ledger.none": "No entries match.",
-        "video.panel.title": "Video",
-        "video.panel.no_purposes": "You have no purpose you may use for this camera.",
-        "video.panel.police_note": "The police view only cameras attached to an incident they respond to (incident no.) or under an approved provision (provision no.) — Art. 9 ⑤.",
-        "video.panel.live_alt": "Camera {number} video",
-        "video.loading": "Opening…",
-        "video.playing": "Playing — this viewing is recorded",
-        "video.stopped": "Stopped",
-        "video.refused": "Viewing refused",
-        "video.failed": "Could not open the video",
-        "video.snapshot_taken": "Snapshot — this viewing is recorded",
-        "video.exported": "Copy {id} made.",
-        "video.download": "Download",
-        "video.period_required": "Give the start and the end",
-        "video.attach": "Attach to incident",
-        "video.attached": "attached",
-        "video.open": "View video",
-        "video.close": "Close",
-        "video.live_title": "Live video",
-        "video.incident": "incident",
-        "video.not_viewable": "may not open",
-    },
-}
+# A plural text read without a count (``t(key)``, ``t.raw(key)``) takes the form for several
+# things: the wording callers saw before the catalogues had plural forms ("{total:,} cameras").
+SEVERAL = 2
+
+
+class CataloguesMissing(RuntimeError):
+    """The compiled ``.mo`` catalogues are not where the package expects them."""
+
+
+def mo_path(lang: str, locale_dir: Path = LOCALE_DIR) -> Path:
+    return locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """One language's compiled messages: gettext lookups, plus which ids exist and which are plural."""
+
+    lang: str
+    translations: Translations
+    ids: frozenset[str]
+    plural_ids: frozenset[str]
+
+    @classmethod
+    def load(cls, lang: str, locale_dir: Path = LOCALE_DIR) -> Catalogue:
+        path = mo_path(lang, locale_dir)
+        with path.open("rb") as f:
+            compiled = read_mo(f)
+        with path.open("rb") as f:
+            translations = Translations(f, domain=DOMAIN)
+        ids, plural_ids = set(), set()
+        for message in compiled:
+            if not message.id:  # the header
+                continue
+            if message.pluralizable:
+                plural_ids.add(message.id[0])
+            else:
+                ids.add(message.id)
+        return cls(lang, translations, frozenset(ids | plural_ids), frozenset(plural_ids))
+
+    def text(self, key: str, count: int | None = None) -> str | None:
+        """The message for ``key`` (its plural form for ``count``), or None when this catalogue lacks it."""
+        if key in self.plural_ids:
+            return self.translations.ngettext(key, key, SEVERAL if count is None else count)
+        if key in self.ids:
+            return self.translations.gettext(key)
+        return None
+
+
+def load_catalogues(locale_dir: Path = LOCALE_DIR) -> dict[str, Catalogue]:
+    """Every language's compiled catalogue; :class:`CataloguesMissing` names what is not there."""
+    missing = [str(mo_path(lang, locale_dir)) for lang in LANGS if not mo_path(lang, locale_dir).is_file()]
+    if missing:
+        raise CataloguesMissing(
+            "UI 문구 카탈로그(.mo)가 컴파일되지 않았습니다 / the compiled UI catalogues are missing: "
+            + ", ".join(missing)
+            + f". Run scripts/setup, or: pybabel compile -D {DOMAIN} -d {locale_dir}")
+    return {lang: Catalogue.load(lang, locale_dir) for lang in LANGS}
+
+
+CATALOGUES: Mapping[str, Catalogue] = load_catalogues()
 
 
 def request_lang(request: Request) -> str:
@@ -672,14 +111,14 @@ def request_lang(request: Request) -> str:
     return DEFAULT_LANG
 
 
-def _check_catalogue() -> None:
-    # Both languages must name the same keys; a missing English line would show the key to an operator.
-    missing = set(MESSAGES["ko"]) ^ set(MESSAGES["en"])
-    if missing:
-        raise RuntimeError("i18n catalogue keys differ between ko and en: " + ", ".join(sorted(missing)))
-
-
-_check_catalogue()
+@lru_cache(maxsize=8)
+def _plural_samples(lang: str) -> tuple[tuple[str, int], ...]:
+    """``((CLDR category, a count in it), ...)``, e.g. ``(("one", 1), ("other", 0))`` for English."""
+    rule = Locale.parse(lang).plural_form
+    samples: dict[str, int] = {}
+    for n in range(200):
+        samples.setdefault(rule(n), n)
+    return tuple(sorted(samples.items()))
 
 
 @dataclass(frozen=True)
@@ -688,24 +127,52 @@ class Translator:
 
     lang: str
     policy: Policy
+    catalogues: Mapping[str, Catalogue] | None = None  # None: the package's (tests pass their own)
 
-    def __call__(self, key: str, **values: object) -> str:
-        text = MESSAGES[self.lang].get(key) or MESSAGES[DEFAULT_LANG].get(key) or key
+    def _text(self, key: str, count: int | None = None) -> str:
+        # The request's language, then Korean, then the id itself: never an error in front of an operator.
+        catalogues = self.catalogues if self.catalogues is not None else CATALOGUES
+        for lang in (self.lang, DEFAULT_LANG):
+            found = catalogues[lang].text(key, count) if lang in catalogues else None
+            if found is not None:
+                return found
+        return key
+
+    def _format(self, text: str, values: Mapping[str, object]) -> str:
         if "{" not in text:
             return text
         return text.format(district=self.district, **values)
 
+    def __call__(self, key: str, **values: object) -> str:
+        return self._format(self._text(key), values)
+
+    def n(self, key: str, count: int, **values: object) -> str:
+        """The form of ``key`` for ``count`` things; ``{count}`` is filled with it unless ``values`` name it.
+
+        ``t.n("cameras.total", total, total=total)`` → "1 camera", "2 cameras"; "총 1대", "총 2대".
+        """
+        return self._format(self._text(key, count), {"count": count, **values})
+
     def raw(self, key: str) -> str:
         """The catalogue text with its ``{placeholders}`` left in, for scripts to fill."""
-        return MESSAGES[self.lang].get(key) or MESSAGES[DEFAULT_LANG].get(key) or key
+        return self._text(key)
+
+    def raw_n(self, key: str) -> dict[str, str]:
+        """Every plural form of ``key`` by CLDR category, for scripts that show a count.
+
+        ``{"one": "{count:,} camera", "other": "{count:,} cameras"}`` in English, ``{"other": …}`` in
+        Korean; a script picks ``forms[new Intl.PluralRules(lang).select(n)] || forms.other``.
+        """
+        return {category: self._text(key, n) for category, n in _plural_samples(self.lang)}
 
     @property
     def district(self) -> str:
-        """The district (party 갑) that runs the center, named by the policy."""
-        for org in self.policy.organisations:
-            if org.party_ko == "갑":
-                return self._pick(org.name_ko, org.name_en)
-        return ""
+        """The organisation (the district) that runs the center, named by the policy."""
+        try:
+            org = self.policy.operator_organisation
+        except UnknownCode:
+            return ""
+        return self._pick(org.name_ko, org.name_en)
 
     def _pick(self, ko: str, en: str) -> str:
         return en if self.lang == "en" else ko
@@ -746,12 +213,17 @@ class Translator:
             return code
         return self._pick(o.name_ko, o.name_en)
 
-    def label(self, code: str | None) -> str:
-        """Statuses and storage modes (registry enums)."""
+    def label(self, code: str | None, choices: type[ChoiceSet] | None = None) -> str:
+        """The label of a domain code (a status, a storage mode …) from its capability's choice set.
+
+        An unknown code, or a call without a choice set, shows the code itself.
+        """
         if not code:
             return ""
-        pair = LABELS.get(code)
-        return self._pick(*pair) if pair else code
+        if choices is None:
+            pair = LABELS.get(code)
+            return self._pick(*pair) if pair else code
+        return choices.label(code, self.lang)
 
     def datetime(self, value: datetime | None) -> str:
         """Times are stored in UTC; people read them in KST."""
