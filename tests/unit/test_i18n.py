@@ -42,7 +42,7 @@ def _fields(text: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def policy():  # noqa: ANN201
+def policy():
     return load_default()
 
 
@@ -79,18 +79,21 @@ def test_plural_forms_headers_are_those_of_korean_and_english():
     assert all(len(m.string) == 2 for m in _po("en") if m.pluralizable)
 
 
-@pytest.mark.parametrize(("count", "en", "ko"), [
-    (0, "0 cameras", "총 0대"),
-    (1, "1 camera", "총 1대"),
-    (2, "2 cameras", "총 2대"),
-    (1234, "1,234 cameras", "총 1,234대"),
-])
-def test_a_count_takes_its_plural_form(policy, count, en, ko):  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("count", "en", "ko"),
+    [
+        (0, "0 cameras", "총 0대"),
+        (1, "1 camera", "총 1대"),
+        (2, "2 cameras", "총 2대"),
+        (1234, "1,234 cameras", "총 1,234대"),
+    ],
+)
+def test_a_count_takes_its_plural_form(policy, count, en, ko):
     assert Translator("en", policy).n("cameras.total", count, total=count) == en
     assert Translator("ko", policy).n("cameras.total", count, total=count) == ko
 
 
-def test_count_fills_the_count_placeholder_and_each_language_has_its_plural_categories(policy):  # noqa: ANN001
+def test_count_fills_the_count_placeholder_and_each_language_has_its_plural_categories(policy):
     en, ko = Translator("en", policy), Translator("ko", policy)
     assert [en.n("map.loaded", n) for n in (0, 1, 2)] == ["0 cameras", "1 camera", "2 cameras"]
     assert [en.n("common.days", n, n=n) for n in (1, 30)] == ["1 day", "30 days"]
@@ -99,13 +102,13 @@ def test_count_fills_the_count_placeholder_and_each_language_has_its_plural_cate
     assert ko.raw_n("map.loaded") == {"other": "카메라 {count:,}대"}
 
 
-def test_a_plural_text_read_without_a_count_keeps_the_form_for_several(policy):  # noqa: ANN001
+def test_a_plural_text_read_without_a_count_keeps_the_form_for_several(policy):
     assert Translator("en", policy).raw("map.loaded") == "{count:,} cameras"
     assert Translator("en", policy)("cameras.total", total=5) == "5 cameras"
     assert Translator("en", policy).n("nav.map", 3) == "Map"  # a text without plural forms
 
 
-def test_district_and_placeholders_are_filled(policy):  # noqa: ANN001
+def test_district_and_placeholders_are_filled(policy):
     assert Translator("ko", policy)("annex1.title") == "성동구 다목적 CCTV 운영 현황"
     assert Translator("en", policy)("cameras.page", page=2, pages=9) == "page 2 of 9"
 
@@ -122,7 +125,7 @@ def _write_catalogue(root: Path, lang: str, singular: dict, plural: dict) -> Non
         write_mo(f, catalog)
 
 
-def test_a_text_missing_in_english_falls_back_to_korean_then_to_its_id(policy, tmp_path):  # noqa: ANN001
+def test_a_text_missing_in_english_falls_back_to_korean_then_to_its_id(policy, tmp_path):
     _write_catalogue(tmp_path, "ko", {"only.ko": "한국어만", "both": "둘 다"}, {"things": ("{count}개",)})
     _write_catalogue(tmp_path, "en", {"both": "both"}, {})
     en = Translator("en", policy, load_catalogues(tmp_path))
@@ -133,7 +136,7 @@ def test_a_text_missing_in_english_falls_back_to_korean_then_to_its_id(policy, t
     assert en.n("nowhere.at.all", 2) == "nowhere.at.all"
 
 
-def test_missing_compiled_catalogues_refuse_with_what_to_run(tmp_path):  # noqa: ANN001
+def test_missing_compiled_catalogues_refuse_with_what_to_run(tmp_path):
     with pytest.raises(CataloguesMissing) as info:
         load_catalogues(tmp_path)
     message = str(info.value)
@@ -141,7 +144,7 @@ def test_missing_compiled_catalogues_refuse_with_what_to_run(tmp_path):  # noqa:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_compiled_catalogue_is_up_to_date_with_its_po(lang):  # noqa: ANN001
+def test_compiled_catalogue_is_up_to_date_with_its_po(lang):
     mo = LOCALE / lang / "LC_MESSAGES" / "gwanje.mo"
     assert mo.is_file(), f"{mo} missing: run scripts/setup"
     fresh = io.BytesIO()
@@ -158,7 +161,7 @@ def test_compiled_catalogue_is_up_to_date_with_its_po(lang):  # noqa: ANN001
     assert installed.plural_forms == compiled.plural_forms
 
 
-def test_label_comes_from_the_choice_set_in_the_requests_language(policy):  # noqa: ANN001
+def test_label_comes_from_the_choice_set_in_the_requests_language(policy):
     class Light(ChoiceSet):
         on = Choice("켜짐", "on", "#00ff00")
         off = Choice("꺼짐", "off")

@@ -96,7 +96,8 @@ def load_catalogues(locale_dir: Path = LOCALE_DIR) -> dict[str, Catalogue]:
         raise CataloguesMissing(
             "UI 문구 카탈로그(.mo)가 컴파일되지 않았습니다 / the compiled UI catalogues are missing: "
             + ", ".join(missing)
-            + f". Run scripts/setup, or: pybabel compile -D {DOMAIN} -d {locale_dir}")
+            + f". Run scripts/setup, or: pybabel compile -D {DOMAIN} -d {locale_dir}"
+        )
     return {lang: Catalogue.load(lang, locale_dir) for lang in LANGS}
 
 
