@@ -1038,3 +1038,11 @@ def test_the_second_district_answers_the_other_questions_its_own_way(hanbit):
     assert hanbit.map.neighbourhoods is None and hanbit.map_file(hanbit.map.boundary).is_file()
     assert [a.username for a in hanbit.demo_accounts][:2] == ["chief", "agent"]
     assert hanbit.access.incident_only_organisations == frozenset({"hanbit_police"})
+
+
+def test_a_policy_stays_hashable_and_comparable(policy, hanbit):
+    assert hash(policy) == hash(load_default())
+    assert {policy: 1}[load_default()] == 1
+    assert policy != hanbit
+    with pytest.raises(TypeError):
+        policy.standard_data.purpose_map["드론"] = "other"  # type: ignore[index]

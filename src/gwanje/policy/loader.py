@@ -11,7 +11,6 @@ import re
 from datetime import date, time
 from importlib import resources
 from pathlib import PurePath
-from types import MappingProxyType
 from typing import Callable, Iterable, NoReturn, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +33,7 @@ from .model import (
     Dispatch,
     Duty,
     Escalation,
+    FrozenMap,
     MapSettings,
     Organisation,
     Ownership,
@@ -773,7 +773,7 @@ class _Builder:
             self.fail(m["purpose_map"], f"{what}: 매핑이어야 합니다", f"{what}: expected a mapping")
         purpose_map: dict[str, str] = {}
         for key_node, value_node in m["purpose_map"].value:
-            text = "".join(self.text(key_node, what).split())
+            text = self.text(key_node, what).replace(" ", "")
             if text in purpose_map:
                 self.fail(key_node, f"{what}: 중복된 설치목적구분 '{text}'", f"{what}: duplicate purpose text '{text}'")
             purpose_map[text] = self.ref(value_node, f"{what}.{text}", "purpose")
@@ -786,7 +786,7 @@ class _Builder:
                 self.ref(rule["organisation"], f"{where}.organisation", "organisation"),
             ))
         return StandardData(
-            purpose_map=MappingProxyType(purpose_map),
+            purpose_map=FrozenMap(purpose_map),
             organisation_rules=tuple(rules),
             default_organisation=self.ref(
                 m["default_organisation"], "standard_data.default_organisation", "organisation"

@@ -7,7 +7,7 @@ from datetime import date, time
 from importlib import resources
 from pathlib import Path, PurePath
 from types import MappingProxyType
-from typing import Literal, Mapping, Union
+from typing import Iterator, Literal, Mapping, Union
 
 StorageMode = Literal["central", "on_site", "mobile"]
 Period = Literal["day", "night"]
@@ -331,6 +331,37 @@ class Security:
     clause: str
 
 
+class FrozenMap(Mapping[str, str]):
+    """An immutable, hashable mapping, so that a Policy stays hashable (usable as a cache key)."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[str, str] | None = None) -> None:
+        self._data = dict(data or {})
+        self._hash = hash(frozenset(self._data.items()))
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self._data.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._data == dict(other.items())
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
 @dataclass(frozen=True)
 class StandardData:
     """How the national CCTV standard data (공공데이터 표준) maps onto this policy."""
@@ -379,7 +410,7 @@ class Policy:
     staffing: Staffing
     retention: Retention
     security: Security
-    standard_data: StandardData = StandardData(MappingProxyType({}), (), "")
+    standard_data: StandardData = StandardData(FrozenMap(), (), "")
     map: MapSettings | None = None
     demo_accounts: tuple[DemoAccount, ...] = ()
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
@@ -513,7 +544,7 @@ class Policy:
 
     def standard_purpose(self, text: str) -> str | None:
         """Purpose code of a 설치목적구분 value (spaces ignored); None when the policy maps it to none."""
-        return self.standard_data.purpose_map.get("".join(text.split()))
+        return self.standard_data.purpose_map.get(text.replace(" ", ""))
 
     def standard_organisation(self, agency_name: str) -> str:
         """The organisation a standard-data agency (관리기관명) stands for: the first rule whose text
