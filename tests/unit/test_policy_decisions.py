@@ -316,7 +316,9 @@ def test_monitoring_agent_may_not_view_for_a_purpose_outside_the_role(policy):
     assert decision.clause == "policy-rbac"
 
 
-@pytest.mark.parametrize(("purpose", "allowed"), [("facility_management", True), ("crime_prevention", True), ("illegal_parking", False)])
+@pytest.mark.parametrize(
+    ("purpose", "allowed"), [("facility_management", True), ("crime_prevention", True), ("illegal_parking", False)]
+)
 def test_maintenance_staff_view_only_for_facilities_and_bell_handling(policy, purpose, allowed):
     decision = view(policy, "maintenance_staff", purpose)
     assert decision.allowed is allowed

@@ -145,7 +145,8 @@ ANNEX_1 = [
      ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"),
      "central", "district", None),
     ("traffic_admin", "bicycle_storage", "bicycle_storage", "자전거보관",
-     ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management"), "on_site", "district", "현장저장"),
+     ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management"), "on_site", "district",
+     "현장저장"),
     ("parks_green", "facility_management", None, "시설물관리",
      ("crime_prevention", "illegal_parking", "illegal_dumping", "disaster"), "central", "district", None),
     ("sanitation", "illegal_dumping", None, "쓰레기무단 투기 단속",
@@ -156,7 +157,8 @@ ANNEX_1 = [
 
 def test_annex_1_rows_match_the_printed_annex_in_order(policy):
     rows = [
-        (r.department, r.primary_purpose, r.camera_group, r.label_ko, r.secondary_purposes, r.storage_mode, r.owner, r.remarks_ko)
+        (r.department, r.primary_purpose, r.camera_group, r.label_ko, r.secondary_purposes, r.storage_mode, r.owner,
+         r.remarks_ko)
         for r in policy.annex1
     ]
     assert rows == ANNEX_1
@@ -259,7 +261,9 @@ def test_emergency_bell_handler_varies_by_day_and_night(policy):
 
 def test_room_access_rows_go_to_the_it_division(policy):
     rooms = {(r.code, r.ko, r.organisation, r.department) for r in policy.duty.rooms}
-    assert rooms == {("system_room", "시스템실", "district", "it_info"), ("situation_room", "상황실", "district", "it_info")}
+    assert rooms == {
+        ("system_room", "시스템실", "district", "it_info"), ("situation_room", "상황실", "district", "it_info")
+    }
 
 
 def test_video_management_rows_follow_annex_2(policy):
@@ -277,7 +281,8 @@ def test_access_rules_default_deadlines(policy):
 
 
 def test_staffing_retention_and_security_defaults(policy):
-    assert (policy.staffing.role, policy.staffing.min_on_duty, policy.staffing.clause) == ("police_officer", 1, "art-9-2")
+    staffing = policy.staffing
+    assert (staffing.role, staffing.min_on_duty, staffing.clause) == ("police_officer", 1, "art-9-2")
     assert policy.retention.default_days == 30
     assert policy.security.session_idle_timeout_minutes == 30
     assert policy.security.lockout_after_failed_logins == 5
@@ -291,7 +296,8 @@ def test_ownership_rule_rests_on_article_5(policy):
 
 @pytest.mark.parametrize(
     "clause_id",
-    ["art-5", "art-9-2", "art-9-5", "art-10", "art-11-1", "art-11-2", "annex-1", "annex-2", "policy-rbac", "policy-security"],
+    ["art-5", "art-9-2", "art-9-5", "art-10", "art-11-1", "art-11-2", "annex-1", "annex-2", "policy-rbac",
+     "policy-security"],
 )
 def test_clause_catalogue_has_korean_excerpt_and_english_summary(policy, clause_id):
     clause = policy.clause(clause_id)
@@ -421,7 +427,8 @@ def test_unknown_time_zone_is_refused(tmp_path):
 
 
 def test_role_of_the_wrong_organisation_in_the_duty_table_is_refused(tmp_path):
-    text = mutate("respond: {organisation: police, roles: [police_officer]}", "respond: {organisation: police, roles: [monitoring_agent]}")
+    text = mutate("respond: {organisation: police, roles: [police_officer]}",
+                  "respond: {organisation: police, roles: [monitoring_agent]}")
     error = refused(tmp_path, text)
     assert error.line == line_of(text, "police, roles: [monitoring_agent]")
     assert "does not belong" in str(error)
@@ -447,7 +454,8 @@ def test_duplicate_role_code_is_refused(tmp_path):
 
 
 def test_duplicate_annex_1_row_is_refused(tmp_path):
-    text = mutate("primary_purpose: green_parking\n    camera_group: green_parking", "primary_purpose: illegal_parking\n    camera_group: null")
+    text = mutate("primary_purpose: green_parking\n    camera_group: green_parking",
+                  "primary_purpose: illegal_parking\n    camera_group: null")
     error = refused(tmp_path, text)
     assert "duplicate row" in str(error)
 
@@ -523,7 +531,8 @@ def test_every_clause_a_rule_rests_on_is_in_the_catalogue(policy):
         policy.security.clause,
     }
     assert referenced <= {c.id for c in policy.clauses}
-    assert {"art-5", "art-9-2", "art-9-5", "art-10", "art-11-1", "art-11-2", "annex-1", "annex-2", "policy-rbac"} <= referenced
+    expected = {"art-5", "art-9-2", "art-9-5", "art-10", "art-11-1", "art-11-2", "annex-1", "annex-2", "policy-rbac"}
+    assert expected <= referenced
 
 
 # ---- SOP checklists and escalation -----------------------------------------------------------
@@ -840,7 +849,8 @@ def test_standard_purpose_ignores_spaces_and_gives_none_for_unknown_text(policy)
 
 @pytest.mark.parametrize(
     ("agency", "organisation"),
-    [("서울특별시 성동경찰서", "police"), ("성동구청", "district"), ("서울 성동구 교통지도과", "district"), ("", "district")],
+    [("서울특별시 성동경찰서", "police"), ("성동구청", "district"), ("서울 성동구 교통지도과", "district"),
+     ("", "district")],
 )
 def test_standard_organisation_by_agency_name(policy, agency, organisation):
     assert policy.standard_organisation(agency) == organisation

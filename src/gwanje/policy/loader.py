@@ -198,7 +198,11 @@ class _Builder:
         value = self._scalar(node, what, "int", "정수", "an integer")
         assert isinstance(value, int)
         if value < minimum:
-            self.fail(node, f"{what}: {minimum} 이상이어야 합니다 (값: {value})", f"{what}: must be >= {minimum} (got {value})")
+            self.fail(
+                node,
+                f"{what}: {minimum} 이상이어야 합니다 (값: {value})",
+                f"{what}: must be >= {minimum} (got {value})",
+            )
         return value
 
     def boolean(self, node: Node, what: str) -> bool:
@@ -209,7 +213,9 @@ class _Builder:
     def calendar_date(self, node: Node, what: str) -> date:
         value = self._scalar(node, what, "timestamp", "날짜(YYYY-MM-DD)", "a date (YYYY-MM-DD)")
         if not isinstance(value, date) or hasattr(value, "hour"):
-            self.fail(node, f"{what}: 날짜만 허용 (값: {node.value!r})", f"{what}: expected a date only (got {node.value!r})")
+            self.fail(
+                node, f"{what}: 날짜만 허용 (값: {node.value!r})", f"{what}: expected a date only (got {node.value!r})"
+            )
         return value
 
     def clock_time(self, node: Node, what: str) -> time:
@@ -559,7 +565,8 @@ class _Builder:
             if self.role_orgs[role] not in organisations:
                 self.fail(
                     item,
-                    f"duty.dispatch.roles: 역할 '{role}'은(는) 출동 지령 기관({', '.join(organisations)}) 소속이 아닙니다",
+                    f"duty.dispatch.roles: 역할 '{role}'은(는) 출동 지령 기관"
+                    f"({', '.join(organisations)}) 소속이 아닙니다",
                     f"duty.dispatch.roles: role '{role}' does not belong to a dispatching organisation "
                     f"({', '.join(organisations)})",
                 )
@@ -631,7 +638,9 @@ class _Builder:
             for item in self.seq(respond["roles"], f"{what}.respond.roles")
         )
         if not respond_roles:
-            self.fail(respond["roles"], f"{what}.respond.roles: 비어 있습니다", f"{what}.respond.roles: must not be empty")
+            self.fail(
+                respond["roles"], f"{what}.respond.roles: 비어 있습니다", f"{what}.respond.roles: must not be empty"
+            )
         return Situation(
             type=self.pattern(m["type"], f"{what}.type", _CODE),
             ko=self.text(m["ko"], f"{what}.ko"),
@@ -828,7 +837,9 @@ class _Builder:
             m = _Map(self, item, what, ("username", "display_name", "role"), ("department",))
             username = self.pattern(m["username"], f"{what}.username", _CODE)
             if username in seen:
-                self.fail(m["username"], f"{what}: 중복된 사용자 '{username}'", f"{what}: duplicate username '{username}'")
+                self.fail(
+                    m["username"], f"{what}: 중복된 사용자 '{username}'", f"{what}: duplicate username '{username}'"
+                )
             seen.add(username)
             role = self.ref(m["role"], f"{what}.role", "role")
             dept_node = m.get("department")
