@@ -251,12 +251,12 @@ def child_app(port: int) -> None:
     import uvicorn
 
     from gwanje.core.settings import Settings
-    from gwanje.web import live
+    from gwanje.situations import live
     from gwanje.web.app import create_app
 
     app = create_app(Settings())
     if not any(getattr(r, "path", None) == live.PATH for r in app.router.routes):
-        live.install(app)  # until create_app installs the live feed itself
+        app.include_router(live.router)  # until create_app installs the live feed itself
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from gwanje.core.audit import Actor
+from gwanje.core.events import DomainEvent
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
-from gwanje.web import live
+from gwanje.situations import live
+from gwanje.situations.events import CameraFaulted
 from tests.conftest import PASSWORD
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -220,10 +224,17 @@ def test_rejected_messages_go_to_district_operators_only(h):
         assert _next(police)["incident"]["id"] == bell
 
 
+@dataclass(frozen=True)
+class DebugNoted(DomainEvent):
+    kind: ClassVar[str] = "test.debug_noted"
+    secret: int
+
+
 def test_may_receive_refuses_unknown_event_kinds(policy):
     viewer = live.Viewer(1, "x", "district_manager", None, "token", "t")
+    assert not live.may_receive(policy, viewer, DebugNoted(secret=1))
     assert not live.may_receive(policy, viewer, {"kind": "debug", "secret": 1})
-    assert live.may_receive(policy, viewer, {"kind": "camera.status", "camera_id": 1, "status": "fault"})
+    assert live.may_receive(policy, viewer, CameraFaulted(camera_id=1, management_number="SD-1"))
 
 
 def test_a_console_that_stops_reading_is_dropped_not_waited_for(h, monkeypatch):
@@ -233,7 +244,7 @@ def test_a_console_that_stops_reading_is_dropped_not_waited_for(h, monkeypatch):
         # Fill the console's queue faster than its sender drains it, straight from another thread.
         bus = h.app.state.bus
         for n in range(200):
-            bus.publish({"kind": "camera.status", "camera_id": n, "status": "fault"})
+            bus.publish(CameraFaulted(camera_id=n, management_number=f"SD-{n}"))
         with pytest.raises(WebSocketDisconnect) as caught:
             for _ in range(500):
                 ws.receive_json()

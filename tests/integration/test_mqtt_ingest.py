@@ -14,8 +14,10 @@ import pytest
 import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gwanje.core.events import DomainEvent
 from gwanje.registry.seed import seed_seongdong
 from gwanje.situations import mqtt as mqtt_module
+from gwanje.situations.events import IncidentRaised, MessageRejected
 from gwanje.situations.models import InboxMessage, Incident
 from gwanje.situations.mqtt import BAD_TOPIC_SOURCE, ConsumerConfig, MqttConsumer
 from tests.integration.mqtt_support import SYSTEM_BROKER, OwnBroker, reachable, unavailable, wait_for
@@ -24,10 +26,13 @@ CAMERA = "SD-AD-001-1"
 
 
 class RecordingBus:
-    def __init__(self) -> None:
-        self.events: list[dict] = []
+    """Where the database's committed units of work publish, as the wiring root sets a real bus."""
 
-    def publish_many(self, events: list[dict]) -> None:
+    def __init__(self, db) -> None:  # noqa: ANN001
+        self.events: list[DomainEvent] = []
+        db.publish_to(self.publish_many)
+
+    def publish_many(self, events: list[DomainEvent]) -> None:
         self.events.extend(events)
 
 
@@ -118,8 +123,8 @@ def handled(consumer: MqttConsumer) -> int:
 
 def test_a_routed_message_is_stored_once_raises_its_incident_and_is_acknowledged_after(
         seeded, policy, system_broker, root, publisher_factory):
-    bus = RecordingBus()
-    with MqttConsumer(seeded, policy, config(system_broker, root), bus=bus) as consumer:
+    bus = RecordingBus(seeded)
+    with MqttConsumer(seeded, policy, config(system_broker, root)) as consumer:
         assert consumer.connected.wait(10)
         publisher_factory(system_broker, root).send(bell("bell-0001"), "bells/BELL-SD-AD-001")
         wait_for(lambda: consumer.stats.acked == 1, what="the message to be stored and acknowledged")
@@ -129,7 +134,7 @@ def test_a_routed_message_is_stored_once_raises_its_incident_and_is_acknowledged
     [incident] = incidents(seeded)
     assert (incident.type, incident.inbox_id, incident.source) == ("emergency_bell", rows[0].id, "mqtt:bells")
     assert incident.clause  # routed by the duty table
-    assert [e["incident"]["id"] for e in bus.events if e["kind"] == "incident"] == [incident.id]
+    assert [e.incident["id"] for e in bus.events if isinstance(e, IncidentRaised)] == [incident.id]
 
 
 def test_duplicates_and_replays_are_recognised_and_ignored(seeded, policy, system_broker, root, publisher_factory):
@@ -148,8 +153,8 @@ def test_duplicates_and_replays_are_recognised_and_ignored(seeded, policy, syste
 
 def test_bad_messages_are_kept_with_their_error_and_the_consumer_goes_on(
         seeded, policy, system_broker, root, publisher_factory):
-    bus = RecordingBus()
-    with MqttConsumer(seeded, policy, config(system_broker, root), bus=bus) as consumer:
+    bus = RecordingBus(seeded)
+    with MqttConsumer(seeded, policy, config(system_broker, root)) as consumer:
         assert consumer.connected.wait(10)
         pub = publisher_factory(system_broker, root)
         pub.raw("bells/BELL-1", b'{"message_id": "broken", "type": ')
@@ -175,7 +180,7 @@ def test_bad_messages_are_kept_with_their_error_and_the_consumer_goes_on(
     assert json.loads(bad_topic.raw)["message_id"] == "no-device-level"  # kept exactly as it came
     assert rows["good-after-bad"].status == "processed"
     assert [i.inbox_id for i in incidents(seeded)] == [rows["good-after-bad"].id]
-    assert sum(e["kind"] == "inbox.rejected" for e in bus.events) == 6
+    assert sum(isinstance(e, MessageRejected) for e in bus.events) == 6
 
 
 def test_an_oversized_message_is_kept_truncated_not_whole(seeded, policy, system_broker, root, publisher_factory):

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from gwanje.core.nats_bus import NatsBus, split_bus_url
+from gwanje.situations.events import CameraFaulted, IncidentRaised
 from tests.conftest import IN_CI, PASSWORD
 from tests.support import wait_healthy
 
@@ -70,15 +71,15 @@ def test_two_buses_share_events_from_worker_threads_without_echo(nats_url):
             assert a.connected and b.connected
             sub_a, sub_b = a.subscribe(), b.subscribe()
             # Sync routes publish from the thread pool: the bus must hand over to its loop.
-            worker = threading.Thread(target=lambda: [a.publish({"kind": "n", "i": i}) for i in range(20)])
+            worker = threading.Thread(target=lambda: [a.publish(CameraFaulted(i, f"SD-{i}")) for i in range(20)])
             worker.start()
             worker.join()
-            got_b = [(await asyncio.wait_for(sub_b.get(), 5))["i"] for _ in range(20)]
-            got_a = [(await asyncio.wait_for(sub_a.get(), 5))["i"] for _ in range(20)]
+            got_b = [(await asyncio.wait_for(sub_b.get(), 5)).camera_id for _ in range(20)]
+            got_a = [(await asyncio.wait_for(sub_a.get(), 5)).camera_id for _ in range(20)]
             # A malformed message on the subject is ignored, not delivered and not fatal.
             await b._nc.publish(a.subject, b"not json")
-            b.publish({"kind": "n", "i": 99})
-            after = (await asyncio.wait_for(sub_a.get(), 5))["i"]
+            b.publish(CameraFaulted(99, "SD-99"))
+            after = (await asyncio.wait_for(sub_a.get(), 5)).camera_id
             await asyncio.sleep(0.3)  # time for an echo, if there were one, to arrive
             assert after == 99
             return got_a, got_b, sub_a.queue.qsize(), a.received
@@ -100,13 +101,13 @@ def test_an_unreachable_broker_does_not_stop_the_app_and_local_consoles_still_ge
         waited = time.monotonic() - started
         try:
             sub = bus.subscribe()
-            bus.publish({"kind": "incident", "x": 1})
+            bus.publish(IncidentRaised({"id": 1}))
             assert waited < 10 and not bus.connected
             return await asyncio.wait_for(sub.get(), 2)
         finally:
             await bus.stop()
 
-    assert asyncio.run(scenario()) == {"kind": "incident", "x": 1}
+    assert asyncio.run(scenario()) == IncidentRaised({"id": 1})
 
 
 # ---- two app instances -------------------------------------------------------------------------

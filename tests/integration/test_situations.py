@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from gwanje.registry.seed import seed_seongdong
 from gwanje.situations import service
+from gwanje.situations.events import IncidentRaised
 from gwanje.situations.models import InboxMessage, Incident
 
 DAY = "2026-11-20T12:00:00+09:00"
@@ -184,9 +185,9 @@ def test_nobody_acknowledging_escalates_along_the_policy_chain(board):
     minutes = board.policy.situation("emergency_bell").escalation.ack_minutes
     assert service.escalate_overdue(board.db, board.policy, created + timedelta(minutes=minutes - 1)) == []
     events = service.escalate_overdue(board.db, board.policy, created + timedelta(minutes=minutes + 1))
-    assert [e["incident"]["assigned_role"] for e in events] == ["police_officer"]
+    assert [e.incident["assigned_role"] for e in events] == ["police_officer"]
     events = service.escalate_overdue(board.db, board.policy, created + timedelta(minutes=2 * minutes + 2))
-    assert [e["incident"]["assigned_role"] for e in events] == ["police_112"]
+    assert [e.incident["assigned_role"] for e in events] == ["police_112"]
     inc = _incident(board, iid)
     assert inc["escalation_level"] == 2
     assert [e["action"] for e in inc["timeline"]].count("escalated") == 2
@@ -211,4 +212,4 @@ def test_a_batch_with_a_duplicate_inside_stores_it_once(board):
     result = service.ingest_batch(board.db, board.policy, batch,
                                   now=datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc))
     assert [r.status for r in result.results] == ["stored", "stored", "duplicate"]
-    assert len([e for e in result.events if e["kind"] == "incident"]) == 2
+    assert len([e for e in result.published if isinstance(e, IncidentRaised)]) == 2

@@ -7,6 +7,7 @@ import pytest
 from gwanje.core.errors import Conflict, Forbidden
 from gwanje.policy import load_default
 from gwanje.situations import rules
+from gwanje.situations.choices import IncidentStatus
 
 POLICY = load_default()
 
@@ -18,7 +19,7 @@ def test_the_happy_path_runs_new_to_closed():
     assert status == "closed"
 
 
-@pytest.mark.parametrize("status", sorted(rules.STATUS_LABELS))
+@pytest.mark.parametrize("status", sorted(IncidentStatus.codes()))
 def test_every_other_transition_is_refused_with_the_allowed_ones(status):
     for action in rules.ACTIONS:
         if (status, action) in rules.TRANSITIONS:

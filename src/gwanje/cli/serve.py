@@ -58,10 +58,10 @@ def demo(host: str | None, port: int | None) -> None:
     if settings.mqtt_url:
         from gwanje.situations.mqtt import ConsumerConfig, MqttConsumer
 
-        MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url), bus=app.state.bus,
+        MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url),
                      hotlist=app.state.hotlist.match).start()
     # The board is alive from the first minute: a simulated feed from real Seongdong sites.
-    run_simulator_in_background(db, policy, bus=app.state.bus, settings=settings)
+    run_simulator_in_background(db, policy, settings=settings)
     click.echo("상황판 / situation board: http://%s:%s/board (simulated events every few seconds)" % (host, port))
     uvicorn.run(app, host=host, port=port, log_level="info")
 

@@ -61,7 +61,7 @@ def consume_command(url: str | None, client_id: str, topic_root: str, batch_max:
                             batch_wait_s=batch_ms / 1000)
     click.echo(f"MQTT 수신 / consuming {topic_root}/# from {url} as {client_id}", err=True)
     try:
-        run_consumer(db, policy, config, bus=bus, stop_event=stop)
+        run_consumer(db, policy, config, stop_event=stop)
     finally:
         background.close()
         db.dispose()

@@ -1,180 +1,150 @@
-"""Situation routes: device events in, incidents listed and worked, the rejected-message shelf."""
+"""Situation routes: device events in, incidents listed and worked, cameras near them, the hot list,
+the rejected-message shelf, and the live feed (``WS /api/live``, in :mod:`gwanje.situations.live`).
+
+``cameras_router`` holds ``/api/cameras/nearest`` and ``/api/cameras/within``: the app must include
+it before the registry's ``/api/cameras/{camera_id}``, which would otherwise catch them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-from pydantic import StringConstraints
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from gwanje.core.errors import Forbidden, ValidationFailed
-from gwanje.core.schemas import StrictModel
-from gwanje.situations import rules, service
-from gwanje.situations.messages import MAX_MESSAGE_BYTES
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
+from gwanje.situations import live, service
+from gwanje.situations.deps import Index, Reader, Responder, VisibleIncident, WorkableIncident
+from gwanje.situations.messages import MAX_MESSAGE_BYTES
+from gwanje.situations.schemas import (
+    CameraDistanceRead,
+    HotListRead,
+    IncidentActionCreate,
+    IncidentCreate,
+    IncidentDetailRead,
+    IncidentRead,
+    IngestResultRead,
+    LocalText,
+    NearbyCameraRead,
+    RejectedMessageRead,
+    SopStepUpdate,
+)
 
 router = APIRouter(prefix="/api", tags=["situations"])
+cameras_router = APIRouter(prefix="/api", tags=["situations"])
 
-Reader = Annotated[Principal, Depends(requires("situations.read"))]
-Responder = Annotated[Principal, Depends(requires("situations.respond"))]
+Device = Annotated[Principal, Depends(requires("events.ingest"))]
+Reporter = Annotated[Principal, Depends(requires("situations.report"))]
+HotListManager = Annotated[Principal, Depends(requires("hotlist.manage"))]
+RegistryReader = Annotated[Principal, Depends(requires("registry.read"))]
 
+MAX_K = 100
+MAX_RADIUS_M = 10_000.0
+MAX_WITHIN = 1000
+K = Annotated[int, Query(ge=1, le=MAX_K)]
+Lat = Annotated[float, Query(ge=-90, le=90)]
+Lon = Annotated[float, Query(ge=-180, le=180)]
 
-class ActionBody(StrictModel):
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    unit: Annotated[str, StringConstraints(max_length=60)] | None = None
-
-
-class StepBody(StrictModel):
-    skip_reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
-
-
-class ManualReportBody(StrictModel):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    latitude: float | None = None
-    longitude: float | None = None
-    camera: Annotated[str, StringConstraints(max_length=120)] | None = None
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+_INGEST_STATUS = {"stored": 202, "duplicate": 200, "rejected": 422}
 
 
-def _bus(request: Request):  # noqa: ANN202
-    return request.app.state.bus
-
-
-def _visible(policy, principal: Principal, incident) -> bool:  # noqa: ANN001
-    return rules.may_see(policy, principal.user.role, principal.user.department,
-                         service._routed_with_policy(policy, incident), _camera_purposes(incident))
-
-
-def _camera_purposes(incident) -> tuple[str, ...]:  # noqa: ANN001
-    import json
-
-    details = json.loads(incident.details or "{}")
-    return tuple(details.get("camera_purposes", ()))
-
-
-@router.post("/events", status_code=202)
-async def post_event(request: Request, db: DB, policy: PolicyDep,
-                     principal: Annotated[Principal, Depends(requires("events.ingest"))]) -> JSONResponse:
-    """A device message over HTTP: stored in the inbox before this answers (202)."""
+@router.post("/events", status_code=202, response_model=IngestResultRead)
+async def post_event(request: Request, response: Response, db: DB, policy: PolicyDep,
+                     principal: Device) -> IngestResultRead:
+    """A device message over HTTP: stored in the inbox before this answers (202; 200 for a replay,
+    422 when it is kept but cannot be used)."""
     raw = await request.body()
     if len(raw) > MAX_MESSAGE_BYTES:
         raw = raw[:MAX_MESSAGE_BYTES + 1]
     item = service.RawMessage(source=f"http:{principal.user.username}", raw=raw, channel="http",
                               device_id=request.headers.get("x-device-id"))
-    from starlette.concurrency import run_in_threadpool
-
     batch = await run_in_threadpool(service.ingest_batch, db, policy, [item],
                                     hotlist=request.app.state.hotlist.match)
-    _bus(request).publish_many(batch.events)
     result = batch.results[0]
-    body: dict[str, Any] = {"status": result.status, "message_id": result.message_id, "inbox_id": result.inbox_id,
-                            "incident_id": result.incident_id}
+    response.status_code = _INGEST_STATUS[result.status]
+    body = IngestResultRead(status=result.status, message_id=result.message_id, inbox_id=result.inbox_id,
+                            incident_id=result.incident_id, note=result.note)
     if result.status == "rejected":
-        body.update({"error": "message_rejected",
-                     "message": {"ko": "메시지를 보관했으나 처리할 수 없습니다: " + (result.error or ""),
-                                 "en": "message kept but cannot be used: " + (result.error or "")}})
-        return JSONResponse(body, status_code=422)
-    return JSONResponse(body, status_code=200 if result.status == "duplicate" else 202)
+        body.error = "message_rejected"
+        body.message = LocalText(ko="메시지를 보관했으나 처리할 수 없습니다: " + (result.error or ""),
+                                 en="message kept but cannot be used: " + (result.error or ""))
+    return body
 
 
 @router.get("/incidents")
-def list_incidents(principal: Reader, db: DB, policy: PolicyDep, open_only: bool = False) -> list[dict]:
-    with db.reading() as session:
-        rows = service.list_incidents(session, open_only=open_only)
-        return [service.incident_dict(i) for i in rows if _visible(policy, principal, i)]
+def list_incidents(principal: Reader, db: DB, policy: PolicyDep, open_only: bool = False) -> list[IncidentRead]:
+    rows = service.visible_incidents(db, policy, principal.user.role, principal.user.department, open_only=open_only)
+    return [IncidentRead.from_incident(i) for i in rows]
 
 
 @router.get("/incidents/{incident_id}")
-def read_incident(incident_id: int, principal: Reader, db: DB, policy: PolicyDep) -> dict:
-    with db.reading() as session:
-        incident = service.get_incident(session, incident_id)
-        if not _visible(policy, principal, incident):
-            raise Forbidden("이 상황을 볼 수 없습니다", "you may not see this incident", clause="art-9-5")
-        out = service.incident_dict(incident)
-        out["sop"] = rules.sop_status(policy, incident.type, rules.split(incident.sop_done),
-                                      rules.split(incident.sop_skipped))
-        out["timeline"] = [
-            {"at": e.at, "actor_name": e.actor_name, "role": e.role, "action": e.action,
-             "from_status": e.from_status, "to_status": e.to_status, "note": e.note, "data": e.data}
-            for e in service.timeline(session, incident.id)
-        ]
-        out["dispatches"] = [
-            {"unit": d.unit, "dispatched_at": d.dispatched_at, "dispatched_by": d.dispatched_by,
-             "arrived_at": d.arrived_at, "note": d.note}
-            for d in service.dispatches(session, incident.id)
-        ]
-        return out
+def read_incident(_: Reader, incident: VisibleIncident, db: DB, policy: PolicyDep) -> IncidentDetailRead:
+    return IncidentDetailRead.from_detail(service.incident_detail(db, policy, incident))
 
 
 @router.post("/incidents/{incident_id}/actions/{action}")
-def incident_action(incident_id: int, action: str, body: ActionBody, request: Request, db: DB,
-                    policy: PolicyDep, principal: Responder) -> dict:
-    with db.reading() as session:
-        if not _visible(policy, principal, service.get_incident(session, incident_id)):
-            raise Forbidden("이 상황을 볼 수 없습니다", "you may not see this incident", clause="art-9-5")
-    incident, event = service.act(db, policy, principal.actor(request), incident_id, action,
-                                  note=body.note, unit=body.unit)
-    _bus(request).publish(event)
-    return service.incident_dict(incident)
+def incident_action(action: str, body: IncidentActionCreate, request: Request, db: DB, policy: PolicyDep,
+                    principal: Responder, incident: WorkableIncident) -> IncidentRead:
+    return IncidentRead.from_incident(service.act(db, policy, principal.actor(request), incident.id, action,
+                                                  note=body.note, unit=body.unit))
 
 
 @router.post("/incidents/{incident_id}/sop/{code}")
-def incident_step(incident_id: int, code: str, body: StepBody, request: Request, db: DB, policy: PolicyDep,
-                  principal: Responder) -> dict:
-    incident, events = service.sop_step(db, policy, principal.actor(request), incident_id, code,
-                                        skip_reason=body.skip_reason)
-    _bus(request).publish_many(events)
-    return service.incident_dict(incident)
+def incident_step(incident_id: int, code: str, body: SopStepUpdate, request: Request, db: DB, policy: PolicyDep,
+                  principal: Responder) -> IncidentRead:
+    return IncidentRead.from_incident(service.sop_step(db, policy, principal.actor(request), incident_id, code,
+                                                       skip_reason=body.skip_reason))
 
 
 @router.post("/incidents", status_code=201)
-def report_incident(body: ManualReportBody, request: Request, db: DB, policy: PolicyDep,
-                    principal: Annotated[Principal, Depends(requires("situations.report"))]) -> dict:
-    import json
-    import uuid
-
-    payload = {k: v for k, v in body.model_dump().items() if v is not None}
-    raw = json.dumps({"message_id": f"manual-{uuid.uuid4().hex}", "type": "manual_report", "payload": payload},
-                     ensure_ascii=False).encode("utf-8")
-    batch = service.ingest_batch(db, policy, [service.RawMessage(f"operator:{principal.user.username}", raw,
-                                                                 channel="http")])
-    result = batch.results[0]
-    if result.status != "stored":
-        raise ValidationFailed("보고를 처리할 수 없습니다: " + (result.error or ""),
-                               "the report cannot be used: " + (result.error or ""), field="payload")
-    _bus(request).publish_many(batch.events)
-    with db.reading() as session:
-        return service.incident_dict(service.get_incident(session, result.incident_id))
+def report_incident(body: IncidentCreate, db: DB, policy: PolicyDep, principal: Reporter) -> IncidentRead:
+    return IncidentRead.from_incident(service.report_incident(db, policy, principal.user.username,
+                                                              body.model_dump()))
 
 
 @router.get("/inbox/rejected")
-def rejected(principal: Reader, db: DB) -> list[dict]:
-    with db.reading() as session:
-        return [
-            {"id": m.id, "source": m.source, "message_id": m.message_id, "channel": m.channel, "type": m.type,
-             "received_at": m.received_at, "error": m.error, "raw": m.raw[:2000]}
-            for m in service.rejected_messages(session)
-        ]
+def rejected(_: Reader, db: DB) -> list[RejectedMessageRead]:
+    return [RejectedMessageRead.from_message(m) for m in service.rejected_messages(db)]
 
 
 @router.put("/hotlist")
-async def upload_hotlist(request: Request, db: DB,
-                         principal: Annotated[Principal, Depends(requires("hotlist.manage"))]) -> dict:
+async def upload_hotlist(request: Request, db: DB, principal: HotListManager) -> HotListRead:
     """Replace the wanted/stolen list with a CSV (차량번호,구분,사건번호,비고); a bad line refuses it all."""
-    from starlette.concurrency import run_in_threadpool
-
-    from gwanje.situations import hotlist_service
-
     data = await request.body()
-    status = await run_in_threadpool(hotlist_service.replace_hotlist_csv, db, principal.actor(request), data)
+    status = await run_in_threadpool(service.replace_hotlist_csv, db, principal.actor(request), data)
     request.app.state.hotlist.invalidate()
-    return {"version": status.version, "count": status.count, "uploaded_at": status.uploaded_at}
+    return HotListRead(version=status.version, count=status.count, uploaded_at=status.uploaded_at)
 
 
 @router.get("/hotlist")
-def hotlist_info(_: Annotated[Principal, Depends(requires("hotlist.manage"))], db: DB) -> dict:
-    from gwanje.situations import hotlist_service
+def hotlist_info(_: HotListManager, db: DB) -> HotListRead:
+    status = service.hotlist_status(db)
+    return HotListRead(version=status.version, count=status.count, uploaded_at=status.uploaded_at)
 
-    status = hotlist_service.hotlist_status(db)
-    return {"version": status.version, "count": status.count, "uploaded_at": status.uploaded_at}
+
+# ---- cameras near an incident or a point ----------------------------------------------------------
+
+
+@router.get("/incidents/{incident_id}/cameras")
+def nearby_cameras(principal: Reader, incident: VisibleIncident, db: DB, policy: PolicyDep, index: Index,
+                   k: K = 10) -> list[NearbyCameraRead]:
+    """The k cameras nearest the incident, each with whether the caller may open its video."""
+    rows = service.nearby_cameras(db, policy, principal.user.role, principal.user.department, incident, index, k)
+    return [NearbyCameraRead.from_near(r) for r in rows]
+
+
+@cameras_router.get("/cameras/nearest")
+def nearest_cameras(_: RegistryReader, db: DB, index: Index, lat: Lat, lon: Lon, k: K = 10) -> list[CameraDistanceRead]:
+    """The k cameras nearest a point, nearest first."""
+    return [CameraDistanceRead.from_near(r) for r in service.cameras_at(db, index.nearest(lat, lon, k), lat, lon)]
+
+
+@cameras_router.get("/cameras/within")
+def cameras_within(_: RegistryReader, db: DB, index: Index, lat: Lat, lon: Lon,
+                   radius_m: Annotated[float, Query(gt=0, le=MAX_RADIUS_M)]) -> list[CameraDistanceRead]:
+    """Cameras within a radius of a point, nearest first (at most 1,000)."""
+    pairs = index.within(lat, lon, radius_m)[:MAX_WITHIN]
+    return [CameraDistanceRead.from_near(r) for r in service.cameras_at(db, pairs, lat, lon)]
+
+
+routers = [cameras_router, router, live.router]

@@ -8,13 +8,12 @@ killed at any point therefore loses nothing: the broker re-sends what was not ac
 the inbox (unique on source and message id) recognises what was already stored.
 
 Threads: paho's network thread only queues what arrives; one worker thread gathers batches (up to
-``batch_max`` messages or ``batch_wait_s``), stores them, publishes the resulting events on the bus
-and then acknowledges. The broker's in-flight window (our MQTT 5 Receive Maximum) bounds the queue.
+``batch_max`` messages or ``batch_wait_s``), stores them (their units of work publish the resulting
+events after commit) and then acknowledges. The broker's in-flight window (our MQTT 5 Receive Maximum) bounds the queue.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import re
@@ -30,7 +29,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
 from gwanje.policy.model import Policy
 from gwanje.situations import service
@@ -142,46 +140,19 @@ class _Pending:
     bad: list[tuple[RawMessage, str]] = field(default_factory=list)
 
 
-def reject_at_edge(db: Database, items: list[tuple[RawMessage, str]]) -> IngestBatch:
-    """Keep messages refused before parsing (a malformed topic) in the inbox, with their error.
-
-    The message id is a digest of topic and bytes, so a replay of the same message on the same
-    bad topic is recognised, and two different topics never shadow each other.
-    """
-    now = utcnow()
-    planned = []
-    for raw, error in items:
-        digest = hashlib.sha256((raw.device_id or "").encode() + b"\x00" + raw.raw).hexdigest()
-        planned.append(service._Planned(raw, "topic-sha256:" + digest, None, None, error[:2000]))
-    with db.uow() as uow:
-        stored = service._insert_inbox(uow.session, planned, now)
-        uow.commit()
-    results, events = [], []
-    for p in planned:
-        inbox_id = stored.pop((p.raw.source, p.message_id), None)
-        if inbox_id is None:
-            results.append(service.IngestResult("duplicate", p.message_id))
-            continue
-        results.append(service.IngestResult("rejected", p.message_id, inbox_id, error=p.error))
-        events.append({"kind": "inbox.rejected", "inbox_id": inbox_id, "source": p.raw.source, "type": None,
-                       "error": p.error})
-    return IngestBatch(results, events)
-
-
 class MqttConsumer:
-    """Subscribes, batches, stores, publishes, acknowledges; reconnects on its own."""
+    """Subscribes, batches, stores, acknowledges; reconnects on its own.
+
+    What the stored batches record (incidents, rejections, camera faults) is published by their
+    units of work to wherever ``db`` publishes (the wiring root sets it).
+    """
 
     def __init__(self, db: Database, policy: Policy, config: ConsumerConfig | None = None, *,
-                 bus: Any = None, hotlist: Callable[[str], Any] | None = None):
+                 hotlist: Callable[[str], Any] | None = None):
         self.db = db
         self.policy = policy
         self.config = config or ConsumerConfig()
-        self.bus = bus
-        if hotlist is None:
-            from gwanje.situations.hotlist_service import HotListCache
-
-            hotlist = HotListCache(db).match
-        self.hotlist = hotlist
+        self.hotlist = hotlist or service.HotListCache(db).match
         self.stats = ConsumerStats()
         self.connected = threading.Event()
         self._queue: queue.Queue[_Received] = queue.Queue()
@@ -285,7 +256,7 @@ class MqttConsumer:
         if pending.good:
             steps.append(lambda: service.ingest_batch(self.db, self.policy, pending.good, hotlist=self.hotlist))
         if pending.bad:
-            steps.append(lambda: reject_at_edge(self.db, pending.bad))
+            steps.append(lambda: service.reject_unroutable(self.db, pending.bad))
         for step in steps:
             while True:
                 try:
@@ -304,11 +275,6 @@ class MqttConsumer:
                     self.stats.duplicate += 1
                 else:
                     self.stats.rejected += 1
-            if self.bus is not None and result.events:
-                try:
-                    self.bus.publish_many(result.events)
-                except Exception:  # noqa: BLE001 - the live feed is best effort; the inbox is the record
-                    log.exception("publishing %d events failed", len(result.events))
         return True
 
     def _ack(self, items: list[_Received]) -> None:
@@ -358,11 +324,11 @@ class MqttConsumer:
         self.stop()
 
 
-def run_consumer(db: Database, policy: Policy, config: ConsumerConfig | None = None, *, bus: Any = None,
+def run_consumer(db: Database, policy: Policy, config: ConsumerConfig | None = None, *,
                  stop_event: threading.Event | None = None, hotlist: Callable[[str], Any] | None = None) -> None:
     """Consume until ``stop_event`` is set (or forever); for ``gwanje consume`` and the app."""
     stop_event = stop_event or threading.Event()
-    consumer = MqttConsumer(db, policy, config, bus=bus, hotlist=hotlist)
+    consumer = MqttConsumer(db, policy, config, hotlist=hotlist)
     consumer.start()
     try:
         while not stop_event.wait(60):

@@ -3,33 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from gwanje.core.errors import Conflict, Forbidden
 from gwanje.policy.model import Policy
-
-
-class Status(str, Enum):
-    new = "new"
-    acknowledged = "acknowledged"
-    handed_over = "handed_over"
-    dispatched = "dispatched"
-    resolved = "resolved"
-    closed = "closed"
-    false_alarm = "false_alarm"
-    cancelled = "cancelled"
-
-
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "new": ("신규", "new"),
-    "acknowledged": ("접수", "acknowledged"),
-    "handed_over": ("인계", "handed over"),
-    "dispatched": ("출동", "dispatched"),
-    "resolved": ("해결", "resolved"),
-    "closed": ("종결", "closed"),
-    "false_alarm": ("오경보", "false alarm"),
-    "cancelled": ("취소", "cancelled"),
-}
+from gwanje.situations.choices import IncidentAction, IncidentStatus
 
 OPEN = frozenset({"new", "acknowledged", "handed_over", "dispatched"})
 FINISHED = frozenset({"closed", "false_alarm", "cancelled"})
@@ -53,28 +30,23 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("resolved", "close"): "closed",
 }
 
-ACTIONS = ("acknowledge", "hand_over", "dispatch", "resolve", "close", "false_alarm", "cancel")
-
-ACTION_LABELS: dict[str, tuple[str, str]] = {
-    "acknowledge": ("접수", "acknowledge"),
-    "hand_over": ("경찰 인계", "hand over to police"),
-    "dispatch": ("112 출동 지령", "dispatch a 112 patrol"),
-    "resolve": ("해결", "resolve"),
-    "close": ("종결", "close"),
-    "false_alarm": ("오경보 처리", "mark false alarm"),
-    "cancel": ("취소", "cancel"),
-}
+ACTIONS = IncidentAction.codes()
 
 SUPERVISORS = frozenset({"district_manager"})
 POLICE_ROLES = frozenset({"police_officer", "police_112", "police_investigator"})
+
+
+def dispatching_organisations(policy: Policy) -> frozenset[str]:
+    """The organisations that dispatch 112 patrols (their incidents make the 112 room's view)."""
+    return frozenset({"police"})
 
 
 def next_status(status: str, action: str) -> str:
     try:
         return TRANSITIONS[(status, action)]
     except KeyError:
-        s_ko, s_en = STATUS_LABELS.get(status, (status, status))
-        a_ko, a_en = ACTION_LABELS.get(action, (action, action))
+        s_ko, s_en = IncidentStatus.labels(status)
+        a_ko, a_en = IncidentAction.labels(action)
         raise Conflict(
             f"'{s_ko}' 상태에서는 '{a_ko}'을(를) 할 수 없습니다",
             f"cannot {a_en} an incident that is {s_en}",
@@ -130,8 +102,8 @@ def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
     if not ok:
         role_ko = policy.role(role).ko
         raise Forbidden(
-            f"{role_ko}은(는) 이 상황을 '{ACTION_LABELS[action][0]}'할 수 없습니다 (업무 분장)",
-            f"a {policy.role(role).en} may not {ACTION_LABELS[action][1]} this incident (duty table)",
+            f"{role_ko}은(는) 이 상황을 '{IncidentAction.label(action, 'ko')}'할 수 없습니다 (업무 분장)",
+            f"a {policy.role(role).en} may not {IncidentAction.label(action, 'en')} this incident (duty table)",
             field="action",
             clause=clause,
         )

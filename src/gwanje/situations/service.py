@@ -3,6 +3,9 @@
 Ingest is batched: one transaction stores every message of a batch in the inbox (unique on
 source and message id, so a replay is recognised and ignored), creates the incidents, and commits
 before anyone acknowledges the messages. A message that cannot be used is stored with its error.
+
+Every use case records what happened as typed events (:mod:`gwanje.situations.events`) on its
+unit of work, which publishes them once the transaction has committed: no caller publishes.
 """
 
 from __future__ import annotations
@@ -10,26 +13,35 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from gwanje.access.service import attached_camera_ids
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
-from gwanje.core.db import Database
+from gwanje.core.db import Database, UnitOfWork
 from gwanje.core.errors import Forbidden, ValidationFailed, not_found
+from gwanje.core.events import DomainEvent
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 from gwanje.registry.models import Camera
-from gwanje.situations import rules
+from gwanje.registry.spatial import CameraIndex, bearing_deg, compass_ko_en
+from gwanje.situations import events, rules
+from gwanje.situations.hotlist import HotList, normalize_plate, parse_hotlist_csv
 from gwanje.situations.messages import DeviceMessage, MessageError, parse_message
-from gwanje.situations.models import Dispatch, InboxMessage, Incident, IncidentEvent
+from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent
+from gwanje.situations.schemas import incident_view
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +81,15 @@ class IngestResult:
     inbox_id: int | None = None
     incident_id: int | None = None
     error: str | None = None
+    note: str | None = None  # why a stored message raised no incident, where that is not plain
 
 
 @dataclass
 class IngestBatch:
+    """What became of each message; ``published``: the events its units of work published (for counts)."""
+
     results: list[IngestResult]
-    events: list[dict[str, Any]] = field(default_factory=list)
+    published: list[DomainEvent] = field(default_factory=list)
 
 
 HotListMatcher = Callable[[str], Any]  # plate text -> match (with .plate, .kind, ...) or None
@@ -97,6 +112,25 @@ class _Planned:
     error: str | None
     camera: Any = None
     match: Any = None
+
+
+@dataclass(frozen=True)
+class _CameraReport:
+    """A device says a camera is faulty or working again; applied once per batch."""
+
+    camera_id: int
+    status: str  # fault | active
+    source: str
+    message_id: str
+
+
+@dataclass
+class _Batch:
+    """What one ingest transaction does, gathered before it is written."""
+
+    results: list[IngestResult] = field(default_factory=list)
+    new_incidents: list[tuple[IngestResult, dict[str, Any]]] = field(default_factory=list)
+    camera_reports: list[_CameraReport] = field(default_factory=list)
 
 
 def _plan(session: Session, batch: list[RawMessage], hotlist: HotListMatcher | None) -> list[_Planned]:
@@ -189,9 +223,9 @@ def ingest_batch(db: Database, policy: Policy, batch: list[RawMessage], *,
     now = now or utcnow()
     try:
         with db.uow() as uow:
-            result = _ingest(uow.session, policy, batch, hotlist, now)
+            results = _ingest(uow, policy, batch, hotlist, now)
             uow.commit()
-        return result
+            return IngestBatch(results, list(uow.published))
     except Exception:  # noqa: BLE001 - isolate the message that broke the batch
         if len(batch) == 1:
             return _store_failure(db, batch[0], now)
@@ -200,59 +234,77 @@ def ingest_batch(db: Database, policy: Policy, batch: list[RawMessage], *,
         for item in batch:
             part = ingest_batch(db, policy, [item], hotlist=hotlist, now=now)
             out.results.extend(part.results)
-            out.events.extend(part.events)
+            out.published.extend(part.published)
         return out
+
+
+def _rejected(uow: UnitOfWork, p: _Planned, inbox_id: int) -> IngestResult:
+    uow.record(events.MessageRejected(inbox_id=inbox_id, source=p.raw.source, type=p.type, error=p.error or ""))
+    return IngestResult("rejected", p.message_id, inbox_id, error=p.error)
 
 
 def _store_failure(db: Database, item: RawMessage, now: datetime) -> IngestBatch:
     """A message that made processing fail is still kept, with the error, never lost."""
     log.exception("message from %s could not be processed", item.source)
-    import sys
-
-    error = f"처리 오류 / processing error: {type(sys.exc_info()[1]).__name__}: {sys.exc_info()[1]}"
+    exc = sys.exc_info()[1]
+    error = f"처리 오류 / processing error: {type(exc).__name__}: {exc}"
     try:
         msg_id = parse_message(item.raw).message_id
-    except MessageError as exc:
-        msg_id = exc.message_id or "sha256:" + hashlib.sha256(item.raw).hexdigest()
+    except MessageError as bad:
+        msg_id = bad.message_id or "sha256:" + hashlib.sha256(item.raw).hexdigest()
     planned = _Planned(item, msg_id[:160], None, None, error[:2000])
     with db.uow() as uow:
-        stored = _insert_inbox(uow.session, [planned], now)
+        inbox_id = _insert_inbox(uow.session, [planned], now).get((item.source, planned.message_id))
+        result = _rejected(uow, planned, inbox_id) if inbox_id else IngestResult("duplicate", planned.message_id)
         uow.commit()
-    inbox_id = stored.get((item.source, planned.message_id))
-    status = "rejected" if inbox_id else "duplicate"
-    event = {"kind": "inbox.rejected", "inbox_id": inbox_id, "source": item.source, "error": error}
-    return IngestBatch([IngestResult(status, planned.message_id, inbox_id, None, error)],
-                       [event] if inbox_id else [])
+        return IngestBatch([result], list(uow.published))
 
 
-def _ingest(session: Session, policy: Policy, batch: list[RawMessage], hotlist: HotListMatcher | None,
-            now: datetime) -> IngestBatch:
+def reject_unroutable(db: Database, items: list[tuple[RawMessage, str]], now: datetime | None = None) -> IngestBatch:
+    """Keep messages refused before parsing (a malformed MQTT topic) in the inbox, with their error.
+
+    The message id is a digest of topic and bytes, so a replay of the same message on the same
+    bad topic is recognised, and two different topics never shadow each other.
+    """
+    now = now or utcnow()
+    planned = []
+    for raw, error in items:
+        digest = hashlib.sha256((raw.device_id or "").encode() + b"\x00" + raw.raw).hexdigest()
+        planned.append(_Planned(raw, "topic-sha256:" + digest, None, None, error[:2000]))
+    with db.uow() as uow:
+        stored = _insert_inbox(uow.session, planned, now)
+        results = []
+        for p in planned:
+            inbox_id = stored.pop((p.raw.source, p.message_id), None)
+            results.append(_rejected(uow, p, inbox_id) if inbox_id is not None
+                           else IngestResult("duplicate", p.message_id))
+        uow.commit()
+        return IngestBatch(results, list(uow.published))
+
+
+def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: HotListMatcher | None,
+            now: datetime) -> list[IngestResult]:
+    session = uow.session
     planned = _plan(session, batch, hotlist)
     stored = _insert_inbox(session, planned, now)
-    results: list[IngestResult] = []
-    events: list[dict[str, Any]] = []
+    work = _Batch()
     claimed: set[tuple[str, str]] = set()
-    new_incidents: list[tuple[IngestResult, dict[str, Any]]] = []
     for p in planned:
         key = (p.raw.source, p.message_id)
         inbox_id = stored.get(key)
         if inbox_id is None or key in claimed:
-            results.append(IngestResult("duplicate", p.message_id))
+            work.results.append(IngestResult("duplicate", p.message_id))
             continue
         claimed.add(key)
         if p.error:
-            results.append(IngestResult("rejected", p.message_id, inbox_id, error=p.error))
-            events.append({"kind": "inbox.rejected", "inbox_id": inbox_id, "source": p.raw.source,
-                           "type": p.type, "error": p.error})
+            work.results.append(_rejected(uow, p, inbox_id))
             continue
         result = IngestResult("stored", p.message_id, inbox_id)
-        results.append(result)
-        row = _apply(session, policy, p, inbox_id, now, events)
-        if row is not None:
-            new_incidents.append((result, row))
-    events = _apply_camera_statuses(session, now, events)
-    if new_incidents:
-        rows = [row for _, row in new_incidents]
+        work.results.append(result)
+        _apply(policy, p, inbox_id, now, work, result)
+    _apply_camera_reports(uow, now, work.camera_reports)
+    if work.new_incidents:
+        rows = [row for _, row in work.new_incidents]
         for row, new_id in zip(rows, _allocate_ids(session, Incident, len(rows))):
             row["id"] = new_id
         # Plain executemany with ids chosen up front: psycopg pipelines it, and no wide
@@ -264,11 +316,12 @@ def _ingest(session: Session, policy: Policy, batch: list[RawMessage], hotlist: 
              "data": _json({"inbox_id": row["inbox_id"], "clause": row["clause"]})}
             for row in rows
         ])
-        for result, row in new_incidents:
+        for result, row in work.new_incidents:
             result.incident_id = row["id"]
-            events.append(incident_event(SimpleNamespace(**row, acknowledged_at=None, closed_at=None), "created"))
+            uow.record(events.IncidentRaised(incident_view(SimpleNamespace(**row, acknowledged_at=None,
+                                                                           closed_at=None))))
     session.flush()
-    return IngestBatch(results, events)
+    return work.results
 
 
 def _allocate_ids(session: Session, model, n: int) -> list[int]:  # noqa: ANN001
@@ -298,17 +351,18 @@ def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[
     }
 
 
-def _apply(session: Session, policy: Policy, p: _Planned, inbox_id: int, now: datetime,
-           events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """What a stored message does: an incident row to insert (or None), camera status changes."""
+def _apply(policy: Policy, p: _Planned, inbox_id: int, now: datetime, work: _Batch, result: IngestResult) -> None:
+    """What a stored message does: a camera status report, an incident row to insert, or nothing."""
     msg = p.parsed
     payload = msg.payload
     occurred = msg.occurred_at or now
+    if msg.type in ("camera_fault", "camera_recovery"):
+        work.camera_reports.append(_CameraReport(p.camera.id, "fault" if msg.type == "camera_fault" else "active",
+                                                 p.raw.source, p.message_id))
     if msg.type == "camera_recovery":
-        _camera_status(session, p, "active", now, events)
-        return None
+        return
     if msg.type == "plate_read" and p.match is None:
-        return None  # an ordinary read: kept in the inbox, no incident
+        return  # an ordinary read: kept in the inbox, no incident
     situation = SITUATION_OF[msg.type]
     details: dict[str, Any] = {"message_type": msg.type, **payload.model_dump(mode="json")}
     lat = getattr(payload, "latitude", None)
@@ -320,21 +374,18 @@ def _apply(session: Session, policy: Policy, p: _Planned, inbox_id: int, now: da
                                       *[x for x in p.camera.secondary_purposes.split(",") if x]]
         if lat is None:
             lat, lon = p.camera.latitude, p.camera.longitude
-    title = _title(msg, p)
     if msg.type == "plate_read":
         m = p.match
         details["hotlist"] = {"plate": m.plate, "read": m.read, "kind": m.kind, "position": m.position,
                               "read_char": m.read_char, "list_char": m.list_char, "reason": m.reason,
                               "case_ref": m.case_ref}
-    if msg.type == "camera_fault":
-        _camera_status(session, p, "fault", now, events)
-    return {
-        "type": situation, "status": "new", "title": title, "source": p.raw.source,
+    work.new_incidents.append((result, {
+        "type": situation, "status": "new", "title": _title(msg, p), "source": p.raw.source,
         "device_id": msg.device_id or p.raw.device_id, "camera_id": camera_id, "latitude": lat, "longitude": lon,
         "escalation_level": 0, "sop_done": ",", "sop_skipped": ",", "details": _json(details),
         "occurred_at": occurred, "created_at": now, "updated_at": now, "inbox_id": inbox_id,
         **_route(policy, situation, min(occurred, now), now),
-    }
+    }))
 
 
 def _title(msg: DeviceMessage, p: _Planned) -> str:
@@ -354,69 +405,79 @@ def _title(msg: DeviceMessage, p: _Planned) -> str:
     return payload.title
 
 
-def _camera_status(session: Session, p: _Planned, status: str, now: datetime, events: list) -> None:
-    """Queue a device-reported status change; :func:`_apply_camera_statuses` writes them per batch."""
-    events.append({"kind": "_camera_status", "camera_id": p.camera.id, "status": status,
-                   "source": p.raw.source, "message_id": p.message_id})
-
-
-def _apply_camera_statuses(session: Session, now: datetime, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _apply_camera_reports(uow: UnitOfWork, now: datetime, reports: list[_CameraReport]) -> None:
     """One read, one audit head and one flush for all the batch's fault and recovery reports."""
-    queued = [e for e in events if e["kind"] == "_camera_status"]
-    kept = [e for e in events if e["kind"] != "_camera_status"]
-    if not queued:
-        return kept
-    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_({e["camera_id"] for e in queued})))}
+    if not reports:
+        return
+    session = uow.session
+    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_({r.camera_id for r in reports})))}
     audit = AuditLog(session)
-    for e in queued:
-        camera = cameras[e["camera_id"]]
-        if camera.status == e["status"]:
+    for r in reports:
+        camera = cameras[r.camera_id]
+        if camera.status == r.status:
             continue
-        before, camera.status, camera.updated_at = camera.status, e["status"], now
-        audit.append(Actor(None, f"device:{e['source']}", role="device"),
+        before, camera.status, camera.updated_at = camera.status, r.status, now
+        audit.append(Actor(None, f"device:{r.source}", role="device"),
                      Change("camera.status", "camera", camera.management_number,
-                            {"status": before}, {"status": e["status"], "message_id": e["message_id"]}))
-        kept.append({"kind": "camera.status", "camera_id": camera.id, "status": e["status"]})
-    return kept
+                            {"status": before}, {"status": r.status, "message_id": r.message_id}))
+        event = events.CameraFaulted if r.status == "fault" else events.CameraRecovered
+        uow.record(event(camera_id=camera.id, management_number=camera.management_number))
 
 
-# ---- working an incident ----------------------------------------------------------------------
+# ---- who may see and work an incident ----------------------------------------------------------
 
 
-def routed(incident: Incident) -> rules.Routed:
+def routed(policy: Policy, incident: Incident) -> rules.Routed:
+    """What the incident row says about who is responsible (frozen at creation)."""
     return rules.Routed(
         type=incident.type, responsible_org=incident.responsible_org, recognising_org=incident.recognising_org,
         recognising_role=incident.recognising_role, responding_org=incident.responding_org,
         responding_roles=tuple(sorted(rules.split(incident.responding_roles))),
-        assigned_role=incident.assigned_role, two_stage=False,
+        assigned_role=incident.assigned_role, two_stage=policy.situation(incident.type).two_stage,
     )
 
 
-def _routed_with_policy(policy: Policy, incident: Incident) -> rules.Routed:
-    r = routed(incident)
-    return rules.Routed(**{**r.__dict__, "two_stage": policy.situation(incident.type).two_stage})
+def camera_purposes(incident: Incident) -> tuple[str, ...]:
+    """The purposes of the incident's camera when it was raised (for department officers' view)."""
+    return tuple(json.loads(incident.details or "{}").get("camera_purposes", ()))
 
 
-def get_incident(session: Session, incident_id: int) -> Incident:
+def may_see(policy: Policy, role: str, department: str | None, incident: Incident) -> bool:
+    return rules.may_see(policy, role, department, routed(policy, incident), camera_purposes(incident))
+
+
+def _get_incident(session: Session, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise not_found("상황", "incident", incident_id)
     return incident
 
 
+def visible_incident(db: Database, policy: Policy, role: str, department: str | None, incident_id: int) -> Incident:
+    """The incident, if this person may see it on the board; otherwise a refusal citing Art. 9 ⑤."""
+    with db.reading() as session:
+        incident = _get_incident(session, incident_id)
+    if not may_see(policy, role, department, incident):
+        raise Forbidden("이 상황을 볼 수 없습니다", "you may not see this incident", clause="art-9-5")
+    return incident
+
+
+# ---- working an incident ----------------------------------------------------------------------
+
+
 def act(db: Database, policy: Policy, actor: Actor, incident_id: int, action: str, *,
-        note: str | None = None, unit: str | None = None, now: datetime | None = None) -> tuple[Incident, dict]:
+        note: str | None = None, unit: str | None = None, now: datetime | None = None) -> Incident:
     """Move an incident along the state machine; refuses any other move with a clear error."""
     now = now or utcnow()
     if action not in rules.ACTIONS:
         raise ValidationFailed(f"알 수 없는 조치: {action}", f"unknown action: {action}", field="action")
     with db.uow() as uow:
         session = uow.session
-        incident = get_incident(session, incident_id)
+        incident = _get_incident(session, incident_id)
         if session.get_bind().dialect.name == "postgresql":
             session.refresh(incident, with_for_update=True)
         target = rules.next_status(incident.status, action)
-        rules.check_actor(policy, _routed_with_policy(policy, incident), actor.role or "", action)
+        rules.check_actor(policy, routed(policy, incident), actor.role or "", action)
         data: dict[str, Any] = {}
         if action == "resolve":
             missing = rules.missing_required_steps(policy, incident.type, rules.split(incident.sop_done),
@@ -450,17 +511,18 @@ def act(db: Database, policy: Policy, actor: Actor, incident_id: int, action: st
         session.add(IncidentEvent(incident_id=incident.id, at=now, actor_id=actor.id, actor_name=actor.name,
                                   role=actor.role, action=action, from_status=before, to_status=target,
                                   note=note, data=_json(data) if data else None))
+        uow.record(events.ACTION_EVENTS[action](incident_view(incident)))
         uow.commit()
-        return incident, incident_event(incident, action)
+        return incident
 
 
 def sop_step(db: Database, policy: Policy, actor: Actor, incident_id: int, code: str, *,
-             skip_reason: str | None = None, now: datetime | None = None) -> tuple[Incident, list[dict]]:
+             skip_reason: str | None = None, now: datetime | None = None) -> Incident:
     """Tick a checklist step, or skip it with a reason (which alerts the supervisor)."""
     now = now or utcnow()
     with db.uow() as uow:
         session = uow.session
-        incident = get_incident(session, incident_id)
+        incident = _get_incident(session, incident_id)
         steps = {s.code: s for s in policy.situation(incident.type).sop}
         if code not in steps:
             raise ValidationFailed(f"이 상황 유형에 없는 단계: {code}", f"no such SOP step for this incident: {code}",
@@ -468,40 +530,46 @@ def sop_step(db: Database, policy: Policy, actor: Actor, incident_id: int, code:
         if incident.status in rules.FINISHED or incident.status == "resolved":
             raise ValidationFailed("끝난 상황입니다", "the incident is already finished", field="status")
         if actor.role not in rules.SUPERVISORS and not rules.may_see(
-                policy, actor.role or "", None, _routed_with_policy(policy, incident)):
+                policy, actor.role or "", None, routed(policy, incident)):
             raise Forbidden("이 상황을 처리할 수 없습니다", "you may not work this incident", clause="annex-2")
         done, skipped = rules.split(incident.sop_done), rules.split(incident.sop_skipped)
-        events = []
+        alert = None
         if skip_reason is not None:
             if not skip_reason.strip():
                 raise ValidationFailed("건너뛴 사유를 입력하세요", "give a reason for skipping", field="reason")
             skipped.add(code)
             done.discard(code)
-            action = "sop.skipped"
-            events.append({"kind": "alert", "to_roles": sorted(rules.SUPERVISORS), "incident_id": incident.id,
-                           "message": {"ko": f"필수 단계 생략: {steps[code].ko} — {skip_reason}",
-                                       "en": f"SOP step skipped: {steps[code].en} — {skip_reason}"}})
+            action, happened = "sop.skipped", events.SopStepSkipped
+            alert = events.SupervisorAlerted(
+                to_roles=tuple(sorted(rules.SUPERVISORS)), incident_id=incident.id,
+                message={"ko": f"필수 단계 생략: {steps[code].ko} — {skip_reason}",
+                         "en": f"SOP step skipped: {steps[code].en} — {skip_reason}"})
         else:
             done.add(code)
             skipped.discard(code)
-            action = "sop.done"
+            action, happened = "sop.done", events.SopStepDone
         incident.sop_done, incident.sop_skipped = rules.join(done), rules.join(skipped)
         incident.updated_at = now
         session.add(IncidentEvent(incident_id=incident.id, at=now, actor_id=actor.id, actor_name=actor.name,
                                   role=actor.role, action=action, note=skip_reason, data=_json({"step": code})))
+        uow.record(happened(incident_view(incident), step=code))
+        if alert is not None:
+            uow.record(alert)
         uow.commit()
-        events.insert(0, incident_event(incident, action))
-        return incident, events
+        return incident
 
 
-def escalate_overdue(db: Database, policy: Policy, now: datetime | None = None) -> list[dict]:
-    """Incidents nobody acknowledged in time go to the next role of the policy's escalation chain."""
+def escalate_overdue(db: Database, policy: Policy, now: datetime | None = None) -> list[events.IncidentEscalated]:
+    """Incidents nobody acknowledged in time go to the next role of the policy's escalation chain.
+
+    A background job: its unit of work publishes the escalations; they are returned for the caller to count.
+    """
     now = now or utcnow()
-    events = []
     with db.uow() as uow:
         session = uow.session
         due = session.scalars(select(Incident).where(Incident.status == "new", Incident.ack_due_at.is_not(None),
                                                      Incident.ack_due_at <= now)).all()
+        escalated = []
         for incident in due:
             escalation = policy.situation(incident.type).escalation
             if escalation is None or incident.escalation_level >= len(escalation.to):
@@ -516,57 +584,262 @@ def escalate_overdue(db: Database, policy: Policy, now: datetime | None = None) 
                                       role="system", action="escalated", from_status="new", to_status="new",
                                       note=None, data=_json({"from": before, "to": incident.assigned_role,
                                                              "level": incident.escalation_level})))
-            events.append(incident_event(incident, "escalated"))
+            escalated.append(events.IncidentEscalated(incident_view(incident)))
+        uow.record(*escalated)
         uow.commit()
-    return events
+    return escalated
 
 
-def timeline(session: Session, incident_id: int) -> list[IncidentEvent]:
-    return list(session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-                                .order_by(IncidentEvent.at, IncidentEvent.id)))
+def report_incident(db: Database, policy: Policy, reporter: str, payload: dict[str, Any]) -> Incident:
+    """An operator's own report goes through the inbox like any device message (kept, then routed)."""
+    raw = json.dumps({"message_id": f"manual-{uuid.uuid4().hex}", "type": "manual_report",
+                      "payload": {k: v for k, v in payload.items() if v is not None}},
+                     ensure_ascii=False).encode("utf-8")
+    result = ingest_batch(db, policy, [RawMessage(f"operator:{reporter}", raw, channel="http")]).results[0]
+    if result.status != "stored" or result.incident_id is None:
+        problem = result.error or result.note or ""
+        raise ValidationFailed("보고를 처리할 수 없습니다: " + problem, "the report cannot be used: " + problem,
+                               field="payload")
+    with db.reading() as session:
+        return _get_incident(session, result.incident_id)
 
 
-def dispatches(session: Session, incident_id: int) -> list[Dispatch]:
-    return list(session.scalars(select(Dispatch).where(Dispatch.incident_id == incident_id).order_by(Dispatch.id)))
+# ---- reading ---------------------------------------------------------------------------------
 
 
-def list_incidents(session: Session, *, open_only: bool = False, limit: int = 200,
-                   types: set[str] | None = None) -> list[Incident]:
+@dataclass(frozen=True)
+class IncidentDetail:
+    incident: Incident
+    sop: list[dict[str, Any]]
+    timeline: list[IncidentEvent]
+    dispatches: list[Dispatch]
+
+
+def incident_detail(db: Database, policy: Policy, incident: Incident) -> IncidentDetail:
+    """An incident with its checklist, timeline and the patrols sent."""
+    with db.reading() as session:
+        timeline = list(session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
+                                        .order_by(IncidentEvent.at, IncidentEvent.id)))
+        sent = list(session.scalars(select(Dispatch).where(Dispatch.incident_id == incident.id)
+                                    .order_by(Dispatch.id)))
+    sop = rules.sop_status(policy, incident.type, rules.split(incident.sop_done), rules.split(incident.sop_skipped))
+    return IncidentDetail(incident, sop, timeline, sent)
+
+
+def _list_incidents(session: Session, *, open_only: bool = False, limit: int = 200) -> list[Incident]:
     stmt = select(Incident).order_by(Incident.id.desc()).limit(limit)
     if open_only:
         stmt = stmt.where(Incident.status.in_(rules.OPEN))
-    if types:
-        stmt = stmt.where(Incident.type.in_(types))
     return list(session.scalars(stmt))
 
 
-def rejected_messages(session: Session, limit: int = 100) -> list[InboxMessage]:
-    return list(session.scalars(select(InboxMessage).where(InboxMessage.status == "rejected")
-                                .order_by(InboxMessage.id.desc()).limit(limit)))
+def open_incidents(db: Database, limit: int = 200) -> list[Incident]:
+    """The latest open incidents, newest first, whoever may see them (the live feed filters per viewer)."""
+    with db.reading() as session:
+        return _list_incidents(session, open_only=True, limit=limit)
 
 
-def incident_dict(incident: Incident) -> dict[str, Any]:
-    return {
-        "id": incident.id, "type": incident.type, "status": incident.status, "title": incident.title,
-        "source": incident.source, "device_id": incident.device_id, "camera_id": incident.camera_id,
-        "latitude": incident.latitude, "longitude": incident.longitude,
-        "responsible_org": incident.responsible_org, "recognising_org": incident.recognising_org,
-        "recognising_role": incident.recognising_role, "responding_org": incident.responding_org,
-        "responding_roles": sorted(rules.split(incident.responding_roles)),
-        "assigned_role": incident.assigned_role, "period": incident.period, "clause": incident.clause,
-        "escalation_level": incident.escalation_level, "ack_due_at": incident.ack_due_at,
-        "sop_done": sorted(rules.split(incident.sop_done)), "sop_skipped": sorted(rules.split(incident.sop_skipped)),
-        "details": json.loads(incident.details or "{}"),
-        "occurred_at": incident.occurred_at, "created_at": incident.created_at, "updated_at": incident.updated_at,
-        "acknowledged_at": incident.acknowledged_at, "closed_at": incident.closed_at,
-        "allowed_actions": rules.allowed_actions(incident.status),
-    }
+def visible_incidents(db: Database, policy: Policy, role: str, department: str | None, *,
+                      open_only: bool = False, limit: int = 200) -> list[Incident]:
+    """The latest incidents (newest first) this person may see on the board."""
+    with db.reading() as session:
+        rows = _list_incidents(session, open_only=open_only, limit=limit)
+    return [i for i in rows if may_see(policy, role, department, i)]
 
 
-def incident_event(incident: Incident, change: str) -> dict[str, Any]:
-    """A bus event: plain JSON values only (times as ISO 8601), ready for NATS and WebSockets."""
-    data = incident_dict(incident)
-    for key, value in data.items():
-        if isinstance(value, datetime):
-            data[key] = value.isoformat()
-    return {"kind": "incident", "change": change, "incident": data}
+def rejected_messages(db: Database, limit: int = 100) -> list[InboxMessage]:
+    with db.reading() as session:
+        return list(session.scalars(select(InboxMessage).where(InboxMessage.status == "rejected")
+                                    .order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+# ---- cameras near an incident or a point -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NearCamera:
+    """A camera and where it is from the point asked about."""
+
+    camera: Any  # a row of the columns in _cameras
+    distance_m: float
+    bearing_deg: float
+    compass: dict[str, str]
+
+    @property
+    def purposes(self) -> list[str]:
+        c = self.camera
+        return [c.primary_purpose, *[p for p in (c.secondary_purposes or "").split(",") if p]]
+
+
+@dataclass(frozen=True)
+class NearbyCamera(NearCamera):
+    """A camera near an incident, and what the access rule says about opening it for the incident."""
+
+    may_open: bool = False
+    clause: str = ""
+    purpose: str = ""
+    attached: bool = False
+    reason: dict[str, str] = field(default_factory=dict)
+
+
+def _cameras(session: Session, ids: list[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Camera.id, Camera.management_number, Camera.name, Camera.latitude, Camera.longitude, Camera.status,
+               Camera.primary_purpose, Camera.secondary_purposes, Camera.department, Camera.direction_deg)
+        .where(Camera.id.in_(ids))).all()
+    return {r.id: r for r in rows}
+
+
+def _near(camera: Any, metres: float, lat: float, lon: float) -> NearCamera:
+    bearing = bearing_deg(lat, lon, camera.latitude, camera.longitude)
+    ko, en = compass_ko_en(bearing)
+    return NearCamera(camera, round(metres, 1), round(bearing, 1), {"ko": ko, "en": en})
+
+
+def police_responding(policy: Policy, role: str, incident: Incident) -> bool:
+    """A police user opens a camera only while the police respond to this open incident (Art. 9 ⑤)."""
+    police = policy.role(role).organisation == "police"
+    routed_to_police = "police" in (incident.responsible_org, incident.responding_org)
+    return police and routed_to_police and incident.status in rules.OPEN
+
+
+def nearby_cameras(db: Database, policy: Policy, role: str, department: str | None, incident: Incident,
+                   index: CameraIndex, k: int) -> list[NearbyCamera]:
+    """The k cameras nearest an incident the caller may see, each with whether they may open its video."""
+    if incident.latitude is None or incident.longitude is None:
+        return []
+    near = index.nearest(incident.latitude, incident.longitude, k)
+    with db.reading() as session:
+        cameras = _cameras(session, [cid for cid, _ in near])
+        attached = attached_camera_ids(session, incident.id)
+    # Police open only cameras attached to the incident they respond to (Art. 9 ⑤): its own
+    # camera and those an operator attached; a nearby camera must be attached first.
+    if incident.camera_id:
+        attached.add(incident.camera_id)
+    purpose = PURPOSE_OF.get(incident.type, "crime_prevention")
+    responding = police_responding(policy, role, incident)
+    out = []
+    for cid, metres in near:
+        camera = cameras.get(cid)
+        if camera is None:  # retired or removed since the index was built
+            continue
+        row = _near(camera, metres, incident.latitude, incident.longitude)
+        decision = decisions.may_view_video(
+            policy, role=role, user_department=department, purpose=purpose,
+            camera_purposes=row.purposes, camera_department=camera.department,
+            responding_incident_camera=responding and cid in attached)
+        out.append(NearbyCamera(row.camera, row.distance_m, row.bearing_deg, row.compass,
+                                may_open=decision.allowed, clause=decision.clause, purpose=purpose,
+                                attached=cid in attached, reason={"ko": decision.reason_ko, "en": decision.reason_en}))
+    return out
+
+
+def cameras_at(db: Database, pairs: list[tuple[int, float]], lat: float, lon: float) -> list[NearCamera]:
+    """``(camera id, metres)`` pairs from the index, as cameras with distance and bearing."""
+    with db.reading() as session:
+        cameras = _cameras(session, [cid for cid, _ in pairs])
+    return [_near(cameras[cid], m, lat, lon) for cid, m in pairs if cid in cameras]
+
+
+# ---- the police hot list -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HotListStatus:
+    version: int
+    count: int
+    uploaded_at: datetime | None
+
+
+def replace_hotlist_csv(db: Database, actor: Actor, data: bytes) -> HotListStatus:
+    """Replace the whole list with a CSV; any bad line refuses the upload, so nothing half-applies."""
+    entries, errors = parse_hotlist_csv(data)
+    if errors:
+        raise ValidationFailed(
+            f"수배차량 목록에 잘못된 행이 {len(errors)}개 있습니다 (목록은 바뀌지 않았습니다)",
+            f"the hot list has {len(errors)} bad lines (the list was not changed)",
+            field="file",
+            details={"errors": [_error_dict(e) for e in errors[:200]]},
+        )
+    return replace_hotlist(db, actor, entries, hashlib.sha256(data).hexdigest())
+
+
+def _error_dict(error) -> dict:  # noqa: ANN001
+    if isinstance(error, dict):
+        return error
+    if isinstance(error, tuple):
+        return {"line": error[0], "reason": str(error[1:])}
+    return {k: getattr(error, k) for k in ("line", "ko", "en") if hasattr(error, k)} or {"reason": str(error)}
+
+
+def replace_hotlist(db: Database, actor: Actor, entries, digest: str | None = None) -> HotListStatus:  # noqa: ANN001
+    now = utcnow()
+    rows = []
+    for e in entries:
+        plate, reason, case_ref, note = (tuple(e) + (None, None))[:4]
+        rows.append({"plate": normalize_plate(plate), "reason": reason, "case_ref": case_ref, "note": note})
+    with db.uow() as uow:
+        session = uow.session
+        version = (session.scalar(select(func.max(HotListEntry.version))) or 0) + 1
+        before = session.scalar(select(func.count()).select_from(HotListEntry)) or 0
+        session.execute(delete(HotListEntry))
+        if rows:
+            session.execute(insert(HotListEntry), [{**r, "version": version, "uploaded_at": now} for r in rows])
+        AuditLog(session).append(actor, Change("hotlist.replace", "hotlist", f"v{version}",
+                                               {"count": before}, {"count": len(rows), "sha256": digest},
+                                               clause="annex-2"))
+        uow.commit()
+    return HotListStatus(version, len(rows), now)
+
+
+def hotlist_status(db: Database) -> HotListStatus:
+    with db.reading() as session:
+        version, count, at = session.execute(
+            select(func.max(HotListEntry.version), func.count(), func.max(HotListEntry.uploaded_at))
+        ).one()
+    return HotListStatus(version or 0, count or 0, at)
+
+
+def hot_plates(db: Database, limit: int = 5000) -> list[str]:
+    """Listed plates, for the simulator to read now and then; none when there is no list (yet)."""
+    with db.reading() as session:
+        return list(session.scalars(select(HotListEntry.plate).order_by(HotListEntry.id).limit(limit)))
+
+
+class HotListCache:
+    """The list in memory; it re-reads the database when another instance uploads a new version."""
+
+    CHECK_SECONDS = 5.0
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._lock = threading.Lock()
+        self._version = -1
+        self._list: HotList | None = None
+        self._checked = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._checked = 0.0
+
+    def _current(self) -> HotList:
+        now = time.monotonic()
+        if self._list is not None and now - self._checked < self.CHECK_SECONDS:
+            return self._list
+        with self._lock:
+            if self._list is not None and now - self._checked < self.CHECK_SECONDS:
+                return self._list
+            with self.db.reading() as session:
+                version = session.scalar(select(func.max(HotListEntry.version))) or 0
+                if version != self._version or self._list is None:
+                    rows = session.execute(select(HotListEntry.plate, HotListEntry.reason, HotListEntry.case_ref,
+                                                  HotListEntry.note)).all()
+                    self._list = HotList.build([tuple(r) for r in rows])
+                    self._version = version
+            self._checked = now
+            return self._list
+
+    def match(self, plate_text: str):  # noqa: ANN201
+        return self._current().match(plate_text)

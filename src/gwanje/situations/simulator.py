@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from gwanje.core.clock import KST, utcnow
 from gwanje.core.db import Database
 from gwanje.core.errors import Forbidden
-from gwanje.situations.mqtt import DEFAULT_URL, TOPIC_ROOT, parse_broker_url, topic_for
+from gwanje.situations import service
+from gwanje.situations.mqtt import DEFAULT_URL, TOPIC_ROOT, parse_broker_url, route_topic, topic_for
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,8 @@ def load_cameras(db: Database) -> list[SimCamera]:
 
 
 def load_hot_plates(db: Database) -> list[str]:
-    from sqlalchemy import select
-
-    from gwanje.situations.models import HotListEntry
-
     try:
-        with db.reading() as session:
-            return list(session.scalars(select(HotListEntry.plate).order_by(HotListEntry.id).limit(5000)))
+        return service.hot_plates(db)
     except Exception:  # noqa: BLE001 - no hot list table yet: reads simply never hit
         return []
 
@@ -302,27 +297,21 @@ class HttpSender:
 
 
 class DirectSender:
-    """No broker: store through the ingest use case in this process (``gwanje demo``)."""
+    """No broker: store through the ingest use case in this process (``gwanje demo``); what it
+    records is published by its units of work to wherever ``db`` publishes (the app's bus)."""
 
-    def __init__(self, db: Database, policy, bus: Any = None):  # noqa: ANN001
-        from gwanje.situations.hotlist_service import HotListCache
-
-        self.db, self.policy, self.bus = db, policy, bus
-        self.hotlist = HotListCache(db).match
+    def __init__(self, db: Database, policy):  # noqa: ANN001
+        self.db, self.policy = db, policy
+        self.hotlist = service.HotListCache(db).match
 
     def send(self, messages: list[SimMessage]) -> None:
-        from gwanje.situations.mqtt import route_topic
-        from gwanje.situations.service import RawMessage, ingest_batch
-
         batch = []
         for m in messages:
             if m.topic:
                 continue  # a bad topic only means something on a broker
             route = route_topic(topic_for(m.source, m.device_id))
-            batch.append(RawMessage("sim:" + route.source[len("mqtt:"):], m.body, "sim", route.device_id))
-        result = ingest_batch(self.db, self.policy, batch, hotlist=self.hotlist)
-        if self.bus is not None and result.events:
-            self.bus.publish_many(result.events)
+            batch.append(service.RawMessage("sim:" + route.source[len("mqtt:"):], m.body, "sim", route.device_id))
+        service.ingest_batch(self.db, self.policy, batch, hotlist=self.hotlist)
 
     def close(self) -> None:
         return None
@@ -375,13 +364,14 @@ def simulate(sender, mix: EventMix, rate: float, *, count: int | None = None,  #
     return report
 
 
-def run_simulator_in_background(db: Database, policy, *, bus: Any = None, settings=None,  # noqa: ANN001
+def run_simulator_in_background(db: Database, policy, *, settings=None,  # noqa: ANN001
                                 rate: float = 0.5, stop_event: threading.Event | None = None,
                                 seed: int | None = None) -> tuple[threading.Thread, threading.Event]:
     """For ``gwanje demo``: a daemon thread that keeps the board alive until ``stop_event`` is set.
 
     With ``settings.mqtt_url`` it publishes over MQTT (something must consume: the app's or a
-    `gwanje consume` process); without, it ingests directly and publishes the events on ``bus``.
+    `gwanje consume` process); without, it ingests directly on ``db`` (whose units of work publish
+    to the app's bus).
     """
     stop_event = stop_event or threading.Event()
 
@@ -392,7 +382,7 @@ def run_simulator_in_background(db: Database, policy, *, bus: Any = None, settin
             if settings is not None and settings.mqtt_url:
                 sender = MqttSender(settings.mqtt_url)
             else:
-                sender = DirectSender(db, policy, bus)
+                sender = DirectSender(db, policy)
             try:
                 simulate(sender, mix, rate, stop_event=stop_event, tick=0.5)
             finally:

@@ -42,8 +42,11 @@
     b.style.backgroundColor = statusColour(status);
     return b;
   }
-  function policeRouted(i) { return i.responsible_org === "police" || i.responding_org === "police"; }
-  function shown(i) { return OPEN[i.status] && (cfg.view !== "112" || policeRouted(i)); }
+  // The 112 view: incidents routed (responsible or responding) to the organisations the server names.
+  var ROUTED_TO = {};
+  (cfg.routedTo || []).forEach(function (o) { ROUTED_TO[o] = true; });
+  function routedHere(i) { return !!(ROUTED_TO[i.responsible_org] || ROUTED_TO[i.responding_org]); }
+  function shown(i) { return OPEN[i.status] && (cfg.view !== "112" || routedHere(i)); }
 
   // Times come as ISO text in UTC ("2025-01-02 03:04:05.123456+00:00" or with a T); shown in KST.
   function parseTime(value) {

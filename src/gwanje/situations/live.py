@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, WebSocket
+from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -37,10 +37,12 @@ from gwanje.accounts import service as accounts
 from gwanje.accounts.models import User, WebSession
 from gwanje.core.clock import as_utc, utcnow
 from gwanje.core.db import Database
+from gwanje.core.events import DomainEvent
+from gwanje.http.deps import SESSION_COOKIE
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy, UnknownCode
-from gwanje.situations import rules, service
-from gwanje.http.deps import SESSION_COOKIE
+from gwanje.situations import events, rules, service
+from gwanje.situations.schemas import incident_view
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +61,6 @@ CLOSE_SLOW = 1013
 router = APIRouter()
 
 
-def install(app: FastAPI) -> None:
-    app.include_router(router)
-
-
 # ---- who may receive what (pure) -------------------------------------------------------------
 
 
@@ -78,19 +76,17 @@ class Viewer:
     credential: str  # the cookie or token, to check it again later
 
 
-def _routed(incident: dict[str, Any]) -> rules.Routed:
-    return rules.Routed(
+def may_see_incident(policy: Policy, viewer: Viewer, incident: dict[str, Any]) -> bool:
+    """``incident``: what the board shows of it (:func:`gwanje.situations.schemas.incident_view`)."""
+    purposes = tuple((incident.get("details") or {}).get("camera_purposes") or ())
+    routed = rules.Routed(
         type=incident.get("type") or "", responsible_org=incident.get("responsible_org") or "",
         recognising_org=incident.get("recognising_org") or "", recognising_role=incident.get("recognising_role") or "",
         responding_org=incident.get("responding_org") or "",
         responding_roles=tuple(incident.get("responding_roles") or ()),
         assigned_role=incident.get("assigned_role") or "", two_stage=False,
     )
-
-
-def may_see_incident(policy: Policy, viewer: Viewer, incident: dict[str, Any]) -> bool:
-    purposes = tuple((incident.get("details") or {}).get("camera_purposes") or ())
-    return rules.may_see(policy, viewer.role, viewer.department, _routed(incident), purposes)
+    return rules.may_see(policy, viewer.role, viewer.department, routed, purposes)
 
 
 def _is_district_operator(policy: Policy, role: str) -> bool:
@@ -101,20 +97,24 @@ def _is_district_operator(policy: Policy, role: str) -> bool:
     return r.organisation == "district" and not r.own_department
 
 
-def may_receive(policy: Policy, viewer: Viewer, event: dict[str, Any]) -> bool:
-    """Whether one bus event goes to this viewer; unknown kinds go to nobody."""
-    kind = event.get("kind")
-    if kind == "incident":
-        incident = event.get("incident")
-        return isinstance(incident, dict) and may_see_incident(policy, viewer, incident)
-    if kind == "alert":
-        return viewer.role in (event.get("to_roles") or ())
-    if kind == "inbox.rejected":
+def may_receive(policy: Policy, viewer: Viewer, event: DomainEvent) -> bool:
+    """Whether one bus event goes to this viewer; kinds not named here go to nobody."""
+    if isinstance(event, events.IncidentChange):
+        return may_see_incident(policy, viewer, event.incident)
+    if isinstance(event, events.MessageRejected):
         # The rejected-message shelf is the district operators' to clear (Art. 9: the district runs the center).
         return _is_district_operator(policy, viewer.role)
-    if kind == "camera.status":
+    if isinstance(event, (events.CameraFaulted, events.CameraRecovered)):
         return True  # a camera's state is on every map already (registry.read)
-    return False
+    # An alert (this capability's or another's) is addressed to roles, and goes to those only.
+    if isinstance(event, dict):  # TRANSITION: dict alerts, until every capability records typed events
+        return event.get("kind") == "alert" and viewer.role in (event.get("to_roles") or ())
+    to_roles = getattr(event, "to_roles", None)
+    return isinstance(event, DomainEvent) and isinstance(to_roles, tuple) and viewer.role in to_roles
+
+
+def _browser_message(event: DomainEvent | dict[str, Any]) -> dict[str, Any]:
+    return event if isinstance(event, dict) else events.to_browser(event)  # TRANSITION: dict events
 
 
 # ---- authentication ----------------------------------------------------------------------------
@@ -166,9 +166,7 @@ def still_valid(db: Database, policy: Policy, viewer: Viewer) -> bool:
 
 
 def snapshot(db: Database, policy: Policy, viewer: Viewer) -> dict[str, Any]:
-    with db.reading() as session:
-        rows = service.list_incidents(session, open_only=True, limit=SNAPSHOT_LIMIT)
-        incidents = [service.incident_event(i, "snapshot")["incident"] for i in rows]
+    incidents = [incident_view(i) for i in service.open_incidents(db, limit=SNAPSHOT_LIMIT)]
     return {
         "kind": "snapshot",
         "at": utcnow().isoformat(),
@@ -268,7 +266,7 @@ async def _forward(ws: WebSocket, db: Database, policy: Policy, viewer: Viewer, 
             if event is None:
                 await _send(ws, {"kind": "ping", "at": utcnow().isoformat()})
             elif may_receive(policy, viewer, event):
-                await _send(ws, event)
+                await _send(ws, _browser_message(event))
     except asyncio.TimeoutError:
         log.info("live feed: %s stopped reading; dropping", viewer.username)
         return None

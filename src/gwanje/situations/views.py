@@ -2,8 +2,9 @@
 
 ``/board`` is the control room's board; ``/board/112`` is the police 112 situation room's view of
 the same map (Art. 9 ⑤). What each person sees is decided by the server (the live feed and the
-incident API filter by role); the 112 page only narrows the list to police-routed incidents and
-labels itself, so that a district supervisor can see exactly what the 112 room sees.
+incident API filter by role); the 112 page only narrows the list to incidents routed to the
+organisations that dispatch 112 patrols and labels itself, so that a supervisor of the center can
+see exactly what the 112 room sees.
 
 The page is static HTML plus ``static/js/board.js``: the script opens ``WS /api/live`` and calls
 the JSON API (``/api/incidents/...``) with the session's CSRF token for actions and SOP steps.
@@ -12,28 +13,22 @@ the JSON API (``/api/incidents/...``) with the session's CSRF token for actions 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gwanje.http.deps import PolicyDep, Principal
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
-from gwanje.situations import rules
-from gwanje.ui.render import CSP
-from gwanje.ui.render import render as _render
-from gwanje.http.deps import PolicyDep, Principal, requires
-from gwanje.ui.i18n import Translator, request_lang
-from gwanje.web.live import PATH as LIVE_PATH
+from gwanje.situations import live, rules
+from gwanje.situations.choices import IncidentAction, IncidentStatus
+from gwanje.situations.deps import Reader
+from gwanje.ui.i18n import Translator
+from gwanje.ui.render import CSP, render, translator
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Principal, Depends(requires("situations.read"))]
 
-# Open incidents stand out (red → amber → violet → blue); finished ones are quiet.
-STATUS_COLOURS = {
-    "new": "#c62828", "acknowledged": "#ef6c00", "handed_over": "#6a1b9a", "dispatched": "#1565c0",
-    "resolved": "#2e7d32", "closed": "#607d8b", "false_alarm": "#78909c", "cancelled": "#90a4ae",
-}
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 TEXT_KEYS = (
@@ -45,10 +40,6 @@ TEXT_KEYS = (
     "board.occurred", "board.ack_due", "board.routing", "board.recognising", "board.responding",
     "board.dispatches", "board.no_location", "board.finished", "board.send",
 )
-
-
-def install(app: FastAPI) -> None:
-    app.include_router(router)
 
 
 def board_csp(request: Request) -> str:
@@ -68,15 +59,16 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
     return {
         "view": view,
         "lang": tr.lang,
-        "liveUrl": LIVE_PATH,
+        "liveUrl": live.PATH,
         "boundaryUrl": "/api/geo/boundary",
         "csrf": principal.csrf_token or "",
         "role": role,
         "canRespond": decisions.role_has_permission(policy, role, "situations.respond").allowed,
         "open": sorted(rules.OPEN),
-        "statuses": {code: {"label": pair[1] if tr.lang == "en" else pair[0], "colour": STATUS_COLOURS[code]}
-                     for code, pair in rules.STATUS_LABELS.items()},
-        "actions": {code: pair[1] if tr.lang == "en" else pair[0] for code, pair in rules.ACTION_LABELS.items()},
+        # The 112 view lists incidents routed (responsible or responding) to these organisations.
+        "routedTo": sorted(rules.dispatching_organisations(policy)),
+        "statuses": {s.code: {"label": tr.label(s.code, IncidentStatus), "colour": s.colour} for s in IncidentStatus},
+        "actions": {a.code: tr.label(a.code, IncidentAction) for a in IncidentAction},
         "events": {"created": tr("board.event.created"), "escalated": tr("board.event.escalated"),
                    "sop.done": tr("board.event.sop_done"), "sop.skipped": tr("board.event.sop_skipped")},
         "types": {s.type: (s.en if tr.lang == "en" else s.ko) for s in policy.duty.situations},
@@ -87,10 +79,9 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
 
 
 def _board(request: Request, principal: Principal, policy: Policy, view: str) -> Response:
-    tr = Translator(request_lang(request), policy)
-    config = board_config(policy, tr, principal, view)
-    response = _render(request, "board.html", principal, config=config, view=view,
-                       status_colours=STATUS_COLOURS)
+    config = board_config(policy, translator(request), principal, view)
+    legend = [s for s in IncidentStatus if s.code in rules.OPEN]
+    response = render(request, "situations/board.html", principal, config=config, view=view, legend=legend)
     response.headers["content-security-policy"] = board_csp(request)
     return response
 
@@ -103,3 +94,6 @@ def situation_board(request: Request, principal: Reader, policy: PolicyDep) -> R
 @router.get("/board/112")
 def police_112_board(request: Request, principal: Reader, policy: PolicyDep) -> Response:
     return _board(request, principal, policy, "112")
+
+
+routers = [router]

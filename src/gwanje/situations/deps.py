@@ -1,0 +1,51 @@
+"""Situations request dependencies: who may read or work situations, the incident a caller may see,
+and the camera index.
+
+Routes take the incident as a parameter (:data:`VisibleIncident`, :data:`WorkableIncident`); the
+dependency loads it and refuses, citing the clause, when the caller's role may not see it on the
+board. Routes declare these instead of checking scope or loading the incident themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
+from gwanje.registry.spatial import CameraIndex, CameraIndexCache
+from gwanje.situations import service
+from gwanje.situations.models import Incident
+
+# One instance each, so a route that asks for the principal and for the incident authenticates once.
+_reader = requires("situations.read")
+_responder = requires("situations.respond")
+
+Reader = Annotated[Principal, Depends(_reader)]
+Responder = Annotated[Principal, Depends(_responder)]
+
+
+def _visible(incident_id: int, principal: Reader, db: DB, policy: PolicyDep) -> Incident:
+    return service.visible_incident(db, policy, principal.user.role, principal.user.department, incident_id)
+
+
+def _workable(incident_id: int, principal: Responder, db: DB, policy: PolicyDep) -> Incident:
+    return service.visible_incident(db, policy, principal.user.role, principal.user.department, incident_id)
+
+
+VisibleIncident = Annotated[Incident, Depends(_visible)]
+"""The path's incident, for a caller who may read situations and see this one (403 with the clause otherwise)."""
+
+WorkableIncident = Annotated[Incident, Depends(_workable)]
+"""The path's incident, for a caller who may respond to situations and sees this one."""
+
+
+def camera_index(request: Request) -> CameraIndex:
+    """The app's in-memory camera index (``state.camera_index``); made on first use where there is none."""
+    cache = getattr(request.app.state, "camera_index", None)
+    if cache is None:
+        cache = request.app.state.camera_index = CameraIndexCache(request.app.state.db)
+    return cache.get()
+
+
+Index = Annotated[CameraIndex, Depends(camera_index)]

@@ -1,0 +1,252 @@
+"""Request and response models of the situations API, and the one view of an incident.
+
+:func:`incident_view` is the only place that turns an incident into what a console shows: the
+JSON API (:class:`IncidentRead`), the live feed's snapshot and every incident event carry it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, StringConstraints
+
+from gwanje.core.schemas import StrictModel
+from gwanje.situations import rules
+
+Note = Annotated[str, StringConstraints(max_length=2000)]
+
+
+# ---- requests ----------------------------------------------------------------------------------
+
+
+class IncidentActionCreate(StrictModel):
+    """An action on an incident (``POST /api/incidents/{id}/actions/{action}``)."""
+
+    note: Note | None = None
+    unit: Annotated[str, StringConstraints(max_length=60)] | None = None
+
+
+class SopStepUpdate(StrictModel):
+    """Tick a checklist step (empty body) or skip it with a reason."""
+
+    skip_reason: Note | None = None
+
+
+class IncidentCreate(StrictModel):
+    """A situation an operator reports by hand (seen on screen, or by phone)."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    latitude: float | None = None
+    longitude: float | None = None
+    camera: Annotated[str, StringConstraints(max_length=120)] | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+# ---- the incident as a console sees it -----------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def incident_view(incident: Any) -> dict[str, Any]:
+    """What the board shows of an incident, in plain JSON values (times as ISO 8601 text)."""
+    return {
+        "id": incident.id, "type": incident.type, "status": incident.status, "title": incident.title,
+        "source": incident.source, "device_id": incident.device_id, "camera_id": incident.camera_id,
+        "latitude": incident.latitude, "longitude": incident.longitude,
+        "responsible_org": incident.responsible_org, "recognising_org": incident.recognising_org,
+        "recognising_role": incident.recognising_role, "responding_org": incident.responding_org,
+        "responding_roles": sorted(rules.split(incident.responding_roles)),
+        "assigned_role": incident.assigned_role, "period": incident.period, "clause": incident.clause,
+        "escalation_level": incident.escalation_level, "ack_due_at": _iso(incident.ack_due_at),
+        "sop_done": sorted(rules.split(incident.sop_done)), "sop_skipped": sorted(rules.split(incident.sop_skipped)),
+        "details": json.loads(incident.details or "{}"),
+        "occurred_at": _iso(incident.occurred_at), "created_at": _iso(incident.created_at),
+        "updated_at": _iso(incident.updated_at), "acknowledged_at": _iso(incident.acknowledged_at),
+        "closed_at": _iso(incident.closed_at),
+        "allowed_actions": rules.allowed_actions(incident.status),
+    }
+
+
+class IncidentRead(BaseModel):
+    """An incident with its routing by the duty table (Annex 2), frozen when it was raised."""
+
+    id: int
+    type: str
+    status: str
+    title: str
+    source: str
+    device_id: str | None
+    camera_id: int | None
+    latitude: float | None
+    longitude: float | None
+    responsible_org: str
+    recognising_org: str
+    recognising_role: str
+    responding_org: str
+    responding_roles: list[str]
+    assigned_role: str
+    period: str
+    clause: str
+    escalation_level: int
+    ack_due_at: datetime | None
+    sop_done: list[str]
+    sop_skipped: list[str]
+    details: dict[str, Any]
+    occurred_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    allowed_actions: list[str]
+
+    @classmethod
+    def from_incident(cls, incident: Any) -> "IncidentRead":
+        return cls.model_validate(incident_view(incident))
+
+
+class SopStepRead(BaseModel):
+    code: str
+    ko: str
+    en: str
+    required: bool
+    done: bool
+    skipped: bool
+
+
+class TimelineEntryRead(BaseModel):
+    at: datetime
+    actor_name: str
+    role: str | None
+    action: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+    data: str | None
+
+
+class DispatchRead(BaseModel):
+    unit: str
+    dispatched_at: datetime
+    dispatched_by: str
+    arrived_at: datetime | None
+    note: str | None
+
+
+class IncidentDetailRead(IncidentRead):
+    """An incident with its checklist, timeline and the patrols sent."""
+
+    sop: list[SopStepRead]
+    timeline: list[TimelineEntryRead]
+    dispatches: list[DispatchRead]
+
+    @classmethod
+    def from_detail(cls, detail: Any) -> "IncidentDetailRead":
+        """``detail``: a :class:`gwanje.situations.service.IncidentDetail`."""
+        return cls.model_validate({
+            **incident_view(detail.incident),
+            "sop": detail.sop,
+            "timeline": [TimelineEntryRead.model_validate(e, from_attributes=True) for e in detail.timeline],
+            "dispatches": [DispatchRead.model_validate(d, from_attributes=True) for d in detail.dispatches],
+        })
+
+
+# ---- device messages in -----------------------------------------------------------------------
+
+
+class LocalText(BaseModel):
+    ko: str
+    en: str
+
+
+class IngestResultRead(BaseModel):
+    """What became of one device message: ``stored`` (202), ``duplicate`` (200) or ``rejected`` (422).
+
+    A stored message raises an incident only when the policy names a situation for its type;
+    ``note`` says why one that did not raise any was only kept.
+    """
+
+    status: str
+    message_id: str
+    inbox_id: int | None
+    incident_id: int | None
+    note: str | None = None
+    error: str | None = None
+    message: LocalText | None = None
+
+
+class RejectedMessageRead(BaseModel):
+    id: int
+    source: str
+    message_id: str
+    channel: str
+    type: str | None
+    received_at: datetime
+    error: str | None
+    raw: str
+
+    @classmethod
+    def from_message(cls, message: Any) -> "RejectedMessageRead":
+        return cls(id=message.id, source=message.source, message_id=message.message_id, channel=message.channel,
+                   type=message.type, received_at=message.received_at, error=message.error, raw=message.raw[:2000])
+
+
+class HotListRead(BaseModel):
+    """The wanted/stolen list in force: its version, how many plates, when it was uploaded."""
+
+    version: int
+    count: int
+    uploaded_at: datetime | None
+
+
+# ---- cameras near a place ------------------------------------------------------------------------
+
+
+class CameraDistanceRead(BaseModel):
+    """A camera, how far and in which direction it is from the point asked about."""
+
+    id: int
+    management_number: str
+    name: str | None
+    latitude: float
+    longitude: float
+    status: str
+    department: str | None
+    primary_purpose: str
+    purposes: list[str]
+    direction_deg: int | None
+    distance_m: float
+    bearing_deg: float
+    compass: LocalText
+
+    @classmethod
+    def _fields(cls, near: Any) -> dict[str, Any]:
+        c = near.camera
+        return {"id": c.id, "management_number": c.management_number, "name": c.name, "latitude": c.latitude,
+                "longitude": c.longitude, "status": c.status, "department": c.department,
+                "primary_purpose": c.primary_purpose, "purposes": near.purposes, "direction_deg": c.direction_deg,
+                "distance_m": near.distance_m, "bearing_deg": near.bearing_deg, "compass": near.compass}
+
+    @classmethod
+    def from_near(cls, near: Any) -> "CameraDistanceRead":
+        """``near``: a :class:`gwanje.situations.service.NearCamera`."""
+        return cls.model_validate(cls._fields(near))
+
+
+class NearbyCameraRead(CameraDistanceRead):
+    """A camera near an incident, and whether the caller may open its video for it (and why not)."""
+
+    may_open: bool
+    clause: str
+    purpose: str
+    attached: bool
+    reason: LocalText
+
+    @classmethod
+    def from_near(cls, near: Any) -> "NearbyCameraRead":
+        """``near``: a :class:`gwanje.situations.service.NearbyCamera`."""
+        return cls.model_validate({**cls._fields(near), "may_open": near.may_open, "clause": near.clause,
+                                   "purpose": near.purpose, "attached": near.attached, "reason": near.reason})
