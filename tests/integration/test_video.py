@@ -30,10 +30,10 @@ import gwanje.video.models  # noqa: F401 - the video tables in the metadata, unt
 from gwanje.core.audit import Actor
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
-from gwanje.video import api as video_api
 from gwanje.video import live, onvif, probe, recorder, video_codec_of
+from gwanje.video import service as video_service
 from gwanje.video.models import RecordingSegment, VideoClip
-from tests.conftest import IN_CI, SHARED_DATA
+from tests.conftest import IN_CI, SHARED_DATA, Harness
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[2] / "src" / "gwanje" / "video" / "rtsp_test_server.py"
 PERSON = SHARED_DATA / "video" / "intel_one-by-one-person-detection.mp4"  # 768x432 H.264, keyframe every 1 s
@@ -83,7 +83,7 @@ def rtsp():
             proc.kill()
 
 
-def _camera(h, number: str, stream_url: str | None) -> int:
+def _camera(h: Harness, number: str, stream_url: str | None) -> int:
     with h.db.uow() as uow:
         camera = registry.create_camera(uow, Actor.system("test"), h.policy, CameraCreate(
             management_number=number, department="autonomous_admin", primary_purpose="crime_prevention",
@@ -93,14 +93,11 @@ def _camera(h, number: str, stream_url: str | None) -> int:
         return camera.id
 
 
-def _wire(app) -> None:
-    if not any(getattr(r, "path", "") == "/api/cameras/{camera_id}/live.mjpeg" for r in app.router.routes):
-        video_api.install(app)
-
-
 @pytest.fixture
 def h(harness):
-    _wire(harness.app)
+    from gwanje.web.app import iter_api_routes
+
+    assert any(r.path == "/api/cameras/{camera_id}/live.mjpeg" for r in iter_api_routes(harness.app.routes))
     return harness
 
 
@@ -187,7 +184,7 @@ def _read_parts(chunks, n: int) -> list[bytes]:  # noqa: ANN001
 def test_live_mjpeg_is_shared_by_viewers_and_ends_when_the_grant_does(h, rtsp, monkeypatch):
     from gwanje.accounts import service as accounts
 
-    monkeypatch.setattr(video_api, "GRANT_RECHECK_SECONDS", 0.5)
+    monkeypatch.setattr(video_service, "GRANT_RECHECK_SECONDS", 0.5)
     cam = _camera(h, "SD-V-LIVE", rtsp("person"))
     h.app.state.video_hub = live.LiveHub(linger_s=1.0)
     hub = h.app.state.video_hub
@@ -223,7 +220,7 @@ def test_live_mjpeg_is_shared_by_viewers_and_ends_when_the_grant_does(h, rtsp, m
         assert c2.get(path, headers=h.token("district_manager")).status_code == 422
 
 
-def _usernames(h) -> list[str]:
+def _usernames(h: Harness) -> list[str]:
     from gwanje.accounts.models import User
 
     with h.db.reading() as s:
@@ -272,7 +269,7 @@ def test_routes_refuse_without_purpose_and_for_unknown_cameras(h):
     assert _video_access_entries(h) == audited  # refused before anything was opened or audited
 
 
-def _video_access_entries(h) -> int:
+def _video_access_entries(h: Harness) -> int:
     from gwanje.core.audit import AuditEntry
 
     with h.db.reading() as s:
@@ -398,7 +395,8 @@ def test_retention_destroys_old_unheld_recordings_and_records_each_destruction(h
         assert rows[old].destroyed_at == now and "30 days" in rows[old].destroyed_reason
         assert rows[held].destroyed_at is None and rows[recent].destroyed_at is None
         ledger = list(s.scalars(sa.select(LedgerEntry).where(LedgerEntry.kind == "destruction")))
-        assert [(e.reference_type, e.reference_id, e.method) for e in ledger] == [("recording", str(old), "auto_delete")]
+        assert [(e.reference_type, e.reference_id, e.method) for e in ledger] == \
+            [("recording", str(old), "auto_delete")]
         audit = list(s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "retention.destroyed")))
         assert [a.object_id for a in audit] == [str(old)]
 
@@ -447,7 +445,7 @@ class _OnvifCamera(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # noqa: ANN002
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         import re
 
         body = self.rfile.read(int(self.headers["content-length"])).decode()

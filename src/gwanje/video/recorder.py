@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,10 +33,13 @@ from sqlalchemy import select
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
 from gwanje.core.files import file_sha256
+from gwanje.policy.model import Policy
+from gwanje.registry.choices import CameraStatus
 from gwanje.registry.models import Camera
 from gwanje.video import ffmpeg_bin, input_args, probe, video_codec_of
 from gwanje.video.models import RecordingSegment, RecordingSetting
 from gwanje.video.onvif import redact, resolve_stream_url
+from gwanje.video.retention import run_retention
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +158,8 @@ def enabled_targets(db: Database) -> list[RecordTarget]:
         rows = session.execute(
             select(RecordingSetting.camera_id, Camera.stream_url, RecordingSetting.segment_seconds)
             .join(Camera, Camera.id == RecordingSetting.camera_id)
-            .where(RecordingSetting.enabled.is_(True), Camera.status != "retired", Camera.stream_url.is_not(None))
+            .where(RecordingSetting.enabled.is_(True), Camera.status != CameraStatus.retired.code,
+                   Camera.stream_url.is_not(None))
             .order_by(RecordingSetting.camera_id)
         ).all()
     return [RecordTarget(cid, url, seconds) for cid, url, seconds in rows]
@@ -244,7 +249,7 @@ class CameraRecorder:
         try:
             row = await asyncio.to_thread(index_segment, self.db, self.var_dir, self.target.camera_id, path,
                                           started_at, ended_at, codec[0])
-        except Exception:  # noqa: BLE001 - the file stays; adopt_orphans indexes it on the next start
+        except Exception:  # the file stays; adopt_orphans indexes it on the next start
             log.exception("cannot index segment %s", path)
             return
         if row is not None:
@@ -299,7 +304,7 @@ class Recorder:
             while True:
                 try:
                     await self.sync()
-                except Exception:  # noqa: BLE001 - database briefly away: keep recording what runs
+                except Exception:  # database briefly away: keep recording what runs
                     log.exception("recorder: cannot read the recording settings")
                 await asyncio.sleep(self.poll_s)
         finally:
@@ -316,13 +321,12 @@ class Recorder:
             await task
 
 
-async def record_forever(db: Database, policy, var_dir: Path, *, poll_s: float = 30.0,  # noqa: ANN001
+async def record_forever(db: Database, policy: Policy, var_dir: Path, *, poll_s: float = 30.0,
                          retention_every_s: float = 3600.0) -> None:
-    """The ``gwanje record`` loop: the recorder, plus a retention pass every ``retention_every_s``."""
-    import signal
+    """The ``gwanje record`` loop: the recorder, plus a retention pass every ``retention_every_s``.
 
-    from gwanje.video.retention import run_retention
-
+    Wired by ``gwanje record`` (``gwanje.cli.video``), which builds the database and policy.
+    """
     recorder = Recorder(db, var_dir, poll_s=poll_s)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -335,7 +339,7 @@ async def record_forever(db: Database, policy, var_dir: Path, *, poll_s: float =
                 report = await asyncio.to_thread(run_retention, db, policy, var_dir)
                 if report.errors:
                     log.error("retention: %d problems: %s", len(report.errors), "; ".join(report.errors[:5]))
-            except Exception:  # noqa: BLE001 - try again next time
+            except Exception:  # try again next time
                 log.exception("retention pass failed")
             await asyncio.sleep(retention_every_s)
 

@@ -11,8 +11,8 @@ A segment's period runs from the end of its recording. Playback clips are only a
 recordings that still exist and go when their hour is up.
 
 Order per object: delete the file, record the destruction (ledger row + audit, through
-``access.service.record_destruction``), then mark the row destroyed. A crash in between leaves a
-row whose file is gone; the next pass records it again rather than leaving a destruction
+``access.retention.service.record_destruction``), then mark the row destroyed. A crash in between
+leaves a row whose file is gone; the next pass records it again rather than leaving a destruction
 unrecorded.
 """
 
@@ -25,11 +25,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from gwanje.access.retention import rules
+from gwanje.access.retention import service as access
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
 from gwanje.policy.model import Policy
 from gwanje.registry.models import Camera
+from gwanje.video.choices import ClipKind
 from gwanje.video.models import RecordingSegment, VideoClip
 
 log = logging.getLogger(__name__)
@@ -61,10 +64,10 @@ def _delete(path: Path) -> None:
 
 def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime | None = None,
                   actor: Actor = ACTOR) -> RetentionReport:
-    """One pass over everything old enough to possibly be due; safe to run at any time, repeatedly."""
-    from gwanje.access import retention as rules
-    from gwanje.access import service as access
+    """One pass over everything old enough to possibly be due; safe to run at any time, repeatedly.
 
+    Run by ``gwanje retention`` and by the recorder's loop, which wire the database and the policy.
+    """
     now = now or utcnow()
     var_dir = Path(var_dir)
     report = RetentionReport()
@@ -101,7 +104,7 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
                     created_at=segment.ended_at, retention_days=days, now=now)
                 _mark(db, RecordingSegment, segment.id, now, decision.reason_en)
                 report.destroyed_segments.append(segment.id)
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the pass
+            except Exception as exc:  # logged and reported: one bad file must not stop the pass
                 log.exception("cannot destroy segment %s", segment.id)
                 report.errors.append(f"segment {segment.id}: {exc}")
 
@@ -111,12 +114,12 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
             select(VideoClip, Camera.retention_days).join(Camera, Camera.id == VideoClip.camera_id)
             .where(VideoClip.destroyed_at.is_(None), VideoClip.expires_at <= now)
             .order_by(VideoClip.id)).all()
-        export_ids = [str(c.id) for c, _ in rows if c.kind == "export"]
+        export_ids = [str(c.id) for c, _ in rows if c.kind == ClipKind.export.code]
         clip_holds = access.active_holds(session, "export", export_ids)
         cam_holds = access.active_holds(session, "camera", sorted({str(c.camera_id) for c, _ in rows}))
     for clip, camera_days in rows:
         try:
-            if clip.kind == "playback":
+            if clip.kind == ClipKind.playback.code:
                 _delete(var_dir / clip.path)
                 _mark(db, VideoClip, clip.id, now, "playback cache expired", audit_actor=actor)
                 report.expired_playback.append(clip.id)
@@ -135,7 +138,7 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
                 retention_days=days, now=now)
             _mark(db, VideoClip, clip.id, now, decision.reason_en)
             report.destroyed_clips.append(clip.id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # logged and reported, as above
             log.exception("cannot destroy clip %s", clip.id)
             report.errors.append(f"clip {clip.id}: {exc}")
 

@@ -1,60 +1,78 @@
-"""Video use cases: who may see which camera (through ``gwanje.access``), recording settings,
-segment listings, playback and export clips.
+"""Video use cases: who may see which camera (through ``gwanje.access``), live view and snapshots,
+recording settings, segment listings, playback and export clips.
 
-Every use case that hands out pictures first calls :func:`authorize` — purpose-bound, audited by
-the access module, refused with the clause that forbids it. Only these functions commit.
+Every use case that hands out pictures runs after :func:`authorize` — purpose-bound, audited by
+the access module, refused with the clause that forbids it (the HTTP routes take it as a
+dependency, ``video.deps``). Only these functions commit.
+
+The live hub (:class:`LiveHub`, one transcoder per watched camera) belongs to the process that
+serves: the app factory creates it on ``app.state.video_hub`` and awaits ``hub.close()`` on stop.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+# The same worker threads (and limit) as the routes' run_in_threadpool: a stream's database calls and
+# ONVIF look-ups wait their turn with the requests', as they did when the route made them.
+from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gwanje.access import service as access
+from gwanje.access.service import AccessGrant
 from gwanje.accounts.models import User
 from gwanje.accounts.service import actor_of
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
-from gwanje.core.db import Database, UnitOfWork
-from gwanje.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, not_found
-from gwanje.policy.model import Policy
-from gwanje.registry.models import Camera
-from gwanje.video import clips
-from gwanje.video.models import DEFAULT_SEGMENT_SECONDS, RecordingSegment, RecordingSetting, VideoClip
+from gwanje.core.db import Database
+from gwanje.core.errors import Conflict, DomainError, NotFound, not_found
 from gwanje.core.files import file_sha256
+from gwanje.policy.model import Policy
+from gwanje.registry.choices import CameraStatus
+from gwanje.registry.models import Camera
+from gwanje.video import clips, live
+from gwanje.video.choices import ClipKind
+from gwanje.video.live import LiveHub
+from gwanje.video.models import DEFAULT_SEGMENT_SECONDS, RecordingSegment, RecordingSetting, VideoClip
+from gwanje.video.onvif import OnvifError, resolve_stream_url
+from gwanje.video.rules import (MAX_CLIP_HOURS, MAX_LISTING_HOURS, MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS,
+                                check_range, check_segment_seconds, clip_windows)
 
-MIN_SEGMENT_SECONDS = 2
-MAX_SEGMENT_SECONDS = 3600
-MAX_CLIP_HOURS = 6
+log = logging.getLogger(__name__)
+
+__all__ = ["LiveHub", "MAX_CLIP_HOURS", "MAX_SEGMENT_SECONDS", "MIN_SEGMENT_SECONDS", "check_range"]
+
 PLAYBACK_CACHE = timedelta(hours=1)  # a playback clip is a cache; the recording stays the original
 CLIP_DIR = "clips"
+GRANT_RECHECK_SECONDS = 5.0  # a live stream asks the access module again this often
+MJPEG_MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={live.BOUNDARY}"
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "video_unavailable"
+    exit_code = 1
 
 
 # ---- access ------------------------------------------------------------------------------------
 
 
 def authorize(db: Database, policy: Policy, user: User, camera_id: int, purpose: str, action: str, *,
-              incident_id: int | None = None, provision_id: int | None = None, request_id: str | None = None):  # noqa: ANN201
-    """``gwanje.access.service.authorize_video``; refuses (fails closed) where that module is absent."""
-    try:
-        from gwanje.access import service as access
-    except ImportError:
-        raise Forbidden("영상 접근 통제 모듈이 설치되지 않아 영상을 열 수 없습니다",
-                        "video access control is not installed; video cannot be opened") from None
-    kwargs: dict[str, Any] = {"incident_id": incident_id, "request_id": request_id}
-    if provision_id is not None:
-        kwargs["provision_id"] = provision_id
-    return access.authorize_video(db, policy, user, camera_id, purpose, action, **kwargs)
+              incident_id: int | None = None, provision_id: int | None = None,
+              request_id: str | None = None) -> AccessGrant:
+    """``gwanje.access.service.authorize_video``: decided, audited, refused with its clause."""
+    return access.authorize_video(db, policy, user, camera_id, purpose, action, incident_id=incident_id,
+                                  request_id=request_id, provision_id=provision_id)
 
 
-def grant_still_valid(db: Database, policy: Policy, grant) -> bool:  # noqa: ANN001
-    from gwanje.access import service as access
-
+def grant_still_valid(db: Database, policy: Policy, grant: AccessGrant) -> bool:
     return access.grant_still_valid(db, policy, grant)
 
 
@@ -64,12 +82,76 @@ def stream_source(db: Database, camera_id: int) -> str:
         camera = session.get(Camera, camera_id)
         if camera is None:
             raise not_found("카메라", "camera", camera_id, field="camera_id")
-        if camera.status == "retired":
+        if camera.status == CameraStatus.retired.code:
             raise Conflict("철거된 카메라입니다", "the camera is retired", field="camera_id")
         if not camera.stream_url:
             raise Conflict("영상 주소가 등록되지 않은 카메라입니다", "the camera has no stream address",
                            field="stream_url")
         return camera.stream_url
+
+
+async def camera_source(db: Database, camera_id: int) -> str:
+    """The address ffmpeg reads: the registered one, an ONVIF device asked for its RTSP address."""
+    url = await to_thread.run_sync(stream_source, db, camera_id)
+    try:
+        return await to_thread.run_sync(resolve_stream_url, url)
+    except (OnvifError, ValueError) as exc:
+        raise Unavailable("카메라에 연결할 수 없습니다", "cannot reach the camera",
+                          details={"problem": str(exc)}) from None
+
+
+# ---- live view and snapshots -------------------------------------------------------------------
+
+
+async def open_live(hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant) -> AsyncIterator[bytes]:
+    """The granted camera's live view as ``multipart/x-mixed-replace`` parts (:data:`MJPEG_MEDIA_TYPE`).
+
+    The source is resolved now, so that an unreachable camera is an error before the stream starts;
+    the stream then asks again every :data:`GRANT_RECHECK_SECONDS` and ends when the grant no longer
+    holds (incident closed, camera detached, account locked …).
+    """
+    url = await camera_source(db, grant.camera_id)
+    return _live_parts(hub, db, policy, grant, url)
+
+
+async def _live_parts(hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant,
+                      url: str) -> AsyncIterator[bytes]:
+    frames = hub.frames(grant.camera_id, url)
+    checked = time.monotonic()
+    try:
+        async for frame in frames:
+            yield live.multipart_chunk(frame)
+            if time.monotonic() - checked >= GRANT_RECHECK_SECONDS:
+                checked = time.monotonic()
+                if not await to_thread.run_sync(grant_still_valid, db, policy, grant):
+                    log.info("live view of camera %s by %s ended: grant no longer valid",
+                             grant.camera_id, grant.username)
+                    return
+    except live.SourceUnavailable as exc:
+        log.warning("live view of camera %s ended: %s", grant.camera_id, exc)
+    finally:
+        await frames.aclose()
+
+
+async def snapshot(hub: LiveHub, db: Database, grant: AccessGrant) -> bytes:
+    """One JPEG of the granted camera: the newest live frame if it is being watched, else a fresh grab."""
+    url = await camera_source(db, grant.camera_id)
+    try:
+        return await hub.snapshot(grant.camera_id, url)
+    except live.SourceUnavailable as exc:
+        raise Unavailable("카메라 영상을 가져오지 못했습니다", "no picture from the camera",
+                          details={"problem": str(exc)}) from None
+
+
+@dataclass(frozen=True)
+class Transcoder:
+    camera_id: int
+    viewers: int
+
+
+def live_transcoders(hub: LiveHub) -> list[Transcoder]:
+    """Which cameras have a running live transcoder, and how many viewers each."""
+    return [Transcoder(cid, hub.viewers(cid)) for cid in sorted(hub.pids())]
 
 
 # ---- recording settings ------------------------------------------------------------------------
@@ -82,60 +164,59 @@ class SetRecording:
     segment_seconds: int = DEFAULT_SEGMENT_SECONDS
 
 
-def recording_dict(row: RecordingSetting | None, camera_id: int) -> dict[str, Any]:
-    if row is None:
-        return {"camera_id": camera_id, "enabled": False, "segment_seconds": DEFAULT_SEGMENT_SECONDS,
-                "updated_at": None, "updated_by": None}
-    return {"camera_id": row.camera_id, "enabled": row.enabled, "segment_seconds": row.segment_seconds,
-            "updated_at": row.updated_at, "updated_by": row.updated_by}
+@dataclass(frozen=True)
+class Recording:
+    """A camera's recording setting (a camera never set is not recorded)."""
+
+    camera_id: int
+    enabled: bool = False
+    segment_seconds: int = DEFAULT_SEGMENT_SECONDS
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @classmethod
+    def of(cls, row: RecordingSetting | None, camera_id: int) -> Recording:
+        if row is None:
+            return cls(camera_id)
+        return cls(row.camera_id, row.enabled, row.segment_seconds, row.updated_at, row.updated_by)
 
 
-def get_recording(session: Session, camera_id: int) -> dict[str, Any]:
-    if session.get(Camera, camera_id) is None:
-        raise not_found("카메라", "camera", camera_id, field="camera_id")
-    return recording_dict(session.get(RecordingSetting, camera_id), camera_id)
+def get_recording(db: Database, camera_id: int) -> Recording:
+    with db.reading() as session:
+        if session.get(Camera, camera_id) is None:
+            raise not_found("카메라", "camera", camera_id, field="camera_id")
+        return Recording.of(session.get(RecordingSetting, camera_id), camera_id)
 
 
-def set_recording(uow: UnitOfWork, actor: Actor, cmd: SetRecording) -> dict[str, Any]:
-    if not MIN_SEGMENT_SECONDS <= cmd.segment_seconds <= MAX_SEGMENT_SECONDS:
-        raise ValidationFailed(f"세그먼트 길이는 {MIN_SEGMENT_SECONDS}~{MAX_SEGMENT_SECONDS}초입니다",
-                               f"segment length must be {MIN_SEGMENT_SECONDS}–{MAX_SEGMENT_SECONDS} s",
-                               field="segment_seconds")
-    session = uow.session
-    camera = session.get(Camera, cmd.camera_id)
-    if camera is None:
-        raise not_found("카메라", "camera", cmd.camera_id, field="camera_id")
-    if cmd.enabled and not camera.stream_url:
-        raise Conflict("영상 주소가 없는 카메라는 녹화할 수 없습니다", "a camera without a stream address cannot record",
-                       field="stream_url")
-    row = session.get(RecordingSetting, cmd.camera_id)
-    before = recording_dict(row, cmd.camera_id)
-    if row is None:
-        row = RecordingSetting(camera_id=cmd.camera_id)
-        session.add(row)
-    row.enabled, row.segment_seconds = cmd.enabled, cmd.segment_seconds
-    row.updated_at, row.updated_by = utcnow(), actor.name
-    session.flush()
-    after = recording_dict(row, cmd.camera_id)
-    AuditLog(session).append(actor, Change("video.recording.set", "camera", cmd.camera_id,
-                                           {k: before[k] for k in ("enabled", "segment_seconds")},
-                                           {k: after[k] for k in ("enabled", "segment_seconds")}))
-    uow.commit()
-    return after
+def set_recording(db: Database, actor: Actor, cmd: SetRecording) -> Recording:
+    """Turn central recording of a camera on or off (the recorder picks it up within its poll interval)."""
+    check_segment_seconds(cmd.segment_seconds)
+    with db.uow() as uow:
+        session = uow.session
+        camera = session.get(Camera, cmd.camera_id)
+        if camera is None:
+            raise not_found("카메라", "camera", cmd.camera_id, field="camera_id")
+        if cmd.enabled and not camera.stream_url:
+            raise Conflict("영상 주소가 없는 카메라는 녹화할 수 없습니다",
+                           "a camera without a stream address cannot record", field="stream_url")
+        row = session.get(RecordingSetting, cmd.camera_id)
+        before = Recording.of(row, cmd.camera_id)
+        if row is None:
+            row = RecordingSetting(camera_id=cmd.camera_id)
+            session.add(row)
+        row.enabled, row.segment_seconds = cmd.enabled, cmd.segment_seconds
+        row.updated_at, row.updated_by = utcnow(), actor.name
+        session.flush()
+        after = Recording.of(row, cmd.camera_id)
+        AuditLog(session).append(actor, Change(
+            "video.recording.set", "camera", cmd.camera_id,
+            {"enabled": before.enabled, "segment_seconds": before.segment_seconds},
+            {"enabled": after.enabled, "segment_seconds": after.segment_seconds}))
+        uow.commit()
+        return after
 
 
 # ---- segments ----------------------------------------------------------------------------------
-
-
-def check_range(start: datetime, end: datetime, max_hours: float = MAX_CLIP_HOURS) -> None:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValidationFailed("시간대가 있는 시각을 주세요 (예: +09:00)", "give times with a UTC offset (e.g. +09:00)",
-                               field="start")
-    if end <= start:
-        raise ValidationFailed("끝 시각이 시작 시각보다 뒤여야 합니다", "end must be after start", field="end")
-    if end - start > timedelta(hours=max_hours):
-        raise ValidationFailed(f"한 번에 {max_hours:g}시간까지입니다", f"at most {max_hours:g} hours at a time",
-                               field="end")
 
 
 def segments_between(session: Session, camera_id: int, start: datetime, end: datetime) -> list[RecordingSegment]:
@@ -149,17 +230,25 @@ def segments_between(session: Session, camera_id: int, start: datetime, end: dat
         .order_by(RecordingSegment.started_at)))
 
 
-def segment_dict(s: RecordingSegment) -> dict[str, Any]:
-    return {"id": s.id, "camera_id": s.camera_id, "started_at": s.started_at, "ended_at": s.ended_at,
-            "seconds": round(s.duration_s, 3), "bytes": s.bytes, "sha256": s.sha256, "video_codec": s.video_codec}
-
-
-def list_segments(session: Session, camera_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def list_segments(db: Database, camera_id: int, start: datetime, end: datetime) -> list[RecordingSegment]:
     """When the camera was recorded (times, sizes, digests): metadata only, no pictures."""
-    check_range(start, end, max_hours=24 * 31)
-    if session.get(Camera, camera_id) is None:
-        raise not_found("카메라", "camera", camera_id, field="camera_id")
-    return [segment_dict(s) for s in segments_between(session, camera_id, start, end)]
+    check_range(start, end, max_hours=MAX_LISTING_HOURS)
+    with db.reading() as session:
+        if session.get(Camera, camera_id) is None:
+            raise not_found("카메라", "camera", camera_id, field="camera_id")
+        return segments_between(session, camera_id, start, end)
+
+
+def recorded_windows(db: Database, var_dir: Path, camera_id: int, start: datetime,
+                     end: datetime) -> list[tuple[datetime, datetime]]:
+    """The parts of ``[start, end)``, in clip-sized windows, where the camera has recordings to cut."""
+    windows: list[tuple[datetime, datetime]] = []
+    with db.reading() as session:
+        for at, until in clip_windows(start, end):
+            spans = [_span(Path(var_dir), s) for s in segments_between(session, camera_id, at, until)]
+            if clips.plan_cut(spans, at, until) is not None:
+                windows.append((at, until))
+    return windows
 
 
 # ---- clips -------------------------------------------------------------------------------------
@@ -171,15 +260,8 @@ class MakeClip:
     start: datetime
     end: datetime
     purpose: str
-    kind: str  # playback | export
+    kind: str  # a ClipKind: playback | export
     incident_id: int | None = None
-
-
-def clip_dict(c: VideoClip) -> dict[str, Any]:
-    return {"id": c.id, "kind": c.kind, "camera_id": c.camera_id, "start_at": c.start_at, "end_at": c.end_at,
-            "seconds": round(c.duration_s, 3), "bytes": c.bytes, "sha256": c.sha256, "purpose": c.purpose,
-            "incident_id": c.incident_id, "created_by": c.created_by_name, "created_at": c.created_at,
-            "expires_at": c.expires_at, "destroyed_at": c.destroyed_at}
 
 
 def _span(var_dir: Path, s: RecordingSegment) -> clips.Span:
@@ -191,7 +273,7 @@ def make_clip(db: Database, var_dir: Path, user: User, cmd: MakeClip, *, request
 
     Call :func:`authorize` first: this records the clip, not the permission to see it.
     """
-    if cmd.kind not in ("playback", "export"):
+    if cmd.kind not in ClipKind:
         raise ValueError(f"unknown clip kind: {cmd.kind}")
     check_range(cmd.start, cmd.end)
     var_dir = Path(var_dir)
@@ -201,11 +283,11 @@ def make_clip(db: Database, var_dir: Path, user: User, cmd: MakeClip, *, request
         if camera is None:
             raise not_found("카메라", "camera", cmd.camera_id, field="camera_id")
         retention_days = camera.retention_days
-        if cmd.kind == "playback":
+        if cmd.kind == ClipKind.playback.code:
             cached = session.scalar(select(VideoClip).where(
-                VideoClip.camera_id == cmd.camera_id, VideoClip.kind == "playback", VideoClip.start_at == cmd.start,
-                VideoClip.end_at == cmd.end, VideoClip.destroyed_at.is_(None), VideoClip.expires_at > now)
-                .order_by(VideoClip.id.desc()).limit(1))
+                VideoClip.camera_id == cmd.camera_id, VideoClip.kind == ClipKind.playback.code,
+                VideoClip.start_at == cmd.start, VideoClip.end_at == cmd.end, VideoClip.destroyed_at.is_(None),
+                VideoClip.expires_at > now).order_by(VideoClip.id.desc()).limit(1))
             if cached is not None and (var_dir / cached.path).exists():
                 return cached
         plan = clips.plan_cut([_span(var_dir, s) for s in segments_between(session, cmd.camera_id, cmd.start, cmd.end)],
@@ -221,7 +303,7 @@ def make_clip(db: Database, var_dir: Path, user: User, cmd: MakeClip, *, request
         raise NotFound("녹화 파일이 없습니다 (파기되었거나 옮겨짐)", "recording files are missing (destroyed or moved)",
                        field="start", details={"problem": str(exc)}) from None
     seconds = clips.mp4_duration(out) or plan.seconds
-    keep = PLAYBACK_CACHE if cmd.kind == "playback" else timedelta(days=retention_days or 30)
+    keep = PLAYBACK_CACHE if cmd.kind == ClipKind.playback.code else timedelta(days=retention_days or 30)
     actor = actor_of(user, request_id)
     try:
         with db.uow() as uow:
@@ -230,7 +312,7 @@ def make_clip(db: Database, var_dir: Path, user: User, cmd: MakeClip, *, request
                              duration_s=seconds, segment_ids="," + ",".join(str(s.id) for s in plan.spans) + ",",
                              purpose=cmd.purpose, incident_id=cmd.incident_id, created_by_id=user.id,
                              created_by_name=user.username, created_at=now, expires_at=now + keep)
-            if cmd.kind == "playback":  # the cache is found again by the range that was asked for
+            if cmd.kind == ClipKind.playback.code:  # the cache is found again by the range that was asked for
                 clip.start_at, clip.end_at = cmd.start, cmd.end
             uow.session.add(clip)
             uow.session.flush()
@@ -253,9 +335,14 @@ def get_clip(session: Session, clip_id: int) -> VideoClip:
     return clip
 
 
-def clip_file(db: Database, var_dir: Path, clip_id: int) -> tuple[VideoClip, Path]:
+def read_clip(db: Database, clip_id: int) -> VideoClip:
     with db.reading() as session:
-        clip = get_clip(session, clip_id)
+        return get_clip(session, clip_id)
+
+
+def clip_file(db: Database, var_dir: Path, clip_id: int) -> tuple[VideoClip, Path]:
+    """An export or playback clip and its file; a destroyed one is gone (404)."""
+    clip = read_clip(db, clip_id)
     path = Path(var_dir) / clip.path
     if clip.destroyed_at is not None or not path.exists():
         raise NotFound("파기된 영상 사본입니다", "the clip was destroyed", field="clip_id")
