@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +16,7 @@ from gwanje.core.audit import Actor, AuditEntry
 from gwanje.evidence import package as pkg
 from gwanje.evidence import service
 from gwanje.evidence.models import DownloadLink
+from tests.conftest import Harness
 
 NOW = datetime.now(timezone.utc)
 
@@ -53,7 +55,7 @@ class Evidence:
 
 
 @pytest.fixture
-def ev(harness, tmp_path) -> Evidence:
+def ev(harness: Harness, tmp_path: Path) -> Evidence:
     return Evidence(harness, tmp_path)
 
 
@@ -138,9 +140,8 @@ def test_custody_log_is_readable_by_the_center_and_chained(ev):
 def test_database_refuses_update_and_delete_of_custody_rows(ev):
     created = ev.create()
     for statement in ("UPDATE evidence_custody SET action = 'downloaded'", "DELETE FROM evidence_custody"):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with ev.h.db.engine.begin() as conn:
-                conn.execute(sa.text(statement))
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), ev.h.db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
     assert ev.custody_actions(created.id) == ["created", "link_issued"]
 
 

@@ -70,12 +70,12 @@ class SkimageLBP:
 
 
 @pytest.fixture(scope="module")
-def face_clip(tmp_path_factory) -> Path:
+def face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_face_clip(tmp_path_factory.mktemp("faces") / "faces.mp4")
 
 
 @pytest.fixture(scope="module")
-def masked_clip(face_clip, tmp_path_factory) -> tuple[Path, masking.MaskReport]:
+def masked_clip(face_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, masking.MaskReport]:
     out = tmp_path_factory.mktemp("masked") / "masked.mp4"
     report = masking.mask_video(face_clip, out, detector=masking.HaarFaceDetector(),
                                 watermark=Watermark("성동서-2026-117", "김수사", "EV-20261126-TEST01"))
@@ -163,7 +163,7 @@ def test_a_detector_error_stops_the_pipeline_without_hanging(face_clip, tmp_path
         name = "broken"
         calls = 0
 
-        def detect(self, gray):  # noqa: ANN001, ANN201
+        def detect(self, gray):
             Broken.calls += 1
             if Broken.calls == 3:
                 raise RuntimeError("detector crashed")

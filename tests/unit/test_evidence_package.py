@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def built(tmp_path) -> pkg.BuiltPackage:
+def built(tmp_path: Path) -> pkg.BuiltPackage:
     clips = []
     for i in (1, 2):
         path = tmp_path / f"source-{i}.mp4"

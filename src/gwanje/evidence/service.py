@@ -6,10 +6,8 @@ commits once. A refused download is itself a custody event: it is committed, the
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,46 +16,35 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gwanje.access import service as access
+from gwanje.access.choices import ProvisionStatus, VideoAction
 from gwanje.accounts.models import User
+from gwanje.accounts.service import actor_of
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import as_utc, utcnow
 from gwanje.core.db import Database
-from gwanje.core.errors import DomainError, Forbidden, ValidationFailed, not_found
+from gwanje.core.errors import Forbidden, ValidationFailed, not_found
 from gwanje.evidence import package as pkg
+from gwanje.evidence import rules
+from gwanje.evidence.choices import CustodyAction
 from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage
+from gwanje.policy.model import Policy
+from gwanje.registry.models import Camera
+from gwanje.video import service as video
+from gwanje.video.choices import ClipKind
 
 log = logging.getLogger(__name__)
 
-GENESIS = "0" * 64
 DEFAULT_LINK_TTL = timedelta(hours=72)
 DEFAULT_PACKAGE_TTL = timedelta(days=30)
-MAX_LINK_TTL = timedelta(days=14)
+STORE_DIR = "evidence"  # packages are kept under settings.var_dir / STORE_DIR
 
 
-class LinkExpired(DomainError):
-    """A download link that was valid once: expired, used up or revoked (HTTP 410)."""
-
-    status = 410
-    code = "link_expired"
-    exit_code = 4
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def package_store(var_dir: Path) -> Path:
+    return Path(var_dir) / STORE_DIR
 
 
 # --- chain of custody ----------------------------------------------------------------------------
-
-CUSTODY_FIELDS = ("package_id", "seq", "at", "action", "actor_id", "actor_name", "organisation",
-                  "request_id", "details")
-
-
-def custody_digest(fields: dict[str, Any], prev_hash: str) -> str:
-    payload = dict(fields)
-    payload["at"] = as_utc(payload["at"]).isoformat(timespec="microseconds")
-    payload["prev_hash"] = prev_hash
-    canonical = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def append_custody(session: Session, package_id: int, actor: Actor, action: str,
@@ -66,11 +53,11 @@ def append_custody(session: Session, package_id: int, actor: Actor, action: str,
     last = session.execute(
         select(CustodyEntry.seq, CustodyEntry.hash).where(CustodyEntry.package_id == package_id)
         .order_by(CustodyEntry.seq.desc()).limit(1)).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    seq, prev = (last[0] + 1, last[1]) if last else (1, rules.GENESIS)
     fields = {"package_id": package_id, "seq": seq, "at": utcnow(), "action": action, "actor_id": actor.id,
               "actor_name": actor.name, "organisation": actor.organisation, "request_id": actor.request_id,
               "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else None}
-    entry = CustodyEntry(**fields, prev_hash=prev, hash=custody_digest(fields, prev))
+    entry = CustodyEntry(**fields, prev_hash=prev, hash=rules.custody_digest(fields, prev))
     session.add(entry)
     session.flush()
     return entry
@@ -92,13 +79,13 @@ class CustodyCheck:
 
 
 def verify_custody(session: Session, package_id: int) -> CustodyCheck:
-    prev, expected = GENESIS, 1
+    prev, expected = rules.GENESIS, 1
     entries = list_custody(session, package_id)
     for e in entries:
         if e.seq != expected or e.prev_hash != prev:
             return CustodyCheck(False, len(entries), e.seq, f"{expected}번 기록이 없거나 순서가 바뀌었습니다",
                                 f"entry {expected} is missing or out of order")
-        if custody_digest({k: getattr(e, k) for k in CUSTODY_FIELDS}, prev) != e.hash:
+        if rules.custody_digest({k: getattr(e, k) for k in rules.CUSTODY_FIELDS}, prev) != e.hash:
             return CustodyCheck(False, len(entries), e.seq, f"{e.seq}번 기록이 변경되었습니다",
                                 f"entry {e.seq} was edited")
         prev, expected = e.hash, expected + 1
@@ -122,21 +109,10 @@ class Package:
     download_token: str
     download_expires_at: datetime
     password: str
-    record: dict[str, Any]
+    record: dict[str, Any]  # the package as EvidencePackageRead fields (``EvidencePackage.summary()``)
 
     def __repr__(self) -> str:  # never print the secrets by accident
         return f"Package(id={self.id}, uid={self.package_uid!r}, sha256={self.sha256[:12]}…)"
-
-
-def _new_token() -> tuple[str, str]:
-    token = "gwe_" + secrets.token_urlsafe(32)
-    return token, _sha(token)
-
-
-def _check_ttl(ttl: timedelta) -> None:
-    if ttl <= timedelta(0) or ttl > MAX_LINK_TTL:
-        raise ValidationFailed("다운로드 링크 유효기간은 14일 이내여야 합니다",
-                               "a download link must expire within 14 days", field="link_hours")
 
 
 def create_evidence_package(db: Database, *, clips: list[pkg.ClipInput], request_ref: str, recipient_user_id: int,
@@ -154,7 +130,7 @@ def create_evidence_package(db: Database, *, clips: list[pkg.ClipInput], request
     if not request_ref or len(request_ref) > 120:
         raise ValidationFailed("요청 번호가 필요합니다 (120자 이내)", "a request reference is required (120 chars max)",
                                field="request_ref")
-    _check_ttl(link_ttl)
+    rules.check_link_ttl(link_ttl)
     with db.reading() as session:
         recipient = session.get(User, recipient_user_id)
         if recipient is None:
@@ -175,7 +151,7 @@ def create_evidence_package(db: Database, *, clips: list[pkg.ClipInput], request
                                   key=pkg.signing_key(secret_key), detector_kind=detector)
     except pkg.PackageError as exc:
         raise ValidationFailed(exc.message_ko, exc.message_en, field="clips") from None
-    token, token_hash = _new_token()
+    token, token_hash = rules.new_token()
     link_expires = now + link_ttl
     try:
         with db.uow() as uow:
@@ -198,8 +174,8 @@ def create_evidence_package(db: Database, *, clips: list[pkg.ClipInput], request
                        "sha256": built.sha256, "manifest_sha256": built.manifest_sha256,
                        "files": built.manifest["files"], "cameras": built.manifest["cameras"],
                        "masked": mask_faces, "watermarked": watermark, "detector": processing["detector"]}
-            append_custody(session, row.id, actor, "created", summary)
-            append_custody(session, row.id, actor, "link_issued",
+            append_custody(session, row.id, actor, CustodyAction.created.code, summary)
+            append_custody(session, row.id, actor, CustodyAction.link_issued.code,
                            {"recipient_user_id": recipient_user_id, "expires_at": link_expires,
                             "password_channel": password_channel})
             AuditLog(session).append(actor, Change("evidence.created", "evidence_package", row.id, None, summary,
@@ -228,20 +204,43 @@ def list_packages(session: Session, *, request_ref: str | None = None, limit: in
     return list(session.scalars(stmt))
 
 
+def read_package(db: Database, package_id: int) -> EvidencePackage:
+    with db.reading() as session:
+        return get_package(session, package_id)
+
+
+def read_packages(db: Database, *, request_ref: str | None = None, limit: int = 100) -> list[EvidencePackage]:
+    with db.reading() as session:
+        return list_packages(session, request_ref=request_ref, limit=limit)
+
+
+@dataclass(frozen=True)
+class CustodyLog:
+    package_id: int
+    entries: list[CustodyEntry]
+    check: CustodyCheck
+
+
+def read_custody(db: Database, package_id: int) -> CustodyLog:
+    """The package's chain of custody, and whether its hash chain is whole."""
+    with db.reading() as session:
+        return CustodyLog(package_id, list_custody(session, package_id), verify_custody(session, package_id))
+
+
 def issue_link(db: Database, package_id: int, actor: Actor, *, ttl: timedelta = DEFAULT_LINK_TTL,
                max_uses: int | None = None) -> tuple[str, datetime]:
     """A fresh link for the package's recipient (the old ones stay valid until they expire)."""
-    _check_ttl(ttl)
+    rules.check_link_ttl(ttl)
     with db.uow() as uow:
         row = get_package(uow.session, package_id)
         if row.revoked_at is not None:
-            raise LinkExpired("회수된 패키지입니다", "the package was revoked", field="package_id")
-        token, token_hash = _new_token()
+            raise rules.LinkExpired("회수된 패키지입니다", "the package was revoked", field="package_id")
+        token, token_hash = rules.new_token()
         expires = utcnow() + ttl
         uow.session.add(DownloadLink(package_id=row.id, token_hash=token_hash,
                                      recipient_user_id=row.recipient_user_id, created_at=utcnow(),
                                      expires_at=expires, max_uses=max_uses, used_count=0))
-        append_custody(uow.session, row.id, actor, "link_issued",
+        append_custody(uow.session, row.id, actor, CustodyAction.link_issued.code,
                        {"recipient_user_id": row.recipient_user_id, "expires_at": expires, "max_uses": max_uses})
         AuditLog(uow.session).append(actor, Change("evidence.link_issued", "evidence_package", row.id, None,
                                                    {"expires_at": expires}, purpose=row.purpose))
@@ -261,45 +260,31 @@ class Download:
 
 def open_download(db: Database, package_id: int, token: str, user: User, store_dir: Path, actor: Actor) -> Download:
     """The package file, for its recipient holding a live link; every attempt is in the custody log."""
-    refusal: DomainError | None = None
     with db.uow() as uow:
         session = uow.session
         row = get_package(session, package_id)
-        link = session.scalar(select(DownloadLink).where(DownloadLink.token_hash == _sha(token or ""),
+        link = session.scalar(select(DownloadLink).where(DownloadLink.token_hash == rules.token_hash(token or ""),
                                                          DownloadLink.package_id == row.id))
         now = utcnow()
-        reason = None
-        if user.id != row.recipient_user_id or (link is not None and user.id != link.recipient_user_id):
-            reason = "not_recipient"
-            refusal = Forbidden("이 패키지의 수령인만 내려받을 수 있습니다", "only the package's recipient may download it",
-                                field="token")
-        elif link is None:
-            reason = "invalid_token"
-            refusal = Forbidden("다운로드 링크가 올바르지 않습니다", "invalid download link", field="token")
-        elif row.revoked_at is not None or link.revoked_at is not None:
-            reason = "revoked"
-            refusal = LinkExpired("회수된 다운로드 링크입니다", "the download link was revoked", field="token")
-        elif as_utc(link.expires_at) <= now or as_utc(row.expires_at) <= now:
-            reason = "expired"
-            refusal = LinkExpired("다운로드 링크가 만료되었습니다", "the download link has expired", field="token")
-        elif link.max_uses is not None and link.used_count >= link.max_uses:
-            reason = "used_up"
-            refusal = LinkExpired("다운로드 횟수를 모두 사용했습니다", "the download link has been used up", field="token")
         path = Path(store_dir) / row.file_name
-        if refusal is None and not path.is_file():
-            reason = "file_missing"
-            refusal = LinkExpired("패키지 파일이 파기되었습니다", "the package file was destroyed", field="package_id")
+        refusal = rules.download_refusal(rules.LinkState(
+            user_id=user.id, recipient_user_id=row.recipient_user_id, link_found=link is not None,
+            link_recipient_user_id=link.recipient_user_id if link else None, package_revoked=row.revoked_at is not None,
+            link_revoked=link is not None and link.revoked_at is not None,
+            link_expires_at=link.expires_at if link else None, package_expires_at=row.expires_at,
+            max_uses=link.max_uses if link else None, used_count=link.used_count if link else 0,
+            file_present=path.is_file()), now)
         if refusal is not None:
-            append_custody(session, row.id, actor, "download_refused",
-                           {"reason": reason, "user_id": user.id, "link_id": link.id if link else None})
+            append_custody(session, row.id, actor, CustodyAction.download_refused.code,
+                           {"reason": refusal.reason, "user_id": user.id, "link_id": link.id if link else None})
             AuditLog(session).append(actor, Change("evidence.download_refused", "evidence_package", row.id, None,
-                                                   {"reason": reason}, purpose=row.purpose))
+                                                   {"reason": refusal.reason}, purpose=row.purpose))
             uow.commit()
-            raise refusal
+            raise refusal.error
         assert link is not None
         link.used_count += 1
         link.last_used_at = now
-        append_custody(session, row.id, actor, "downloaded",
+        append_custody(session, row.id, actor, CustodyAction.downloaded.code,
                        {"link_id": link.id, "use": link.used_count, "sha256": row.sha256})
         AuditLog(session).append(actor, Change("evidence.downloaded", "evidence_package", row.id, None,
                                                {"link_id": link.id, "sha256": row.sha256}, purpose=row.purpose))
@@ -324,7 +309,7 @@ def verify_stored(db: Database, package_id: int, password: str, store_dir: Path,
         report.problems.append(pkg.Problem(pkg.MANIFEST, "sha256_mismatch", "manifest SHA-256이 반출 기록과 다릅니다",
                                            "manifest SHA-256 differs from the custody record"))
     with db.uow() as uow:
-        append_custody(uow.session, package_id, actor, "verified",
+        append_custody(uow.session, package_id, actor, CustodyAction.verified.code,
                        {"ok": report.ok, "failed_files": report.failed_files, "signature": report.signature})
         uow.commit()
     return report
@@ -363,18 +348,13 @@ class ExportRequest:
     note: str | None = None
 
 
-def export_for_request(db: Database, policy, user: User, cmd: ExportRequest, *, var_dir: Path,  # noqa: ANN001
+def export_for_request(db: Database, policy: Policy, user: User, cmd: ExportRequest, *, var_dir: Path,
                        secret_key: str, request_id: str | None = None) -> Package:
     """Authorize each camera for the recipient, cut the clips, build the package, mark the provision.
 
     Glue over ``gwanje.access.service`` (purpose-bound authorization, provision state) and
     ``gwanje.video.service`` (cutting recorded segments by stream copy).
     """
-    from gwanje.access import service as access
-    from gwanje.accounts.service import actor_of
-    from gwanje.registry.models import Camera
-    from gwanje.video import service as video
-
     if not cmd.items:
         raise ValidationFailed("내보낼 영상이 없습니다", "no clips to export", field="items")
     actor = actor_of(user, request_id)
@@ -394,11 +374,11 @@ def export_for_request(db: Database, policy, user: User, cmd: ExportRequest, *, 
             camera_id, start, end = item.camera_id, item.start, item.end
             path = None
         # The recipient must be entitled to this camera for this purpose (approved provision, Art. 11).
-        access.authorize_video(db, policy, recipient, camera_id, cmd.purpose, "export",
+        access.authorize_video(db, policy, recipient, camera_id, cmd.purpose, VideoAction.export.code,
                                incident_id=cmd.incident_id, request_id=request_id, provision_id=cmd.provision_id)
         if path is None:
-            clip = video.make_clip(db, var_dir, user, video.MakeClip(camera_id, start, end, cmd.purpose, "export",
-                                                                     cmd.incident_id), request_id=request_id)
+            cut = video.MakeClip(camera_id, start, end, cmd.purpose, ClipKind.export.code, cmd.incident_id)
+            clip = video.make_clip(db, var_dir, user, cut, request_id=request_id)
             path = Path(var_dir) / clip.path
             start, end = clip.start_at, clip.end_at
         with db.reading() as session:
@@ -409,7 +389,7 @@ def export_for_request(db: Database, policy, user: User, cmd: ExportRequest, *, 
     created = create_evidence_package(
         db, clips=clips, request_ref=cmd.request_ref, recipient_user_id=cmd.recipient_user_id, recipient_name=None,
         purpose=cmd.purpose, mask_faces=cmd.mask_faces, watermark=cmd.watermark, actor=actor,
-        store_dir=Path(var_dir) / "evidence", secret_key=secret_key, link_ttl=cmd.link_ttl,
+        store_dir=package_store(var_dir), secret_key=secret_key, link_ttl=cmd.link_ttl,
         password_channel=cmd.password_channel, note=cmd.note)
     if cmd.provision_id is not None:
         access.mark_exported(db, policy, actor, cmd.provision_id, export_ref=created.package_uid)
@@ -424,25 +404,7 @@ class ProvisionExport:
     cameras_without_recordings: tuple[str, ...] = ()
 
 
-def _recorded_windows(session: Session, camera_id: int, start: datetime, end: datetime,
-                      var_dir: Path) -> list[tuple[datetime, datetime]]:
-    """The parts of ``[start, end)`` (in clip-sized windows) where the camera has recordings."""
-    from gwanje.video import clips as video_clips
-    from gwanje.video import service as video
-
-    windows: list[tuple[datetime, datetime]] = []
-    step = timedelta(hours=video.MAX_CLIP_HOURS)
-    at = start
-    while at < end:
-        until = min(at + step, end)
-        spans = [video._span(Path(var_dir), s) for s in video.segments_between(session, camera_id, at, until)]
-        if video_clips.plan_cut(spans, at, until) is not None:
-            windows.append((at, until))
-        at = until
-    return windows
-
-
-def prepare_provision_export(db: Database, policy, approver_user: User, provision_id: int, *,  # noqa: ANN001
+def prepare_provision_export(db: Database, policy: Policy, approver_user: User, provision_id: int, *,
                              mask_faces: bool, var_dir: Path, secret_key: str,
                              request_id: str | None = None) -> ProvisionExport:
     """Approval prepares the export: every requested camera over the requested period, for the requester.
@@ -450,28 +412,25 @@ def prepare_provision_export(db: Database, policy, approver_user: User, provisio
     Thin glue over :func:`export_for_request` (watermarked; masking as the approver chose). Run after
     the approval has committed: a failure here leaves the approval standing, and it can be retried.
     """
-    from gwanje.access import service as access
-    from gwanje.registry.models import Camera
-
     with db.reading() as session:
         p = access.get_provision(session, provision_id)
-        if p.status != "approved":
+        if p.status != ProvisionStatus.approved.code:
             raise ValidationFailed("승인된 제공 요청만 반출을 준비할 수 있습니다 (현재: "
                                    f"{p.status})", f"only an approved provision request can be exported "
                                    f"(status: {p.status})", field="provision_id")
-        items: list[ExportItem] = []
-        missing: list[str] = []
         numbers = dict(session.execute(select(Camera.id, Camera.management_number)
                                        .where(Camera.id.in_(p.camera_id_list))).all())
-        for camera_id in p.camera_id_list:
-            windows = _recorded_windows(session, camera_id, p.period_start, p.period_end, var_dir)
-            if not windows:
-                missing.append(numbers.get(camera_id, f"#{camera_id}"))
-            items.extend(ExportItem(camera_id=camera_id, start=a, end=b) for a, b in windows)
-        cmd = ExportRequest(request_ref=(p.document_number or f"provision-{p.id}")[:120],
-                            recipient_user_id=p.requester_id, purpose=p.purpose, items=tuple(items),
-                            mask_faces=mask_faces, watermark=True, provision_id=p.id, incident_id=p.incident_id,
-                            note=f"provision {p.id}")
+    items: list[ExportItem] = []
+    missing: list[str] = []
+    for camera_id in p.camera_id_list:
+        windows = video.recorded_windows(db, var_dir, camera_id, p.period_start, p.period_end)
+        if not windows:
+            missing.append(numbers.get(camera_id, f"#{camera_id}"))
+        items.extend(ExportItem(camera_id=camera_id, start=a, end=b) for a, b in windows)
+    cmd = ExportRequest(request_ref=(p.document_number or f"provision-{p.id}")[:120],
+                        recipient_user_id=p.requester_id, purpose=p.purpose, items=tuple(items),
+                        mask_faces=mask_faces, watermark=True, provision_id=p.id, incident_id=p.incident_id,
+                        note=f"provision {p.id}")
     if not items:
         raise ValidationFailed(
             "요청 기간에 녹화된 영상이 없습니다: " + ", ".join(missing),
@@ -491,7 +450,7 @@ def issue_recipient_link(db: Database, package_id: int, user: User, actor: Actor
         raise Forbidden("이 패키지의 수령인만 다운로드 링크를 받을 수 있습니다",
                         "only the package's recipient may get a download link", field="package_id")
     if as_utc(expires_at) <= utcnow():
-        raise LinkExpired("패키지 보관 기간이 지났습니다", "the package has expired", field="package_id")
+        raise rules.LinkExpired("패키지 보관 기간이 지났습니다", "the package has expired", field="package_id")
     return issue_link(db, package_id, actor, ttl=ttl, max_uses=1)
 
 
