@@ -22,23 +22,15 @@ from gwanje.accounts import service as accounts
 from gwanje.core.audit import Actor
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
-from gwanje.web import video_console
-from gwanje.web.video_console import parse_kst
+from gwanje.ui.forms import parse_kst
 from tests.conftest import PASSWORD
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 PDF = b"%PDF-1.4\n% official document scan\n"
 
 
-def _wire(app) -> None:
-    """The console pages, where the wiring root does not add them yet."""
-    if not any(getattr(r, "path", "") == "/access/provisions" for r in app.router.routes):
-        video_console.install(app)
-
-
 @pytest.fixture
 def h(harness):
-    _wire(harness.app)
     return harness
 
 
@@ -529,12 +521,10 @@ SCREENSHOTS = "VIDEO_CONSOLE_SCREENSHOTS"  # a folder to keep the screenshots in
 
 
 def app_factory():
-    """The app the browser test's uvicorn serves: the wiring root plus these console pages."""
+    """The app the browser test's uvicorn serves: the wiring root, console pages included."""
     from gwanje.web.app import create_app
 
-    app = create_app()
-    _wire(app)
-    return app
+    return create_app()
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from gwanje.access import ledger, service
+from gwanje.access import service
+from gwanje.access.events import DeadlineMissed, EmergencyAccessOpened, ProvisionApproved, ProvisionDecided
+from gwanje.access.ledger import report
+from gwanje.access.ledger import service as ledger
 from gwanje.access.models import ProvisionRequest
-from gwanje.access.retention import due_for_destruction
+from gwanje.access.provisions import service as provisions
+from gwanje.access.retention import service as retention
+from gwanje.access.retention.rules import due_for_destruction
+from gwanje.access.subjects import service as subjects
 from gwanje.accounts import service as accounts
 from gwanje.core.audit import Actor, AuditEntry, verify_chain
 from gwanje.core.clock import utcnow
@@ -84,6 +90,15 @@ class World:
 @pytest.fixture
 def world(db, policy):
     return World(db, policy)
+
+
+@pytest.fixture
+def published(db):
+    """The events each committed unit of work publishes."""
+    seen = []
+    db.publish_to(seen.extend)
+    yield seen
+    db.publish_to(None)
 
 
 # ---- purpose-bound access ----------------------------------------------------------------------
@@ -173,22 +188,23 @@ PDF = b"%PDF-1.4\n% scanned official document\n"
 
 
 def _request(world, investigator, cams):
-    return service.request_provision(world.db, world.policy, investigator, service.RequestProvision(
+    return provisions.request_provision(world.db, world.policy, investigator, provisions.RequestProvision(
         camera_ids=tuple(cams), period_start=T0, period_end=T0 + timedelta(hours=2), purpose="crime_prevention",
         legal_ground="crime_investigation", reason="절도 사건 수사", document_number="성동서-2026-1234"))
 
 
-def test_a_provision_is_approved_only_with_its_document_then_exported_and_reported(world, db, policy, tmp_path):
+def test_a_provision_is_approved_only_with_its_document_then_exported_and_reported(world, db, policy, tmp_path,
+                                                                                   published):
     cams = [world.camera("C-1"), world.camera("C-2")]
     investigator, it = world.user("police_investigator"), world.user("district_it_officer")
     p = _request(world, investigator, cams)
     assert p.status == "requested"
     with pytest.raises(ValidationFailed):
-        service.decide_provision(db, policy, it, p.id, approve=True, reason="적법")
+        provisions.decide_provision(db, policy, it, p.id, approve=True, reason="적법")
     with pytest.raises(ValidationFailed):
-        service.attach_document(db, policy, investigator, p.id, document_number="x", data=b"MZ...",
+        provisions.attach_document(db, policy, investigator, p.id, document_number="x", data=b"MZ...",
                                 documents_dir=tmp_path)
-    p = service.attach_document(db, policy, investigator, p.id, document_number="성동서-2026-1234", data=PDF,
+    p = provisions.attach_document(db, policy, investigator, p.id, document_number="성동서-2026-1234", data=PDF,
                                 documents_dir=tmp_path)
     assert p.document_sha256 == hashlib.sha256(PDF).hexdigest()
     assert (tmp_path / f"{p.document_sha256}.pdf").read_bytes() == PDF
@@ -196,8 +212,11 @@ def test_a_provision_is_approved_only_with_its_document_then_exported_and_report
     # Until approved, the provision opens nothing.
     with pytest.raises(Forbidden):
         service.authorize_video(db, policy, investigator, cams[0], "crime_prevention", "export", provision_id=p.id)
-    p, events = service.decide_provision(db, policy, it, p.id, approve=True, reason="범죄수사 목적, 공문 확인")
-    assert p.status == "approved" and events[0]["kind"] == "provision.approved"
+    del published[:]
+    p = provisions.decide_provision(db, policy, it, p.id, approve=True, reason="범죄수사 목적, 공문 확인")
+    assert p.status == "approved" and published[0].kind == "provision.approved"
+    assert isinstance(published[0], ProvisionApproved) and published[0].camera_ids == tuple(sorted(cams))
+    assert isinstance(published[1], ProvisionDecided) and published[1].to_roles == ("police_investigator",)
     grant = service.authorize_video(db, policy, investigator, cams[0], "crime_prevention", "export",
                                     provision_id=p.id)
     assert grant.clause == "pipa-18-2"
@@ -205,79 +224,116 @@ def test_a_provision_is_approved_only_with_its_document_then_exported_and_report
         service.authorize_video(db, policy, world.user("police_investigator"), cams[0], "crime_prevention",
                                 "export", provision_id=p.id)
 
-    p = service.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-1")
+    p = provisions.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-1")
     assert p.status == "exported" and p.usage_result_due_at == p.provided_at + timedelta(days=30)
     prov = world.ledger("provision")
     assert len(prov) == 1 and prov[0].recipient == investigator.username and "범죄의 수사" in prov[0].legal_ground
     with pytest.raises(ValidationFailed):
-        service.enter_usage_result(db, policy, investigator, p.id, used_for="용의자 특정", outcome="great")
-    p = service.enter_usage_result(db, policy, investigator, p.id, used_for="용의자 특정 및 검거", outcome="arrest")
+        provisions.enter_usage_result(db, policy, investigator, p.id, used_for="용의자 특정", outcome="great")
+    p = provisions.enter_usage_result(db, policy, investigator, p.id, used_for="용의자 특정 및 검거", outcome="arrest")
     assert p.status == "usage_result_entered"
     with db.reading() as s:
-        stats = service.usage_statistics(s, policy)
+        stats = provisions.usage_statistics(s, policy)
     assert {(r["camera_id"], r["purpose"], r["outcomes"]["arrest"], r["effective"]) for r in stats} == {
         (cams[0], "crime_prevention", 1, 1), (cams[1], "crime_prevention", 1, 1)}
+
+
+def _command(cams):
+    return provisions.RequestProvision(
+        camera_ids=tuple(cams), period_start=T0, period_end=T0 + timedelta(hours=2), purpose="crime_prevention",
+        legal_ground="crime_investigation", reason="절도 사건 수사", document_number="성동서-2026-1234")
+
+
+def test_a_request_and_its_scan_are_recorded_in_one_transaction(world, db, policy, tmp_path):
+    investigator = world.user("police_investigator")
+    p = provisions.request_provision(db, policy, investigator, _command([world.camera("C-1")]),
+                                     scan=provisions.DocumentScan("성동서-2026-1234", PDF, tmp_path / "documents"))
+    assert p.status == "requested" and p.document_sha256 == hashlib.sha256(PDF).hexdigest()
+    assert (tmp_path / "documents" / f"{p.document_sha256}.pdf").read_bytes() == PDF
+    requested, received = world.audit("provision.requested"), world.audit("provision.document.received")
+    assert len(requested) == 1 and len(received) == 1 and received[0].seq == requested[0].seq + 1
+
+
+def test_a_scan_that_cannot_be_stored_leaves_no_request_behind(world, db, policy, tmp_path):
+    investigator = world.user("police_investigator")
+    cam = world.camera("C-1")
+    blocked = tmp_path / "documents"
+    blocked.write_text("a file where the documents folder should be")
+    with pytest.raises(OSError):
+        provisions.request_provision(db, policy, investigator, _command([cam]),
+                                     scan=provisions.DocumentScan("성동서-2026-1234", PDF, blocked))
+    with db.reading() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(ProvisionRequest)) == 0
+    assert world.audit("provision.requested") == [] and world.audit("provision.document.received") == []
+    with pytest.raises(ValidationFailed):  # a scan that is no document is refused before anything is written
+        provisions.request_provision(db, policy, investigator, _command([cam]),
+                                     scan=provisions.DocumentScan("성동서-2026-1234", b"MZ...", tmp_path / "d2"))
+    assert world.audit("provision.requested") == [] and not (tmp_path / "d2").exists()
 
 
 def test_a_rejected_provision_cannot_be_approved_later(world, db, policy):
     p = _request(world, world.user("police_investigator"), [world.camera("C-1")])
     it = world.user("district_it_officer")
-    service.decide_provision(db, policy, it, p.id, approve=False, reason="법적 근거 불충분")
+    provisions.decide_provision(db, policy, it, p.id, approve=False, reason="법적 근거 불충분")
     with pytest.raises(Conflict):
-        service.decide_provision(db, policy, it, p.id, approve=True, reason="재검토")
+        provisions.decide_provision(db, policy, it, p.id, approve=True, reason="재검토")
 
 
 def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifies_once(world, db, policy,
-                                                                                      tmp_path):
+                                                                                      tmp_path, published):
     cam = world.camera("C-1")
     officer = world.user("police_officer")
     opened = utcnow() - timedelta(hours=25)
-    p, events = service.open_emergency_access(db, policy, officer, service.OpenEmergencyAccess(
+    p = provisions.open_emergency_access(db, policy, officer, provisions.OpenEmergencyAccess(
         camera_ids=(cam,), period_start=opened - timedelta(hours=1), period_end=opened, purpose="crime_prevention",
         legal_ground="urgent_life_body_property", reason="납치 의심 차량 추적"), now=opened)
     assert p.status == "emergency_open" and p.document_due_at == opened + timedelta(hours=24)
-    assert events[0]["kind"] == "alert"
+    alert = published[-1]
+    assert isinstance(alert, EmergencyAccessOpened) and alert.provision_id == p.id
+    assert set(alert.to_roles) == {"district_it_officer", "district_manager"}
     assert world.ledger("viewing")[0].clause == "art-11-1"
     # The officer has access at once, without an incident, through the emergency item.
     assert service.authorize_video(db, policy, officer, cam, "crime_prevention", "playback",
                                    provision_id=p.id).clause == "art-11-1"
 
     with db.reading() as s:
-        items = service.overdue_items(s, policy)
+        items = provisions.overdue_items(s, policy)
     assert [(i.kind, i.object_id) for i in items] == [("document", p.id)]
-    events = service.flag_overdue(db, policy)
-    assert len(events) == 1 and events[0]["kind"] == "alert" and events[0]["overdue"] == "document"
-    assert "police_officer" in events[0]["to_roles"] and "district_it_officer" in events[0]["to_roles"]
-    assert service.flag_overdue(db, policy) == []  # once
+    del published[:]
+    assert provisions.flag_overdue(db, policy) == 1
+    assert len(published) == 1 and isinstance(published[0], DeadlineMissed) and published[0].overdue == "document"
+    assert "police_officer" in published[0].to_roles and "district_it_officer" in published[0].to_roles
+    assert provisions.flag_overdue(db, policy) == 0 and len(published) == 1  # once
     assert len(world.audit("provision.document.overdue")) == 1
 
-    p = service.attach_document(db, policy, officer, p.id, document_number="성동서-긴급-7", data=PDF,
+    p = provisions.attach_document(db, policy, officer, p.id, document_number="성동서-긴급-7", data=PDF,
                                 documents_dir=tmp_path)
     assert p.status == "document_received"
     with db.reading() as s:
-        assert service.overdue_items(s, policy) == []
+        assert provisions.overdue_items(s, policy) == []
 
 
-def test_usage_results_not_entered_in_time_show_as_overdue(world, db, policy):
+def test_usage_results_not_entered_in_time_show_as_overdue(world, db, policy, published):
     p = _request(world, world.user("police_investigator"), [world.camera("C-1")])
     with db.uow() as uow:  # a request approved and exported 31 days ago
         row = uow.session.get(ProvisionRequest, p.id)
         row.status, row.document_sha256 = "approved", "0" * 64
         uow.commit()
-    service.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-9",
+    provisions.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-9",
                           now=utcnow() - timedelta(days=31))
     with db.reading() as s:
-        items = service.overdue_items(s, policy)
+        items = provisions.overdue_items(s, policy)
     assert [(i.kind, i.clause) for i in items] == [("usage_result", "art-11-2")]
-    events = service.flag_overdue(db, policy)
-    assert events[0]["overdue"] == "usage_result" and "police_investigator" in events[0]["to_roles"]
+    del published[:]
+    assert provisions.flag_overdue(db, policy) == 1
+    assert published[0].overdue == "usage_result" and "police_investigator" in published[0].to_roles
 
 
 # ---- subject requests ---------------------------------------------------------------------------
 
 
 def _subject(world, handler, cam, received_at=None):
-    return service.take_subject_request(world.db, world.policy, handler, service.TakeSubjectRequest(
+    return subjects.take_subject_request(world.db, world.policy, handler, subjects.TakeSubjectRequest(
         requester_name="홍길동", identity_method="resident_card", camera_ids=(cam,), period_start=T0,
         period_end=T0 + timedelta(minutes=30), requester_contact="010-0000-0000", received_at=received_at))
 
@@ -287,10 +343,10 @@ def test_invalid_refusals_of_a_subject_request_are_refused(world, db, policy, re
     handler = world.user("district_it_officer")
     s = _subject(world, handler, world.camera("C-1"))
     with pytest.raises(ValidationFailed) as err:
-        service.decide_subject_request(db, policy, handler, s.id, outcome="refused", reason=reason)
+        subjects.decide_subject_request(db, policy, handler, s.id, outcome="refused", reason=reason)
     assert err.value.status == 422 and err.value.field == "reason"
     with db.reading() as session:
-        assert service.get_subject_request(session, s.id).status == "received"
+        assert subjects.get_subject_request(session, s.id).status == "received"
 
 
 def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(world, db, policy):
@@ -300,15 +356,15 @@ def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(wo
     on_time = _subject(world, handler, cam)
     assert on_time.due_at == on_time.received_at + timedelta(days=10)
     with db.reading() as s:
-        assert [(i.kind, i.object_id) for i in service.overdue_items(s, policy)] == [("subject_request", late.id)]
-    assert len(service.flag_overdue(db, policy)) == 1 and service.flag_overdue(db, policy) == []
-    s = service.decide_subject_request(db, policy, handler, late.id, outcome="delayed",
+        assert [(i.kind, i.object_id) for i in provisions.overdue_items(s, policy)] == [("subject_request", late.id)]
+    assert provisions.flag_overdue(db, policy) == 1 and provisions.flag_overdue(db, policy) == 0
+    s = subjects.decide_subject_request(db, policy, handler, late.id, outcome="delayed",
                                        reason="masking_in_progress")
-    s = service.decide_subject_request(db, policy, handler, late.id, outcome="provided", method="copy")
+    s = subjects.decide_subject_request(db, policy, handler, late.id, outcome="provided", method="copy")
     assert s.status == "provided" and s.mask_others
     row = world.ledger("viewing")[0]
     assert row.reference_type == "subject_request" and "마스킹" in row.items and row.method == "copy"
-    s = service.decide_subject_request(db, policy, handler, on_time.id, outcome="refused",
+    s = subjects.decide_subject_request(db, policy, handler, on_time.id, outcome="refused",
                                        reason="ongoing_investigation_trial", note="수사 중")
     assert s.outcome_reason == "ongoing_investigation_trial"
     # The requester's name stays off the audit chain.
@@ -321,18 +377,18 @@ def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(wo
 def test_held_recordings_are_not_due_and_destruction_is_recorded(world, db, policy):
     cam = world.camera("C-1")
     it = world.user("district_it_officer")
-    hold = service.place_hold(db, policy, it, object_type="recording", object_id="rec-1",
+    hold = retention.place_hold(db, policy, it, object_type="recording", object_id="rec-1",
                               legal_basis="수사기관 보존 요청", request_number="성동서-2026-1234")
     created = utcnow() - timedelta(days=40)
     with db.reading() as s:
-        holds = service.active_holds(s, "recording", ["rec-1", "rec-2"])
+        holds = retention.active_holds(s, "recording", ["rec-1", "rec-2"])
     assert not due_for_destruction(created, 30, holds.get("rec-1", []), utcnow())
     assert due_for_destruction(created, 30, holds.get("rec-2", []), utcnow())
-    service.release_hold(db, policy, it, hold.id, reason="수사 종결")
+    retention.release_hold(db, policy, it, hold.id, reason="수사 종결")
     with db.reading() as s:
-        assert service.active_holds(s, "recording", ["rec-1"]) == {}
+        assert retention.active_holds(s, "recording", ["rec-1"]) == {}
 
-    row = service.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
+    row = retention.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
                                      object_id="rec-2", camera_ids=[cam], period_start=created,
                                      period_end=created + timedelta(hours=1), created_at=created, retention_days=30)
     assert row.kind == "destruction" and row.method == "auto_delete"
@@ -351,12 +407,12 @@ def test_the_ledger_refuses_update_and_delete_and_corrections_are_new_rows(world
                 conn.execute(sa.text(statement))
         assert "append-only" in str(err.value)
     manager = world.user("district_manager")
-    fixed = service.correct_ledger(db, policy, manager, original.id, {"purpose": "disaster"}, "목적 오기")
+    fixed = ledger.correct_ledger(db, policy, manager, original.id, {"purpose": "disaster"}, "목적 오기")
     assert fixed.corrects_id == original.id and fixed.purpose == "disaster" and fixed.items == original.items
     rows = world.ledger()
     assert [r.purpose for r in rows] == ["crime_prevention", "disaster"]
     with pytest.raises(ValidationFailed):
-        service.correct_ledger(db, policy, manager, original.id, {"handler_name": "someone"}, "x")
+        ledger.correct_ledger(db, policy, manager, original.id, {"handler_name": "someone"}, "x")
 
 
 def test_ledgers_print_as_xlsx_and_as_pdf_with_korean_text(world, db, policy, tmp_path):
@@ -365,17 +421,17 @@ def test_ledgers_print_as_xlsx_and_as_pdf_with_korean_text(world, db, policy, tm
     cam = world.camera("C-1")
     agent = world.user("monitoring_agent")
     service.authorize_video(db, policy, agent, cam, "crime_prevention", "live")
-    service.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
+    retention.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
                                object_id="rec-1", camera_ids=[cam], period_start=T0, period_end=T0,
                                created_at=T0, retention_days=30)
     entries = world.ledger()
-    wb = load_workbook(io.BytesIO(ledger.to_xlsx(policy, entries)))
+    wb = load_workbook(io.BytesIO(report.to_xlsx(policy, entries)))
     ws = wb.active
     assert ws["A1"].value == "개인영상정보 관리대장"
     assert [c.value for c in ws[3]][:3] == ["번호", "구분", "일시"]
     assert {ws.cell(row=4, column=2).value, ws.cell(row=5, column=2).value} == {"이용", "파기"}
 
-    pdf = ledger.to_pdf(policy, entries)
+    pdf = report.to_pdf(policy, entries)
     assert pdf.startswith(b"%PDF") and b"NanumGothic" in pdf
     (tmp_path / "ledger.pdf").write_bytes(pdf)
     if shutil.which("pdftotext"):
@@ -385,6 +441,6 @@ def test_ledgers_print_as_xlsx_and_as_pdf_with_korean_text(world, db, policy, tm
 
 
 def test_the_pdf_refuses_to_print_without_the_korean_font(policy, tmp_path):
-    with pytest.raises(ledger.FontMissing) as err:
-        ledger.to_pdf(policy, [], font=tmp_path / "missing.ttf")
+    with pytest.raises(report.FontMissing) as err:
+        report.to_pdf(policy, [], font=tmp_path / "missing.ttf")
     assert "fonts-nanum" in err.value.message_en

@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     errors.install_error_handlers(app)
 
     from gwanje.accounts.api import router as accounts_router
-    from gwanje.core.audit_api import router as audit_router
+    from gwanje.audit.api import router as audit_router
     from gwanje.registry.api import router as registry_router
     from gwanje.access.api import router as access_router
     from gwanje.situations.api import router as situations_router
@@ -96,12 +96,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     from gwanje.registry.spatial import CameraIndexCache
     from gwanje.situations import nearby_api
     from gwanje.web import board, live
-    from gwanje.web.console import install as install_console
+    from gwanje.accounts import views as accounts_views
+    from gwanje.registry import views as registry_views
 
     app.state.camera_index = CameraIndexCache(db)
+    # A camera added, moved or retired (registry events, after commit) makes the index stale.
+    app.state.bus.listeners.append(app.state.camera_index.on_event)
     # Before the registry's /api/cameras/{camera_id}, which would otherwise catch /api/cameras/nearest.
     nearby_api.install(app)
-    install_console(app)
+    for console_router in (*accounts_views.routers, *registry_views.routers):
+        app.include_router(console_router)
     from gwanje.web import video_console
 
     video_console.install(app)
