@@ -12,7 +12,7 @@ from gwanje.core.audit import Actor
 from gwanje.core.clock import to_kst
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
-from gwanje.web.console import PAGE_SIZE
+from gwanje.registry.views import PAGE_SIZE
 from tests.conftest import PASSWORD
 
 HTML = {"accept": "text/html,application/xhtml+xml"}

@@ -1,11 +1,13 @@
 """Account use cases: people, passwords, second factor, sessions and API tokens.
 
 Every change and every login (success or failure) is appended to the audit chain in the
-same transaction.
+same transaction. A use case that changes something commits its unit of work (a caller that commits
+again commits nothing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gwanje.accounts import rules
 from gwanje.accounts.models import ApiToken, User, WebSession
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import as_utc, utcnow
@@ -29,7 +32,6 @@ from gwanje.policy.model import Policy, UnknownCode
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of "no such user" equal to "wrong password".
 _DUMMY_HASH = _hasher.hash("gwanje-timing-equaliser")
-MIN_PASSWORD = 10
 TOTP_ISSUER = "gwanje"
 SESSION_TOUCH_SECONDS = 60
 
@@ -40,17 +42,6 @@ def sha256_hex(value: str) -> str:
 
 def actor_of(user: User, request_id: str | None = None) -> Actor:
     return Actor(id=user.id, name=user.username, organisation=user.organisation, role=user.role, request_id=request_id)
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(
-            f"비밀번호는 {MIN_PASSWORD}자 이상이어야 합니다",
-            f"password must be at least {MIN_PASSWORD} characters",
-            field="password",
-        )
-    if len(password) > 256:
-        raise ValidationFailed("비밀번호가 너무 깁니다", "password is too long", field="password")
 
 
 @dataclass(frozen=True)
@@ -66,12 +57,7 @@ def add_user(uow: UnitOfWork, actor: Actor, policy: Policy, cmd: NewUser) -> tup
     """Create an account; returns it and, for roles that need one, the TOTP secret to enrol."""
     session = uow.session
     username = cmd.username.strip()
-    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
-        raise ValidationFailed(
-            "사용자명은 1~64자의 영문, 숫자, '.', '_', '-'만 쓸 수 있습니다",
-            "username must be 1-64 letters, digits, '.', '_' or '-'",
-            field="username",
-        )
+    rules.check_username(username)
     try:
         role = policy.role(cmd.role)
     except UnknownCode:
@@ -92,7 +78,7 @@ def add_user(uow: UnitOfWork, actor: Actor, policy: Policy, cmd: NewUser) -> tup
         raise ValidationFailed(
             "부서 담당자는 부서를 지정해야 합니다", "a department officer needs a department", field="department"
         )
-    _check_password(cmd.password)
+    rules.check_password(cmd.password)
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise Conflict(f"이미 있는 사용자명: {username}", f"username already exists: {username}", field="username")
     totp_secret = pyotp.random_base32() if role.totp_required else None
@@ -108,7 +94,9 @@ def add_user(uow: UnitOfWork, actor: Actor, policy: Policy, cmd: NewUser) -> tup
     )
     session.add(user)
     session.flush()
-    AuditLog(session).append(actor, Change("user.create", "user", user.username, None, user.summary(), clause="policy-rbac"))
+    AuditLog(session).append(actor, Change("user.create", "user", user.username, None, user.summary(),
+                                           clause="policy-rbac"))
+    uow.commit()
     return user, totp_secret
 
 
@@ -138,10 +126,12 @@ def set_locked(uow: UnitOfWork, actor: Actor, username: str, locked: bool) -> Us
     if not locked:
         user.failed_logins = 0
     AuditLog(uow.session).append(
-        actor, Change("user.lock" if locked else "user.unlock", "user", username, before, user.summary(), clause="policy-rbac")
+        actor, Change("user.lock" if locked else "user.unlock", "user", username, before, user.summary(),
+                      clause="policy-rbac")
     )
     if locked:
         _end_sessions(uow.session, user.id)
+    uow.commit()
     return user
 
 
@@ -172,6 +162,7 @@ def set_role(uow: UnitOfWork, actor: Actor, policy: Policy, username: str, role:
                                                clause="policy-rbac"))
     # Sessions opened under the old role end: the next request must sign in under the new one.
     _end_sessions(uow.session, user.id)
+    uow.commit()
     return user
 
 
@@ -212,10 +203,8 @@ def verify_credentials(
         user = session.scalar(select(User).where(User.username == username))
     audit = AuditLog(session)
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password + "x")
-        except VerificationError:
-            pass
         shown = "".join(ch if ch.isprintable() else "?" for ch in username)
         audit.append(Actor(None, shown, request_id=request_id),
                      Change("auth.login_failed", "user", shown, after={"reason": "unknown_user"}))
@@ -250,7 +239,8 @@ def verify_credentials(
             raise AccountLocked(f"로그인 {limit}회 실패로 계정이 잠겼습니다",
                                 f"account locked after {limit} failed logins", field="username")
         if reason == "totp":
-            raise _refuse("2단계 인증(OTP) 코드가 필요하거나 올바르지 않습니다", "a valid one-time (TOTP) code is required")
+            raise _refuse("2단계 인증(OTP) 코드가 필요하거나 올바르지 않습니다",
+                          "a valid one-time (TOTP) code is required")
         raise _refuse()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -310,7 +300,21 @@ def issue_token(uow: UnitOfWork, actor: Actor, user: User, name: str, days: int 
                              created_at=now, expires_at=expires))
     AuditLog(uow.session).append(actor, Change("token.issue", "user", user.username,
                                                after={"name": name, "expires_at": expires}))
+    uow.commit()
     return token
+
+
+def issue_token_for_credentials(uow: UnitOfWork, policy: Policy, username: str, password: str,
+                                totp_code: str | None, name: str, days: int | None = 90,
+                                request_id: str | None = None) -> tuple[User, str]:
+    """An API client signs in with its credentials and gets a bearer token (one transaction)."""
+    user = verify_credentials(uow, policy, username, password, totp_code, request_id)
+    return user, issue_token(uow, actor_of(user, request_id), user, name, days)
+
+
+def permissions_of(policy: Policy, role: str) -> list[str]:
+    """Every permission the policy grants ``role``, sorted."""
+    return sorted(p.code for p in policy.permissions if role in p.roles)
 
 
 def resolve_token(session: Session, token: str) -> User | None:

@@ -9,24 +9,26 @@ from fastapi.responses import JSONResponse
 
 from gwanje.core.errors import ValidationFailed
 from gwanje.core.schemas import has_control_chars
+from gwanje.http.deps import DB, PolicyDep
 from gwanje.registry import service
-from gwanje.registry.rules import CameraStatus
+from gwanje.registry.deps import READ, Reader, ReadableCamera, ReportReader, Writer, WriteScope
 from gwanje.registry.schemas import (
-    Annex1Report,
+    Annex1Read,
     CameraCreate,
+    CameraFeatureCollection,
     CameraPage,
     CameraQuery,
     CameraRead,
     CameraRetire,
+    CameraStatus,
     CameraUpdate,
 )
-from gwanje.http.deps import DB, PolicyDep, Principal, requires
-from gwanje.registry.deps import write_scope
 
 router = APIRouter(prefix="/api", tags=["registry"])
 
-Reader = Annotated[Principal, Depends(requires("registry.read"))]
-Writer = Annotated[Principal, Depends(requires("registry.write", "registry.write_own_department"))]
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
 
 
 def _floats(value: str | None, n: int, name: str) -> tuple[float, ...] | None:
@@ -70,60 +72,48 @@ def camera_query(
 @router.get("/cameras", response_model=CameraPage)
 def search(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(camera_query)]) -> CameraPage:
     with db.reading() as session:
-        result = service.search_cameras(session, query)
-        return CameraPage(total=result.total, limit=query.limit, offset=query.offset,
-                          items=[service.camera_read(c) for c in result.items])
+        return service.search_page(session, query)
 
 
-@router.get("/cameras.geojson")
-def cameras_geojson(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(camera_query)]) -> JSONResponse:
+@router.get("/cameras.geojson", response_model=CameraFeatureCollection, response_class=GeoJSONResponse)
+def cameras_geojson(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(camera_query)]) -> GeoJSONResponse:
     """All matching cameras as an RFC 7946 FeatureCollection for the map (no paging cap below 100k)."""
     with db.reading() as session:
-        collection = service.cameras_feature_collection(session, query)
-    return JSONResponse(collection, media_type="application/geo+json")
+        return GeoJSONResponse(service.cameras_feature_collection(session, query))
 
 
 @router.post("/cameras", response_model=CameraRead, status_code=201)
-def create(body: CameraCreate, request: Request, db: DB, policy: PolicyDep, principal: Writer) -> CameraRead:
+def create(body: CameraCreate, request: Request, db: DB, policy: PolicyDep, principal: Writer,
+           scope: WriteScope) -> CameraRead:
     with db.uow() as uow:
-        camera = service.create_camera(uow, principal.actor(request), policy, body, write_scope(principal, policy))
-        uow.commit()
-    request.app.state.camera_index.invalidate()
-    with db.reading() as session:
-        return service.camera_read(service.get_camera(session, camera.id))
+        return CameraRead.from_camera(service.create_camera(uow, principal.actor(request), policy, body, scope))
 
 
-@router.get("/cameras/{camera_id}", response_model=CameraRead)
-def read(camera_id: int, _: Reader, db: DB) -> CameraRead:
-    with db.reading() as session:
-        return service.camera_read(service.get_camera(session, camera_id))
+@router.get("/cameras/{camera_id}", response_model=CameraRead, dependencies=[READ])
+def read(camera: ReadableCamera) -> CameraRead:
+    return camera
 
 
 @router.patch("/cameras/{camera_id}", response_model=CameraRead)
 def update(camera_id: int, body: CameraUpdate, request: Request, db: DB, policy: PolicyDep,
-           principal: Writer) -> CameraRead:
+           principal: Writer, scope: WriteScope) -> CameraRead:
     with db.uow() as uow:
-        camera = service.update_camera(uow, principal.actor(request), policy, camera_id, body,
-                                       write_scope(principal, policy))
-        uow.commit()
-        result = service.camera_read(camera)
-    request.app.state.camera_index.invalidate()
-    return result
+        return CameraRead.from_camera(service.update_camera(uow, principal.actor(request), policy, camera_id, body,
+                                                            scope))
 
 
 @router.post("/cameras/{camera_id}/retire", response_model=CameraRead)
-def retire(camera_id: int, body: CameraRetire, request: Request, db: DB, policy: PolicyDep,
-           principal: Writer) -> CameraRead:
+def retire(camera_id: int, body: CameraRetire, request: Request, db: DB, principal: Writer,
+           scope: WriteScope) -> CameraRead:
     with db.uow() as uow:
-        camera = service.retire_camera(uow, principal.actor(request), camera_id, body.reason,
-                                       write_scope(principal, policy))
-        uow.commit()
-        result = service.camera_read(camera)
-    request.app.state.camera_index.invalidate()
-    return result
+        return CameraRead.from_camera(service.retire_camera(uow, principal.actor(request), camera_id, body.reason,
+                                                            scope))
 
 
-@router.get("/reports/annex1", response_model=Annex1Report)
-def annex1(_: Annotated[Principal, Depends(requires("reports.read"))], db: DB, policy: PolicyDep) -> Annex1Report:
+@router.get("/reports/annex1", response_model=Annex1Read)
+def annex1(_: ReportReader, db: DB, policy: PolicyDep) -> Annex1Read:
     with db.reading() as session:
         return service.annex1_report(session, policy)
+
+
+routers = [router]

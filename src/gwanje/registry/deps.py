@@ -1,14 +1,33 @@
-"""Registry request dependencies: the camera scope a caller may change."""
+"""Registry request dependencies: who may read or change cameras, the camera scope a caller may
+change, and the camera a route is about.
+
+Routes declare these instead of checking scope or loading the camera themselves.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from gwanje.http.deps import PolicyDep, Principal, requires
+from gwanje.core.errors import NotFound
+from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.policy import decisions
+from gwanje.registry import service
+from gwanje.registry.schemas import CameraRead
 from gwanje.registry.service import Scope
+from gwanje.registry.spatial import CameraIndex, CameraIndexCache
+from gwanje.ui.i18n import Translator
+
+# One instance each, so a route that asks for the principal and for a scope authenticates once.
+_reader = requires("registry.read")
+_writer = requires("registry.write", "registry.write_own_department")
+_report_reader = requires("reports.read")
+
+Reader = Annotated[Principal, Depends(_reader)]
+Writer = Annotated[Principal, Depends(_writer)]
+ReportReader = Annotated[Principal, Depends(_report_reader)]
+READ = Depends(_reader)
 
 
 def write_scope(principal: Principal, policy) -> Scope:  # noqa: ANN001
@@ -18,11 +37,40 @@ def write_scope(principal: Principal, policy) -> Scope:  # noqa: ANN001
     return Scope(department=principal.user.department or "\0none")
 
 
-_writer = requires("registry.write", "registry.write_own_department")
-
-
-def _write_scope(policy: PolicyDep, principal: Annotated[Principal, Depends(_writer)]) -> Scope:
+def _write_scope(policy: PolicyDep, principal: Writer) -> Scope:
     return write_scope(principal, policy)
 
 
 WriteScope = Annotated[Scope, Depends(_write_scope)]
+
+
+def _camera(camera_id: int, _: Reader, db: DB) -> CameraRead:
+    with db.reading() as session:
+        return service.read_camera(session, camera_id)
+
+
+ReadableCamera = Annotated[CameraRead, Depends(_camera)]
+"""The camera of the path's ``camera_id``, for a caller who may read the registry (404 otherwise)."""
+
+
+def _console_camera(camera_id: int, _: Reader, db: DB, policy: PolicyDep) -> CameraRead:
+    try:
+        return _camera(camera_id, _, db)
+    except NotFound:
+        # The console says it in its own words (the API names the id it did not find).
+        raise NotFound(Translator("ko", policy)("camera.not_found"),
+                       Translator("en", policy)("camera.not_found")) from None
+
+
+ConsoleCamera = Annotated[CameraRead, Depends(_console_camera)]
+
+
+def camera_index(request: Request) -> CameraIndex:
+    """The app's in-memory nearest-camera index (``state.camera_index``); made on first use where there is none."""
+    cache = getattr(request.app.state, "camera_index", None)
+    if cache is None:
+        cache = request.app.state.camera_index = CameraIndexCache(request.app.state.db)
+    return cache.get()
+
+
+CameraIndexDep = Annotated[CameraIndex, Depends(camera_index)]

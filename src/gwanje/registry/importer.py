@@ -34,6 +34,9 @@ from sqlalchemy.engine import Connection
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
+from gwanje.policy import load_default
+from gwanje.policy.model import Policy
+from gwanje.registry.events import StandardDataImported
 from gwanje.registry.models import Camera, Site
 from gwanje.registry.standard import (
     Reason,
@@ -70,6 +73,8 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, tuple[Reason, ...]]] = field(default_factory=list)
+    # Lines kept, but not as the file said (an unmapped 설치목적구분 registered as ``other``).
+    warnings: list[tuple[int, tuple[Reason, ...]]] = field(default_factory=list)
     cameras_added: int = 0
     cameras_retired: int = 0
     seconds: float = 0.0
@@ -81,6 +86,8 @@ class ImportSummary:
     def audit_payload(self) -> dict[str, Any]:
         lines = [{"line": line, "reasons": [r.code for r in reasons]}
                  for line, reasons in self.rejected[:REJECTED_DETAIL_LIMIT]]
+        warned = [{"line": line, "warnings": [r.code for r in reasons]}
+                  for line, reasons in self.warnings[:REJECTED_DETAIL_LIMIT]]
         payload: dict[str, Any] = {
             "file_sha256": self.file_sha256,
             "encoding": self.encoding,
@@ -91,11 +98,15 @@ class ImportSummary:
             "unchanged": self.unchanged,
             "rejected": len(self.rejected),
             "rejected_lines": lines,
+            "warnings": len(self.warnings),
+            "warned_lines": warned,
             "cameras_added": self.cameras_added,
             "cameras_retired": self.cameras_retired,
         }
         if len(self.rejected) > REJECTED_DETAIL_LIMIT:
             payload["rejected_lines_truncated"] = True
+        if len(self.warnings) > REJECTED_DETAIL_LIMIT:
+            payload["warned_lines_truncated"] = True
         return payload
 
 
@@ -126,10 +137,6 @@ def annex_defaults(policy: Any) -> DepartmentLookup:
 
 def _lookup(policy: Any) -> DepartmentLookup:
     if policy is None:
-        try:
-            from gwanje.policy import load_default
-        except ImportError:  # the policy layer is optional for a bare registry
-            return lambda purpose, owner: None
         policy = load_default()
     if callable(policy) and not hasattr(policy, "annex1"):
         return policy
@@ -300,14 +307,14 @@ class _BulkWriter:
             return
         if self.dialect == "postgresql":
             raw = self.conn.connection.driver_connection
-            with raw.cursor() as cur:
-                # One COPY per batch: each statement has a fixed cost that small batches pay many times.
-                with cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for mark, payload in pieces:
-                        if payload:
-                            copy.write(payload)
-                        if after is not None:
-                            after(mark)
+            # One COPY per batch: each statement has a fixed cost that small batches pay many times.
+            copy_sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+            with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+                for mark, payload in pieces:
+                    if payload:
+                        copy.write(payload)
+                    if after is not None:
+                        after(mark)
         else:
             sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             for mark, payload in pieces:
@@ -324,6 +331,7 @@ class _BulkWriter:
 class _Batch:
     rows: int = 0
     rejected: list[tuple[int, tuple[Reason, ...]]] = field(default_factory=list)
+    warnings: list[tuple[int, tuple[Reason, ...]]] = field(default_factory=list)
     unchanged: int = 0
     changed: list[tuple[int, SiteRecord]] = field(default_factory=list)
     sites: Any = None  # encoded payload of the new sites
@@ -347,6 +355,8 @@ def _classify(rows: Iterable[StandardRow], existing: dict[str, tuple[int, str | 
         if rec is None:
             batch.rejected.append((row.line, row.reasons))
         else:
+            if row.warnings:
+                batch.warnings.append((row.line, row.warnings))
             hit = existing.get(rec.site_key)
             if hit is None:
                 site_id = ids.take()
@@ -434,13 +444,15 @@ def import_standard(
 ) -> ImportSummary:
     """Apply a standard-data file to the registry in one transaction and return what happened.
 
-    ``policy`` is a :class:`gwanje.policy.Policy` (its Annex 1 gives each camera's department), a
-    callable ``(primary_purpose, owner) -> AnnexDefaults | None``, or None for the default policy.
+    ``policy`` is a :class:`gwanje.policy.Policy` (its Annex 1 gives each camera's department, its
+    ``standard_data`` each site's purpose and owner), a callable ``(primary_purpose, owner) ->
+    AnnexDefaults | None`` (with the packaged policy's ``standard_data``), or None for the packaged policy.
     ``progress(done, total)`` is called about every 2 %; ``total`` is estimated from the line count
     until the last call, which reports the exact row count.
     """
     started = time.perf_counter()
-    reader = open_standard(source)  # refuses an undecodable file or a bad header before touching the DB
+    # Refuses an undecodable file or a bad header before touching the database.
+    reader = open_standard(source, policy if isinstance(policy, Policy) else None)
     defaults = _lookup(policy)
     summary = ImportSummary(reader.sha256, reader.header.encoding, reader.header.form)
     total = reader.estimated_rows()
@@ -473,6 +485,7 @@ def import_standard(
 
         for batch in _read_ahead(_classify(reader, existing, encoder, ids, size, step)):
             summary.rejected.extend(batch.rejected)
+            summary.warnings.extend(batch.warnings)
             summary.unchanged += batch.unchanged
             changed.extend(batch.changed)
             writer.insert(SITES, SITE_COLUMNS, batch.sites)
@@ -486,14 +499,16 @@ def import_standard(
         if changed:
             audit.append_many(actor, _apply_changes(conn, writer, encoder, changed, now, summary))
         audit.append(actor, Change("registry.import", "standard_file", reader.sha256, None, summary.audit_payload()))
+        uow.record(StandardDataImported(reader.sha256, summary.imported, summary.updated, summary.cameras_added,
+                                        summary.cameras_retired))
         uow.commit()
 
     summary.seconds = time.perf_counter() - started
     if progress is not None and last != (done, done):
         progress(done, done)
-    log.info("standard import %s: %d new, %d updated, %d unchanged, %d rejected in %.1fs",
+    log.info("standard import %s: %d new, %d updated, %d unchanged, %d rejected, %d warned in %.1fs",
              reader.sha256[:12], summary.imported, summary.updated, summary.unchanged, len(summary.rejected),
-             summary.seconds)
+             len(summary.warnings), summary.seconds)
     return summary
 
 

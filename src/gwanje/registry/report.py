@@ -1,16 +1,16 @@
-"""The Annex 1 report rendered as text, CSV or XLSX (numbers always from the database)."""
+"""The Annex 1 report rendered as text, CSV or XLSX (numbers always from the database, titles from the policy)."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from gwanje.registry.schemas import Annex1Report
+from gwanje.registry.schemas import Annex1Read
 
 HEADER = ("부서", "주목적", "개소", "대수", "주목적 외 용도", "비고")
 
 
-def _rows(report: Annex1Report) -> list[tuple]:
+def _rows(report: Annex1Read) -> list[tuple]:
     out = []
     for r in report.rows:
         secondary = " ".join(f"{i}. {p}" for i, p in enumerate(r.secondary_purposes_ko, start=1))
@@ -19,10 +19,10 @@ def _rows(report: Annex1Report) -> list[tuple]:
     return out
 
 
-def as_text(report: Annex1Report) -> str:
+def as_text(report: Annex1Read) -> str:
     rows = [HEADER, *[(a, b, f"{c:,}", f"{d:,}", e, f) for a, b, c, d, e, f in _rows(report)]]
     widths = [max(_width(str(row[i])) for row in rows) for i in range(len(HEADER))]
-    lines = ["[별표 1] 다목적 CCTV 운영 현황 (Annex 1, computed from the registry)"]
+    lines = [f"{report.title_ko} (Annex 1, computed from the registry)", report.agreement_ko, ""]
     for n, row in enumerate(rows):
         cells = []
         for i, cell in enumerate(row):
@@ -39,7 +39,7 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) >= 0x1100 else 1 for ch in text)
 
 
-def as_csv(report: Annex1Report) -> bytes:
+def as_csv(report: Annex1Read) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(HEADER)
@@ -47,14 +47,16 @@ def as_csv(report: Annex1Report) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def as_xlsx(report: Annex1Report) -> bytes:
+def as_xlsx(report: Annex1Read) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
     wb = Workbook()
     ws = wb.active
     ws.title = "별표1"
-    ws.append(["[별표 1] 성동구 다목적 CCTV 운영 현황"])
+    wb.properties.title = report.title_ko
+    wb.properties.subject = report.agreement_ko
+    ws.append([report.title_ko])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(list(HEADER))
     for cell in ws[2]:

@@ -1,40 +1,19 @@
-"""Pure registry rules: no I/O, standard library only."""
+"""Pure registry rules: no I/O, standard library and the registry's choice sets only."""
 
 from __future__ import annotations
 
 import math
 import re
-from enum import Enum
+
+from gwanje.registry.choices import labels
 
 # South Korea incl. Jeju, Ulleungdo and Dokdo, with a small margin; 0/0 is never valid.
 KOREA_LAT = (33.0, 38.7)
 KOREA_LON = (124.5, 132.0)
 
 
-class StorageMode(str, Enum):
-    central = "central"
-    on_site = "on_site"
-    mobile = "mobile"
-
-
-class CameraStatus(str, Enum):
-    active = "active"
-    fault = "fault"
-    maintenance = "maintenance"
-    retired = "retired"
-
-
-LABELS: dict[str, tuple[str, str]] = {
-    "central": ("센터저장", "central storage"),
-    "on_site": ("현장저장", "on-site storage"),
-    "mobile": ("이동형", "mobile"),
-    "active": ("운영", "active"),
-    "fault": ("고장", "fault"),
-    "maintenance": ("점검", "maintenance"),
-    "retired": ("철거", "retired"),
-}
-
-STATUS_COLOURS = {"active": "#2e7d32", "fault": "#c62828", "maintenance": "#ef6c00", "retired": "#757575"}
+# Old name kept for ui/i18n.py (Translator.label) until it reads registry/choices.py itself.
+LABELS: dict[str, tuple[str, str]] = labels()
 
 
 def inside_korea(latitude: float, longitude: float) -> bool:
@@ -76,3 +55,28 @@ def radius_bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, 
     dlon = 1.01 * radius_m / (per_degree * max(math.cos(math.radians(lat)), 1e-6))
     return lat - dlat, lon - dlon, lat + dlat, lon + dlon
 
+
+_COMPASS = (("북", "N"), ("북동", "NE"), ("동", "E"), ("남동", "SE"),
+            ("남", "S"), ("남서", "SW"), ("서", "W"), ("북서", "NW"))
+
+
+def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Initial great-circle bearing from point 1 to point 2: 0 = north, clockwise, in [0, 360).
+
+    Identical points have no direction; 0 is returned for them.
+    """
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    b = math.degrees(math.atan2(y, x)) % 360.0
+    return 0.0 if b >= 360.0 else b  # -1e-17 % 360 rounds to 360.0
+
+
+def compass_ko_en(bearing: float) -> tuple[str, str]:
+    """The 8-point compass label of a bearing, e.g. 45 → ("북동", "NE"); sectors are 45° wide,
+    centred on each point (337.5–22.5 is north)."""
+    b = float(bearing)
+    if not math.isfinite(b):
+        raise ValueError(f"방위각이 유한한 값이 아닙니다 / bearing must be finite: {bearing!r}")
+    return _COMPASS[int(((b % 360.0) + 22.5) // 45.0) % 8]

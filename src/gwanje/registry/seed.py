@@ -9,6 +9,8 @@ database, so it proves the seed rather than repeating it.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +22,7 @@ from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
 from gwanje.policy.model import Annex1Row, Policy
 from gwanje.registry import rules
+from gwanje.registry.events import RegistrySeeded
 from gwanje.registry.models import Camera, Department, Organisation, Site
 from gwanje.registry.standard import parse_standard
 
@@ -40,18 +43,19 @@ class AnnexCount:
     prefix: str
 
 
-# The counts as printed in the agreement (u-seongdong-agreement.md, [별표 1]); totals 524 / 1,069.
-SEONGDONG_ANNEX1 = (
-    AnnexCount("autonomous_admin", "crime_prevention", None, 315, 750, ("생활방범",), "SD-AD"),
-    AnnexCount("traffic_guidance", "illegal_parking", None, 77, 167, ("교통단속",), "SD-TG"),
-    AnnexCount("traffic_guidance", "green_parking", "green_parking", 49, 49, ("교통단속", "생활방범"), "SD-GP"),
-    AnnexCount("traffic_admin", "bicycle_storage", "bicycle_storage", 9, 20, ("시설물관리",), "SD-BK"),
-    AnnexCount("parks_green", "facility_management", None, 34, 43, ("시설물관리",), "SD-PK"),
-    AnnexCount("sanitation", "illegal_dumping", None, 33, 33, ("쓰레기단속",), "SD-SN"),
-    AnnexCount("police_station", "crime_prevention", None, 7, 7, ("차량방범",), "SD-PS"),
-)
-
 SEED_FILE = "seongdong_cctv_standard_2018.csv"
+# The counts as printed in the agreement (u-seongdong-agreement.md, [별표 1]); totals 524 / 1,069.
+COUNTS_FILE = "seongdong_annex1_counts.csv"
+
+
+def annex_counts() -> tuple[AnnexCount, ...]:
+    """The printed Annex 1 rows, from the data file shipped with the package."""
+    text = resources.files("gwanje.data").joinpath(COUNTS_FILE).read_text(encoding="utf-8")
+    return tuple(
+        AnnexCount(r["department"], r["primary_purpose"], r["camera_group"] or None, int(r["sites"]),
+                   int(r["cameras"]), tuple(p for p in r["prefer"].split(";") if p), r["prefix"])
+        for r in csv.DictReader(io.StringIO(text))
+    )
 
 
 def _annex_row(policy: Policy, count: AnnexCount) -> Annex1Row:
@@ -86,12 +90,12 @@ def seed_seongdong(db: Database, policy: Policy, actor: Actor | None = None) -> 
             uow.commit()
             return {"sites": 0, "cameras": 0}
         source = resources.files("gwanje.data").joinpath(SEED_FILE)
-        records = [r.record for r in parse_standard(source.read_bytes()).rows if r.record is not None]
+        records = [r.record for r in parse_standard(source.read_bytes(), policy).rows if r.record is not None]
         used: set[int] = set()
         now = utcnow()
         site_rows, camera_rows = [], []
         next_site_id = (session.scalar(select(func.max(Site.id))) or 0) + 1
-        for count in SEONGDONG_ANNEX1:
+        for count in annex_counts():
             annex = _annex_row(policy, count)
             chosen = _choose_sites(records, used, count)
             base, extra = divmod(count.cameras, count.sites)
@@ -133,6 +137,7 @@ def seed_seongdong(db: Database, policy: Policy, actor: Actor | None = None) -> 
             after={"sites": len(site_rows), "cameras": len(camera_rows), "source": SEED_FILE},
             clause="annex-1",
         ))
+        uow.record(RegistrySeeded(len(site_rows), len(camera_rows)))
         uow.commit()
     log.info("seeded %d sites and %d cameras", len(site_rows), len(camera_rows))
     return {"sites": len(site_rows), "cameras": len(camera_rows)}

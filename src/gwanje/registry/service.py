@@ -1,4 +1,8 @@
-"""Registry use cases: create, read, update, retire and search cameras; the Annex 1 report."""
+"""Registry use cases: create, read, update, retire and search cameras; the Annex 1 report.
+
+A use case that changes something is one unit of work: it appends its audit entry, records its
+event and commits (a caller that commits again commits nothing).
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,22 @@ from gwanje.core.errors import Conflict, Forbidden, ValidationFailed, not_found
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy, UnknownCode
 from gwanje.registry import rules
+from gwanje.registry.events import CameraRegistered, CameraRetired, CameraUpdated
 from gwanje.registry.models import Camera, Site
 from gwanje.registry.schemas import (
-    Annex1Report,
-    Annex1Row,
+    Annex1Read,
+    Annex1RowRead,
     CameraCreate,
+    CameraPage,
     CameraQuery,
     CameraRead,
     CameraUpdate,
 )
+
+# The registry's other public parts, reached through this module like its use cases: the demo seed and
+# the nearest-camera index (its pure geometry is in rules.py).
+from gwanje.registry.seed import seed_seongdong as seed_seongdong
+from gwanje.registry.spatial import CameraIndex as CameraIndex
 
 AUDITED_FIELDS = (
     "name", "department", "owner_organisation", "primary_purpose", "secondary_purposes", "camera_group",
@@ -48,33 +59,8 @@ class Scope:
             )
 
 
-def camera_read(camera: Camera) -> CameraRead:
-    return CameraRead(
-        id=camera.id,
-        management_number=camera.management_number,
-        name=camera.name,
-        site_key=camera.site.site_key,
-        road_address=camera.site.road_address,
-        lot_address=camera.site.lot_address,
-        department=camera.department,
-        owner_organisation=camera.owner_organisation,
-        primary_purpose=camera.primary_purpose,
-        secondary_purposes=camera.secondary_purpose_list,
-        camera_group=camera.camera_group,
-        storage_mode=camera.storage_mode,
-        latitude=camera.latitude,
-        longitude=camera.longitude,
-        direction=camera.direction,
-        direction_deg=camera.direction_deg,
-        resolution_mp=camera.resolution_mp,
-        retention_days=camera.retention_days,
-        installed_month=camera.installed_month,
-        status=camera.status,
-        stream_url=camera.stream_url,
-        created_at=camera.created_at,
-        updated_at=camera.updated_at,
-        retired_at=camera.retired_at,
-    )
+# Old name, for callers that serialise a camera they loaded themselves (prefer read_camera).
+camera_read = CameraRead.from_camera
 
 
 def _snapshot(camera: Camera) -> dict[str, Any]:
@@ -90,7 +76,8 @@ def _validate_purposes(policy: Policy, department: str | None, primary: str | No
         if not policy.has_purpose(code):
             raise ValidationFailed(f"알 수 없는 목적: {code}", f"unknown purpose: {code}", field=name)
     if len(set(secondary)) != len(secondary):
-        raise ValidationFailed("주목적 외 용도가 중복되었습니다", "secondary purposes repeat", field="secondary_purposes")
+        raise ValidationFailed("주목적 외 용도가 중복되었습니다", "secondary purposes repeat",
+                               field="secondary_purposes")
     if department is None:
         if secondary:
             raise ValidationFailed(
@@ -144,10 +131,11 @@ def create_camera(uow: UnitOfWork, actor: Actor, policy: Policy, data: CameraCre
     _validate_purposes(policy, data.department, data.primary_purpose, data.secondary_purposes)
     _validate_group(policy, data.department, data.primary_purpose, data.camera_group)
     _validate_position(data.latitude, data.longitude)
+    installed_by = data.installed_by or policy.ownership.default_owner
     try:
-        policy.organisation(data.installed_by)
+        policy.organisation(installed_by)
     except UnknownCode:
-        raise ValidationFailed(f"알 수 없는 기관: {data.installed_by}", f"unknown organisation: {data.installed_by}",
+        raise ValidationFailed(f"알 수 없는 기관: {installed_by}", f"unknown organisation: {installed_by}",
                                field="installed_by") from None
     if session.scalar(select(Camera.id).where(Camera.management_number == data.management_number)):
         raise Conflict(
@@ -156,8 +144,8 @@ def create_camera(uow: UnitOfWork, actor: Actor, policy: Policy, data: CameraCre
             field="management_number",
         )
     now = utcnow()
-    site = _site_for(session, policy, data, now)
-    owner = decisions.owner_organisation(policy, data.installed_by)
+    site = _site_for(session, policy, data, installed_by, now)
+    owner = decisions.owner_organisation(policy, installed_by)
     camera = Camera(
         management_number=data.management_number,
         name=data.name,
@@ -185,6 +173,8 @@ def create_camera(uow: UnitOfWork, actor: Actor, policy: Policy, data: CameraCre
     session.flush()
     AuditLog(session).append(actor, Change("camera.create", "camera", camera.management_number, None,
                                            _snapshot(camera), clause="annex-1"))
+    uow.record(CameraRegistered(camera.id, camera.management_number))
+    uow.commit()
     return camera
 
 
@@ -193,13 +183,13 @@ def _haystack(camera: Camera, site: Site) -> str:
                              site.managing_agency, camera.direction)
 
 
-def _site_for(session: Session, policy: Policy, data: CameraCreate, now) -> Site:  # noqa: ANN001
+def _site_for(session: Session, policy: Policy, data: CameraCreate, installed_by: str, now) -> Site:  # noqa: ANN001
     ref = data.site
     if ref is not None and ref.site_key:
         site = session.scalar(select(Site).where(Site.site_key == ref.site_key))
         if site is not None:
             return site
-    agency = policy.organisation(data.installed_by).name_ko
+    agency = policy.organisation(installed_by).name_ko
     site = Site(
         site_key=(ref.site_key if ref and ref.site_key else f"CAM-{data.management_number}"),
         managing_agency=agency,
@@ -221,6 +211,10 @@ def get_camera(session: Session, camera_id: int) -> Camera:
     return camera
 
 
+def read_camera(session: Session, camera_id: int) -> CameraRead:
+    return CameraRead.from_camera(get_camera(session, camera_id))
+
+
 def update_camera(uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int, data: CameraUpdate,
                   scope: Scope = Scope()) -> Camera:
     session = uow.session
@@ -233,7 +227,8 @@ def update_camera(uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int,
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key}은(는) 비울 수 없습니다", f"{key} cannot be empty", field=key)
     if changes.get("status") == "retired":
-        raise ValidationFailed("철거는 retire 요청으로 하세요", "use the retire action to retire a camera", field="status")
+        raise ValidationFailed("철거는 retire 요청으로 하세요", "use the retire action to retire a camera",
+                               field="status")
     department = changes.get("department", camera.department)
     scope.check(department)
     primary = changes.get("primary_purpose", camera.primary_purpose)
@@ -267,6 +262,8 @@ def update_camera(uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int,
     session.flush()
     AuditLog(session).append(actor, Change("camera.update", "camera", camera.management_number, diff_before,
                                            {k: after[k] for k in diff_before}, clause="annex-1"))
+    uow.record(CameraUpdated(camera.id, camera.management_number, tuple(diff_before)))
+    uow.commit()
     return camera
 
 
@@ -285,6 +282,8 @@ def retire_camera(uow: UnitOfWork, actor: Actor, camera_id: int, reason: str, sc
     AuditLog(session).append(actor, Change("camera.retire", "camera", camera.management_number,
                                            {"status": before["status"]},
                                            {"status": "retired", "retired_at": now, "reason": reason}))
+    uow.record(CameraRetired(camera.id, camera.management_number))
+    uow.commit()
     return camera
 
 
@@ -340,7 +339,14 @@ def search_cameras(session: Session, query: CameraQuery) -> SearchResult:
     return SearchResult([], total)
 
 
-def annex1_report(session: Session, policy: Policy) -> Annex1Report:
+def search_page(session: Session, query: CameraQuery) -> CameraPage:
+    """One page of matching cameras, as the API and the console list show it."""
+    result = search_cameras(session, query)
+    return CameraPage(total=result.total, limit=query.limit, offset=query.offset,
+                      items=[CameraRead.from_camera(c) for c in result.items])
+
+
+def annex1_report(session: Session, policy: Policy) -> Annex1Read:
     """Annex 1 computed from the registry: sites and cameras per department and camera group."""
     rows = session.execute(
         select(Camera.department, Camera.primary_purpose, Camera.camera_group,
@@ -349,7 +355,7 @@ def annex1_report(session: Session, policy: Policy) -> Annex1Report:
         .group_by(Camera.department, Camera.primary_purpose, Camera.camera_group)
     ).all()
     counts = {(d, p, g): (s, c) for d, p, g, s, c in rows}
-    out: list[Annex1Row] = []
+    out: list[Annex1RowRead] = []
     for row in policy.annex1:
         sites, cams = counts.pop((row.department, row.primary_purpose, row.camera_group), (0, 0))
         out.append(_annex_row(policy, row.department, row.primary_purpose, row.camera_group, row.label_ko,
@@ -360,16 +366,23 @@ def annex1_report(session: Session, policy: Policy) -> Annex1Report:
     # A site can hold cameras of several rows, so the total counts distinct sites.
     total_sites = session.scalar(
         select(func.count(func.distinct(Camera.site_id))).where(Camera.status != "retired")) or 0
-    return Annex1Report(rows=out, total_sites=total_sites, total_cameras=sum(r.cameras for r in out))
+    operator = policy.operator_organisation
+    return Annex1Read(
+        title_ko=f"[별표 1] {operator.name_ko} 다목적 CCTV 운영 현황",
+        title_en=f"Annex 1 — multi-purpose CCTV, {operator.name_en}",
+        agreement_ko=policy.agreement.title_ko,
+        agreement_en=policy.agreement.title_en,
+        rows=out, total_sites=total_sites, total_cameras=sum(r.cameras for r in out),
+    )
 
 
 def _annex_row(policy: Policy, dept: str | None, primary: str, group: str | None, label: str,
-               secondary: list[str], remarks: str, sites: int, cams: int) -> Annex1Row:
+               secondary: list[str], remarks: str, sites: int, cams: int) -> Annex1RowRead:
     try:
         dept_ko = policy.department(dept).ko if dept else "(미지정)"
     except UnknownCode:
         dept_ko = dept or "(미지정)"
-    return Annex1Row(
+    return Annex1RowRead(
         department=dept or "",
         department_ko=dept_ko,
         primary_purpose=primary,

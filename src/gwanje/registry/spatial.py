@@ -33,6 +33,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gwanje.registry.events import CAMERA_SET_CHANGES
+from gwanje.registry.rules import bearing_deg, compass_ko_en
+
 if TYPE_CHECKING:
     from gwanje.core.db import Database
 
@@ -47,10 +50,6 @@ MAX_RADIUS_M = 50_000.0
 _TIE_MARGIN = 2e-10
 _EXTRA = 3  # candidates beyond k: a pole rarely carries more than 4 cameras, so a tie at the k-th
 # place seldom needs a second query
-
-_COMPASS = (("북", "N"), ("북동", "NE"), ("동", "E"), ("남동", "SE"),
-            ("남", "S"), ("남서", "SW"), ("서", "W"), ("북서", "NW"))
-
 
 # ---- helpers --------------------------------------------------------------------------------------
 
@@ -89,28 +88,6 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Initial great-circle bearing from point 1 to point 2: 0 = north, clockwise, in [0, 360).
-
-    Identical points have no direction; 0 is returned for them.
-    """
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    y = math.sin(dl) * math.cos(p2)
-    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    b = math.degrees(math.atan2(y, x)) % 360.0
-    return 0.0 if b >= 360.0 else b  # -1e-17 % 360 rounds to 360.0
-
-
-def compass_ko_en(bearing: float) -> tuple[str, str]:
-    """The 8-point compass label of a bearing, e.g. 45 → ("북동", "NE"); sectors are 45° wide,
-    centred on each point (337.5–22.5 is north)."""
-    b = float(bearing)
-    if not math.isfinite(b):
-        raise ValueError(f"방위각이 유한한 값이 아닙니다 / bearing must be finite: {bearing!r}")
-    return _COMPASS[int(((b % 360.0) + 22.5) // 45.0) % 8]
 
 
 # ---- the kernels ----------------------------------------------------------------------------------
@@ -546,6 +523,11 @@ class CameraIndexCache:
         """Mark the index stale (a camera was added, moved, retired); the next get() rebuilds."""
         with self._generation_lock:
             self._generation += 1
+
+    def on_event(self, event: object) -> None:
+        """A bus listener: a registry event that may move, add or remove a camera makes the index stale."""
+        if isinstance(event, CAMERA_SET_CHANGES):
+            self.invalidate()
 
 
 def warm_up() -> None:

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, NamedTuple, Union
 
 from gwanje.core.errors import ValidationFailed
+from gwanje.policy import load_default
+from gwanje.policy.model import Policy
 from gwanje.registry.rules import KOREA_LAT, KOREA_LON, inside_korea, valid_month
 
 Source = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO]
@@ -60,21 +62,16 @@ MAX_CAMERAS_PER_SITE = 999
 # Registry column widths (gwanje.registry.models); a camera's number is the site key + "-NNN" (80).
 MAX_SITE_KEY = 76
 
-# ---- purposes ----------------------------------------------------------------------------------
+# ---- purposes and organisations ------------------------------------------------------------------
+#
+# Which purpose a 설치목적구분 text stands for, and which organisation a 관리기관명 names, is the
+# policy's to say (``standard_data`` in the policy file). A text the policy does not map is never
+# filed silently: the row is kept as ``other`` with a warning when the policy has that purpose, and
+# refused otherwise.
 
-PURPOSE_FROM_STANDARD: dict[str, str] = {
-    "생활방범": "crime_prevention",
-    "차량방범": "crime_prevention",
-    "어린이보호": "child_protection",
-    "교통단속": "traffic_enforcement",
-    "교통정보수집": "traffic_info",
-    "쓰레기단속": "illegal_dumping",
-    "시설물관리": "facility_management",
-    "재난재해": "disaster",
-    "다목적": "crime_prevention",
-    "기타": "other",
-}
+OTHER_PURPOSE = "other"
 
+# The 설치목적구분 value written for a primary purpose on export (the national standard's own words).
 STANDARD_FROM_PURPOSE: dict[str, str] = {
     "crime_prevention": "생활방범",
     "illegal_parking": "교통단속",
@@ -90,9 +87,31 @@ STANDARD_FROM_PURPOSE: dict[str, str] = {
 }
 
 
-def purpose_from_standard(value: str) -> str:
-    """Purpose code for a 설치목적구분 value; unknown values are ``other`` (the text is kept elsewhere)."""
-    return PURPOSE_FROM_STANDARD.get(value.replace(" ", ""), "other")
+@lru_cache(maxsize=1)
+def _default_policy() -> Policy:
+    return load_default()
+
+
+def purpose_outcome(policy: Policy, value: str) -> tuple[str | None, Reason | None]:
+    """``(purpose, None)`` for a text the policy maps; ``("other", warning)`` or ``(None, refusal)`` else."""
+    code = policy.standard_purpose(value)
+    if code is not None and policy.has_purpose(code):
+        return code, None
+    shown = value.strip()
+    if policy.has_purpose(OTHER_PURPOSE):
+        return OTHER_PURPOSE, Reason(
+            "purpose_unmapped",
+            f"정책에 없는 설치목적구분 {shown!r}: '기타'(other)로 등록했습니다",
+            f"installation purpose (설치목적구분) {shown!r} is not in the policy: registered as 'other'")
+    return None, Reason(
+        "purpose_unmapped",
+        f"정책에 없는 설치목적구분입니다: {shown!r}",
+        f"installation purpose (설치목적구분) {shown!r} is not in the policy")
+
+
+def purpose_from_standard(value: str, policy: Policy | None = None) -> str:
+    """Purpose code for a 설치목적구분 value; an unmapped value is ``other`` (the text is kept elsewhere)."""
+    return purpose_outcome(policy or _default_policy(), value)[0] or OTHER_PURPOSE
 
 
 def standard_purpose_for(primary_purpose: str) -> str:
@@ -100,9 +119,9 @@ def standard_purpose_for(primary_purpose: str) -> str:
     return STANDARD_FROM_PURPOSE.get(primary_purpose, "기타")
 
 
-def owner_for_agency(agency: str) -> str:
-    """Police-run cameras are the police's (Art. 5); everything else is the district's."""
-    return "police" if "경찰" in agency else "district"
+def owner_for_agency(agency: str, policy: Policy | None = None) -> str:
+    """The organisation that owns a site's cameras (Art. 5), from its managing agency, as the policy says."""
+    return (policy or _default_policy()).standard_organisation(agency)
 
 
 # ---- errors and rejection reasons -----------------------------------------------------------------
@@ -159,11 +178,15 @@ class SiteRecord(NamedTuple):
 
 
 class StandardRow(NamedTuple):
-    """A data row: its physical start line (header = line 1) and a record or the reasons it was refused."""
+    """A data row: its physical start line (header = line 1) and a record or the reasons it was refused.
+
+    An accepted row may carry ``warnings``: it was kept, but not as the file said (an unmapped purpose).
+    """
 
     line: int
     record: SiteRecord | None
     reasons: tuple[Reason, ...] = ()
+    warnings: tuple[Reason, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -404,7 +427,8 @@ def _lines(text: str) -> Iterator[str]:
 class StandardReader:
     """Decodes a file and yields its rows one at a time (so a 100k-row file need not sit in memory twice)."""
 
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, policy: Policy | None = None):
+        self.policy = policy or _default_policy()
         data = read_bytes(source)
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.size = len(data)
@@ -459,7 +483,10 @@ class StandardReader:
         prev_line = reader.line_num
         sha1 = hashlib.sha1
         sha256 = hashlib.sha256
-        purpose_map = PURPOSE_FROM_STANDARD
+        policy = self.policy
+        # A national file has a handful of distinct purposes and a few hundred agencies: decide each once.
+        purposes: dict[str, tuple[str | None, Reason | None]] = {}
+        owners: dict[str, str] = {}
         count_of, pixels_of, retention_of, month_of = _count_of, _pixels_of, _retention_of, _month_of
         (lat_lo, lat_hi), (lon_lo, lon_hi) = KOREA_LAT, KOREA_LON
         fmt_number = _fmt_number
@@ -483,7 +510,12 @@ class StandardReader:
             if not agency:
                 reasons.append(_AGENCY_MISSING)
             purpose_text = cells[i_purpose].strip()
-            primary = purpose_map.get(purpose_text) or purpose_from_standard(purpose_text)
+            outcome = purposes.get(purpose_text)
+            if outcome is None:
+                outcome = purposes[purpose_text] = purpose_outcome(policy, purpose_text)
+            primary, purpose_note = outcome
+            if primary is None:
+                reasons.append(purpose_note)
             count = count_of(cells[i_count])
             if count.__class__ is Reason:
                 reasons.append(count)
@@ -529,6 +561,9 @@ class StandardReader:
                 continue
             seen[site_key] = line
 
+            owner = owners.get(agency)
+            if owner is None:
+                owner = owners[agency] = policy.standard_organisation(agency)
             data_date = parse_data_date(cells[i_date].strip())
             digest = sha256("\x1f".join((
                 site_key, agency, road, lot, purpose_text, str(count), fmt_number(pixels), direction,
@@ -550,15 +585,18 @@ class StandardReader:
                 latitude=lat,
                 longitude=lon,
                 data_date=data_date,
-                owner_organisation="police" if "경찰" in agency else "district",
+                owner_organisation=owner,
                 digest=digest,
-            ))
+            ), (), (purpose_note,) if purpose_note is not None else ())
         self._text = ""  # release the decoded text once read
 
 
-def open_standard(source: Source) -> StandardReader:
-    """Decode and check the header now; rows are parsed as they are iterated."""
-    return StandardReader(source)
+def open_standard(source: Source, policy: Policy | None = None) -> StandardReader:
+    """Decode and check the header now; rows are parsed as they are iterated.
+
+    ``policy`` maps purposes and agencies (``standard_data``); the packaged policy when None.
+    """
+    return StandardReader(source, policy)
 
 
 @dataclass(frozen=True)
@@ -575,10 +613,14 @@ class StandardFile:
     def rejected(self) -> list[StandardRow]:
         return [r for r in self.rows if r.record is None]
 
+    @property
+    def warned(self) -> list[StandardRow]:
+        return [r for r in self.rows if r.warnings]
 
-def parse_standard(source: Source) -> StandardFile:
+
+def parse_standard(source: Source, policy: Policy | None = None) -> StandardFile:
     """Parse a whole file into memory (tests, previews); the importer streams with :func:`open_standard`."""
-    reader = open_standard(source)
+    reader = open_standard(source, policy)
     return StandardFile(reader.header, reader.sha256, list(reader))
 
 

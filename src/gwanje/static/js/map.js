@@ -71,20 +71,32 @@
       groups[p.code] = L.featureGroup();
     });
 
-    getJSON(cfg.neighbourhoodsUrl).then(function (gj) {
-      L.geoJSON(gj, { style: NEIGHBOURHOOD_STYLE }).addTo(map);
-    }).catch(function () { /* orientation only; the boundary and cameras matter */ });
+    // The background layers are the ones the policy names; a policy without them gets none.
+    if (cfg.neighbourhoodsUrl) {
+      getJSON(cfg.neighbourhoodsUrl).then(function (gj) {
+        L.geoJSON(gj, { style: NEIGHBOURHOOD_STYLE }).addTo(map);
+      }).catch(function () { /* orientation only; the boundary and cameras matter */ });
+    }
 
     // Fetch both at once but draw in order, without animation: vector layers added while a zoom
     // animation runs are projected at the wrong scale until the next zoom.
-    var boundary = getJSON(cfg.boundaryUrl);
+    var boundary = cfg.boundaryUrl ? getJSON(cfg.boundaryUrl) : Promise.resolve(null);
     var cameras = getJSON(cfg.camerasUrl);
 
     function drawBoundary(gj) {
+      if (!gj) { return; }
       var layer = L.geoJSON(gj, { style: BOUNDARY_STYLE }).addTo(map);
       layer.bringToBack();
       map.fitBounds(layer.getBounds(), { padding: [12, 12], animate: false });
       mapEl.setAttribute("data-boundary", "drawn");
+    }
+
+    function loadedText(n) {
+      // One form per plural category ("1 camera", "2 cameras"); Korean has only "other".
+      var forms = cfg.loadedForms || {};
+      var rule = window.Intl && Intl.PluralRules ? new Intl.PluralRules(cfg.lang).select(n) : "other";
+      var text = forms[rule] || forms.other || "{count}";
+      return text.replace(/\{count[^}]*\}/, n.toLocaleString());
     }
 
     function drawCameras(fc) {
@@ -113,13 +125,18 @@
         if (!counts[li.getAttribute("data-purpose")]) { li.classList.add("empty"); }
       });
       var n = fc.features.length;
-      countEl.textContent = cfg.loadedTemplate.replace(/\{count[^}]*\}/, n.toLocaleString());
+      countEl.textContent = loadedText(n);
       mapEl.setAttribute("data-camera-count", String(n));
     }
 
     Promise.all([boundary, cameras]).then(function (loaded) {
       drawBoundary(loaded[0]);
       drawCameras(loaded[1]);
+      if (!loaded[0] && loaded[1].features.length) {
+        // No district outline to frame the map: frame the cameras instead.
+        var all = L.featureGroup(Object.keys(groups).map(function (code) { return groups[code]; }));
+        map.fitBounds(all.getBounds(), { padding: [12, 12], animate: false });
+      }
       mapEl.setAttribute("data-state", "loaded");
     }).catch(function (err) {
       mapEl.setAttribute("data-state", "failed");
@@ -151,10 +168,13 @@
     var lon = parseFloat(mapEl.getAttribute("data-lon"));
     var map = baseMap(mapEl, { minZoom: 11 }).setView([lat, lon], 16);
     backgroundPane(map);
-    getJSON(mapEl.getAttribute("data-boundary-url")).then(function (gj) {
-      L.geoJSON(gj, { style: BOUNDARY_STYLE }).addTo(map).bringToBack();
-      mapEl.setAttribute("data-boundary", "drawn");
-    }).catch(function () { /* the marker alone still locates the camera */ });
+    var boundaryUrl = mapEl.getAttribute("data-boundary-url");
+    if (boundaryUrl) {
+      getJSON(boundaryUrl).then(function (gj) {
+        L.geoJSON(gj, { style: BOUNDARY_STYLE }).addTo(map).bringToBack();
+        mapEl.setAttribute("data-boundary", "drawn");
+      }).catch(function () { /* the marker alone still locates the camera */ });
+    }
     var deg = mapEl.getAttribute("data-direction-deg");
     if (deg !== "") {
       // A short line shows which way the camera looks (bearing, clockwise from north).

@@ -1,0 +1,1 @@
+"""Audit: read the tamper-evident chain and verify it (Art. 14; PIPA safety measures)."""

@@ -1,0 +1,191 @@
+"""Registry pages (HTML): the camera list and detail, the map and the Annex 1 report; the map's
+background GeoJSON.
+
+Routes parse, call one use case and render (conventions, habit 4); who may call them is declared
+with the registry's dependencies (``registry/deps.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gwanje.core.errors import NotFound
+from gwanje.http.deps import DB, PolicyDep
+from gwanje.policy.model import Policy
+from gwanje.registry import service
+from gwanje.registry.choices import CameraStatus, StorageMode, status_colours
+from gwanje.registry.deps import READ, ConsoleCamera, Reader, ReportReader
+from gwanje.registry.schemas import Annex1Read, CameraQuery
+from gwanje.ui.i18n import Translator
+from gwanje.ui.render import is_htmx_partial, purpose_colours, render, translator
+
+PAGE_SIZE = 50
+
+router = APIRouter(include_in_schema=False)
+geo_router = APIRouter(prefix="/api/geo", tags=["map"])
+
+# The registry's choice sets, for ``t.label(code, statuses)`` in its templates.
+LABEL_SETS = {"camera_statuses": CameraStatus, "storage_modes": StorageMode}
+
+
+# ---------------------------------------------------------------- cameras
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 1_000_000))
+    except ValueError:
+        return 1
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    value = (value or "").strip()[:limit]
+    return value or None
+
+
+@router.get("/cameras")
+def camera_list(request: Request, principal: Reader, db: DB, policy: PolicyDep, q: str | None = None,
+                department: str | None = None, purpose: str | None = None, status: str | None = None,
+                page: str | None = None) -> Response:
+    filters = {
+        "q": _clean(q, 200),
+        "department": _clean(department, 40),
+        "purpose": _clean(purpose, 40),
+        "status": _clean(status, 20),
+    }
+    number = _page_number(page)
+    query = CameraQuery(**filters, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    with db.reading() as session:
+        result = service.search_page(session, query)
+    items = result.items
+    pages = max(1, math.ceil(result.total / PAGE_SIZE))
+    active = {k: v for k, v in filters.items() if v}
+
+    def page_url(n: int) -> str:
+        return "/cameras?" + urlencode({**active, "page": n})
+
+    context = dict(
+        items=items, total=result.total, page=number, pages=pages, filters=filters, page_url=page_url,
+        start=(number - 1) * PAGE_SIZE + 1 if items else 0, end=(number - 1) * PAGE_SIZE + len(items),
+        departments=policy.departments, purposes=policy.purposes, statuses=list(CameraStatus.codes()),
+        colours=purpose_colours(policy), status_colours=status_colours(), **LABEL_SETS,
+    )
+    name = "registry/camera_results.html" if is_htmx_partial(request) else "registry/cameras.html"
+    return render(request, name, principal, **context)
+
+
+@router.get("/cameras/{camera_id}")
+def camera_detail(request: Request, principal: Reader, camera: ConsoleCamera, policy: PolicyDep) -> Response:
+    colours = purpose_colours(policy)
+    return render(request, "registry/camera_detail.html", principal, camera=camera,
+                  colour=colours.get(camera.primary_purpose, "#333333"),
+                  boundary_url="/api/geo/boundary" if policy.map is not None else None, **LABEL_SETS)
+
+
+# ---------------------------------------------------------------- map
+
+
+def map_config(policy: Policy, tr: Translator) -> dict[str, Any]:
+    """What ``static/js/map.js`` reads: where the layers come from, and every label and colour.
+
+    The background layers are the GeoJSON files the policy names (``map:``); none without them.
+    """
+    colours = purpose_colours(policy)
+    return {
+        "camerasUrl": "/api/cameras.geojson",
+        "boundaryUrl": "/api/geo/boundary" if policy.map is not None else None,
+        "neighbourhoodsUrl": "/api/geo/neighbourhoods" if policy.map and policy.map.neighbourhoods else None,
+        "lang": tr.lang,
+        "purposes": [{"code": p.code, "label": tr.purpose(p.code), "colour": colours[p.code]}
+                     for p in policy.purposes],
+        "statuses": {c.code: {"label": tr.label(c.code, CameraStatus), "colour": CameraStatus.colour(c.code)}
+                     for c in CameraStatus},
+        "departments": {d.code: tr.department(d.code) for d in policy.departments},
+        "text": {key: tr(key) for key in ("map.detail", "map.load_failed", "map.loading", "field.status",
+                                          "field.department", "field.primary_purpose", "field.address")},
+        "loadedForms": tr.raw_n("map.loaded"),  # by plural category: Intl.PluralRules picks one
+    }
+
+
+@router.get("/map")
+def camera_map(request: Request, principal: Reader, policy: PolicyDep) -> Response:
+    config = map_config(policy, translator(request))
+    return render(request, "registry/map.html", principal, config=config, colours=purpose_colours(policy),
+                  status_colours=status_colours())
+
+
+@lru_cache(maxsize=8)
+def _geojson_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _geojson(policy: Policy, layer: str) -> Response:
+    settings = policy.map
+    name = getattr(settings, layer) if settings is not None else None
+    if not name:
+        raise NotFound("정책에 이 지도 배경 파일이 없습니다", f"the policy names no {layer} map file")
+    return Response(_geojson_bytes(policy.map_file(name)), media_type="application/geo+json",
+                    headers={"cache-control": "private, max-age=3600"})
+
+
+GEOJSON = {200: {"content": {"application/geo+json": {}}, "description": "an RFC 7946 FeatureCollection"}}
+
+
+@geo_router.get("/boundary", dependencies=[READ], response_class=Response, responses=GEOJSON)
+def district_boundary(policy: PolicyDep) -> Response:
+    """The district outline (GeoJSON, ``map.boundary`` of the policy), the map's background where no tile
+    server is configured."""
+    return _geojson(policy, "boundary")
+
+
+@geo_router.get("/neighbourhoods", dependencies=[READ], response_class=Response, responses=GEOJSON)
+def district_neighbourhoods(policy: PolicyDep) -> Response:
+    """The district's legal neighbourhoods (법정동, ``map.neighbourhoods`` of the policy), drawn faintly under
+    the cameras for orientation."""
+    return _geojson(policy, "neighbourhoods")
+
+
+# ---------------------------------------------------------------- Annex 1
+
+
+def annex_rows(report: Annex1Read, tr: Translator) -> list[dict[str, Any]]:
+    """Rows as printed: a department's name spans its consecutive rows; secondary purposes numbered."""
+    remarks_en = {c.ko: c.en for c in (*StorageMode, *CameraStatus)}
+    rows: list[dict[str, Any]] = []
+    for row in report.rows:
+        if tr.lang == "en":
+            primary = tr.purpose(row.primary_purpose)
+            secondary = [tr.purpose(p) for p in row.secondary_purposes]
+            remarks = remarks_en.get(row.remarks_ko, row.remarks_ko)
+        else:
+            primary = row.label_ko
+            secondary = row.secondary_purposes_ko
+            remarks = row.remarks_ko
+        department = tr.department(row.department) if row.department else row.department_ko
+        entry = {"department": department, "span": 1, "primary": primary, "sites": row.sites,
+                 "cameras": row.cameras, "secondary": " ".join(f"{i}. {s}" for i, s in enumerate(secondary, 1)),
+                 "remarks": remarks, "code": row.department}
+        if rows and rows[-1]["code"] == row.department:
+            head = next(r for r in reversed(rows) if r["span"] > 0)
+            head["span"] += 1
+            entry["span"] = 0
+        rows.append(entry)
+    return rows
+
+
+@router.get("/reports/annex1")
+def annex1(request: Request, principal: ReportReader, db: DB, policy: PolicyDep) -> Response:
+    with db.reading() as session:
+        report = service.annex1_report(session, policy)
+    return render(request, "registry/annex1.html", principal, rows=annex_rows(report, translator(request)),
+                  report=report)
+
+
+routers = [router, geo_router]
