@@ -268,7 +268,7 @@ def test_ruff_finds_nothing_to_lint():
 
 
 def test_ruff_finds_nothing_to_reformat():
-    result = run_tool("ruff", "format", "--check", "--no-cache")
+    result = run_tool("ruff", "format", "--check", "--no-cache", "--output-format", "concise")
     assert result.returncode == 0, f"ruff format --check:\n{result.stdout}\n{result.stderr}"
 
 
