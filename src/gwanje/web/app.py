@@ -81,14 +81,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     from gwanje.accounts.api import router as accounts_router
     from gwanje.audit.api import router as audit_router
     from gwanje.registry.api import router as registry_router
-    from gwanje.access.api import router as access_router
+    from gwanje.access import api as access_api
     from gwanje.situations.api import router as situations_router
 
     app.include_router(accounts_router)
     app.include_router(registry_router)
     app.include_router(audit_router)
     app.include_router(situations_router)
-    app.include_router(access_router)
+    for access_router in access_api.routers:
+        app.include_router(access_router)
     from gwanje.evidence.api import router as evidence_router
 
     app.include_router(evidence_router)
@@ -106,9 +107,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     nearby_api.install(app)
     for console_router in (*accounts_views.routers, *registry_views.routers):
         app.include_router(console_router)
-    from gwanje.web import video_console
+    from gwanje.access import views as access_views
+    from gwanje.video import views as video_views
 
-    video_console.install(app)
+    for console_router in (*access_views.routers, *video_views.routers):
+        app.include_router(console_router)
     live.install(app)
     board.install(app)
     from gwanje.video import api as video_api
