@@ -155,12 +155,13 @@ def test_anonymous_callers_are_refused_on_every_evidence_route(ev):
 def test_post_prepares_a_package_from_a_cut_clip_through_access_and_video(ev, monkeypatch):
     """The glue: access decides for the recipient, video hands the clip, provision is marked exported."""
     from gwanje.access import service as access
+    from gwanje.access.provisions import service as provisions
     from gwanje.video import service as video
 
     calls: list[tuple] = []
     monkeypatch.setattr(access, "authorize_video", lambda db, policy, user, camera_id, purpose, action, **kw:
                         calls.append(("authorize", user.id, camera_id, purpose, action, kw.get("provision_id"))))
-    monkeypatch.setattr(access, "mark_exported", lambda db, policy, actor, provision_id, *, export_ref, now=None:
+    monkeypatch.setattr(provisions, "mark_exported", lambda db, policy, actor, provision_id, *, export_ref, now=None:
                         calls.append(("exported", provision_id, export_ref)))
     fake_clip = SimpleNamespace(camera_id=5, start_at=NOW - timedelta(minutes=2), end_at=NOW)
     monkeypatch.setattr(video, "clip_file", lambda db, var_dir, clip_id: (fake_clip, ev.clip))

@@ -363,7 +363,7 @@ def test_recorder_stores_segments_by_stream_copy_and_clips_cut_by_time(h, rtsp):
 
 
 def test_retention_destroys_old_unheld_recordings_and_records_each_destruction(h, tmp_path):
-    from gwanje.access import service as access
+    from gwanje.access.retention import service as access  # holds and destruction records
     from gwanje.access.models import LedgerEntry
     from gwanje.core.audit import AuditEntry
     from gwanje.video.retention import run_retention

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from gwanje.access import service as access
 from gwanje.access.choices import ProvisionStatus, VideoAction
+from gwanje.access.provisions import service as provisions
 from gwanje.accounts.models import User
 from gwanje.accounts.service import actor_of
 from gwanje.core.audit import Actor, AuditLog, Change
@@ -352,8 +353,8 @@ def export_for_request(db: Database, policy: Policy, user: User, cmd: ExportRequ
                        secret_key: str, request_id: str | None = None) -> Package:
     """Authorize each camera for the recipient, cut the clips, build the package, mark the provision.
 
-    Glue over ``gwanje.access.service`` (purpose-bound authorization, provision state) and
-    ``gwanje.video.service`` (cutting recorded segments by stream copy).
+    Glue over ``gwanje.access.service`` (purpose-bound authorization), ``gwanje.access.provisions.service``
+    (provision state) and ``gwanje.video.service`` (cutting recorded segments by stream copy).
     """
     if not cmd.items:
         raise ValidationFailed("내보낼 영상이 없습니다", "no clips to export", field="items")
@@ -392,7 +393,7 @@ def export_for_request(db: Database, policy: Policy, user: User, cmd: ExportRequ
         store_dir=package_store(var_dir), secret_key=secret_key, link_ttl=cmd.link_ttl,
         password_channel=cmd.password_channel, note=cmd.note)
     if cmd.provision_id is not None:
-        access.mark_exported(db, policy, actor, cmd.provision_id, export_ref=created.package_uid)
+        provisions.mark_exported(db, policy, actor, cmd.provision_id, export_ref=created.package_uid)
     return created
 
 
@@ -413,7 +414,7 @@ def prepare_provision_export(db: Database, policy: Policy, approver_user: User, 
     the approval has committed: a failure here leaves the approval standing, and it can be retried.
     """
     with db.reading() as session:
-        p = access.get_provision(session, provision_id)
+        p = provisions.get_provision(session, provision_id)
         if p.status != ProvisionStatus.approved.code:
             raise ValidationFailed("승인된 제공 요청만 반출을 준비할 수 있습니다 (현재: "
                                    f"{p.status})", f"only an approved provision request can be exported "
