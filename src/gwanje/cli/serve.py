@@ -42,7 +42,8 @@ def demo(host: str | None, port: int | None) -> None:
     accounts = create_demo_accounts(db, policy)
     host = host or settings.host
     port = port or settings.port
-    click.echo(f"성동구 등록부 / Seongdong registry: +{added['sites']} sites, +{added['cameras']} cameras")
+    org = policy.operator_organisation
+    click.echo(f"{org.name_ko} 등록부 / {org.name_en} registry: +{added['sites']} sites, +{added['cameras']} cameras")
     click.echo(f"\n콘솔 / console: http://{host}:{port}/   (API: http://{host}:{port}/api/docs)")
     click.echo("데모 계정 / demo accounts (password for all: %s):" % accounts[0].password)
     me = os.path.relpath(sys.argv[0]) if sys.argv and os.path.exists(sys.argv[0]) else "gwanje"
