@@ -313,6 +313,29 @@ def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifi
         assert provisions.overdue_items(s, policy) == []
 
 
+def test_access_alerts_reach_the_live_feed_of_the_roles_they_name_only(world, db, policy, published):
+    from gwanje.situations.events import to_browser
+    from gwanje.situations.live import Viewer, may_receive
+
+    opened = utcnow() - timedelta(hours=25)
+    provisions.open_emergency_access(db, policy, world.user("police_officer"), provisions.OpenEmergencyAccess(
+        camera_ids=(world.camera("C-1"),), period_start=opened - timedelta(hours=1), period_end=opened,
+        purpose="crime_prevention", legal_ground="urgent_life_body_property", reason="수색"), now=opened)
+    provisions.flag_overdue(db, policy)
+    opened_alert, missed = published[-2], published[-1]
+    assert isinstance(opened_alert, EmergencyAccessOpened) and isinstance(missed, DeadlineMissed)
+
+    def viewer(role):
+        return Viewer(1, role, role, None, "token", "x")
+
+    for event in (opened_alert, missed):
+        assert may_receive(policy, viewer("district_it_officer"), event)
+        assert not may_receive(policy, viewer("police_investigator"), event)
+        body = to_browser(event)
+        assert body["kind"] == "alert" and body["message"]["ko"] and body["message"]["en"]
+    assert may_receive(policy, viewer("police_officer"), missed)  # the requester hears of their own deadline
+
+
 def test_usage_results_not_entered_in_time_show_as_overdue(world, db, policy, published):
     p = _request(world, world.user("police_investigator"), [world.camera("C-1")])
     with db.uow() as uow:  # a request approved and exported 31 days ago

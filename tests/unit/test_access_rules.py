@@ -1,4 +1,5 @@
-"""Access rules without I/O: the police incident test (Art. 9 ⑤, decided by the policy), state machines, lawful codes, retention."""
+"""Access rules without I/O: the police incident test (Art. 9 ⑤, decided by the policy), state machines,
+lawful codes, retention."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Access request dependencies: the request id for the audit chain, where official documents and
-exports are kept, and the provision a caller may see (scope as a dependency, not a check in a route)."""
+"""Access request dependencies shared by its parts: the request id for the audit chain, and where
+official documents and exports are kept. (The provision a caller may see is
+:mod:`gwanje.access.provisions.deps`.)"""
 
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-
-from gwanje.access.models import ProvisionRequest
-from gwanje.access.provisions import service as provisions
-from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 
 def request_id(request: Request) -> str | None:
@@ -41,14 +38,3 @@ def export_place(request: Request) -> ExportPlace:
 
 
 Exporting = Annotated[ExportPlace, Depends(export_place)]
-
-ProvisionReader = Annotated[Principal, Depends(requires("video.provision.request", "video.provision.approve"))]
-
-
-def visible_provision(provision_id: int, principal: ProvisionReader, db: DB, policy: PolicyDep) -> ProvisionRequest:
-    """The provision request in the path, if the caller's organisation may see it (the operator's
-    staff see every organisation's; others only their own — another's is 'not found')."""
-    return provisions.get_visible_provision(db, policy, principal.user, provision_id)
-
-
-VisibleProvision = Annotated[ProvisionRequest, Depends(visible_provision)]

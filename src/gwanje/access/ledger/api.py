@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
+from gwanje.access.deps import RequestId
 from gwanje.access.ledger import service
 from gwanje.access.ledger.schemas import LedgerCorrectionCreate, LedgerEntryRead
-from gwanje.access.deps import RequestId
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["access"])

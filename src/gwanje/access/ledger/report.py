@@ -145,7 +145,7 @@ def to_pdf(policy: Policy, entries: Sequence[LedgerEntry], *, kind: str | None =
     return bytes(pdf.output())
 
 
-def _heading_style():  # noqa: ANN202
+def _heading_style() -> object:
     from fpdf.fonts import FontFace
 
     return FontFace(family="Nanum", emphasis="BOLD", fill_color=(230, 230, 230))

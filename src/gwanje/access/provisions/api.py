@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
-from gwanje.access import flows
-from gwanje.access.deps import DocumentsDir, Exporting, ProvisionReader, RequestId, VisibleProvision
-from gwanje.access.provisions import rules, service
+from gwanje.access.deps import DocumentsDir, Exporting, RequestId
+from gwanje.access.provisions import flows, rules, service
+from gwanje.access.provisions.deps import ProvisionReader, VisibleProvision
 from gwanje.access.provisions.schemas import (EmergencyCreate, ExportCreate, ExportFailed, ExportPrepared,
                                               OverdueItemRead, ProvisionCreate, ProvisionDecisionCreate,
                                               ProvisionDecisionRead, ProvisionRead, UsageResultCreate,

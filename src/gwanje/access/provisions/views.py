@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from gwanje.access import flows, pages
+from gwanje.access import pages
 from gwanje.access.choices import ProvisionStatus
 from gwanje.access.deps import DocumentsDir, Exporting
 from gwanje.access.pages import APPROVE, EMERGENCY, REPORTS, REQUEST, RESULT, Build
-from gwanje.access.provisions import rules, service
+from gwanje.access.provisions import flows, rules, service
 from gwanje.access.provisions.schemas import ProvisionRead
 from gwanje.access.rules import MAX_CAMERAS
 from gwanje.core.clock import utcnow
@@ -72,7 +72,8 @@ def emergency_context(session: Session, policy: Policy, principal: Principal) ->
 
 def usage_context(session: Session, policy: Policy, principal: Principal) -> dict:
     rows = _rows(session, service.visible_provisions(session, policy, principal.user, limit=500))
-    awaiting = [r for r in rows if r["status"] in rules.RESULT_PENDING_STATUSES and r["usage_result_entered_at"] is None]
+    awaiting = [r for r in rows
+                if r["status"] in rules.RESULT_PENDING_STATUSES and r["usage_result_entered_at"] is None]
     awaiting.sort(key=lambda r: r["usage_result_due_at"] or r["created_at"])
     entered = [r for r in rows if r["usage_result_entered_at"] is not None][:100]
     overdue = service.visible_overdue_items(session, policy, principal.user)

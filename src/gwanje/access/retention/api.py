@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from gwanje.access.deps import RequestId
 from gwanje.access.retention import service
 from gwanje.access.retention.schemas import HoldCreate, HoldRead, HoldRelease
-from gwanje.access.deps import RequestId
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["access"])

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from gwanje.access import pages
+from gwanje.access import cameras, pages
 from gwanje.access.choices import SubjectStatus
 from gwanje.access.pages import SUBJECT, Build
 from gwanje.access.rules import MAX_CAMERAS, PIPA_35
 from gwanje.access.subjects import service
 from gwanje.access.subjects.schemas import SubjectRequestRead
-from gwanje.access import cameras
 from gwanje.core.clock import utcnow
 from gwanje.core.errors import ValidationFailed
 from gwanje.http.deps import DB, PolicyDep, Principal, requires

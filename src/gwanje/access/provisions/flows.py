@@ -1,4 +1,4 @@
-"""Access workflows that span transactions, named.
+"""Provision workflows that span transactions, named.
 
 ``approve_and_prepare_export``: the approval is one transaction (it stands on its own, audited);
 preparing the requester's export is the evidence side's own use case, in transactions of its own,
@@ -56,7 +56,7 @@ def try_prepare_export(db: Database, policy: Policy, user: User, provision_id: i
                                                  request_id=request_id)
     except DomainError as exc:
         return ExportAttempt(provision_id, error=exc)
-    except Exception:  # noqa: BLE001 - the approval is committed: report the failure rather than lose it
+    except Exception:  # the approval is committed: report (and log) the failure rather than lose it
         log.exception("preparing the export of provision %s failed", provision_id)
         return ExportAttempt(provision_id)
     return ExportAttempt(provision_id, prepared=made)
