@@ -22,7 +22,9 @@ from fastapi import Depends, Query, Request
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
+from gwanje.access.choices import VideoAction
 from gwanje.access.service import AccessGrant
+from gwanje.core.choices import Choice
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.video import service
 from gwanje.video.live import LiveHub
@@ -86,30 +88,31 @@ class ClipAccess:
     path: Path
 
 
-async def _authorize(request: Request, principal: Principal, db: DB, policy: PolicyDep, camera_id: int,
-                     purpose: str, action: str, incident_id: int | None, provision_id: int | None) -> AccessGrant:
+async def _authorize(request: Request, principal: Principal, db: DB, policy: PolicyDep, action: Choice,
+                     camera_id: int, purpose: str, incident_id: int | None, provision_id: int | None) -> AccessGrant:
     return await run_in_threadpool(
-        service.authorize, db, policy, principal.user, camera_id, purpose, action,
+        service.authorize, db, policy, principal.user, camera_id, purpose, action.code,
         incident_id=incident_id, provision_id=provision_id, request_id=request.state.request_id)
 
 
 async def live_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
                       purpose: Purpose, incident_id: IncidentId = None,
                       provision_id: ProvisionId = None) -> AccessGrant:
-    return await _authorize(request, principal, db, policy, camera_id, purpose, "live", incident_id, provision_id)
+    return await _authorize(request, principal, db, policy, VideoAction.live, camera_id, purpose, incident_id,
+                            provision_id)
 
 
 async def snapshot_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
                           purpose: Purpose, incident_id: IncidentId = None,
                           provision_id: ProvisionId = None) -> AccessGrant:
-    return await _authorize(request, principal, db, policy, camera_id, purpose, "snapshot", incident_id,
+    return await _authorize(request, principal, db, policy, VideoAction.snapshot, camera_id, purpose, incident_id,
                             provision_id)
 
 
 async def playback_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
                           purpose: Purpose, window: Annotated[Window, Depends(query_window)],
                           incident_id: IncidentId = None, provision_id: ProvisionId = None) -> WindowAccess:
-    grant = await _authorize(request, principal, db, policy, camera_id, purpose, "playback", incident_id,
+    grant = await _authorize(request, principal, db, policy, VideoAction.playback, camera_id, purpose, incident_id,
                              provision_id)
     return WindowAccess(grant, window)
 
@@ -117,7 +120,7 @@ async def playback_access(request: Request, principal: Viewer, db: DB, policy: P
 async def export_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
                         purpose: Purpose, window: Annotated[Window, Depends(body_window)],
                         incident_id: IncidentId = None, provision_id: ProvisionId = None) -> WindowAccess:
-    grant = await _authorize(request, principal, db, policy, camera_id, purpose, "export", incident_id,
+    grant = await _authorize(request, principal, db, policy, VideoAction.export, camera_id, purpose, incident_id,
                              provision_id)
     return WindowAccess(grant, window)
 
@@ -127,8 +130,8 @@ async def clip_download(request: Request, principal: Viewer, db: DB, policy: Pol
                         provision_id: ProvisionId = None) -> ClipAccess:
     """An exported clip is authorised (and audited) like the export itself, for the clip's camera."""
     clip, path = await run_in_threadpool(service.clip_file, db, var_dir, clip_id)
-    grant = await _authorize(request, principal, db, policy, clip.camera_id, purpose, "export", incident_id,
-                             provision_id)
+    grant = await _authorize(request, principal, db, policy, VideoAction.export, clip.camera_id, purpose,
+                             incident_id, provision_id)
     return ClipAccess(grant, clip, path)
 
 

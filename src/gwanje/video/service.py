@@ -47,6 +47,7 @@ from gwanje.video.rules import (MAX_CLIP_HOURS, MAX_LISTING_HOURS, MAX_SEGMENT_S
 
 log = logging.getLogger(__name__)
 
+# Re-exported for other capabilities and the app factory (which creates the hub).
 __all__ = ["LiveHub", "MAX_CLIP_HOURS", "MAX_SEGMENT_SECONDS", "MIN_SEGMENT_SECONDS", "check_range"]
 
 PLAYBACK_CACHE = timedelta(hours=1)  # a playback clip is a cache; the recording stays the original
