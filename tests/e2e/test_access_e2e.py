@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from gwanje.access.models import ProvisionRequest
 from gwanje.core.audit import AuditEntry
+from tests.conftest import Harness
 
 CAMERA = {"latitude": 37.5636, "longitude": 127.0369, "retention_days": 30}
 T0 = "2026-11-20T10:00:00+09:00"
@@ -21,7 +22,7 @@ def h(harness):
     return harness
 
 
-def _camera(h, number, **extra) -> int:
+def _camera(h: Harness, number: str, **extra: object) -> int:
     body = {**CAMERA, "management_number": number, "department": "autonomous_admin",
             "primary_purpose": "crime_prevention", "secondary_purposes": ["illegal_parking", "disaster"], **extra}
     resp = h.client.post("/api/cameras", json=body, headers=h.token("district_manager"))
@@ -29,7 +30,7 @@ def _camera(h, number, **extra) -> int:
     return resp.json()["id"]
 
 
-def _bell_incident(h) -> int:
+def _bell_incident(h: Harness) -> int:
     resp = h.client.post("/api/events", headers=h.token("device"), json={
         "message_id": "bell-1", "type": "emergency_bell", "occurred_at": T0,
         "payload": {"bell_id": "B-1", "latitude": 37.5636, "longitude": 127.0369}})

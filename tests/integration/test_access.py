@@ -425,9 +425,8 @@ def test_the_ledger_refuses_update_and_delete_and_corrections_are_new_rows(world
     service.authorize_video(db, policy, agent, cam, "crime_prevention", "snapshot")
     original = world.ledger()[0]
     for statement in ("UPDATE ledger_entries SET items = 'x'", "DELETE FROM ledger_entries"):
-        with pytest.raises(sa.exc.DBAPIError) as err:
-            with db.engine.begin() as conn:
-                conn.execute(sa.text(statement))
+        with pytest.raises(sa.exc.DBAPIError) as err, db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
         assert "append-only" in str(err.value)
     manager = world.user("district_manager")
     fixed = ledger.correct_ledger(db, policy, manager, original.id, {"purpose": "disaster"}, "목적 오기")
