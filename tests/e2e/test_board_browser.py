@@ -19,6 +19,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyotp
 import pytest
@@ -31,6 +32,9 @@ from gwanje.policy import load_default
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
 from tests.e2e.test_browser import _unavailable, assets, browser  # noqa: F401 - assets and browser are fixtures
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -151,7 +155,7 @@ def stack(tmp_path_factory, assets):  # noqa: F811 - the assets fixture
 
 
 @pytest.fixture(scope="module")
-def board(browser, stack):
+def board(browser, stack):  # noqa: F811 - the browser fixture
     """One signed-in board page for the module (a TOTP code may be used only once)."""
     context = browser.new_context(base_url=stack.base, viewport={"width": 1500, "height": 900}, locale="ko-KR",
                                   timezone_id="Asia/Seoul")
@@ -205,7 +209,7 @@ def _post_http(stack: Stack, bell: str) -> None:
         assert r.status == 202
 
 
-def _row_for(page, bell: str):  # noqa: ANN202
+def _row_for(page: Page, bell: str) -> Locator:
     row = page.locator("#incident-list tr.incident", has_text=bell)
     row.wait_for()
     return row

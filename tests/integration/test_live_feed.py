@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
+from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from gwanje.access import service as access
 from gwanje.core.audit import Actor
+from gwanje.core.errors import Forbidden
 from gwanje.core.events import DomainEvent
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
 from gwanje.situations import live
 from gwanje.situations.events import CameraFaulted
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Harness
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 NIGHT = "2026-11-20T23:30:00+09:00"  # a bell at night is the monitoring agent's to acknowledge
@@ -30,7 +33,7 @@ def h(harness, monkeypatch):
     return harness
 
 
-def _camera(h, number: str, department: str, purpose: str, lat: float, lon: float) -> int:
+def _camera(h: Harness, number: str, department: str, purpose: str, lat: float, lon: float) -> int:
     with h.db.uow() as uow:
         camera = registry.create_camera(uow, Actor.system("test"), h.policy, CameraCreate(
             management_number=number, department=department, primary_purpose=purpose, latitude=lat, longitude=lon,
@@ -40,31 +43,31 @@ def _camera(h, number: str, department: str, purpose: str, lat: float, lon: floa
         return camera.id
 
 
-def _event(h, type_: str, payload: dict, at: str = NIGHT) -> int:
+def _event(h: Harness, type_: str, payload: dict, at: str = NIGHT) -> int:
     body = {"message_id": f"{type_}-{uuid.uuid4().hex[:10]}", "type": type_, "occurred_at": at, "payload": payload}
     resp = h.client.post("/api/events", json=body, headers=h.token("device"))
     assert resp.status_code == 202, resp.text
     return resp.json()["incident_id"]
 
 
-def _bell(h, camera: str | None = None, lat: float = 37.5636, lon: float = 127.0369) -> int:
+def _bell(h: Harness, camera: str | None = None, lat: float = 37.5636, lon: float = 127.0369) -> int:
     payload = {"bell_id": f"B-{uuid.uuid4().hex[:6]}", "latitude": lat, "longitude": lon}
     if camera:
         payload["camera"] = camera
     return _event(h, "emergency_bell", payload)
 
 
-def _useoul(h) -> int:
+def _useoul(h: Harness) -> int:
     return _event(h, "u_seoul_safety", {"person_id": "P-9", "category": "child", "latitude": 37.55,
                                         "longitude": 127.04, "accuracy_m": 15})
 
 
-def _ws_url(h, role: str, department: str | None = None) -> str:
+def _ws_url(h: Harness, role: str, department: str | None = None) -> str:
     token = h.token(role, department)["Authorization"].split(" ", 1)[1]
     return f"{live.PATH}?token={token}"
 
 
-def _next(ws, timeout: float = 10.0) -> dict:
+def _next(ws: WebSocketTestSession, timeout: float = 10.0) -> dict:
     """The next message that is not a ping."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,7 +77,7 @@ def _next(ws, timeout: float = 10.0) -> dict:
     raise AssertionError("no message within %.0f s" % timeout)
 
 
-def _closed_with(ws) -> int:
+def _closed_with(ws: WebSocketTestSession) -> int:
     with pytest.raises(WebSocketDisconnect) as caught:
         ws.receive_json()
     return caught.value.code
@@ -105,7 +108,7 @@ def test_the_bearer_header_works_like_the_query_token(h):
         assert _next(ws)["kind"] == "snapshot"
 
 
-def _login(h, username: str, role: str) -> None:
+def _login(h: Harness, username: str, role: str) -> None:
     h.user(username, role)
     page = h.client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
@@ -284,6 +287,31 @@ def test_nearby_cameras_are_sorted_with_bearing_and_who_may_open_them(h):
                          headers=h.token("monitoring_agent")).status_code == 200
     after = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()
     assert after[0]["may_open"] is False  # no longer responding: Art. 9 ⑤
+
+
+@pytest.mark.parametrize("role, department", [("monitoring_agent", None), ("police_112", None),
+                                              ("police_officer", None), ("department_officer", "autonomous_admin")])
+def test_may_open_on_the_nearby_list_is_what_the_video_access_check_decides(h, role, department):
+    own = _camera(h, "SD-M-1", "autonomous_admin", "crime_prevention", 37.5640, 127.0369)
+    attached = _camera(h, "SD-M-2", "autonomous_admin", "crime_prevention", 37.5636, 127.0400)
+    _camera(h, "SD-M-3", "autonomous_admin", "crime_prevention", 37.5620, 127.0369)  # nearby, not attached
+    _camera(h, "SD-M-4", "parks_green", "facility_management", 37.5650, 127.0350)  # not approved for a bell
+    incident_id = _bell(h, camera="SD-M-1")
+    resp = h.client.post(f"/api/incidents/{incident_id}/attached-cameras", json={"camera_id": attached},
+                         headers=h.token("monitoring_agent"))
+    assert resp.status_code == 201, resp.text
+    rows = h.client.get(f"/api/incidents/{incident_id}/cameras?k=4", headers=h.token(role, department)).json()
+    assert {r["id"] for r in rows} >= {own, attached}
+    user = h.user(f"check_{role}", role, department)
+    for row in rows:
+        try:
+            grant = access.authorize_video(h.db, h.policy, user, row["id"], row["purpose"], "live",
+                                           incident_id=incident_id)
+            decided = (True, grant.clause)
+        except Forbidden as refused:
+            decided = (False, refused.clause)
+            assert row["reason"] == {"ko": refused.message_ko, "en": refused.message_en}, row
+        assert (row["may_open"], row["clause"]) == decided, row
 
 
 def test_nearby_cameras_refuse_an_incident_the_user_may_not_see(h):

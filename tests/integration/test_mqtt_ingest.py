@@ -198,7 +198,7 @@ def test_nothing_is_acknowledged_before_it_is_committed(seeded, policy, own_brok
     client_id = f"gwanje-test-{uuid.uuid4().hex[:8]}"
     real_ingest = mqtt_module.service.ingest_batch
 
-    def database_away(*args, **kwargs):  # noqa: ANN002, ANN003
+    def database_away(*args, **kwargs):
         raise sa.exc.OperationalError("INSERT", {}, Exception("connection refused"))
 
     monkeypatch.setattr(mqtt_module.service, "ingest_batch", database_away)

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import ClientConnection
 
 from gwanje.core.nats_bus import NatsBus, split_bus_url
 from gwanje.situations.events import CameraFaulted, IncidentRaised
@@ -197,7 +198,7 @@ def _post_bell(base: str, token: str) -> int:
         return json.loads(r.read())["incident_id"]
 
 
-def _incidents(ws, count: int, timeout: float = 10.0) -> list[int]:
+def _incidents(ws: ClientConnection, count: int, timeout: float = 10.0) -> list[int]:
     """The ids of the next ``count`` incident messages (pings and the like are skipped)."""
     ids, deadline = [], time.monotonic() + timeout
     while len(ids) < count:

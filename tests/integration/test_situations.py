@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from gwanje.policy import load_policy
 from gwanje.registry.seed import seed_seongdong
 from gwanje.situations import service
 from gwanje.situations.events import IncidentRaised
 from gwanje.situations.models import InboxMessage, Incident
+from tests.conftest import Harness
 
 DAY = "2026-11-20T12:00:00+09:00"
 NIGHT = "2026-11-20T23:30:00+09:00"
@@ -60,13 +63,13 @@ def board(harness):
     return harness
 
 
-def _post(h, body, device="device") -> dict:
+def _post(h: Harness, body: dict, device: str = "device") -> dict:
     resp = h.client.post("/api/events", json=body, headers=h.token(device))
     assert resp.status_code in (200, 202, 422), resp.text
     return resp.json()
 
 
-def _incident(h, incident_id: int) -> dict:
+def _incident(h: Harness, incident_id: int) -> dict:
     return h.client.get(f"/api/incidents/{incident_id}", headers=h.token("district_manager")).json()
 
 
@@ -213,3 +216,22 @@ def test_a_batch_with_a_duplicate_inside_stores_it_once(board):
                                   now=datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc))
     assert [r.status for r in result.results] == ["stored", "stored", "duplicate"]
     assert len([e for e in result.published if isinstance(e, IncidentRaised)]) == 2
+
+
+def test_a_message_the_policy_raises_no_situation_for_is_kept_and_says_why(db, policy, tmp_path):
+    # A district whose policy leaves u-Seoul signals out of its duty table: they are stored, not raised.
+    text = Path(policy.source).read_text(encoding="utf-8")
+    line = "      raised_by: [{message: u_seoul_safety}]\n"
+    assert text.count(line) == 1
+    custom = tmp_path / "no-u-seoul.yaml"
+    custom.write_text(text.replace(line, ""), encoding="utf-8")
+    h = Harness(db, load_policy(custom), tmp_path)
+    with h.client:
+        out = _post(h, _msg("us-1", "u_seoul_safety", PAYLOADS["u_seoul_safety"]))
+        bell = _post(h, _msg("bell-1", "emergency_bell", PAYLOADS["emergency_bell"]))
+    assert out["status"] == "stored" and out["inbox_id"] and out["incident_id"] is None
+    assert "u_seoul_safety" in out["note"] and "no situation" in out["note"]
+    assert bell["incident_id"] and bell["note"] is None
+    with db.reading() as s:
+        assert s.get(InboxMessage, out["inbox_id"]).status == "processed"
+        assert s.scalars(sa.select(Incident.type)).all() == ["emergency_bell"]

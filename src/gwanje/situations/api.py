@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.situations import live, service
-from gwanje.situations.deps import Index, Reader, Responder, VisibleIncident, WorkableIncident
+from gwanje.registry.deps import CameraIndexDep as Index
+from gwanje.situations.deps import Reader, Responder, VisibleIncident, WorkableIncident
 from gwanje.situations.messages import MAX_MESSAGE_BYTES
 from gwanje.situations.schemas import (
     CameraDistanceRead,

@@ -1,5 +1,4 @@
-"""Situations request dependencies: who may read or work situations, the incident a caller may see,
-and the camera index.
+"""Situations request dependencies: who may read or work situations, and the incident a caller may see.
 
 Routes take the incident as a parameter (:data:`VisibleIncident`, :data:`WorkableIncident`); the
 dependency loads it and refuses, citing the clause, when the caller's role may not see it on the
@@ -10,10 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
-from gwanje.registry.spatial import CameraIndex, CameraIndexCache
 from gwanje.situations import service
 from gwanje.situations.models import Incident
 
@@ -38,14 +36,3 @@ VisibleIncident = Annotated[Incident, Depends(_visible)]
 
 WorkableIncident = Annotated[Incident, Depends(_workable)]
 """The path's incident, for a caller who may respond to situations and sees this one."""
-
-
-def camera_index(request: Request) -> CameraIndex:
-    """The app's in-memory camera index (``state.camera_index``); made on first use where there is none."""
-    cache = getattr(request.app.state, "camera_index", None)
-    if cache is None:
-        cache = request.app.state.camera_index = CameraIndexCache(request.app.state.db)
-    return cache.get()
-
-
-Index = Annotated[CameraIndex, Depends(camera_index)]

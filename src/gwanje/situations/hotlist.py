@@ -109,7 +109,8 @@ def _clean(text: str) -> str:
     if not s:
         raise ValueError(f"차량번호가 비어 있습니다 / empty plate: {text!r}")
     if len(s) > MAX_PLATE_LEN:
-        raise ValueError(f"차량번호가 {MAX_PLATE_LEN}자를 넘습니다 / plate longer than {MAX_PLATE_LEN} characters: {text!r}")
+        raise ValueError(
+            f"차량번호가 {MAX_PLATE_LEN}자를 넘습니다 / plate longer than {MAX_PLATE_LEN} characters: {text!r}")
     return s
 
 

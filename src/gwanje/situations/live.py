@@ -21,6 +21,7 @@ being locked, or leaving the console idle past the policy's timeout ends the fee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -40,8 +41,8 @@ from gwanje.core.db import Database
 from gwanje.core.events import DomainEvent
 from gwanje.http.deps import SESSION_COOKIE
 from gwanje.policy import decisions
-from gwanje.policy.model import Policy, UnknownCode
-from gwanje.situations import events, rules, service
+from gwanje.policy.model import Policy
+from gwanje.situations import events, service
 from gwanje.situations.schemas import incident_view
 
 log = logging.getLogger(__name__)
@@ -79,22 +80,8 @@ class Viewer:
 def may_see_incident(policy: Policy, viewer: Viewer, incident: dict[str, Any]) -> bool:
     """``incident``: what the board shows of it (:func:`gwanje.situations.schemas.incident_view`)."""
     purposes = tuple((incident.get("details") or {}).get("camera_purposes") or ())
-    routed = rules.Routed(
-        type=incident.get("type") or "", responsible_org=incident.get("responsible_org") or "",
-        recognising_org=incident.get("recognising_org") or "", recognising_role=incident.get("recognising_role") or "",
-        responding_org=incident.get("responding_org") or "",
-        responding_roles=tuple(incident.get("responding_roles") or ()),
-        assigned_role=incident.get("assigned_role") or "", two_stage=False,
-    )
-    return rules.may_see(policy, viewer.role, viewer.department, routed, purposes)
-
-
-def _is_district_operator(policy: Policy, role: str) -> bool:
-    try:
-        r = policy.role(role)
-    except UnknownCode:
-        return False
-    return r.organisation == "district" and not r.own_department
+    return decisions.may_see_incident(policy, viewer.role, viewer.department, incident.get("responsible_org") or "",
+                                      incident.get("responding_org") or "", purposes)
 
 
 def may_receive(policy: Policy, viewer: Viewer, event: DomainEvent) -> bool:
@@ -102,8 +89,8 @@ def may_receive(policy: Policy, viewer: Viewer, event: DomainEvent) -> bool:
     if isinstance(event, events.IncidentChange):
         return may_see_incident(policy, viewer, event.incident)
     if isinstance(event, events.MessageRejected):
-        # The rejected-message shelf is the district operators' to clear (Art. 9: the district runs the center).
-        return _is_district_operator(policy, viewer.role)
+        # The rejected-message shelf is the operator's to clear (Art. 9 ①: it runs the center).
+        return policy.is_operator_role(viewer.role)
     if isinstance(event, (events.CameraFaulted, events.CameraRecovered)):
         return True  # a camera's state is on every map already (registry.read)
     # An alert (this capability's or another's) is addressed to roles, and goes to those only.
@@ -181,10 +168,8 @@ def snapshot(db: Database, policy: Policy, viewer: Viewer) -> dict[str, Any]:
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
     if ws.application_state == WebSocketState.CONNECTED and ws.client_state == WebSocketState.CONNECTED:
-        try:
+        with contextlib.suppress(Exception):  # the peer may already be gone
             await asyncio.wait_for(ws.close(code=code, reason=reason), SEND_TIMEOUT_SECONDS)
-        except Exception:  # noqa: BLE001 - the peer may already be gone
-            pass
 
 
 async def _send(ws: WebSocket, message: dict[str, Any]) -> None:
@@ -208,7 +193,7 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         viewer = await run_in_threadpool(authenticate, db, policy, websocket)
-    except Exception:  # noqa: BLE001 - a database hiccup must not leave the socket half open
+    except Exception:  # a database hiccup must not leave the socket half open
         log.exception("live feed: authentication failed")
         await _close(websocket, 1011, "server error")
         return

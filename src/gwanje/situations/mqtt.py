@@ -262,7 +262,7 @@ class MqttConsumer:
                 try:
                     result = step()
                     break
-                except Exception:  # noqa: BLE001 - the database is away: keep the batch, retry, never ack
+                except Exception:  # the database is away: keep the batch, retry, never ack
                     self.stats.store_failures += 1
                     log.exception("storing a batch of %d failed; retrying in %.1fs", len(pending.items), delay)
                     if self._stop.wait(delay):
@@ -295,7 +295,7 @@ class MqttConsumer:
                     return
                 self.stats.batches += 1
                 self._ack(items)
-            except Exception:  # noqa: BLE001 - a bug here must not stop the consumer; the broker re-sends
+            except Exception:  # a bug here must not stop the consumer; the broker re-sends
                 log.exception("unexpected error on a batch of %d; not acknowledged", len(items))
 
     # ---- life cycle ---------------------------------------------------------------------------

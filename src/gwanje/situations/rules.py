@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gwanje.core.errors import Conflict, Forbidden
+from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 from gwanje.situations.choices import IncidentAction, IncidentStatus
 
@@ -31,15 +32,6 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 ACTIONS = IncidentAction.codes()
-
-SUPERVISORS = frozenset({"district_manager"})
-POLICE_ROLES = frozenset({"police_officer", "police_112", "police_investigator"})
-
-
-def dispatching_organisations(policy: Policy) -> frozenset[str]:
-    """The organisations that dispatch 112 patrols (their incidents make the 112 room's view)."""
-    return frozenset({"police"})
-
 
 def next_status(status: str, action: str) -> str:
     try:
@@ -78,9 +70,10 @@ def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
     """Who may move an incident, by the duty table (Annex 2) and the agreement (Art. 10).
 
     The recognising side acknowledges, hands over and rules out false alarms; the responding side
-    dispatches and resolves; police dispatch 112 patrols; a supervisor may always act.
+    dispatches and resolves; 112 patrols are dispatched by the organisations and roles the policy
+    names (``duty.dispatch``); a supervisor (``duty.supervisors``) may always act.
     """
-    if role in SUPERVISORS:
+    if role in policy.supervisors:
         return
     clause = policy.situation(routed.type).clause
     org = policy.role(role).organisation
@@ -91,8 +84,9 @@ def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
     elif action in ("hand_over", "false_alarm"):
         ok = role in recognisers or (action == "false_alarm" and role in responders)
     elif action == "dispatch":
-        ok = org == "police" and (role in responders or role == "police_112")
-        clause = "art-10"
+        dispatch = policy.dispatch
+        ok = org in dispatch.organisations and (role in responders or role in dispatch.roles)
+        clause = dispatch.clause
     elif action in ("resolve", "close"):
         ok = role in responders or (not routed.two_stage and role in recognisers)
     elif action == "cancel":
@@ -111,21 +105,10 @@ def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
 
 def may_see(policy: Policy, role: str, department: str | None, routed: Routed,
             camera_purposes: tuple[str, ...] = ()) -> bool:
-    """Who sees an incident on the live board.
-
-    District operators, the stationed officer and auditors see everything in the center; the
-    police 112 situation room sees police-routed incidents (Art. 9 ⑤, the same GIS); a department
-    officer sees only incidents on cameras of its own purposes; investigators see none here.
-    """
-    if role in ("district_manager", "district_it_officer", "monitoring_agent", "maintenance_staff",
-                "police_officer", "auditor"):
-        return True
-    if role == "police_112":
-        return routed.responsible_org == "police" or routed.responding_org == "police"
-    if role == "department_officer" and department:
-        mine = set(policy.department(department).primary_purposes)
-        return bool(mine & set(camera_purposes))
-    return False
+    """Who sees an incident on the live board: the role's ``board`` in the policy (everything, the
+    incidents routed to some organisations, those on cameras of its department's purposes, or none)."""
+    return decisions.may_see_incident(policy, role, department, routed.responsible_org, routed.responding_org,
+                                      camera_purposes)
 
 
 def sop_status(policy: Policy, type_: str, done: set[str], skipped: set[str]) -> list[dict]:

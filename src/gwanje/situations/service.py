@@ -27,16 +27,17 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from gwanje.access.service import attached_camera_ids
+from gwanje.access.service import attached_camera_ids, incident_facts
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database, UnitOfWork
 from gwanje.core.errors import Forbidden, ValidationFailed, not_found
 from gwanje.core.events import DomainEvent
 from gwanje.policy import decisions
-from gwanje.policy.model import Policy
+from gwanje.policy.model import Policy, UnknownCode
 from gwanje.registry.models import Camera
-from gwanje.registry.spatial import CameraIndex, bearing_deg, compass_ko_en
+from gwanje.registry.rules import bearing_deg, compass_ko_en
+from gwanje.registry.service import CameraIndex
 from gwanje.situations import events, rules
 from gwanje.situations.hotlist import HotList, normalize_plate, parse_hotlist_csv
 from gwanje.situations.messages import DeviceMessage, MessageError, parse_message
@@ -44,27 +45,6 @@ from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incid
 from gwanje.situations.schemas import incident_view
 
 log = logging.getLogger(__name__)
-
-# Which situation (Annex 2 row) each device message type raises.
-SITUATION_OF = {
-    "emergency_bell": "emergency_bell",
-    "u_seoul_safety": "u_seoul_safety",
-    "video_analytics": "intelligent_event",
-    "plate_read": "wanted_vehicle",
-    "camera_fault": "camera_fault",
-    "manual_report": "manual_report",
-}
-
-# The purpose an incident's video serves, for "may this user open this camera for it".
-PURPOSE_OF = {
-    "emergency_bell": "crime_prevention",
-    "u_seoul_safety": "crime_prevention",
-    "intelligent_event": "crime_prevention",
-    "wanted_vehicle": "crime_prevention",
-    "camera_fault": "facility_management",
-    "manual_report": "crime_prevention",
-}
-
 
 @dataclass(frozen=True)
 class RawMessage:
@@ -226,7 +206,7 @@ def ingest_batch(db: Database, policy: Policy, batch: list[RawMessage], *,
             results = _ingest(uow, policy, batch, hotlist, now)
             uow.commit()
             return IngestBatch(results, list(uow.published))
-    except Exception:  # noqa: BLE001 - isolate the message that broke the batch
+    except Exception:  # isolate the message that broke the batch
         if len(batch) == 1:
             return _store_failure(db, batch[0], now)
         log.exception("batch of %d failed; retrying one by one", len(batch))
@@ -302,7 +282,7 @@ def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: H
         result = IngestResult("stored", p.message_id, inbox_id)
         work.results.append(result)
         _apply(policy, p, inbox_id, now, work, result)
-    _apply_camera_reports(uow, now, work.camera_reports)
+    _apply_camera_reports(uow, policy, now, work.camera_reports)
     if work.new_incidents:
         rows = [row for _, row in work.new_incidents]
         for row, new_id in zip(rows, _allocate_ids(session, Incident, len(rows))):
@@ -363,7 +343,15 @@ def _apply(policy: Policy, p: _Planned, inbox_id: int, now: datetime, work: _Bat
         return
     if msg.type == "plate_read" and p.match is None:
         return  # an ordinary read: kept in the inbox, no incident
-    situation = SITUATION_OF[msg.type]
+    # Which situation (Annex 2 row) the message raises is the policy's (duty.situations[].raised_by).
+    rule = getattr(payload, "rule", None) if msg.type == "video_analytics" else None
+    raised = policy.situation_for_message(msg.type, rule)
+    if raised is None:
+        what = f"{msg.type}/{rule}" if rule else msg.type
+        result.note = (f"보관만 함: 정책에 이 메시지({what})로 발생하는 상황이 없습니다 / "
+                       f"kept only: the policy raises no situation for {what}")
+        return
+    situation = raised.type
     details: dict[str, Any] = {"message_type": msg.type, **payload.model_dump(mode="json")}
     lat = getattr(payload, "latitude", None)
     lon = getattr(payload, "longitude", None)
@@ -405,11 +393,20 @@ def _title(msg: DeviceMessage, p: _Planned) -> str:
     return payload.title
 
 
-def _apply_camera_reports(uow: UnitOfWork, now: datetime, reports: list[_CameraReport]) -> None:
+def _device_role(policy: Policy) -> str | None:
+    """The role devices send events as (``events.ingest``), for the audit of what a device reported."""
+    try:
+        return next(iter(policy.roles_with("events.ingest")), None)
+    except UnknownCode:
+        return None
+
+
+def _apply_camera_reports(uow: UnitOfWork, policy: Policy, now: datetime, reports: list[_CameraReport]) -> None:
     """One read, one audit head and one flush for all the batch's fault and recovery reports."""
     if not reports:
         return
     session = uow.session
+    role = _device_role(policy)
     cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_({r.camera_id for r in reports})))}
     audit = AuditLog(session)
     for r in reports:
@@ -417,7 +414,7 @@ def _apply_camera_reports(uow: UnitOfWork, now: datetime, reports: list[_CameraR
         if camera.status == r.status:
             continue
         before, camera.status, camera.updated_at = camera.status, r.status, now
-        audit.append(Actor(None, f"device:{r.source}", role="device"),
+        audit.append(Actor(None, f"device:{r.source}", role=role),
                      Change("camera.status", "camera", camera.management_number,
                             {"status": before}, {"status": r.status, "message_id": r.message_id}))
         event = events.CameraFaulted if r.status == "fault" else events.CameraRecovered
@@ -454,11 +451,13 @@ def _get_incident(session: Session, incident_id: int) -> Incident:
 
 
 def visible_incident(db: Database, policy: Policy, role: str, department: str | None, incident_id: int) -> Incident:
-    """The incident, if this person may see it on the board; otherwise a refusal citing Art. 9 ⑤."""
+    """The incident, if this person may see it on the board; otherwise a refusal citing Art. 9 ⑤ (the
+    policy's ``access.incident_only_clause``: the board is the same GIS the 112 room sees)."""
     with db.reading() as session:
         incident = _get_incident(session, incident_id)
     if not may_see(policy, role, department, incident):
-        raise Forbidden("이 상황을 볼 수 없습니다", "you may not see this incident", clause="art-9-5")
+        raise Forbidden("이 상황을 볼 수 없습니다", "you may not see this incident",
+                        clause=policy.access.incident_only_clause)
     return incident
 
 
@@ -529,7 +528,7 @@ def sop_step(db: Database, policy: Policy, actor: Actor, incident_id: int, code:
                                    field="code")
         if incident.status in rules.FINISHED or incident.status == "resolved":
             raise ValidationFailed("끝난 상황입니다", "the incident is already finished", field="status")
-        if actor.role not in rules.SUPERVISORS and not rules.may_see(
+        if actor.role not in policy.supervisors and not rules.may_see(
                 policy, actor.role or "", None, routed(policy, incident)):
             raise Forbidden("이 상황을 처리할 수 없습니다", "you may not work this incident", clause="annex-2")
         done, skipped = rules.split(incident.sop_done), rules.split(incident.sop_skipped)
@@ -541,7 +540,7 @@ def sop_step(db: Database, policy: Policy, actor: Actor, incident_id: int, code:
             done.discard(code)
             action, happened = "sop.skipped", events.SopStepSkipped
             alert = events.SupervisorAlerted(
-                to_roles=tuple(sorted(rules.SUPERVISORS)), incident_id=incident.id,
+                to_roles=tuple(sorted(policy.supervisors)), incident_id=incident.id,
                 message={"ko": f"필수 단계 생략: {steps[code].ko} — {skip_reason}",
                          "en": f"SOP step skipped: {steps[code].en} — {skip_reason}"})
         else:
@@ -698,13 +697,6 @@ def _near(camera: Any, metres: float, lat: float, lon: float) -> NearCamera:
     return NearCamera(camera, round(metres, 1), round(bearing, 1), {"ko": ko, "en": en})
 
 
-def police_responding(policy: Policy, role: str, incident: Incident) -> bool:
-    """A police user opens a camera only while the police respond to this open incident (Art. 9 ⑤)."""
-    police = policy.role(role).organisation == "police"
-    routed_to_police = "police" in (incident.responsible_org, incident.responding_org)
-    return police and routed_to_police and incident.status in rules.OPEN
-
-
 def nearby_cameras(db: Database, policy: Policy, role: str, department: str | None, incident: Incident,
                    index: CameraIndex, k: int) -> list[NearbyCamera]:
     """The k cameras nearest an incident the caller may see, each with whether they may open its video."""
@@ -714,26 +706,36 @@ def nearby_cameras(db: Database, policy: Policy, role: str, department: str | No
     with db.reading() as session:
         cameras = _cameras(session, [cid for cid, _ in near])
         attached = attached_camera_ids(session, incident.id)
-    # Police open only cameras attached to the incident they respond to (Art. 9 ⑤): its own
-    # camera and those an operator attached; a nearby camera must be attached first.
     if incident.camera_id:
         attached.add(incident.camera_id)
-    purpose = PURPOSE_OF.get(incident.type, "crime_prevention")
-    responding = police_responding(policy, role, incident)
+    purpose = policy.purpose_of_situation(incident.type)
+    facts = incident_facts(incident)
     out = []
     for cid, metres in near:
         camera = cameras.get(cid)
         if camera is None:  # retired or removed since the index was built
             continue
         row = _near(camera, metres, incident.latitude, incident.longitude)
-        decision = decisions.may_view_video(
-            policy, role=role, user_department=department, purpose=purpose,
-            camera_purposes=row.purposes, camera_department=camera.department,
-            responding_incident_camera=responding and cid in attached)
+        decision = _may_open(policy, role, department, purpose, row, facts, attached)
         out.append(NearbyCamera(row.camera, row.distance_m, row.bearing_deg, row.compass,
                                 may_open=decision.allowed, clause=decision.clause, purpose=purpose,
                                 attached=cid in attached, reason={"ko": decision.reason_ko, "en": decision.reason_en}))
     return out
+
+
+def _may_open(policy: Policy, role: str, department: str | None, purpose: str, near: NearCamera,
+              facts: decisions.IncidentFacts, attached: set[int]) -> decisions.Decision:
+    """What opening the camera's video for this incident would be told: the same two decisions, in
+    the same order and words, as the access check itself (``access.service.authorize_video``)."""
+    camera = near.camera
+    grants = decisions.incident_grants_view(policy, role, facts, camera.id, attached)
+    decision = decisions.may_view_video(
+        policy, role=role, user_department=department, purpose=purpose, camera_purposes=near.purposes,
+        camera_department=camera.department, responding_incident_camera=grants.allowed)
+    if not decision.allowed and not grants.allowed and decision.clause == policy.access.incident_only_clause:
+        return decisions.Decision(False, decision.clause, f"{decision.reason_ko}: {grants.reason_ko}",
+                                  f"{decision.reason_en}: {grants.reason_en}")
+    return decision
 
 
 def cameras_at(db: Database, pairs: list[tuple[int, float]], lat: float, lon: float) -> list[NearCamera]:

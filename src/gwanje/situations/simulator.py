@@ -13,6 +13,7 @@ night (22–05 KST), u-Seoul safety signals are rare, and cameras fail and later
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -21,14 +22,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
+
+import httpx
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
 
 from gwanje.core.clock import KST, utcnow
 from gwanje.core.db import Database
 from gwanje.core.errors import Forbidden
+from gwanje.core.migrate import upgrade
+from gwanje.policy import load_default
+from gwanje.registry.models import Camera
+from gwanje.registry.service import seed_seongdong
 from gwanje.situations import service
-from gwanje.situations.mqtt import DEFAULT_URL, TOPIC_ROOT, parse_broker_url, route_topic, topic_for
+from gwanje.situations.mqtt import TOPIC_ROOT, parse_broker_url, route_topic, topic_for
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +83,6 @@ class SimMessage:
 
 
 def load_cameras(db: Database) -> list[SimCamera]:
-    from sqlalchemy import select
-
-    from gwanje.registry.models import Camera
-
     with db.reading() as session:
         rows = session.execute(select(Camera.management_number, Camera.latitude, Camera.longitude,
                                       Camera.primary_purpose).where(Camera.status != "retired")
@@ -93,10 +99,6 @@ def load_hot_plates(db: Database) -> list[str]:
 
 def packaged_cameras() -> list[SimCamera]:
     """The cameras `gwanje seed seongdong` would create, without touching any real database."""
-    from gwanje.core.migrate import upgrade
-    from gwanje.policy import load_default
-    from gwanje.registry.seed import seed_seongdong
-
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'seed.db'}")
         try:
@@ -241,9 +243,6 @@ class MqttSender:
     """QoS 1 publisher; blocks only when too many publishes are still unacknowledged."""
 
     def __init__(self, url: str, topic_root: str = TOPIC_ROOT, client_id: str | None = None):
-        import paho.mqtt.client as paho
-        from paho.mqtt.enums import CallbackAPIVersion
-
         address = parse_broker_url(url)
         self.topic_root = topic_root
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "", protocol=paho.MQTTv5)
@@ -266,10 +265,8 @@ class MqttSender:
 
     def close(self) -> None:
         if self._last is not None:
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):
                 self._last.wait_for_publish(10)
-            except (RuntimeError, ValueError):
-                pass
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -278,8 +275,6 @@ class HttpSender:
     """``POST /api/events`` with a device bearer token; 202 stored, 200 duplicate, 422 kept-but-rejected."""
 
     def __init__(self, url: str, token: str):
-        import httpx
-
         self.url = url.rstrip("/") + "/api/events"
         self.http = httpx.Client(headers={"Authorization": f"Bearer {token}",
                                           "Content-Type": "application/json"}, timeout=10)
@@ -352,7 +347,7 @@ def simulate(sender, mix: EventMix, rate: float, *, count: int | None = None,  #
                 sender.send(batch)
             except Forbidden:
                 raise
-            except Exception:  # noqa: BLE001 - a simulator keeps going through a hiccup
+            except Exception:  # a simulator keeps going through a hiccup
                 log.exception("sending %d simulated events failed", len(batch))
             for m in batch:
                 report.by_type[m.type or "bad"] = report.by_type.get(m.type or "bad", 0) + 1
@@ -387,7 +382,7 @@ def run_simulator_in_background(db: Database, policy, *, settings=None,  # noqa:
                 simulate(sender, mix, rate, stop_event=stop_event, tick=0.5)
             finally:
                 sender.close()
-        except Exception:  # noqa: BLE001 - the demo keeps serving without the simulator
+        except Exception:  # the demo keeps serving without the simulator
             log.exception("the event simulator stopped")
 
     thread = threading.Thread(target=run, name="event-simulator", daemon=True)

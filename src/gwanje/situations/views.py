@@ -65,8 +65,9 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
         "role": role,
         "canRespond": decisions.role_has_permission(policy, role, "situations.respond").allowed,
         "open": sorted(rules.OPEN),
-        # The 112 view lists incidents routed (responsible or responding) to these organisations.
-        "routedTo": sorted(rules.dispatching_organisations(policy)),
+        # The 112 view lists incidents routed (responsible or responding) to the organisations that
+        # dispatch 112 patrols (Art. 10, the policy's duty.dispatch).
+        "routedTo": sorted(policy.dispatch.organisations),
         "statuses": {s.code: {"label": tr.label(s.code, IncidentStatus), "colour": s.colour} for s in IncidentStatus},
         "actions": {a.code: tr.label(a.code, IncidentAction) for a in IncidentAction},
         "events": {"created": tr("board.event.created"), "escalated": tr("board.event.escalated"),
