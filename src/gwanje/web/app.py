@@ -27,7 +27,7 @@ from gwanje.core.migrate import upgrade
 from gwanje.core.settings import Settings, get_settings
 from gwanje.http.deps import PUBLIC, public, requires
 from gwanje.policy.model import Policy
-from gwanje.situations.hotlist_service import HotListCache
+from gwanje.situations.service import HotListCache
 from gwanje.ui.render import STATIC_DIR
 from gwanje.web import errors, jobs
 
@@ -82,12 +82,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     from gwanje.audit.api import router as audit_router
     from gwanje.registry.api import router as registry_router
     from gwanje.access import api as access_api
-    from gwanje.situations.api import router as situations_router
+    from gwanje.situations import api as situations_api
+    from gwanje.situations import views as situations_views
 
     app.include_router(accounts_router)
+    # Situations first: its /api/cameras/nearest must come before the registry's /api/cameras/{camera_id}.
+    for situations_router in situations_api.routers:
+        app.include_router(situations_router)
     app.include_router(registry_router)
     app.include_router(audit_router)
-    app.include_router(situations_router)
     for access_router in access_api.routers:
         app.include_router(access_router)
     from gwanje.evidence.api import router as evidence_router
@@ -95,25 +98,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     app.include_router(evidence_router)
 
     from gwanje.registry.spatial import CameraIndexCache
-    from gwanje.situations import nearby_api
-    from gwanje.web import board, live
     from gwanje.accounts import views as accounts_views
     from gwanje.registry import views as registry_views
 
     app.state.camera_index = CameraIndexCache(db)
     # A camera added, moved or retired (registry events, after commit) makes the index stale.
     app.state.bus.listeners.append(app.state.camera_index.on_event)
-    # Before the registry's /api/cameras/{camera_id}, which would otherwise catch /api/cameras/nearest.
-    nearby_api.install(app)
-    for console_router in (*accounts_views.routers, *registry_views.routers):
+    for console_router in (*accounts_views.routers, *registry_views.routers, *situations_views.routers):
         app.include_router(console_router)
     from gwanje.access import views as access_views
     from gwanje.video import views as video_views
 
     for console_router in (*access_views.routers, *video_views.routers):
         app.include_router(console_router)
-    live.install(app)
-    board.install(app)
     from gwanje.video import api as video_api
 
     video_api.install(app)
