@@ -94,14 +94,8 @@ def may_receive(policy: Policy, viewer: Viewer, event: DomainEvent) -> bool:
     if isinstance(event, (events.CameraFaulted, events.CameraRecovered)):
         return True  # a camera's state is on every map already (registry.read)
     # An alert (this capability's or another's) is addressed to roles, and goes to those only.
-    if isinstance(event, dict):  # TRANSITION: dict alerts, until every capability records typed events
-        return event.get("kind") == "alert" and viewer.role in (event.get("to_roles") or ())
     to_roles = getattr(event, "to_roles", None)
     return isinstance(event, DomainEvent) and isinstance(to_roles, tuple) and viewer.role in to_roles
-
-
-def _browser_message(event: DomainEvent | dict[str, Any]) -> dict[str, Any]:
-    return event if isinstance(event, dict) else events.to_browser(event)  # TRANSITION: dict events
 
 
 # ---- authentication ----------------------------------------------------------------------------
@@ -251,7 +245,7 @@ async def _forward(ws: WebSocket, db: Database, policy: Policy, viewer: Viewer, 
             if event is None:
                 await _send(ws, {"kind": "ping", "at": utcnow().isoformat()})
             elif may_receive(policy, viewer, event):
-                await _send(ws, _browser_message(event))
+                await _send(ws, events.to_browser(event))
     except asyncio.TimeoutError:
         log.info("live feed: %s stopped reading; dropping", viewer.username)
         return None
