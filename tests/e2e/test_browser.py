@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-VENDOR = ROOT / "src" / "gwanje" / "web" / "static" / "vendor"
+VENDOR = ROOT / "src" / "gwanje" / "static" / "vendor"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 USERNAME, PASSWORD = "agent.kim", "correct-horse-battery"
 
@@ -39,7 +40,8 @@ CAMERAS = [
     ("SD-B-001", "autonomous_admin", "crime_prevention", 37.5633, 127.0371, "active", "서울특별시 성동구 고산자로 270"),
     ("SD-B-002", "autonomous_admin", "crime_prevention", 37.5480, 127.0445, "fault", "서울특별시 성동구 왕십리로 83"),
     ("SD-B-003", "traffic_guidance", "illegal_parking", 37.5571, 127.0290, "active", "서울특별시 성동구 마조로 10"),
-    ("SD-B-004", "parks_green", "facility_management", 37.5443, 127.0374, "maintenance", "서울특별시 성동구 뚝섬로 273"),
+    ("SD-B-004", "parks_green", "facility_management", 37.5443, 127.0374, "maintenance",
+     "서울특별시 성동구 뚝섬로 273"),
     ("SD-B-005", "sanitation", "illegal_dumping", 37.5524, 127.0193, "active", "서울특별시 성동구 청계천로 500"),
     ("SD-B-006", "police_station", "crime_prevention", 37.5612, 127.0553, "active", "서울특별시 성동구 광장로 9"),
     ("SD-B-007", "traffic_guidance", "green_parking", 37.5380, 127.0540, "active", "서울특별시 성동구 성수이로 51"),
@@ -85,7 +87,7 @@ def assets() -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, assets) -> str:
+def server(tmp_path_factory: pytest.TempPathFactory, assets: None) -> str:
     var = tmp_path_factory.mktemp("browser-var")
     url = f"sqlite:///{var / 'gwanje.db'}"
     _seed(url)
@@ -142,7 +144,7 @@ def page(browser, server):
     context.close()
 
 
-def _login(page) -> None:
+def _login(page: Any) -> None:  # a playwright Page
     page.goto("/map")
     assert "/login" in page.url  # anonymous: sent to the sign-in form, keeping where we were going
     page.fill("#username", USERNAME)

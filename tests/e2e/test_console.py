@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import re
 from http.cookies import SimpleCookie
+from pathlib import Path
 
+import httpx
 import pyotp
 import pytest
+from fastapi.testclient import TestClient
 
 from gwanje.core.audit import Actor
 from gwanje.core.clock import to_kst
+from gwanje.core.db import Database
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
 from gwanje.registry.views import PAGE_SIZE
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Harness
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 WRONG_KO = "사용자명 또는 비밀번호가 올바르지 않습니다"
 
 
-def _camera(harness, number: str, *, department: str = "autonomous_admin", purpose: str = "crime_prevention",
+def _camera(harness: Harness, number: str, *, department: str = "autonomous_admin", purpose: str = "crime_prevention",
             secondary: tuple[str, ...] = (), status: str = "active", site_key: str | None = None,
             address: str = "서울특별시 성동구 왕십리로 83", lat: float = 37.5612, lon: float = 127.0371,
             group: str | None = None) -> int:
@@ -35,31 +39,32 @@ def _camera(harness, number: str, *, department: str = "autonomous_admin", purpo
         return camera.id
 
 
-def _retire(harness, camera_id: int) -> None:
+def _retire(harness: Harness, camera_id: int) -> None:
     with harness.db.uow() as uow:
         registry.retire_camera(uow, Actor.system("test"), camera_id, "철거")
         uow.commit()
 
 
-def _login_token(client) -> str:
+def _login_token(client: TestClient) -> str:
     page = client.get("/login")
     return re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
 
 
-def _post_login(client, username: str, password: str = PASSWORD, otp: str = "", next_url: str = "/cameras"):
+def _post_login(client: TestClient, username: str, password: str = PASSWORD, otp: str = "",
+                next_url: str = "/cameras") -> httpx.Response:
     return client.post("/login", data={"username": username, "password": password, "otp": otp,
                                        "next": next_url, "login_csrf": _login_token(client)},
                        follow_redirects=False)
 
 
-def _set_cookie(response, name: str) -> str:
+def _set_cookie(response: httpx.Response, name: str) -> str:
     for header in response.headers.get_list("set-cookie"):
         if header.startswith(name + "="):
             return header
     raise AssertionError(f"no Set-Cookie for {name}: {response.headers.get_list('set-cookie')}")
 
 
-def login(harness, role: str = "monitoring_agent", username: str | None = None) -> str:
+def login(harness: Harness, role: str = "monitoring_agent", username: str | None = None) -> str:
     """Sign in through the form; returns the session's CSRF token read from the page."""
     username = username or f"c_{role}"[:60]
     harness.user(username, role)
@@ -220,8 +225,10 @@ def test_camera_list_filters_by_text_department_purpose_and_status(harness):
     _camera(harness, "SD-A-1", address="서울특별시 성동구 왕십리로 83")
     _camera(harness, "SD-A-2", address="서울특별시 성동구 고산자로 270", status="fault",
             secondary=("illegal_parking",))
-    _camera(harness, "SD-T-1", department="traffic_guidance", purpose="illegal_parking", address="서울특별시 성동구 마조로 10")
-    _camera(harness, "SD-S-1", department="sanitation", purpose="illegal_dumping", address="서울특별시 성동구 청계천로 500")
+    _camera(harness, "SD-T-1", department="traffic_guidance", purpose="illegal_parking",
+            address="서울특별시 성동구 마조로 10")
+    _camera(harness, "SD-S-1", department="sanitation", purpose="illegal_dumping",
+            address="서울특별시 성동구 청계천로 500")
     gone = _camera(harness, "SD-A-9")
     _retire(harness, gone)
     login(harness)
@@ -267,7 +274,8 @@ def test_camera_detail_shows_every_field_with_korean_labels_and_times_in_kst(har
     login(harness)
     page = harness.client.get(f"/cameras/{cid}")
     assert page.status_code == 200
-    for label in ("관리번호", "도로명주소", "부서", "주목적", "주목적 외 용도", "저장 방식", "보관기간(일)", "등록 일시"):
+    for label in ("관리번호", "도로명주소", "부서", "주목적", "주목적 외 용도", "저장 방식", "보관기간(일)",
+                  "등록 일시"):
         assert f"<dt>{label}</dt>" in page.text
     assert "자치행정과" in page.text and "방범(차량번호수집 포함)" in page.text
     assert "1. 불법주정차 단속 2. 재난" in page.text and "센터저장" in page.text and "30일" in page.text
@@ -381,3 +389,70 @@ def test_login_redirect_keeps_the_query_string(harness):
     resp = harness.client.get("/cameras?purpose=disaster", headers={"accept": "text/html"}, follow_redirects=False)
     assert resp.status_code == 303
     assert resp.headers["location"] == "/login?next=/cameras%3Fpurpose%3Ddisaster"
+
+
+# ------------------------------------------------------------------------- the map of another district
+
+
+HANBIT_OUTLINE = {"type": "FeatureCollection", "features": [{
+    "type": "Feature", "properties": {"name": "한빛구"},
+    "geometry": {"type": "Polygon", "coordinates": [[[127.0, 37.5], [127.1, 37.5], [127.1, 37.6], [127.0, 37.5]]]},
+}]}
+
+
+def _hanbit_harness(db: Database, tmp_path: Path, map_section: str) -> Harness:
+    import json as jsonlib
+
+    from gwanje.policy import load_policy
+    from tests.fixtures.districts import HANBIT_POLICY
+
+    text = HANBIT_POLICY.read_text(encoding="utf-8")
+    start = text.index("\nmap:\n")
+    end = text.index("\n\n", start + 1)
+    folder = tmp_path / "policy"
+    (folder / "maps").mkdir(parents=True)
+    (folder / "maps" / "hanbit.geojson").write_text(jsonlib.dumps(HANBIT_OUTLINE), encoding="utf-8")
+    (folder / "hanbit.yaml").write_text(text[:start] + map_section + text[end:], encoding="utf-8")
+    return Harness(db, load_policy(folder / "hanbit.yaml"), tmp_path)
+
+
+def _map_config(h: Harness) -> dict:
+    import json as jsonlib
+
+    page = h.client.get("/map", headers=h.token("control_agent"))
+    assert page.status_code == 200, page.text
+    found = re.search(r'<script type="application/json" id="map-config">(.*?)</script>', page.text, re.S)
+    return jsonlib.loads(found.group(1))
+
+
+def test_the_map_draws_the_boundary_the_policy_names_and_no_neighbourhoods_it_does_not(db, tmp_path):
+    h = _hanbit_harness(db, tmp_path, "\nmap:\n  boundary: maps/hanbit.geojson\n  neighbourhoods: null")
+    with h.client:
+        config = _map_config(h)
+        assert config["boundaryUrl"] == "/api/geo/boundary" and config["neighbourhoodsUrl"] is None
+        reader = h.token("control_agent")
+        boundary = h.client.get("/api/geo/boundary", headers=reader)
+        assert boundary.status_code == 200 and boundary.headers["content-type"].startswith("application/geo+json")
+        assert boundary.json() == HANBIT_OUTLINE
+        assert h.client.get("/api/geo/neighbourhoods", headers=reader).status_code == 404
+
+
+def test_a_policy_without_a_map_gets_no_background_layers(db, tmp_path):
+    import dataclasses
+
+    from gwanje.policy import load_policy
+    from tests.fixtures.districts import HANBIT_POLICY
+
+    h = Harness(db, dataclasses.replace(load_policy(HANBIT_POLICY), map=None), tmp_path)
+    with h.client:
+        config = _map_config(h)
+        assert config["boundaryUrl"] is None and config["neighbourhoodsUrl"] is None
+        reader = h.token("control_agent")
+        assert h.client.get("/api/geo/boundary", headers=reader).status_code == 404
+        body = {"management_number": "HB-M-1", "department": "safety_div", "primary_purpose": "crime_prevention",
+                "latitude": 37.55, "longitude": 127.04}
+        created = h.client.post("/api/cameras", json=body, headers=h.token("control_chief"))
+        assert created.status_code == 201, created.text
+        assert created.json()["owner_organisation"] == "gu_office"  # installed_by: the policy's default owner
+        page = h.client.get(f"/cameras/{created.json()['id']}", headers=reader)
+        assert page.status_code == 200 and 'data-boundary-url=""' in page.text

@@ -163,3 +163,29 @@ def test_a_role_change_is_audited_and_ends_the_sessions(db, policy, monkeypatch)
         assert '"role":"monitoring_agent"' in entry.before and '"role":"police_officer"' in entry.after
     bad = CliRunner().invoke(main, ["users", "role", "agent", "department_officer"])
     assert bad.exit_code == 2 and "department" in bad.output
+
+
+def test_demo_accounts_are_the_policys_and_each_can_sign_in(db, policy):
+    import dataclasses
+
+    from gwanje.accounts.demo import create_demo_accounts
+    from gwanje.policy import load_policy
+    from tests.fixtures.districts import HANBIT_POLICY
+
+    made = create_demo_accounts(db, policy)
+    assert [(a.username, a.role) for a in made] == [(a.username, a.role) for a in policy.demo_accounts]
+    with db.reading() as s:
+        dept = s.scalar(sa.select(User).where(User.username == "dept"))
+        assert (dept.display_name, dept.department) == ("정부서 (자치행정과 담당)", "autonomous_admin")
+    agent = next(a for a in made if a.role == "monitoring_agent")
+    assert _login(db, policy, agent.username, agent.password).user.username == agent.username
+    assert [a.username for a in create_demo_accounts(db, policy)] == [a.username for a in made]  # idempotent
+
+    # Without a demo_accounts section: one account per role, named after the role code.
+    hanbit = dataclasses.replace(load_policy(HANBIT_POLICY), demo_accounts=())
+    by_role = {a.role: a for a in create_demo_accounts(db, hanbit)}
+    assert sorted(by_role) == sorted(r.code for r in hanbit.roles)
+    assert all(a.username == role for role, a in by_role.items())
+    with db.reading() as s:
+        staff = s.scalar(sa.select(User).where(User.username == "dept_staff"))
+    assert staff.organisation == "gu_office" and hanbit.department(staff.department).organisation == "gu_office"

@@ -8,9 +8,10 @@ from click.testing import CliRunner
 
 from gwanje.cli import main
 from gwanje.core.audit import Actor, AuditLog, Change, verify_chain
+from gwanje.core.db import Database
 
 
-def _fill(db, n: int = 6) -> None:
+def _fill(db: Database, n: int = 6) -> None:
     with db.uow() as uow:
         log = AuditLog(uow.session)
         for i in range(n):
@@ -20,7 +21,7 @@ def _fill(db, n: int = 6) -> None:
         uow.commit()
 
 
-def _bypass_triggers(db, statements: list[str]) -> None:
+def _bypass_triggers(db: Database, statements: list[str]) -> None:
     """What an attacker with database access could do: switch the guard off, then edit."""
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
@@ -47,9 +48,8 @@ def test_a_fresh_chain_verifies_with_row_count_and_head(db):
 ])
 def test_the_database_itself_refuses_update_and_delete(db, statement):
     _fill(db)
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(statement))
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.engine.begin() as conn:
+        conn.execute(sa.text(statement))
     with db.reading() as s:
         assert verify_chain(s).ok
 
@@ -58,9 +58,8 @@ def test_emptying_the_table_is_refused(db):
     _fill(db)
     # SQLite has no TRUNCATE; its equivalent is an unqualified DELETE.
     statement = "TRUNCATE audit_log" if db.dialect == "postgresql" else "DELETE FROM audit_log"
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(statement))
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.engine.begin() as conn:
+        conn.execute(sa.text(statement))
     with db.reading() as s:
         assert verify_chain(s).rows == 6
 

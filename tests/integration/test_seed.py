@@ -35,6 +35,8 @@ def test_annex1_computed_from_the_seeded_registry_matches_the_agreement(db, poli
     got = [(r.department_ko, r.label_ko, r.sites, r.cameras, r.remarks_ko) for r in report.rows]
     assert got == AGREEMENT_ANNEX1
     assert (report.total_sites, report.total_cameras) == (524, 1069)
+    assert report.title_ko == "[별표 1] 성동구 다목적 CCTV 운영 현황"
+    assert report.agreement_ko == policy.agreement.title_ko
     assert report.rows[0].secondary_purposes_ko == ["불법주정차 단속", "쓰레기 무단투기 단속", "시설물 관리", "재난"]
 
 
@@ -57,7 +59,8 @@ def test_seeded_cameras_carry_the_annex_remarks_and_ownership(db, policy):
 def test_seeded_sites_stand_at_real_distinct_seongdong_positions(db, policy):
     seed_seongdong(db, policy)
     source = resources.files("gwanje.data").joinpath("seongdong_cctv_standard_2018.csv").read_text("utf-8")
-    real = {(round(float(r["WGS84위도"]), 6), round(float(r["WGS84경도"]), 6)) for r in csv.DictReader(io.StringIO(source))}
+    real = {(round(float(r["WGS84위도"]), 6), round(float(r["WGS84경도"]), 6))
+            for r in csv.DictReader(io.StringIO(source))}
     with db.reading() as s:
         positions = [(round(a, 6), round(b, 6)) for a, b in s.execute(sa.select(Site.latitude, Site.longitude))]
     assert len(positions) == 524
@@ -79,6 +82,7 @@ def test_report_cli_writes_text_csv_and_xlsx(db, policy, monkeypatch, tmp_path):
     assert runner.invoke(main, ["seed", "seongdong"]).exit_code == 0
     text = runner.invoke(main, ["report", "annex1"])
     assert text.exit_code == 0 and "1,069" in text.output and "524" in text.output
+    assert text.output.startswith("[별표 1] 성동구 다목적 CCTV 운영 현황")
     out = runner.invoke(main, ["report", "annex1", "--format", "csv"])
     rows = list(csv.reader(io.StringIO(out.stdout_bytes.decode("utf-8-sig"))))
     assert rows[0][:4] == ["부서", "주목적", "개소", "대수"]
@@ -87,6 +91,7 @@ def test_report_cli_writes_text_csv_and_xlsx(db, policy, monkeypatch, tmp_path):
     assert runner.invoke(main, ["report", "annex1", "--format", "xlsx", "-o", str(target)]).exit_code == 0
     ws = openpyxl.load_workbook(target).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert values[0][0] == "[별표 1] 성동구 다목적 CCTV 운영 현황"
     assert values[-1][:4] == ["합계", None, 524, 1069]
     assert [v[0] for v in values[2:9]] == [r[0] for r in AGREEMENT_ANNEX1]
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from gwanje.core.audit import Actor, AuditEntry, verify_chain
+from gwanje.core.db import Database
 from gwanje.policy import load_default
 from gwanje.registry import importer
 from gwanje.registry.importer import AnnexDefaults, export_geojson, export_standard, import_standard
@@ -26,11 +27,11 @@ def policy():
 
 
 @pytest.fixture
-def seongdong(shared_data) -> Path:
+def seongdong(shared_data: Path) -> Path:
     return shared_data / SEONGDONG
 
 
-def counts(db) -> tuple[int, int, int]:
+def counts(db: Database) -> tuple[int, int, int]:
     with db.reading() as s:
         return (
             s.scalar(sa.select(sa.func.count()).select_from(Site)),
@@ -39,7 +40,7 @@ def counts(db) -> tuple[int, int, int]:
         )
 
 
-def audit_rows(db, action: str) -> list[AuditEntry]:
+def audit_rows(db: Database, action: str) -> list[AuditEntry]:
     with db.reading() as s:
         return list(s.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)))
 
@@ -74,7 +75,8 @@ def test_imports_the_real_seongdong_file(db, seongdong, policy):
         assert "용답길 133" in cam.search_text and cam.management_number.lower() in cam.search_text
         assert cam.site.standard_purpose == "생활방범"
         assert cam.site.data_date.isoformat() == "2018-03-28"
-        by_purpose = dict(s.execute(sa.select(Camera.primary_purpose, sa.func.count()).group_by(Camera.primary_purpose)).all())
+        by_purpose = dict(s.execute(sa.select(Camera.primary_purpose, sa.func.count())
+                                    .group_by(Camera.primary_purpose)).all())
         assert by_purpose == {"crime_prevention": 2018, "traffic_enforcement": 209, "illegal_dumping": 77,
                               "facility_management": 100}
         dumping = s.scalar(sa.select(Camera).where(Camera.primary_purpose == "illegal_dumping").limit(1))
@@ -86,7 +88,8 @@ def test_imports_the_real_seongdong_file(db, seongdong, policy):
     (entry,) = audit_rows(db, "registry.import")
     payload = json.loads(entry.after)
     assert payload["file_sha256"] == summary.file_sha256
-    assert (payload["imported"], payload["unchanged"], payload["rejected"], payload["cameras_added"]) == (928, 0, 0, 2404)
+    assert (payload["imported"], payload["unchanged"], payload["rejected"], payload["cameras_added"]) == (
+        928, 0, 0, 2404)
     assert entry.actor_name == "importer-test"
 
 
@@ -114,7 +117,7 @@ def test_a_changed_camera_count_updates_the_site_and_retires_the_surplus(db, seo
     rows = list(csv.reader(io.StringIO(seongdong.read_text(encoding="utf-8"), newline="")))
     i = first_row_with(rows, "4")
 
-    def fewer(rows):  # noqa: ANN001, ANN202
+    def fewer(rows):
         rows[i][4] = "2"
         rows[i][9] = "02-2286-0000"
 
@@ -155,7 +158,7 @@ def test_a_changed_row_updates_camera_values_and_keeps_a_hand_set_department(db,
                             .values(department="it_info"))
         uow.commit()
 
-    def more(rows):  # noqa: ANN001, ANN202
+    def more(rows):
         rows[i][4] = "5"
         rows[i][7] = "60"
 
@@ -172,7 +175,7 @@ def test_a_changed_row_updates_camera_values_and_keeps_a_hand_set_department(db,
 
 
 def test_bad_rows_are_reported_with_line_numbers_and_good_rows_still_import(db, seongdong, policy):
-    def spoil(rows):  # noqa: ANN001, ANN202
+    def spoil(rows):
         rows[1][10], rows[1][11] = "0", "0"        # line 2
         rows[5][4] = "많음"                          # line 6
         rows[10][8] = "someday"                     # line 11
@@ -255,7 +258,8 @@ def test_geojson_export_is_a_valid_feature_collection_of_cameras(db, seongdong, 
         assert props["purposes"][0] == props["primary_purpose"]
         assert {"management_number", "site_key", "department", "status", "storage_mode"} <= props.keys()
     with db.reading() as s:
-        cam = s.scalar(sa.select(Camera).where(Camera.management_number == doc["features"][0]["properties"]["management_number"]))
+        first = doc["features"][0]["properties"]["management_number"]
+        cam = s.scalar(sa.select(Camera).where(Camera.management_number == first))
         assert doc["features"][0]["geometry"]["coordinates"] == [round(cam.longitude, 7), round(cam.latitude, 7)]
 
 
@@ -263,7 +267,7 @@ def test_an_error_mid_import_leaves_nothing_behind(db, seongdong, policy, monkey
     calls = {"n": 0}
     original = importer._BulkWriter.insert
 
-    def failing(self, table, columns, payload):  # noqa: ANN001, ANN202
+    def failing(self, table, columns, payload):
         calls["n"] += 1
         if calls["n"] == 5:
             raise RuntimeError("disk full")
@@ -286,7 +290,7 @@ def test_progress_is_reported_about_every_two_percent(db, seongdong, policy):
 
 
 def test_police_cameras_belong_to_the_police_and_a_callable_can_pick_departments(db, seongdong):
-    def police(rows):  # noqa: ANN001, ANN202
+    def police(rows):
         for r in rows[1:4]:
             r[0] = "서울성동경찰서"
 
@@ -299,11 +303,11 @@ def test_police_cameras_belong_to_the_police_and_a_callable_can_pick_departments
 
     picks = []
 
-    def lookup(purpose, owner):  # noqa: ANN001, ANN202
+    def lookup(purpose, owner):
         picks.append((purpose, owner))
         return AnnexDefaults("it_info") if purpose == "facility_management" else None
 
-    def police_and_moved(rows):  # noqa: ANN001, ANN202
+    def police_and_moved(rows):
         police(rows)
         rows[1][10] = "37.1"
 
@@ -329,3 +333,55 @@ def test_sites_created_after_an_import_get_fresh_ids(db, seongdong, policy):
     assert import_standard(db, data, ACTOR, policy=policy).imported == 1
     with db.reading() as s:
         assert s.scalar(sa.select(sa.func.max(Site.id))) == 930
+
+
+def test_another_district_imports_under_its_own_policy_and_reports_the_purposes_it_does_not_map(db):
+    from gwanje.policy import load_policy
+    from gwanje.registry.schemas import ImportSummaryRead
+    from gwanje.registry.standard import STANDARD_COLUMNS
+    from tests.fixtures.districts import HANBIT_POLICY
+
+    hanbit = load_policy(HANBIT_POLICY)
+    sites = [  # agency, 설치목적구분, latitude: Hanbit's file says 주정차단속 but also 교통단속 and 교통정보수집
+        ("한빛구청", "주정차단속", "37.561"),
+        ("한빛경찰서", "방범", "37.562"),
+        ("한빛구청", "교통단속", "37.563"),
+        ("한빛구청", "교통정보수집", "37.564"),
+        ("한빛구청", "쓰레기단속", "37.565"),
+    ]
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+    out.writerow(STANDARD_COLUMNS)
+    for agency, purpose, lat in sites:
+        out.writerow([agency, f"한빛시 한빛구 {lat}", "", purpose, "2", "200", "", "30", "2019-05", "", lat,
+                      "127.04", "2026-11-01"])
+    summary = import_standard(db, buf.getvalue().encode("utf-8"), ACTOR, policy=hanbit)
+
+    assert (summary.imported, summary.rejected, summary.cameras_added) == (5, [], 10)
+    assert [(line, [r.code for r in reasons]) for line, reasons in summary.warnings] == [
+        (4, ["purpose_unmapped"]),
+        (5, ["purpose_unmapped"]),
+    ]
+    assert "교통단속" in summary.warnings[0][1][0].ko and "교통정보수집" in summary.warnings[1][1][0].en
+    with db.reading() as s:
+        found = {
+            (purpose, primary, owner, department)
+            for purpose, primary, owner, department in s.execute(
+                sa.select(Site.standard_purpose, Camera.primary_purpose, Camera.owner_organisation,
+                          Camera.department).join(Site, Site.id == Camera.site_id)
+            )
+        }
+    assert found == {
+        ("주정차단속", "illegal_parking", "gu_office", "parking_div"),
+        ("방범", "crime_prevention", "hanbit_police", "hanbit_station"),
+        ("교통단속", "other", "gu_office", None),
+        ("교통정보수집", "other", "gu_office", None),
+        ("쓰레기단속", "illegal_dumping", "gu_office", "cleanup_div"),
+    }
+    payload = json.loads(audit_rows(db, "registry.import")[0].after)
+    assert payload["warnings"] == 2
+    assert payload["warned_lines"] == [{"line": 4, "warnings": ["purpose_unmapped"]},
+                                       {"line": 5, "warnings": ["purpose_unmapped"]}]
+    read = ImportSummaryRead.from_summary(summary)
+    assert [w.line for w in read.warnings] == [4, 5] and read.warnings[0].reasons[0].code == "purpose_unmapped"
+    assert read.rows == 5 and read.rejected == []

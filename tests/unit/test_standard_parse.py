@@ -24,7 +24,8 @@ from gwanje.registry.standard import (
 )
 
 HEADER = ",".join(STANDARD_COLUMNS)
-ROW = "서울특별시 성동구청,서울특별시 성동구 용답길 133,서울특별시 성동구 용답동 24-37,생활방범,4,200,360도 전방면,30,17-Dec,02-2286-5879,37.5607872,127.054718,2018-03-28"
+ROW = ("서울특별시 성동구청,서울특별시 성동구 용답길 133,서울특별시 성동구 용답동 24-37,생활방범,4,200,360도 전방면,30,"
+       "17-Dec,02-2286-5879,37.5607872,127.054718,2018-03-28")
 
 
 def row(**changes: str) -> str:
@@ -373,7 +374,7 @@ def test_reader_estimates_rows_from_lines_and_iterates_once():
 # ---- writing ------------------------------------------------------------------------------------
 
 
-def out(**changes) -> StandardOut:
+def out(**changes: object) -> StandardOut:
     values = dict(
         managing_agency="서울특별시 성동구청", road_address="서울특별시 성동구 용답길 133",
         lot_address="서울특별시 성동구 용답동 24-37", standard_purpose="생활방범", primary_purpose="crime_prevention",
@@ -412,3 +413,71 @@ def test_cp949_export_of_a_character_cp949_cannot_hold_fails_cleanly(tmp_path):
         write_standard_file([out(road_address="서울 🚓 길")], path, encoding="cp949")
     assert "UTF-8" in err.value.message_en
     assert not path.exists() and not (tmp_path / "out.csv.part").exists()
+
+
+# ---- the policy maps purposes and agencies -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hanbit():
+    from gwanje.policy import load_policy
+    from tests.fixtures.districts import HANBIT_POLICY
+
+    return load_policy(HANBIT_POLICY)
+
+
+def test_a_purpose_the_policy_maps_is_taken_without_a_warning():
+    r = only(doc(row(PURPOSE="어린이보호")))
+    assert r.record.primary_purpose == "child_protection" and r.warnings == ()
+
+
+def test_an_unmapped_purpose_is_kept_as_other_with_a_warning_that_names_it():
+    parsed = parse_standard(doc(ROW, row(PURPOSE="산불감시", LAT="37.57")))
+    first, second = parsed.rows
+    assert first.warnings == ()
+    assert second.record.primary_purpose == "other" and second.record.standard_purpose == "산불감시"
+    (warning,) = second.warnings
+    assert warning.code == "purpose_unmapped" and "산불감시" in warning.ko and "'other'" in warning.en
+    assert parsed.warned == [second] and parsed.rejected == []
+
+
+def test_another_districts_policy_maps_its_own_texts_and_organisations(hanbit):
+    # Hanbit's standard data calls parking enforcement 주정차단속 and has no 교통단속 or 교통정보수집.
+    data = doc(
+        row(AGENCY="한빛구청", PURPOSE="주정차단속"),
+        row(AGENCY="한빛경찰서", PURPOSE="방범", LAT="37.57"),
+        row(AGENCY="한빛구청", PURPOSE="교통단속", LAT="37.58"),
+        row(AGENCY="한빛구청", PURPOSE="교통정보수집", LAT="37.59"),
+    )
+    rows = parse_standard(data, hanbit).rows
+    assert [(r.record.primary_purpose, r.record.owner_organisation) for r in rows] == [
+        ("illegal_parking", "gu_office"),
+        ("crime_prevention", "hanbit_police"),
+        ("other", "gu_office"),
+        ("other", "gu_office"),
+    ]
+    assert [[w.code for w in r.warnings] for r in rows] == [[], [], ["purpose_unmapped"], ["purpose_unmapped"]]
+    # The same file under the shipped policy: Seongdong maps the other two texts, to its own codes.
+    shipped = parse_standard(data).rows
+    assert [r.record.primary_purpose for r in shipped] == ["other", "other", "traffic_enforcement", "traffic_info"]
+    assert [bool(r.warnings) for r in shipped] == [True, True, False, False]
+    assert [r.record.owner_organisation for r in shipped] == ["district", "police", "district", "district"]
+
+
+def test_an_unmapped_purpose_is_refused_where_the_policy_has_no_other_purpose(hanbit):
+    import dataclasses
+
+    without_other = dataclasses.replace(hanbit, purposes=tuple(p for p in hanbit.purposes if p.code != "other"))
+    rows = parse_standard(doc(row(PURPOSE="교통단속"), row(PURPOSE="방범", LAT="37.57")), without_other).rows
+    assert rows[0].record is None and codes(rows[0]) == ["purpose_unmapped"]
+    assert rows[1].record.primary_purpose == "crime_prevention"
+
+
+def test_purpose_and_owner_helpers_follow_the_policy(hanbit):
+    from gwanje.registry.standard import owner_for_agency
+
+    assert purpose_from_standard("주정차단속", hanbit) == "illegal_parking"
+    assert purpose_from_standard("교통단속", hanbit) == "other"
+    assert owner_for_agency("한빛경찰서", hanbit) == "hanbit_police"
+    assert owner_for_agency("한빛구청", hanbit) == "gu_office"
+    assert owner_for_agency("서울성동경찰서") == "police" and owner_for_agency("서울특별시 성동구청") == "district"

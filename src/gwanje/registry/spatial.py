@@ -58,7 +58,8 @@ def _coordinate(lat: float, lon: float) -> tuple[float, float]:
     try:
         lat_f, lon_f = float(lat), float(lon)
     except (TypeError, ValueError):
-        raise ValueError(f"위경도는 숫자여야 합니다 / latitude and longitude must be numbers: {lat!r}, {lon!r}") from None
+        raise ValueError(
+            f"위경도는 숫자여야 합니다 / latitude and longitude must be numbers: {lat!r}, {lon!r}") from None
     if not (math.isfinite(lat_f) and math.isfinite(lon_f)):
         raise ValueError(f"위경도가 유한한 값이 아닙니다 / latitude and longitude must be finite: {lat!r}, {lon!r}")
     if not (-90.0 <= lat_f <= 90.0 and -180.0 <= lon_f <= 180.0):
