@@ -9,13 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, PlainSerializer, StringConstraints, WithJsonSchema
 
 from gwanje.access.models import IncidentCamera
 from gwanje.core.choices import ChoiceSet
 from gwanje.core.schemas import StrictModel
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+# Times on the wire as ``datetime.isoformat()`` ("…+00:00"), as the access routes have always answered.
+Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json"),
+                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
 
 class Label(BaseModel):
@@ -58,7 +67,7 @@ class AttachedCameraRead(BaseModel):
     incident_id: int
     camera_id: int
     attached_by: str
-    attached_at: datetime
+    attached_at: Timestamp
     reason: str | None
 
     @classmethod

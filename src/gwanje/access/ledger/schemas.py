@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, StringConstraints
 
 from gwanje.access.models import LedgerEntry
 from gwanje.access.rules import id_list
+from gwanje.access.schemas import Timestamp
 from gwanje.core.schemas import StrictModel
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
@@ -19,17 +19,17 @@ class LedgerEntryRead(BaseModel):
 
     id: int
     kind: str
-    recorded_at: datetime
+    recorded_at: Timestamp
     recipient: str | None
     recipient_organisation: str | None
     purpose: str | None
     legal_ground: str | None
     items: str
     camera_ids: list[int]
-    period_start: datetime | None
-    period_end: datetime | None
-    occurred_at: datetime
-    retention_until: datetime | None
+    period_start: Timestamp | None
+    period_end: Timestamp | None
+    occurred_at: Timestamp
+    retention_until: Timestamp | None
     method: str
     handler_name: str
     reference_type: str | None

@@ -12,7 +12,9 @@ from gwanje.access.models import ProvisionRequest
 from gwanje.access.provisions import rules
 from gwanje.access.rules import MAX_CAMERAS, id_list
 from gwanje.core.clock import utcnow
+from gwanje.access.schemas import Timestamp
 from gwanje.core.schemas import StrictModel
+from gwanje.evidence.schemas import EvidencePackageRead
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -81,8 +83,8 @@ class ProvisionRead(BaseModel):
     requester_role: str
     organisation: str
     camera_ids: list[int]
-    period_start: datetime
-    period_end: datetime
+    period_start: Timestamp
+    period_end: Timestamp
     purpose: str
     legal_ground: str
     reason: str
@@ -90,20 +92,20 @@ class ProvisionRead(BaseModel):
     document_number: str | None
     document_sha256: str | None
     document_content_type: str | None
-    document_received_at: datetime | None
-    document_due_at: datetime | None
+    document_received_at: Timestamp | None
+    document_due_at: Timestamp | None
     document_overdue: bool
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: Timestamp | None
     decision_reason: str | None
-    provided_at: datetime | None
+    provided_at: Timestamp | None
     export_ref: str | None
-    usage_result_due_at: datetime | None
+    usage_result_due_at: Timestamp | None
     usage_result_overdue: bool
     usage_result: str | None
     usage_outcome: str | None
-    usage_result_entered_at: datetime | None
-    created_at: datetime
+    usage_result_entered_at: Timestamp | None
+    created_at: Timestamp
 
     @classmethod
     def of(cls, p: ProvisionRequest, now: datetime | None = None) -> "ProvisionRead":
@@ -136,10 +138,10 @@ class ExportPrepared(BaseModel):
     """The package prepared for the requester. The password is in this answer only."""
 
     prepared: Literal[True]
-    package: dict[str, Any]
+    package: EvidencePackageRead
     password: str
     download_url: str
-    download_expires_at: datetime
+    download_expires_at: Timestamp
     cameras_without_recordings: list[str]
     notice: Label
 
@@ -182,7 +184,7 @@ class ProvisionDecisionRead(ProvisionRead):
 class OverdueItemRead(BaseModel):
     kind: str  # document | usage_result | subject_request
     object_id: int
-    due_at: datetime
+    due_at: Timestamp
     responsible: str
     clause: str
     label_ko: str

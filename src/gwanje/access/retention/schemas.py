@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, StringConstraints
 
 from gwanje.access.models import RetentionHold
+from gwanje.access.schemas import Timestamp
 from gwanje.core.schemas import StrictModel
 
 
@@ -31,8 +31,8 @@ class HoldRead(BaseModel):
     legal_basis: str
     request_number: str | None
     placed_by: str
-    placed_at: datetime
-    released_at: datetime | None
+    placed_at: Timestamp
+    released_at: Timestamp | None
     released_by: str | None
     release_reason: str | None
 

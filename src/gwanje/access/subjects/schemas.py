@@ -11,6 +11,7 @@ from gwanje.access.choices import SubjectDelayReason, SubjectRefusalReason, Subj
 from gwanje.access.models import SubjectRequest
 from gwanje.access.rules import MAX_CAMERAS, id_list
 from gwanje.core.clock import utcnow
+from gwanje.access.schemas import Timestamp
 from gwanje.core.schemas import StrictModel
 from gwanje.policy import decisions
 
@@ -52,20 +53,20 @@ class SubjectRequestRead(BaseModel):
     requester_contact: str | None
     identity_method: str
     identity_verified_by: str
-    identity_verified_at: datetime
+    identity_verified_at: Timestamp
     camera_ids: list[int]
-    period_start: datetime
-    period_end: datetime
+    period_start: Timestamp
+    period_end: Timestamp
     description: str | None
-    received_at: datetime
-    due_at: datetime
+    received_at: Timestamp
+    due_at: Timestamp
     overdue: bool
     outcome_reason: str | None
     outcome_reason_label: Label | None
     outcome_note: str | None
     mask_others: bool
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: Timestamp | None
 
     @classmethod
     def of(cls, s: SubjectRequest, now: datetime | None = None) -> "SubjectRequestRead":
