@@ -335,14 +335,11 @@ def test_sites_created_after_an_import_get_fresh_ids(db, seongdong, policy):
         assert s.scalar(sa.select(sa.func.max(Site.id))) == 930
 
 
-def test_another_district_imports_under_its_own_policy_and_reports_the_purposes_it_does_not_map(db):
-    from gwanje.policy import load_policy
-    from gwanje.registry.schemas import ImportSummaryRead
+def hanbit_file() -> bytes:
+    """A generated standard file of the second district: it says 주정차단속, but also 교통단속 and 교통정보수집."""
     from gwanje.registry.standard import STANDARD_COLUMNS
-    from tests.fixtures.districts import HANBIT_POLICY
 
-    hanbit = load_policy(HANBIT_POLICY)
-    sites = [  # agency, 설치목적구분, latitude: Hanbit's file says 주정차단속 but also 교통단속 and 교통정보수집
+    sites = [  # agency, 설치목적구분, latitude
         ("한빛구청", "주정차단속", "37.561"),
         ("한빛경찰서", "방범", "37.562"),
         ("한빛구청", "교통단속", "37.563"),
@@ -355,7 +352,16 @@ def test_another_district_imports_under_its_own_policy_and_reports_the_purposes_
     for agency, purpose, lat in sites:
         out.writerow([agency, f"한빛시 한빛구 {lat}", "", purpose, "2", "200", "", "30", "2019-05", "", lat,
                       "127.04", "2026-11-01"])
-    summary = import_standard(db, buf.getvalue().encode("utf-8"), ACTOR, policy=hanbit)
+    return buf.getvalue().encode("utf-8")
+
+
+def test_another_district_imports_under_its_own_policy_and_reports_the_purposes_it_does_not_map(db):
+    from gwanje.policy import load_policy
+    from gwanje.registry.schemas import ImportSummaryRead
+    from tests.fixtures.districts import HANBIT_POLICY
+
+    hanbit = load_policy(HANBIT_POLICY)
+    summary = import_standard(db, hanbit_file(), ACTOR, policy=hanbit)
 
     assert (summary.imported, summary.rejected, summary.cameras_added) == (5, [], 10)
     assert [(line, [r.code for r in reasons]) for line, reasons in summary.warnings] == [
@@ -385,3 +391,19 @@ def test_another_district_imports_under_its_own_policy_and_reports_the_purposes_
     read = ImportSummaryRead.from_summary(summary)
     assert [w.line for w in read.warnings] == [4, 5] and read.warnings[0].reasons[0].code == "purpose_unmapped"
     assert read.rows == 5 and read.rejected == []
+
+
+def test_the_import_command_lists_the_warnings_under_the_configured_policy(db, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from gwanje.cli import main
+    from tests.fixtures.districts import HANBIT_POLICY
+
+    monkeypatch.setenv("GWANJE_DATABASE_URL", db.url)
+    monkeypatch.setenv("GWANJE_POLICY_FILE", str(HANBIT_POLICY))
+    source = tmp_path / "hanbit.csv"
+    source.write_bytes(hanbit_file())
+    result = CliRunner().invoke(main, ["import", "standard", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "가져옴 / imported: 5" in result.output and "경고 / warnings: 2" in result.output
+    assert "4행 / line 4:" in result.output and "교통단속" in result.output and "교통정보수집" in result.output

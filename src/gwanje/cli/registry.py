@@ -61,6 +61,12 @@ def import_standard_cmd(file: Path) -> None:
         click.echo(f"  {line}행 / line {line}: {text}")
     if len(summary.rejected) > 200:
         click.echo(f"  … {len(summary.rejected) - 200} more")
+    click.echo(f"경고 / warnings: {len(summary.warnings):,}")
+    for line, reasons in summary.warnings[:200]:
+        text = "; ".join(f"{r.ko} / {r.en}" for r in reasons)
+        click.echo(f"  {line}행 / line {line}: {text}")
+    if len(summary.warnings) > 200:
+        click.echo(f"  … {len(summary.warnings) - 200} more")
 
 
 @click.group("export")
