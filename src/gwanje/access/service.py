@@ -8,8 +8,8 @@ refusals are evidence.
 The parts with their own state machines live in sub-packages: provisions to another organisation
 (:mod:`gwanje.access.provisions.service`), data-subject requests (:mod:`gwanje.access.subjects.service`),
 retention holds and destruction records (:mod:`gwanje.access.retention.service`) and the ledgers
-(:mod:`gwanje.access.ledger.service`). What other capabilities use of them is re-exported at the end of
-this module, so that they import ``gwanje.access.service`` only.
+(:mod:`gwanje.access.ledger.service`). What other capabilities use of them is imported here and
+named in ``__all__``, so that they import ``gwanje.access.service`` only.
 """
 
 from __future__ import annotations

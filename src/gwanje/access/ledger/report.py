@@ -71,6 +71,7 @@ def _title(kind: str | None) -> str:
 
 
 def to_xlsx(policy: Policy, entries: Sequence[LedgerEntry], *, kind: str | None = None) -> bytes:
+    # Imported when a ledger is printed: openpyxl is heavy and nothing else needs it.
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -117,7 +118,7 @@ def to_pdf(policy: Policy, entries: Sequence[LedgerEntry], *, kind: str | None =
     if not font.exists():
         raise FontMissing(f"한글 글꼴이 없습니다: {font} (Debian: apt-get install fonts-nanum)",
                           f"Korean font missing: {font} (install Debian's fonts-nanum)")
-    from fpdf import FPDF
+    from fpdf import FPDF  # heavy, and needed only to print
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # table-drop chatter on every print
