@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import string
 from pathlib import Path
 
@@ -17,7 +18,11 @@ from gwanje.ui import i18n
 from gwanje.ui.i18n import LANGS, CataloguesMissing, Translator, load_catalogues
 
 LOCALE = Path(i18n.__file__).resolve().parents[1] / "locale"
-TEMPLATES = Path(i18n.__file__).resolve().parents[1] / "templates"
+
+PACKAGE = Path(i18n.__file__).resolve().parents[1]
+
+# A literal message id read through the translator: t("a.b"), t.n("a.b", …), tr.raw("a.b"), tr.raw_n("a.b").
+READ = re.compile(r"""\b(?:t|tr)(?P<how>\.n|\.raw_n|\.raw)?\(\s*["'](?P<key>[a-z0-9_]+(?:\.[a-z0-9_]+)+)["']""")
 
 
 def _po(lang: str) -> Catalog:
@@ -170,3 +175,36 @@ def test_label_comes_from_the_choice_set_in_the_requests_language(policy):
     assert Translator("en", policy).label("off", Light) == "off"
     assert Translator("en", policy).label("blinking", Light) == "blinking"
     assert Translator("en", policy).label(None, Light) == ""
+
+
+def _reads() -> list[tuple[str, str, str]]:
+    """``(file, how, key)`` for every literal message id the package's code and templates read."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix in {".py", ".html", ".js"} and "vendor" not in path.parts:
+            text = path.read_text(encoding="utf-8")
+            found += [(str(path.relative_to(PACKAGE)), m["how"] or "", m["key"]) for m in READ.finditer(text)]
+    return found
+
+
+def test_every_message_id_the_console_reads_is_in_the_catalogue():
+    reads = _reads()
+    assert len({key for _, _, key in reads}) > 200  # the scan sees the templates and views
+    ids = set(_messages("ko"))
+    assert not [(f, key) for f, _, key in reads if key not in ids]
+
+
+def test_a_text_with_plural_forms_is_read_with_its_count():
+    plural = {k for k, m in _messages("ko").items() if m.pluralizable}
+    assert not [(f, how, key) for f, how, key in _reads() if key in plural and how not in {".n", ".raw_n"}]
+
+
+def test_the_scan_sees_a_plural_text_read_without_its_count():
+    sample = (
+        '{{ t("cameras.total", total=total) }} {{ t.n("cameras.total", total, total=total) }} tr.raw_n("map.loaded")'
+    )
+    assert [(m["how"] or "", m["key"]) for m in READ.finditer(sample)] == [
+        ("", "cameras.total"),
+        (".n", "cameras.total"),
+        (".raw_n", "map.loaded"),
+    ]

@@ -33,7 +33,6 @@ from starlette.requests import Request
 from gwanje.core.choices import ChoiceSet
 from gwanje.core.clock import to_kst
 from gwanje.policy.model import Policy, UnknownCode
-from gwanje.registry.rules import LABELS  # until the registry passes its choice sets to t.label
 
 LANGS = ("ko", "en")
 DEFAULT_LANG = "ko"
@@ -222,8 +221,7 @@ class Translator:
         if not code:
             return ""
         if choices is None:
-            pair = LABELS.get(code)
-            return self._pick(*pair) if pair else code
+            return code
         return choices.label(code, self.lang)
 
     def datetime(self, value: datetime | None) -> str:
