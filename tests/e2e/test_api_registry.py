@@ -198,3 +198,22 @@ def test_box_search_is_exact_at_the_edges_of_the_box(harness):
         box = f"{lat - 1e-6},{lon - 1e-6},{lat + 1e-6},{lon + 1e-6}"
         found = harness.client.get("/api/cameras", params={"bbox": box}, headers=h).json()["items"]
         assert [c["management_number"] for c in found] == [f"EDGE-{i}"]
+
+
+def test_the_nearest_camera_index_follows_every_camera_change(harness):
+    """Use cases record registry events; the app's index listens and rebuilds on the next read."""
+    from gwanje.core.events import from_wire
+    from gwanje.registry.events import CameraUpdated
+
+    writer = harness.token("district_manager")
+    cache = harness.app.state.camera_index
+    assert len(cache.get()) == 0
+    cam = harness.client.post("/api/cameras", json=CAMERA, headers=writer).json()
+    assert len(cache.get()) == 1
+    moved = harness.client.patch(f"/api/cameras/{cam['id']}", json={"latitude": 37.57}, headers=writer)
+    assert moved.status_code == 200
+    assert cache.get().nearest(37.57, 127.0371, 1) == [(cam["id"], 0.0)]
+    harness.client.post(f"/api/cameras/{cam['id']}/retire", json={"reason": "철거"}, headers=writer)
+    assert len(cache.get()) == 0
+    event = CameraUpdated(cam["id"], "SD-T-001", ("latitude",))
+    assert from_wire(event.to_wire()) == event  # travels between instances over NATS as it is
