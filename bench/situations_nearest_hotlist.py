@@ -12,7 +12,7 @@
   in a temporary database (dropped afterwards), a prepared statement from psycopg over
   127.0.0.1, 2,000 of the same query points. Needs the ``postgresql-15-postgis-3`` apt package;
   without it the anchor is printed as unavailable.
-* hot list: :class:`gwanje.situations.hotlist.HotList` with 1,000,000 generated plates; 200,000
+* hot list: :class:`gwanje.situations.hotlist.rules.HotList` with 1,000,000 generated plates; 200,000
   reads (1% listed plates, 1% listed plates with one OCR-confused character, the rest other
   plates), single-threaded reads/s. Anchor: plain ``read in set`` over the same reads.
 
@@ -36,7 +36,7 @@ import numpy as np
 
 from gwanje.registry import spatial
 from gwanje.registry.spatial import CameraIndex
-from gwanje.situations.hotlist import CONFUSABLE, HotList
+from gwanje.situations.hotlist.rules import CONFUSABLE, HotList
 
 PG_ADMIN = os.environ.get("GWANJE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gwanje.situations.hotlist import (
+from gwanje.situations.hotlist.rules import (
     CONFUSABLE,
     HotList,
     HotListEntry,

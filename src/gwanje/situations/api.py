@@ -1,5 +1,6 @@
-"""Situation routes: device events in, incidents listed and worked, cameras near them, the hot list,
-the rejected-message shelf, and the live feed (``WS /api/live``, in :mod:`gwanje.situations.live`).
+"""Situation routes: device events in, incidents listed and worked, cameras near them, the rejected-
+message shelf; with them the hot list's (:mod:`gwanje.situations.hotlist.api`) and the live feed
+(``WS /api/live``, :mod:`gwanje.situations.live`).
 
 ``cameras_router`` holds ``/api/cameras/nearest`` and ``/api/cameras/within``: the app must include
 it before the registry's ``/api/cameras/{camera_id}``, which would otherwise catch them.
@@ -14,12 +15,12 @@ from starlette.concurrency import run_in_threadpool
 
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.situations import live, service
+from gwanje.situations.hotlist import api as hotlist_api
 from gwanje.registry.deps import CameraIndexDep as Index
 from gwanje.situations.deps import Reader, Responder, VisibleIncident, WorkableIncident
 from gwanje.situations.messages import MAX_MESSAGE_BYTES
 from gwanje.situations.schemas import (
     CameraDistanceRead,
-    HotListRead,
     IncidentActionCreate,
     IncidentCreate,
     IncidentDetailRead,
@@ -36,7 +37,6 @@ cameras_router = APIRouter(prefix="/api", tags=["situations"])
 
 Device = Annotated[Principal, Depends(requires("events.ingest"))]
 Reporter = Annotated[Principal, Depends(requires("situations.report"))]
-HotListManager = Annotated[Principal, Depends(requires("hotlist.manage"))]
 RegistryReader = Annotated[Principal, Depends(requires("registry.read"))]
 
 MAX_K = 100
@@ -108,21 +108,6 @@ def rejected(_: Reader, db: DB) -> list[RejectedMessageRead]:
     return [RejectedMessageRead.from_message(m) for m in service.rejected_messages(db)]
 
 
-@router.put("/hotlist")
-async def upload_hotlist(request: Request, db: DB, principal: HotListManager) -> HotListRead:
-    """Replace the wanted/stolen list with a CSV (차량번호,구분,사건번호,비고); a bad line refuses it all."""
-    data = await request.body()
-    status = await run_in_threadpool(service.replace_hotlist_csv, db, principal.actor(request), data)
-    request.app.state.hotlist.invalidate()
-    return HotListRead(version=status.version, count=status.count, uploaded_at=status.uploaded_at)
-
-
-@router.get("/hotlist")
-def hotlist_info(_: HotListManager, db: DB) -> HotListRead:
-    status = service.hotlist_status(db)
-    return HotListRead(version=status.version, count=status.count, uploaded_at=status.uploaded_at)
-
-
 # ---- cameras near an incident or a point ----------------------------------------------------------
 
 
@@ -148,4 +133,4 @@ def cameras_within(_: RegistryReader, db: DB, index: Index, lat: Lat, lon: Lon,
     return [CameraDistanceRead.from_near(r) for r in service.cameras_at(db, pairs, lat, lon)]
 
 
-routers = [cameras_router, router, live.router]
+routers = [cameras_router, router, *hotlist_api.routers, live.router]

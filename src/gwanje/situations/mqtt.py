@@ -32,8 +32,10 @@ from paho.mqtt.properties import Properties
 from gwanje.core.db import Database
 from gwanje.policy.model import Policy
 from gwanje.situations import service
+from gwanje.situations.hotlist import service as hotlist_service
 from gwanje.situations.messages import MAX_MESSAGE_BYTES
-from gwanje.situations.service import IngestBatch, RawMessage
+from gwanje.situations.inbox import RawMessage
+from gwanje.situations.service import IngestBatch
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ class MqttConsumer:
         self.db = db
         self.policy = policy
         self.config = config or ConsumerConfig()
-        self.hotlist = hotlist or service.HotListCache(db).match
+        self.hotlist = hotlist or hotlist_service.HotListCache(db).match
         self.stats = ConsumerStats()
         self.connected = threading.Event()
         self._queue: queue.Queue[_Received] = queue.Queue()

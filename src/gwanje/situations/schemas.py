@@ -194,14 +194,6 @@ class RejectedMessageRead(BaseModel):
                    type=message.type, received_at=message.received_at, error=message.error, raw=message.raw[:2000])
 
 
-class HotListRead(BaseModel):
-    """The wanted/stolen list in force: its version, how many plates, when it was uploaded."""
-
-    version: int
-    count: int
-    uploaded_at: datetime | None
-
-
 # ---- cameras near a place ------------------------------------------------------------------------
 
 

@@ -14,17 +14,13 @@ import hashlib
 import json
 import logging
 import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from gwanje.access.service import attached_camera_ids, incident_facts
@@ -38,21 +34,13 @@ from gwanje.policy.model import Policy, UnknownCode
 from gwanje.registry.models import Camera
 from gwanje.registry.rules import bearing_deg, compass_ko_en
 from gwanje.registry.service import CameraIndex
-from gwanje.situations import events, rules
-from gwanje.situations.hotlist import HotList, normalize_plate, parse_hotlist_csv
+from gwanje.situations import events, inbox, rules
+from gwanje.situations.inbox import RawMessage
 from gwanje.situations.messages import DeviceMessage, MessageError, parse_message
-from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent
+from gwanje.situations.models import Dispatch, InboxMessage, Incident, IncidentEvent
 from gwanje.situations.schemas import incident_view
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class RawMessage:
-    source: str
-    raw: bytes
-    channel: str = "mqtt"
-    device_id: str | None = None
-
 
 @dataclass
 class IngestResult:
@@ -72,26 +60,8 @@ class IngestBatch:
     published: list[DomainEvent] = field(default_factory=list)
 
 
-HotListMatcher = Callable[[str], Any]  # plate text -> match (with .plate, .kind, ...) or None
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
-
-
-def _camera_refs(messages: list[DeviceMessage]) -> set[str]:
-    return {m.payload.camera for m in messages if getattr(m.payload, "camera", None)}
-
-
-@dataclass
-class _Planned:
-    raw: RawMessage
-    message_id: str
-    type: str | None
-    parsed: DeviceMessage | None
-    error: str | None
-    camera: Any = None
-    match: Any = None
 
 
 @dataclass(frozen=True)
@@ -113,90 +83,8 @@ class _Batch:
     camera_reports: list[_CameraReport] = field(default_factory=list)
 
 
-def _plan(session: Session, batch: list[RawMessage], hotlist: HotListMatcher | None) -> list[_Planned]:
-    """Parse every message and look up what it refers to, before anything is written."""
-    planned = []
-    for item in batch:
-        try:
-            msg = parse_message(item.raw)
-            planned.append(_Planned(item, msg.message_id, msg.type, msg, None))
-        except MessageError as exc:
-            mid = exc.message_id or "sha256:" + hashlib.sha256(item.raw).hexdigest()
-            planned.append(_Planned(item, mid[:160], exc.type, None, str(exc)))
-    refs = _camera_refs([p.parsed for p in planned if p.parsed])
-    cameras = {}
-    if refs:
-        rows = session.execute(
-            select(Camera.id, Camera.management_number, Camera.latitude, Camera.longitude, Camera.status,
-                   Camera.primary_purpose, Camera.secondary_purposes, Camera.department)
-            .where(Camera.management_number.in_(refs))
-        ).all()
-        cameras = {r.management_number: r for r in rows}
-    for p in planned:
-        if p.parsed is None:
-            continue
-        ref = getattr(p.parsed.payload, "camera", None)
-        if ref is not None:
-            p.camera = cameras.get(ref)
-            if p.camera is None or p.camera.status == "retired":
-                p.error = f"카메라를 찾을 수 없습니다 / unknown or retired camera: {ref}"
-                continue
-        if p.type == "plate_read" and hotlist is not None:
-            try:
-                p.match = hotlist(p.parsed.payload.plate)
-            except ValueError as exc:
-                p.error = f"번호판 형식 오류 / unreadable plate: {exc}"
-    return planned
-
-
-def _insert_inbox(session: Session, planned: list[_Planned], now: datetime) -> dict[tuple[str, str], int]:
-    """Store all messages in one statement; returns the ids of those that were new."""
-    rows, seen = [], set()
-    for p in planned:
-        key = (p.raw.source, p.message_id)
-        if key in seen:
-            continue
-        seen.add(key)
-        rows.append({
-            "source": p.raw.source, "message_id": p.message_id, "device_id": p.raw.device_id,
-            "channel": p.raw.channel, "type": p.type, "received_at": now,
-            "raw": p.raw.raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
-            "status": "rejected" if p.error else "processed", "error": p.error,
-        })
-    if session.get_bind().dialect.name == "postgresql":
-        return _insert_inbox_pg(session, rows)
-    stmt = (sqlite.insert(InboxMessage)
-            .on_conflict_do_nothing(index_elements=["source", "message_id"])
-            .returning(InboxMessage.id, InboxMessage.source, InboxMessage.message_id, sort_by_parameter_order=True))
-    return {(r.source, r.message_id): r.id for r in session.execute(stmt, rows) if r.id is not None}
-
-
-_INBOX_COLUMNS = ("source", "message_id", "device_id", "channel", "type", "received_at", "raw", "status", "error")
-_INBOX_PG = (f"INSERT INTO inbox ({', '.join(_INBOX_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INBOX_COLUMNS))}) "
-             "ON CONFLICT (source, message_id) DO NOTHING RETURNING id, source, message_id")
-
-
-def _insert_inbox_pg(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
-    """psycopg's own pipelined executemany with RETURNING: one short prepared statement for all rows.
-
-    SQLAlchemy would build multi-row VALUES pages instead, which psycopg re-parses every batch.
-    """
-    cursor = session.connection().connection.driver_connection.cursor()
-    try:
-        cursor.executemany(_INBOX_PG, [tuple(r[c] for c in _INBOX_COLUMNS) for r in rows], returning=True)
-        stored = {}
-        while True:
-            for row_id, source, message_id in cursor.fetchall():
-                stored[(source, message_id)] = row_id
-            if not cursor.nextset():
-                break
-        return stored
-    finally:
-        cursor.close()
-
-
 def ingest_batch(db: Database, policy: Policy, batch: list[RawMessage], *,
-                 hotlist: HotListMatcher | None = None, now: datetime | None = None) -> IngestBatch:
+                 hotlist: inbox.HotListMatcher | None = None, now: datetime | None = None) -> IngestBatch:
     """Store and process a batch in one transaction; the caller acknowledges after it returns."""
     if not batch:
         return IngestBatch([])
@@ -218,7 +106,7 @@ def ingest_batch(db: Database, policy: Policy, batch: list[RawMessage], *,
         return out
 
 
-def _rejected(uow: UnitOfWork, p: _Planned, inbox_id: int) -> IngestResult:
+def _rejected(uow: UnitOfWork, p: inbox.Planned, inbox_id: int) -> IngestResult:
     uow.record(events.MessageRejected(inbox_id=inbox_id, source=p.raw.source, type=p.type, error=p.error or ""))
     return IngestResult("rejected", p.message_id, inbox_id, error=p.error)
 
@@ -232,9 +120,9 @@ def _store_failure(db: Database, item: RawMessage, now: datetime) -> IngestBatch
         msg_id = parse_message(item.raw).message_id
     except MessageError as bad:
         msg_id = bad.message_id or "sha256:" + hashlib.sha256(item.raw).hexdigest()
-    planned = _Planned(item, msg_id[:160], None, None, error[:2000])
+    planned = inbox.Planned(item, msg_id[:160], None, None, error[:2000])
     with db.uow() as uow:
-        inbox_id = _insert_inbox(uow.session, [planned], now).get((item.source, planned.message_id))
+        inbox_id = inbox.store(uow.session, [planned], now).get((item.source, planned.message_id))
         result = _rejected(uow, planned, inbox_id) if inbox_id else IngestResult("duplicate", planned.message_id)
         uow.commit()
         return IngestBatch([result], list(uow.published))
@@ -250,9 +138,9 @@ def reject_unroutable(db: Database, items: list[tuple[RawMessage, str]], now: da
     planned = []
     for raw, error in items:
         digest = hashlib.sha256((raw.device_id or "").encode() + b"\x00" + raw.raw).hexdigest()
-        planned.append(_Planned(raw, "topic-sha256:" + digest, None, None, error[:2000]))
+        planned.append(inbox.Planned(raw, "topic-sha256:" + digest, None, None, error[:2000]))
     with db.uow() as uow:
-        stored = _insert_inbox(uow.session, planned, now)
+        stored = inbox.store(uow.session, planned, now)
         results = []
         for p in planned:
             inbox_id = stored.pop((p.raw.source, p.message_id), None)
@@ -262,11 +150,11 @@ def reject_unroutable(db: Database, items: list[tuple[RawMessage, str]], now: da
         return IngestBatch(results, list(uow.published))
 
 
-def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: HotListMatcher | None,
+def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: inbox.HotListMatcher | None,
             now: datetime) -> list[IngestResult]:
     session = uow.session
-    planned = _plan(session, batch, hotlist)
-    stored = _insert_inbox(session, planned, now)
+    planned = inbox.plan(session, batch, hotlist)
+    stored = inbox.store(session, planned, now)
     work = _Batch()
     claimed: set[tuple[str, str]] = set()
     for p in planned:
@@ -285,7 +173,7 @@ def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: H
     _apply_camera_reports(uow, policy, now, work.camera_reports)
     if work.new_incidents:
         rows = [row for _, row in work.new_incidents]
-        for row, new_id in zip(rows, _allocate_ids(session, Incident, len(rows))):
+        for row, new_id in zip(rows, inbox.allocate_ids(session, Incident, len(rows))):
             row["id"] = new_id
         # Plain executemany with ids chosen up front: psycopg pipelines it, and no wide
         # multi-row VALUES statement has to be built and parsed per batch.
@@ -302,16 +190,6 @@ def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: H
                                                                            closed_at=None))))
     session.flush()
     return work.results
-
-
-def _allocate_ids(session: Session, model, n: int) -> list[int]:  # noqa: ANN001
-    """Reserve ``n`` primary keys in one round trip (the SQLite write lock is already held)."""
-    table = model.__tablename__
-    if session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": n}))
-    start = (session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0) + 1
-    return list(range(start, start + n))
 
 
 def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[str, Any]:
@@ -331,7 +209,7 @@ def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[
     }
 
 
-def _apply(policy: Policy, p: _Planned, inbox_id: int, now: datetime, work: _Batch, result: IngestResult) -> None:
+def _apply(policy: Policy, p: inbox.Planned, inbox_id: int, now: datetime, work: _Batch, result: IngestResult) -> None:
     """What a stored message does: a camera status report, an incident row to insert, or nothing."""
     msg = p.parsed
     payload = msg.payload
@@ -376,7 +254,7 @@ def _apply(policy: Policy, p: _Planned, inbox_id: int, now: datetime, work: _Bat
     }))
 
 
-def _title(msg: DeviceMessage, p: _Planned) -> str:
+def _title(msg: DeviceMessage, p: inbox.Planned) -> str:
     payload = msg.payload
     cam = f" @ {p.camera.management_number}" if p.camera is not None else ""
     if msg.type == "emergency_bell":
@@ -743,105 +621,3 @@ def cameras_at(db: Database, pairs: list[tuple[int, float]], lat: float, lon: fl
     with db.reading() as session:
         cameras = _cameras(session, [cid for cid, _ in pairs])
     return [_near(cameras[cid], m, lat, lon) for cid, m in pairs if cid in cameras]
-
-
-# ---- the police hot list -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HotListStatus:
-    version: int
-    count: int
-    uploaded_at: datetime | None
-
-
-def replace_hotlist_csv(db: Database, actor: Actor, data: bytes) -> HotListStatus:
-    """Replace the whole list with a CSV; any bad line refuses the upload, so nothing half-applies."""
-    entries, errors = parse_hotlist_csv(data)
-    if errors:
-        raise ValidationFailed(
-            f"수배차량 목록에 잘못된 행이 {len(errors)}개 있습니다 (목록은 바뀌지 않았습니다)",
-            f"the hot list has {len(errors)} bad lines (the list was not changed)",
-            field="file",
-            details={"errors": [_error_dict(e) for e in errors[:200]]},
-        )
-    return replace_hotlist(db, actor, entries, hashlib.sha256(data).hexdigest())
-
-
-def _error_dict(error) -> dict:  # noqa: ANN001
-    if isinstance(error, dict):
-        return error
-    if isinstance(error, tuple):
-        return {"line": error[0], "reason": str(error[1:])}
-    return {k: getattr(error, k) for k in ("line", "ko", "en") if hasattr(error, k)} or {"reason": str(error)}
-
-
-def replace_hotlist(db: Database, actor: Actor, entries, digest: str | None = None) -> HotListStatus:  # noqa: ANN001
-    now = utcnow()
-    rows = []
-    for e in entries:
-        plate, reason, case_ref, note = (tuple(e) + (None, None))[:4]
-        rows.append({"plate": normalize_plate(plate), "reason": reason, "case_ref": case_ref, "note": note})
-    with db.uow() as uow:
-        session = uow.session
-        version = (session.scalar(select(func.max(HotListEntry.version))) or 0) + 1
-        before = session.scalar(select(func.count()).select_from(HotListEntry)) or 0
-        session.execute(delete(HotListEntry))
-        if rows:
-            session.execute(insert(HotListEntry), [{**r, "version": version, "uploaded_at": now} for r in rows])
-        AuditLog(session).append(actor, Change("hotlist.replace", "hotlist", f"v{version}",
-                                               {"count": before}, {"count": len(rows), "sha256": digest},
-                                               clause="annex-2"))
-        uow.commit()
-    return HotListStatus(version, len(rows), now)
-
-
-def hotlist_status(db: Database) -> HotListStatus:
-    with db.reading() as session:
-        version, count, at = session.execute(
-            select(func.max(HotListEntry.version), func.count(), func.max(HotListEntry.uploaded_at))
-        ).one()
-    return HotListStatus(version or 0, count or 0, at)
-
-
-def hot_plates(db: Database, limit: int = 5000) -> list[str]:
-    """Listed plates, for the simulator to read now and then; none when there is no list (yet)."""
-    with db.reading() as session:
-        return list(session.scalars(select(HotListEntry.plate).order_by(HotListEntry.id).limit(limit)))
-
-
-class HotListCache:
-    """The list in memory; it re-reads the database when another instance uploads a new version."""
-
-    CHECK_SECONDS = 5.0
-
-    def __init__(self, db: Database):
-        self.db = db
-        self._lock = threading.Lock()
-        self._version = -1
-        self._list: HotList | None = None
-        self._checked = 0.0
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._checked = 0.0
-
-    def _current(self) -> HotList:
-        now = time.monotonic()
-        if self._list is not None and now - self._checked < self.CHECK_SECONDS:
-            return self._list
-        with self._lock:
-            if self._list is not None and now - self._checked < self.CHECK_SECONDS:
-                return self._list
-            with self.db.reading() as session:
-                version = session.scalar(select(func.max(HotListEntry.version))) or 0
-                if version != self._version or self._list is None:
-                    rows = session.execute(select(HotListEntry.plate, HotListEntry.reason, HotListEntry.case_ref,
-                                                  HotListEntry.note)).all()
-                    self._list = HotList.build([tuple(r) for r in rows])
-                    self._version = version
-            self._checked = now
-            return self._list
-
-    def match(self, plate_text: str):  # noqa: ANN201
-        return self._current().match(plate_text)

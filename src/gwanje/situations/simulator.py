@@ -38,6 +38,8 @@ from gwanje.policy import load_default
 from gwanje.registry.models import Camera
 from gwanje.registry.service import seed_seongdong
 from gwanje.situations import service
+from gwanje.situations.hotlist import service as hotlist_service
+from gwanje.situations.inbox import RawMessage
 from gwanje.situations.mqtt import TOPIC_ROOT, parse_broker_url, route_topic, topic_for
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ def load_cameras(db: Database) -> list[SimCamera]:
 
 def load_hot_plates(db: Database) -> list[str]:
     try:
-        return service.hot_plates(db)
+        return hotlist_service.hot_plates(db)
     except Exception:  # noqa: BLE001 - no hot list table yet: reads simply never hit
         return []
 
@@ -297,7 +299,7 @@ class DirectSender:
 
     def __init__(self, db: Database, policy):  # noqa: ANN001
         self.db, self.policy = db, policy
-        self.hotlist = service.HotListCache(db).match
+        self.hotlist = hotlist_service.HotListCache(db).match
 
     def send(self, messages: list[SimMessage]) -> None:
         batch = []
@@ -305,7 +307,7 @@ class DirectSender:
             if m.topic:
                 continue  # a bad topic only means something on a broker
             route = route_topic(topic_for(m.source, m.device_id))
-            batch.append(service.RawMessage("sim:" + route.source[len("mqtt:"):], m.body, "sim", route.device_id))
+            batch.append(RawMessage("sim:" + route.source[len("mqtt:"):], m.body, "sim", route.device_id))
         service.ingest_batch(self.db, self.policy, batch, hotlist=self.hotlist)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from gwanje.core.migrate import upgrade
 from gwanje.core.settings import Settings, get_settings
 from gwanje.http.deps import PUBLIC, public, requires
 from gwanje.policy.model import Policy
-from gwanje.situations.service import HotListCache
+from gwanje.situations.hotlist.service import HotListCache
 from gwanje.ui.render import STATIC_DIR
 from gwanje.web import errors, jobs
 
