@@ -12,6 +12,9 @@ import html
 import re
 from datetime import datetime, timedelta, timezone
 
+from typing import Any
+
+import httpx
 import pyotp
 import pytest
 import sqlalchemy as sa
@@ -23,7 +26,7 @@ from gwanje.core.audit import Actor
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
 from gwanje.ui.forms import parse_kst
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Harness
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 PDF = b"%PDF-1.4\n% official document scan\n"
@@ -34,7 +37,7 @@ def h(harness):
     return harness
 
 
-def _camera(h, number: str, *, department: str = "autonomous_admin", purpose: str = "crime_prevention",
+def _camera(h: Harness, number: str, *, department: str = "autonomous_admin", purpose: str = "crime_prevention",
             secondary: tuple[str, ...] = ("disaster",), lat: float = 37.5636, lon: float = 127.0369,
             stream_url: str | None = None) -> int:
     with h.db.uow() as uow:
@@ -50,7 +53,7 @@ def _camera(h, number: str, *, department: str = "autonomous_admin", purpose: st
 class Session:
     """A browser-like client signed in through the login form (with a TOTP code where the role needs one)."""
 
-    def __init__(self, h, role: str, username: str | None = None):
+    def __init__(self, h: Harness, role: str, username: str | None = None) -> None:
         from fastapi.testclient import TestClient
 
         self.client = TestClient(h.app, raise_server_exceptions=False)
@@ -67,15 +70,15 @@ class Session:
         assert resp.status_code == 303, resp.text
         self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/cameras").text).group(1)
 
-    def get(self, path: str, **kw):
+    def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.client.get(path, headers=HTML, **kw)
 
-    def post(self, path: str, data: dict, files: dict | None = None, csrf: bool = True):
+    def post(self, path: str, data: dict, files: dict | None = None, csrf: bool = True) -> httpx.Response:
         body = {**data, **({"csrf_token": self.csrf} if csrf else {})}
         return self.client.post(path, data=body, files=files, headers=HTML, follow_redirects=False)
 
 
-def _bell_incident(h, message_id: str = "bell-1") -> int:
+def _bell_incident(h: Harness, message_id: str = "bell-1") -> int:
     resp = h.client.post("/api/events", headers=h.token("device"), json={
         "message_id": message_id, "type": "emergency_bell",
         "payload": {"bell_id": "B-1", "latitude": 37.5636, "longitude": 127.0369}})
@@ -150,7 +153,8 @@ def test_english_switch_translates_every_page(h):
     s.client.get("/lang/en", follow_redirects=False)
     resp = s.get("/access/provisions")
     assert '<html lang="en">' in resp.text and "Waiting for a decision" in resp.text
-    for path, heading in (("/access/emergency", "Emergency first access"), ("/access/usage-results", "CCTV usage results"),
+    for path, heading in (("/access/emergency", "Emergency first access"),
+                          ("/access/usage-results", "CCTV usage results"),
                           ("/access/statistics", "CCTV performance"), ("/access/subject-requests", "Data-subject"),
                           ("/ledgers", "Video ledgers")):
         page = s.get(path)
@@ -166,7 +170,7 @@ def test_kst_form_times_are_stored_in_utc():
     assert parse_kst("2026-11-20 00:30", "x") == datetime(2026, 11, 19, 15, 30, tzinfo=timezone.utc)
 
 
-def _request_form(number: str = "SD-P-1", **extra) -> dict:
+def _request_form(number: str = "SD-P-1", **extra: str) -> dict:
     return {"cameras": number, "period_start": "2026-11-20T10:00", "period_end": "2026-11-20T11:00",
             "purpose": "crime_prevention", "legal_ground": "crime_investigation", "reason": "절도 사건 수사",
             "document_number": "성동서 수사과-1234", **extra}
@@ -209,7 +213,7 @@ def test_a_police_request_with_its_scan_round_trips_and_the_it_officer_approves_
     assert f'/cameras/{cam}?purpose=crime_prevention&amp;provision_id={p["id"]}#video' in links
 
 
-def _record(h, cam: int, start: datetime, seconds: int = 4) -> None:
+def _record(h: Harness, cam: int, start: datetime, seconds: int = 4) -> None:
     """A real recorded segment (ffmpeg test pattern, H.264 MP4) indexed as the recorder would."""
     import shutil
     import subprocess
@@ -230,7 +234,7 @@ def _record(h, cam: int, start: datetime, seconds: int = 4) -> None:
                                   "h264") is not None
 
 
-def _requested(h, number: str):  # noqa: ANN202
+def _requested(h: Harness, number: str):  # noqa: ANN202
     police = Session(h, "police_investigator")
     resp = police.post("/access/provisions/document", _request_form(number),
                        files={"file": ("scan.pdf", PDF, "application/pdf")})
@@ -434,7 +438,7 @@ def test_usage_result_entered_on_the_page_counts_in_the_statistics(h):
 # ---------------------------------------------------------------- data-subject requests
 
 
-def _intake(**extra) -> dict:
+def _intake(**extra: str) -> dict:
     return {"requester_name": "홍길동", "requester_contact": "010-0000-0000", "identity_method": "resident_card",
             "cameras": "SD-S-1", "period_start": "2026-11-20T10:00", "period_end": "2026-11-20T10:30",
             "description": "파란 외투", "identity_checked": "yes", **extra}
@@ -454,7 +458,8 @@ def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_ar
     assert refused.status_code == 422
     assert "다른 사람이 찍혀 있다는 것은 거절 사유가 아닙니다" in refused.text and "pipa-35" in refused.text
     it.client.get("/lang/en", follow_redirects=False)
-    refused_en = it.post(f"/access/subject-requests/{sid}/decision", {"outcome": "refused", "reason": "no_police_present"})
+    refused_en = it.post(f"/access/subject-requests/{sid}/decision",
+                         {"outcome": "refused", "reason": "no_police_present"})
     assert refused_en.status_code == 422
     assert "'no police present' is not a ground to refuse viewing" in html.unescape(refused_en.text)
 
@@ -549,7 +554,8 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
     secrets, ids = {}, {}
     with db.uow() as uow:
         for key, (username, role) in BROWSER_USERS.items():
-            _, secrets[key] = accounts.add_user(uow, system, policy, accounts.NewUser(username, username, role, PASSWORD))
+            _, secrets[key] = accounts.add_user(uow, system, policy,
+                                                accounts.NewUser(username, username, role, PASSWORD))
         device, _ = accounts.add_user(uow, system, policy, accounts.NewUser("bell-vc", "bell", "device", PASSWORD))
         device_token = accounts.issue_token(uow, system, device, "video console test")
         for number, dept, purpose, lat, lon, streams in BOARD_CAMERAS:
@@ -588,7 +594,7 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
             proc.kill()
 
 
-def _signed_in(browser, stack, who: str, path: str):  # noqa: ANN202
+def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202, F811 - the browser fixture
     context = browser.new_context(base_url=stack["base"], viewport={"width": 1600, "height": 1000},
                                   locale="ko-KR", timezone_id="Asia/Seoul")
     page = context.new_page()
@@ -607,7 +613,8 @@ def _signed_in(browser, stack, who: str, path: str):  # noqa: ANN202
 
 
 @pytest.mark.browser
-def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_its_clause(browser, video_stack):
+def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_its_clause(
+        browser, video_stack):  # noqa: F811 - the browser fixture
     import os
 
     stack = video_stack
@@ -659,7 +666,8 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
 
 
 @pytest.mark.browser
-def test_a_provision_request_with_its_scan_goes_from_the_police_form_to_the_it_officers_queue(browser, video_stack):
+def test_a_provision_request_with_its_scan_goes_from_the_police_form_to_the_it_officers_queue(
+        browser, video_stack):  # noqa: F811 - the browser fixture
     import os
 
     stack = video_stack
