@@ -71,6 +71,7 @@ def test_camera_is_created_read_updated_retired_and_audited(harness):
     update = audit[1]
     assert '"status":"active"' in update["before"] and '"status":"fault"' in update["after"]
     assert update["role"] == "district_manager" and update["request_id"]
+    assert update["at"].endswith("+00:00")  # datetime.isoformat(), as the audit API has always answered
 
 
 def test_police_installed_camera_belongs_to_the_police(harness):

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+# Times on the wire as ``datetime.isoformat()`` ("…+00:00"), as the audit routes have always answered.
+Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json"),
+                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
 
 class AuditEntryRead(BaseModel):
@@ -13,7 +23,7 @@ class AuditEntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     seq: int
-    at: datetime
+    at: Timestamp
     actor_id: int | None
     actor_name: str
     organisation: str | None

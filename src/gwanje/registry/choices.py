@@ -24,8 +24,3 @@ class StorageMode(ChoiceSet):
 def status_colours() -> dict[str, str]:
     """``{status: colour}`` for the legend and the markers."""
     return {c.code: CameraStatus.colour(c.code) for c in CameraStatus}
-
-
-def labels() -> dict[str, tuple[str, str]]:
-    """``{code: (ko, en)}`` of every registry choice (statuses and storage modes)."""
-    return {**StorageMode.as_table(), **CameraStatus.as_table()}

@@ -1,19 +1,13 @@
-"""Pure registry rules: no I/O, standard library and the registry's choice sets only."""
+"""Pure registry rules: no I/O, standard library only."""
 
 from __future__ import annotations
 
 import math
 import re
 
-from gwanje.registry.choices import labels
-
 # South Korea incl. Jeju, Ulleungdo and Dokdo, with a small margin; 0/0 is never valid.
 KOREA_LAT = (33.0, 38.7)
 KOREA_LON = (124.5, 132.0)
-
-
-# Old name kept for ui/i18n.py (Translator.label) until it reads registry/choices.py itself.
-LABELS: dict[str, tuple[str, str]] = labels()
 
 
 def inside_korea(latitude: float, longitude: float) -> bool:
