@@ -372,7 +372,7 @@ def test_invalid_refusals_of_a_subject_request_are_refused(world, db, policy, re
         assert subjects.get_subject_request(session, s.id).status == "received"
 
 
-def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(world, db, policy):
+def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(world, db, policy, published):
     handler = world.user("district_it_officer")
     cam = world.camera("C-1")
     late = _subject(world, handler, cam, received_at=utcnow() - timedelta(days=11))
@@ -381,6 +381,9 @@ def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(wo
     with db.reading() as s:
         assert [(i.kind, i.object_id) for i in provisions.overdue_items(s, policy)] == [("subject_request", late.id)]
     assert provisions.flag_overdue(db, policy) == 1 and provisions.flag_overdue(db, policy) == 0
+    missed = published[-1]
+    assert isinstance(missed, DeadlineMissed) and (missed.overdue, missed.object_id) == ("subject_request", late.id)
+    assert "district_it_officer" in missed.to_roles and "police_officer" not in missed.to_roles
     s = subjects.decide_subject_request(db, policy, handler, late.id, outcome="delayed",
                                        reason="masking_in_progress")
     s = subjects.decide_subject_request(db, policy, handler, late.id, outcome="provided", method="copy")

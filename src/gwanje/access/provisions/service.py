@@ -449,7 +449,7 @@ def _flag_overdue(uow: UnitOfWork, policy: Policy, now: datetime) -> int:
             s.overdue_notified_at = now
             audit.append(actor, Change("subject_request.overdue", "subject_request", s.id, None,
                                        {"due_at": item.due_at.isoformat()}, clause=item.clause))
-            to_roles = policy.provision_approvers()
+            to_roles = policy.roles_with("video.subject_request.handle")  # those who answer the request
         else:
             p = session.get(ProvisionRequest, item.object_id)
             field = "document_overdue_notified_at" if item.kind == "document" else "usage_result_overdue_notified_at"
