@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
+from gwanje.registry.deps import CameraIndexDep as Index
 from gwanje.situations import live, service
 from gwanje.situations.hotlist import api as hotlist_api
-from gwanje.registry.deps import CameraIndexDep as Index
 from gwanje.situations.deps import Reader, Responder, VisibleIncident, WorkableIncident
 from gwanje.situations.messages import MAX_MESSAGE_BYTES
 from gwanje.situations.schemas import (
@@ -26,7 +26,6 @@ from gwanje.situations.schemas import (
     IncidentDetailRead,
     IncidentRead,
     IngestResultRead,
-    LocalText,
     NearbyCameraRead,
     RejectedMessageRead,
     SopStepUpdate,
@@ -46,9 +45,6 @@ K = Annotated[int, Query(ge=1, le=MAX_K)]
 Lat = Annotated[float, Query(ge=-90, le=90)]
 Lon = Annotated[float, Query(ge=-180, le=180)]
 
-_INGEST_STATUS = {"stored": 202, "duplicate": 200, "rejected": 422}
-
-
 @router.post("/events", status_code=202, response_model=IngestResultRead)
 async def post_event(request: Request, response: Response, db: DB, policy: PolicyDep,
                      principal: Device) -> IngestResultRead:
@@ -61,14 +57,8 @@ async def post_event(request: Request, response: Response, db: DB, policy: Polic
                               device_id=request.headers.get("x-device-id"))
     batch = await run_in_threadpool(service.ingest_batch, db, policy, [item],
                                     hotlist=request.app.state.hotlist.match)
-    result = batch.results[0]
-    response.status_code = _INGEST_STATUS[result.status]
-    body = IngestResultRead(status=result.status, message_id=result.message_id, inbox_id=result.inbox_id,
-                            incident_id=result.incident_id, note=result.note)
-    if result.status == "rejected":
-        body.error = "message_rejected"
-        body.message = LocalText(ko="메시지를 보관했으나 처리할 수 없습니다: " + (result.error or ""),
-                                 en="message kept but cannot be used: " + (result.error or ""))
+    body = IngestResultRead.from_result(batch.results[0])
+    response.status_code = body.http_status
     return body
 
 
@@ -122,15 +112,14 @@ def nearby_cameras(principal: Reader, incident: VisibleIncident, db: DB, policy:
 @cameras_router.get("/cameras/nearest")
 def nearest_cameras(_: RegistryReader, db: DB, index: Index, lat: Lat, lon: Lon, k: K = 10) -> list[CameraDistanceRead]:
     """The k cameras nearest a point, nearest first."""
-    return [CameraDistanceRead.from_near(r) for r in service.cameras_at(db, index.nearest(lat, lon, k), lat, lon)]
+    return [CameraDistanceRead.from_near(r) for r in service.cameras_nearest(db, index, lat, lon, k)]
 
 
 @cameras_router.get("/cameras/within")
 def cameras_within(_: RegistryReader, db: DB, index: Index, lat: Lat, lon: Lon,
                    radius_m: Annotated[float, Query(gt=0, le=MAX_RADIUS_M)]) -> list[CameraDistanceRead]:
     """Cameras within a radius of a point, nearest first (at most 1,000)."""
-    pairs = index.within(lat, lon, radius_m)[:MAX_WITHIN]
-    return [CameraDistanceRead.from_near(r) for r in service.cameras_at(db, pairs, lat, lon)]
+    return [CameraDistanceRead.from_near(r) for r in service.cameras_within(db, index, lat, lon, radius_m, MAX_WITHIN)]
 
 
 routers = [cameras_router, router, *hotlist_api.routers, live.router]

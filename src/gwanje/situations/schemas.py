@@ -177,6 +177,21 @@ class IngestResultRead(BaseModel):
     error: str | None = None
     message: LocalText | None = None
 
+    @classmethod
+    def from_result(cls, result: Any) -> "IngestResultRead":
+        """``result``: a :class:`gwanje.situations.service.IngestResult`."""
+        body = cls(status=result.status, message_id=result.message_id, inbox_id=result.inbox_id,
+                   incident_id=result.incident_id, note=result.note)
+        if result.status == "rejected":
+            body.error = "message_rejected"
+            body.message = LocalText(ko="메시지를 보관했으나 처리할 수 없습니다: " + (result.error or ""),
+                                     en="message kept but cannot be used: " + (result.error or ""))
+        return body
+
+    @property
+    def http_status(self) -> int:
+        return {"stored": 202, "duplicate": 200}.get(self.status, 422)
+
 
 class RejectedMessageRead(BaseModel):
     id: int

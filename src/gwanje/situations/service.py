@@ -616,8 +616,19 @@ def _may_open(policy: Policy, role: str, department: str | None, purpose: str, n
     return decision
 
 
-def cameras_at(db: Database, pairs: list[tuple[int, float]], lat: float, lon: float) -> list[NearCamera]:
+def _cameras_at(db: Database, pairs: list[tuple[int, float]], lat: float, lon: float) -> list[NearCamera]:
     """``(camera id, metres)`` pairs from the index, as cameras with distance and bearing."""
     with db.reading() as session:
         cameras = _cameras(session, [cid for cid, _ in pairs])
     return [_near(cameras[cid], m, lat, lon) for cid, m in pairs if cid in cameras]
+
+
+def cameras_nearest(db: Database, index: CameraIndex, lat: float, lon: float, k: int) -> list[NearCamera]:
+    """The k cameras nearest a point, nearest first."""
+    return _cameras_at(db, index.nearest(lat, lon, k), lat, lon)
+
+
+def cameras_within(db: Database, index: CameraIndex, lat: float, lon: float, radius_m: float,
+                   limit: int) -> list[NearCamera]:
+    """Cameras within a radius of a point, nearest first, at most ``limit``."""
+    return _cameras_at(db, index.within(lat, lon, radius_m)[:limit], lat, lon)
