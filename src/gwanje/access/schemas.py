@@ -6,25 +6,17 @@ The parts keep their own: :mod:`gwanje.access.provisions.schemas`, :mod:`gwanje.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, StringConstraints
 
 from gwanje.access.models import IncidentCamera
 from gwanje.core.choices import ChoiceSet
-from gwanje.core.schemas import StrictModel
+from gwanje.core.schemas import StrictModel, Timestamp
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat()
-
-
-# Times on the wire as ``datetime.isoformat()`` ("…+00:00"), as the access routes have always answered.
-Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json"),
-                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
 
 class Label(BaseModel):

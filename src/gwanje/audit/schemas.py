@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()
+from gwanje.core.schemas import Timestamp
+from pydantic import BaseModel, ConfigDict, Field
 
 
-# Times on the wire as ``datetime.isoformat()`` ("…+00:00"), as the audit routes have always answered.
-Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json"),
-                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
 
 
 class AuditEntryRead(BaseModel):

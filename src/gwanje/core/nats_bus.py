@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from gwanje.core.bus import Event, LocalBus
-from gwanje.core.events import DomainEvent, UnknownEvent, from_wire
+from gwanje.core.events import from_wire
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +38,6 @@ DEFAULT_SUBJECT = "gwanje.live"
 START_WAIT_SECONDS = 3.0
 ERROR_LOG_SECONDS = 30.0
 _SUBJECT_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-
-
-# TRANSITION: dict events are still accepted while capabilities move to typed events.
-def _kind(event):  # noqa: ANN001, ANN202
-    return event.kind if isinstance(event, DomainEvent) else event.get("kind")
-
-
-def _wire(event):  # noqa: ANN001, ANN202
-    return event.to_wire() if isinstance(event, DomainEvent) else event
-
-
-def _rebuild(body):  # noqa: ANN001, ANN202
-    try:
-        return from_wire(body)
-    except UnknownEvent:
-        if not isinstance(body.get("kind"), str):
-            raise
-        return body
 
 
 def split_bus_url(url: str) -> tuple[str, str]:
@@ -143,7 +125,7 @@ class NatsBus(LocalBus):
         if nc is not None:
             try:
                 await nc.drain()  # sends what is pending, then closes
-            except Exception:  # noqa: BLE001 - shutting down anyway
+            except Exception:
                 log.warning("NATS drain failed", exc_info=True)
         self._loop = None
 
@@ -159,9 +141,9 @@ class NatsBus(LocalBus):
         loop = self._loop
         if loop is None:
             self.lost += 1
-            log.warning("NATS bus not started; %s event kept local", _kind(event))
+            log.warning("NATS bus not started; %s event kept local", event.kind)
             return
-        data = json.dumps({"origin": self.instance_id, "event": _wire(event)}, ensure_ascii=False, default=str,
+        data = json.dumps({"origin": self.instance_id, "event": event.to_wire()}, ensure_ascii=False, default=str,
                           separators=(",", ":")).encode("utf-8")
         try:
             running = asyncio.get_running_loop()
@@ -200,7 +182,7 @@ class NatsBus(LocalBus):
             origin, body = envelope["origin"], envelope["event"]
             if not isinstance(body, dict):
                 raise ValueError("no event")
-            event = _rebuild(body)
+            event = from_wire(body)
         except (ValueError, KeyError, TypeError) as exc:  # UnknownEvent is a ValueError
             log.warning("ignoring malformed message on %s: %s", msg.subject, exc)
             return

@@ -1,10 +1,12 @@
-"""The base of every request model: unknown fields and control characters are refused."""
+"""Shared schema parts: the base of every request model (unknown fields and control characters are
+refused) and the wire form of a time."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema, field_validator
 
 
 def has_control_chars(value: str) -> bool:
@@ -29,3 +31,12 @@ class StrictModel(BaseModel):
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
         return _check(value)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+# Times on the wire as ``datetime.isoformat()`` ("…+00:00"), as the API has always answered.
+Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json"),
+                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]

@@ -8,7 +8,7 @@ every :data:`gwanje.video.service.GRANT_RECHECK_SECONDS` and ends when the grant
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
@@ -117,21 +117,3 @@ def live_status(_: Viewer, hub: Hub) -> LiveStatusRead:
 
 
 routers = [router]
-
-
-# ---- lifecycle, until the app factory does it itself -----------------------------------------------
-# The app factory owns the live hub: ``app.state.video_hub = service.LiveHub()`` when it builds the app,
-# ``await app.state.video_hub.close()`` when the lifespan ends (stops every live transcoder). These two
-# helpers do exactly that for a factory that still calls them; drop them once web/app.py does.
-
-
-def install(app: FastAPI) -> None:
-    app.state.video_hub = service.LiveHub()
-    for r in routers:
-        app.include_router(r)
-
-
-async def shutdown(app: FastAPI) -> None:
-    hub = getattr(app.state, "video_hub", None)
-    if hub is not None:
-        await hub.close()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, Field
 
-from gwanje.core.schemas import StrictModel
+from gwanje.core.schemas import StrictModel, Timestamp
 from gwanje.video import rules
 
 if TYPE_CHECKING:
@@ -15,12 +14,6 @@ if TYPE_CHECKING:
     from gwanje.video.service import Recording, Transcoder
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat()
-
-
-# ``datetime.isoformat()`` on the wire ("…+00:00"), as these routes have always answered.
-Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json")]
 
 
 # ---- requests ------------------------------------------------------------------------------------

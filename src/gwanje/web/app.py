@@ -1,37 +1,77 @@
-"""The web app factory: one list of every capability's routers, the error mapping, background jobs."""
+"""The web app factory: one list of every capability's routers, the error mapping, background jobs.
+
+A new capability registers its routes by adding its ``api.routers`` and ``views.routers`` to
+:data:`ROUTERS` (order matters only where paths overlap; it is said beside the entry).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import logging
-import threading
-import uuid
-from urllib.parse import quote
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from pydantic import BaseModel
 from starlette.staticfiles import StaticFiles
 
 from gwanje import __version__
+from gwanje.access import api as access_api
+from gwanje.access import views as access_views
+from gwanje.accounts import api as accounts_api
 from gwanje.accounts import service as accounts
+from gwanje.accounts import views as accounts_views
+from gwanje.audit import api as audit_api
+from gwanje.audit import views as audit_views
 from gwanje.bootstrap import load_configured_policy, make_bus
+from gwanje.core.audit import record_policy_in_force
 from gwanje.core.bus import LocalBus
 from gwanje.core.db import Database
-from gwanje.core.errors import DomainError, NotAuthenticated
 from gwanje.core.migrate import upgrade
 from gwanje.core.settings import Settings, get_settings
+from gwanje.evidence import api as evidence_api
+from gwanje.evidence import views as evidence_views
 from gwanje.http.deps import PUBLIC, public, requires
 from gwanje.policy.model import Policy
+from gwanje.registry import api as registry_api
+from gwanje.registry import views as registry_views
+from gwanje.registry.spatial import CameraIndexCache
+from gwanje.situations import api as situations_api
+from gwanje.situations import views as situations_views
 from gwanje.situations.hotlist.service import HotListCache
 from gwanje.ui.render import STATIC_DIR
+from gwanje.video import api as video_api
+from gwanje.video import views as video_views
+from gwanje.video.service import LiveHub
 from gwanje.web import errors, jobs
 
 log = logging.getLogger(__name__)
+
+# Every capability's routers, in the order they are matched.
+ROUTERS = (
+    *accounts_api.routers,
+    # Situations before the registry: its /api/cameras/nearest must win over /api/cameras/{camera_id}.
+    *situations_api.routers,
+    *registry_api.routers,
+    *audit_api.routers,
+    *access_api.routers,
+    *evidence_api.routers,
+    *video_api.routers,
+    *accounts_views.routers,
+    *registry_views.routers,
+    *situations_views.routers,
+    *access_views.routers,
+    *video_views.routers,
+    *evidence_views.routers,
+    *audit_views.routers,
+)
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
 
 def create_app(settings: Settings | None = None, db: Database | None = None, policy: Policy | None = None,
                migrate: bool = True, bus: LocalBus | None = None) -> FastAPI:
@@ -46,15 +86,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
         _record_policy(db, policy)
         await app.state.bus.start()
         jobs.warm_up_in_background()
-        escalator = jobs.start_periodic(app)
+        periodic = jobs.start_periodic(app)
         try:
             yield
         finally:
-            if escalator is not None:
-                escalator.cancel()
-            from gwanje.video import api as video_api
-
-            await video_api.shutdown(app)
+            if periodic is not None:
+                periodic.cancel()
+            await app.state.video_hub.close()
             await app.state.bus.stop()
 
     app = FastAPI(
@@ -74,50 +112,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
     # Every committed unit of work publishes its recorded events on this app's bus.
     db.publish_to(app.state.bus.publish_many)
     app.state.hotlist = HotListCache(db)
-
-    errors.install_middleware(app, settings)
-    errors.install_error_handlers(app)
-
-    from gwanje.accounts.api import router as accounts_router
-    from gwanje.audit.api import router as audit_router
-    from gwanje.registry.api import router as registry_router
-    from gwanje.access import api as access_api
-    from gwanje.situations import api as situations_api
-    from gwanje.situations import views as situations_views
-
-    app.include_router(accounts_router)
-    # Situations first: its /api/cameras/nearest must come before the registry's /api/cameras/{camera_id}.
-    for situations_router in situations_api.routers:
-        app.include_router(situations_router)
-    app.include_router(registry_router)
-    app.include_router(audit_router)
-    for access_router in access_api.routers:
-        app.include_router(access_router)
-    from gwanje.evidence.api import router as evidence_router
-
-    app.include_router(evidence_router)
-
-    from gwanje.registry.spatial import CameraIndexCache
-    from gwanje.accounts import views as accounts_views
-    from gwanje.registry import views as registry_views
-
     app.state.camera_index = CameraIndexCache(db)
     # A camera added, moved or retired (registry events, after commit) makes the index stale.
     app.state.bus.listeners.append(app.state.camera_index.on_event)
-    for console_router in (*accounts_views.routers, *registry_views.routers, *situations_views.routers):
-        app.include_router(console_router)
-    from gwanje.access import views as access_views
-    from gwanje.video import views as video_views
+    app.state.video_hub = LiveHub()
 
-    for console_router in (*access_views.routers, *video_views.routers):
-        app.include_router(console_router)
-    from gwanje.video import api as video_api
-
-    video_api.install(app)
+    errors.install_middleware(app, settings)
+    errors.install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", dependencies=[PUBLIC], tags=["meta"])
-    async def healthz() -> dict:
-        return {"status": "ok", "version": __version__}
+    async def healthz() -> Health:
+        return Health(status="ok", version=__version__)
 
     if STATIC_DIR.exists():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -126,10 +133,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None, pol
 
 
 def _record_policy(db: Database, policy: Policy) -> None:
-    import hashlib
-
-    from gwanje.core.audit import record_policy_in_force
-
     source = Path(policy.source)
     if not source.is_file():
         return

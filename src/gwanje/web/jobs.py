@@ -30,7 +30,7 @@ async def periodic_loop(app: FastAPI) -> None:
         for job in PERIODIC_JOBS:
             try:
                 await run_in_threadpool(job, app.state.db, app.state.policy)
-            except Exception:  # noqa: BLE001 - keep running after a transient database error
+            except Exception:
                 log.exception("background job %s failed", job.__name__)
 
 
@@ -43,7 +43,7 @@ def start_periodic(app: FastAPI) -> asyncio.Task | None:
 def _warm_spatial() -> None:
     try:
         spatial.warm_up()
-    except Exception:  # noqa: BLE001 - the index still works, only the first query is slow
+    except Exception:
         log.exception("could not prepare the nearest-camera kernels")
 
 
