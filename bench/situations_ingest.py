@@ -25,6 +25,7 @@ Prints a table, then one JSON object per figure per line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +39,7 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Callable
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -69,7 +71,7 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def _wait(predicate, timeout: float, what: str, interval: float = 0.01):  # noqa: ANN001
+def _wait(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.01) -> Any:
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
         if time.monotonic() > deadline:
@@ -87,10 +89,11 @@ class Broker:
     def __init__(self, folder: Path):
         self.port = _free_port()
         conf = folder / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 0\nmax_inflight_messages 0\n")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 0\nmax_inflight_messages 0\n"
+        )
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait(lambda: _reachable("127.0.0.1", self.port), 10, "mosquitto")
 
     @property
@@ -120,7 +123,7 @@ def child_anchor_subscriber(port: int, n: int) -> None:
     latencies: list[float] = []
     state = {"count": 0, "last": 0.0}
 
-    def on_message(client, userdata, msg):  # noqa: ANN001
+    def on_message(client, userdata, msg):
         now = time.time()
         latencies.append((now - float(msg.payload.split(b"|", 1)[0])) * 1000)
         state["count"] += 1
@@ -143,8 +146,9 @@ def child_anchor_subscriber(port: int, n: int) -> None:
 
 
 def _anchor_run(broker: Broker, n: int, rate: float | None) -> dict:
-    sub = subprocess.Popen([sys.executable, __file__, "--child-anchor", str(broker.port), str(n)],
-                           stdout=subprocess.PIPE, text=True)
+    sub = subprocess.Popen(
+        [sys.executable, __file__, "--child-anchor", str(broker.port), str(n)], stdout=subprocess.PIPE, text=True
+    )
     assert sub.stdout.readline().strip() == "READY"
     pub = _publisher(broker.port)
     pad = b"|" + b"x" * 380  # about the size of a device event
@@ -187,8 +191,9 @@ class Stack:
         from gwanje.registry.seed import seed_seongdong
 
         self.folder = folder
-        self.admin = sa.create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"),
-                                      isolation_level="AUTOCOMMIT")
+        self.admin = sa.create_engine(
+            PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        )
         self.name = f"gwanje_bench_{uuid.uuid4().hex[:10]}"
         with self.admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{self.name}"'))
@@ -198,8 +203,17 @@ class Stack:
         policy = load_default()
         seed_seongdong(self.db, policy)
         with self.db.uow() as uow:
-            user, _ = accounts.add_user(uow, Actor.system("bench"), policy, accounts.NewUser(
-                username="bench_manager", display_name="bench", role="district_manager", password="bench-password-123"))
+            user, _ = accounts.add_user(
+                uow,
+                Actor.system("bench"),
+                policy,
+                accounts.NewUser(
+                    username="bench_manager",
+                    display_name="bench",
+                    role="district_manager",
+                    password="bench-password-123",
+                ),
+            )
             self.token = accounts.issue_token(uow, Actor.system("bench"), user, "bench")
             uow.commit()
         self.procs: list[subprocess.Popen] = []
@@ -209,16 +223,28 @@ class Stack:
             env["GWANJE_BUS_URL"] = f"{NATS}?subject=gwanje.bench.{uuid.uuid4().hex[:8]}"
         self.env = env
         self.consumer_log = folder / "consumer.log"
-        self.procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gwanje", "consume", "--url", broker.url, "--client-id", "bench-consumer"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.consumer_log.open("wb")))
+        self.procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gwanje", "consume", "--url", broker.url, "--client-id", "bench-consumer"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=self.consumer_log.open("wb"),
+            )
+        )
         _wait(lambda: "MQTT subscribed" in self.consumer_log.read_text(errors="replace"), 60, "the consumer")
         self.ws: LiveClient | None = None
         if with_ws:
             self.port = _free_port()
-            self.procs.append(subprocess.Popen([sys.executable, __file__, "--child-app", str(self.port)], cwd=ROOT,
-                                               env=env, stdout=subprocess.DEVNULL,
-                                               stderr=(folder / "app.log").open("wb")))
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, "--child-app", str(self.port)],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=(folder / "app.log").open("wb"),
+                )
+            )
             _wait(lambda: _reachable("127.0.0.1", self.port), 60, "the app", interval=0.1)
             self.ws = LiveClient(f"ws://127.0.0.1:{self.port}/api/live?token={self.token}")
 
@@ -285,10 +311,8 @@ class LiveClient:
             self.closed_with = f"{type(exc).__name__}: {exc}"
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.ws.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 def _mix(seed: int):  # noqa: ANN202
@@ -313,16 +337,24 @@ def measure_sustained(stack: Stack, broker: Broker, n: int, mix) -> dict:  # noq
     stored_at = time.time()
     ws_at = None
     if stack.ws is not None:
-        _wait(lambda: len(stack.ws.arrivals) - before_ws >= expected or stack.ws.closed_with, 120,
-              "all incidents on the WebSocket", interval=0.02)
+        _wait(
+            lambda: len(stack.ws.arrivals) - before_ws >= expected or stack.ws.closed_with,
+            120,
+            "all incidents on the WebSocket",
+            interval=0.02,
+        )
         if stack.ws.closed_with:
             raise RuntimeError(f"the live feed closed: {stack.ws.closed_with}")
         ws_at = stack.ws.arrivals[before_ws + expected - 1][0]
     pub.disconnect()
     pub.loop_stop()
     end = max(stored_at, ws_at or 0)
-    return {"rate": n / (end - t0), "stored_rate": n / (stored_at - t0), "publish_rate": n / (published - t0),
-            "incidents": expected}
+    return {
+        "rate": n / (end - t0),
+        "stored_rate": n / (stored_at - t0),
+        "publish_rate": n / (published - t0),
+        "incidents": expected,
+    }
 
 
 def measure_latency(stack: Stack, broker: Broker, seconds: float, mix) -> dict:  # noqa: ANN001
@@ -343,9 +375,9 @@ def measure_latency(stack: Stack, broker: Broker, seconds: float, mix) -> dict: 
     _wait(lambda: len(stack.ws.arrivals) - before >= expected or stack.ws.closed_with, 120, "the last incidents")
     pub.disconnect()
     pub.loop_stop()
-    arrivals = stack.ws.arrivals[before:before + expected]
+    arrivals = stack.ws.arrivals[before : before + expected]
     lat = [(t - datetime.fromisoformat(occ).timestamp()) * 1000 for t, occ in arrivals]
-    lat = lat[int(len(lat) * 0.1):]  # the first second warms up connections and caches
+    lat = lat[int(len(lat) * 0.1) :]  # the first second warms up connections and caches
     return {"p50": _percentile(lat, 50), "p99": _percentile(lat, 99), "samples": len(lat)}
 
 
@@ -363,8 +395,9 @@ def measure_latency_stored(stack: Stack, broker: Broker, seconds: float, mix) ->
         last = 0
         while not stop.is_set():
             with stack.db.reading() as s:
-                rows = s.execute(sa.text("SELECT id, message_id FROM inbox WHERE id > :last ORDER BY id"),
-                                 {"last": last}).all()
+                rows = s.execute(
+                    sa.text("SELECT id, message_id FROM inbox WHERE id > :last ORDER BY id"), {"last": last}
+                ).all()
             now = time.time()
             for r in rows:
                 seen[r.message_id] = now
@@ -394,17 +427,34 @@ def measure_latency_stored(stack: Stack, broker: Broker, seconds: float, mix) ->
 
 
 def figures(anchor: dict, sustained: dict, latency: dict, ws: bool) -> list[dict]:
-    leg = "MQTT publish → stored (PostgreSQL) → delivered on WS /api/live" if ws else \
-        "MQTT publish → stored (PostgreSQL); live WebSocket leg NOT measured (no NATS)"
+    leg = (
+        "MQTT publish → stored (PostgreSQL) → delivered on WS /api/live"
+        if ws
+        else "MQTT publish → stored (PostgreSQL); live WebSocket leg NOT measured (no NATS)"
+    )
     return [
-        {"name": "ingest events/s", "value": round(sustained["rate"]), "unit": "events/s", "better": "higher",
-         "anchor": "raw Mosquitto QoS 1 publish→subscribe throughput, paho-mqtt, subscriber in its own process",
-         "anchor_value": round(anchor["rate"]),
-         "target": f">= {TARGET_RATE:.0f} events/s and >= {TARGET_RATIO} x anchor", "what": leg},
-        {"name": "ingest p99 ms @1000/s", "value": round(latency["p99"], 1), "unit": "ms", "better": "lower",
-         "anchor": "raw Mosquitto QoS 1 publish→subscribe p99 at 1,000 msg/s, paho-mqtt",
-         "anchor_value": round(anchor["p99"], 1), "target": f"<= {TARGET_P99_MS:.0f} ms", "what": leg,
-         "p50_ms": round(latency["p50"], 1), "samples": latency["samples"]},
+        {
+            "name": "ingest events/s",
+            "value": round(sustained["rate"]),
+            "unit": "events/s",
+            "better": "higher",
+            "anchor": "raw Mosquitto QoS 1 publish→subscribe throughput, paho-mqtt, subscriber in its own process",
+            "anchor_value": round(anchor["rate"]),
+            "target": f">= {TARGET_RATE:.0f} events/s and >= {TARGET_RATIO} x anchor",
+            "what": leg,
+        },
+        {
+            "name": "ingest p99 ms @1000/s",
+            "value": round(latency["p99"], 1),
+            "unit": "ms",
+            "better": "lower",
+            "anchor": "raw Mosquitto QoS 1 publish→subscribe p99 at 1,000 msg/s, paho-mqtt",
+            "anchor_value": round(anchor["p99"], 1),
+            "target": f"<= {TARGET_P99_MS:.0f} ms",
+            "what": leg,
+            "p50_ms": round(latency["p50"], 1),
+            "samples": latency["samples"],
+        },
     ]
 
 
@@ -448,12 +498,18 @@ def main() -> int:
     print(f"{'figure':<26}{'value':>12}{'anchor':>12}   target")
     for f in figs:
         print(f"{f['name']:<26}{f['value']:>12}{f['anchor_value']:>12}   {f['target']}")
-    print(f"  sustained: publish {sustained['publish_rate']:.0f}/s, stored {sustained['stored_rate']:.0f}/s, "
-          f"{sustained['incidents']} incidents; latency p50 {latency['p50']:.1f} ms over {latency['samples']} samples; "
-          f"anchor p50 {anchor['p50']:.1f} ms")
+    print(
+        f"  sustained: publish {sustained['publish_rate']:.0f}/s, stored {sustained['stored_rate']:.0f}/s, "
+        f"{sustained['incidents']} incidents; latency p50 {latency['p50']:.1f} ms over {latency['samples']} samples; "
+        f"anchor p50 {anchor['p50']:.1f} ms"
+    )
     for f in figs:
-        print(json.dumps({k: f[k] for k in ("name", "value", "unit", "better", "anchor", "anchor_value", "target")},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {k: f[k] for k in ("name", "value", "unit", "better", "anchor", "anchor_value", "target")},
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 

@@ -23,6 +23,7 @@ Prints a table, then one JSON object per figure per line. PostgreSQL: ``GWANJE_B
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -42,11 +43,21 @@ PG_ADMIN = os.environ.get("GWANJE_BENCH_PG", "postgresql://postgres@127.0.0.1:54
 
 # (lat, lon, weight, spread in degrees): the larger cities of bench/registry.py
 CITIES = [
-    (37.5665, 126.9780, 30, 0.08), (35.1796, 129.0756, 10, 0.06), (37.4563, 126.7052, 8, 0.05),
-    (35.8714, 128.6014, 7, 0.05), (36.3504, 127.3845, 5, 0.04), (35.1595, 126.8526, 5, 0.04),
-    (35.5384, 129.3114, 3, 0.04), (37.2636, 127.0286, 8, 0.05), (33.4996, 126.5312, 3, 0.04),
-    (37.8813, 127.7298, 2, 0.03), (35.8242, 127.1480, 3, 0.03), (36.6424, 127.4890, 3, 0.03),
-    (36.0190, 129.3435, 2, 0.03), (37.7519, 128.8761, 2, 0.03), (35.2281, 128.6811, 4, 0.04),
+    (37.5665, 126.9780, 30, 0.08),
+    (35.1796, 129.0756, 10, 0.06),
+    (37.4563, 126.7052, 8, 0.05),
+    (35.8714, 128.6014, 7, 0.05),
+    (36.3504, 127.3845, 5, 0.04),
+    (35.1595, 126.8526, 5, 0.04),
+    (35.5384, 129.3114, 3, 0.04),
+    (37.2636, 127.0286, 8, 0.05),
+    (33.4996, 126.5312, 3, 0.04),
+    (37.8813, 127.7298, 2, 0.03),
+    (35.8242, 127.1480, 3, 0.03),
+    (36.6424, 127.4890, 3, 0.03),
+    (36.0190, 129.3435, 2, 0.03),
+    (37.7519, 128.8761, 2, 0.03),
+    (35.2281, 128.6811, 4, 0.04),
 ]
 SEONGDONG_BOX = (37.535, 37.575, 127.010, 127.075)
 SEOUL_BOX = (37.430, 37.700, 126.765, 127.180)
@@ -141,8 +152,10 @@ class PostGIS:
                     copy.write("".join(buf))
                     buf.clear()
             copy.write("".join(buf))
-        c.execute(f"CREATE TABLE {table} AS SELECT id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geometry(Point, 4326)"
-                  f" AS geom FROM {table}_raw")
+        c.execute(
+            f"CREATE TABLE {table} AS SELECT id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geometry(Point, 4326)"
+            f" AS geom FROM {table}_raw"
+        )
         c.execute(f"DROP TABLE {table}_raw")
         c.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (id)")
         c.execute(f"CREATE INDEX ON {table} USING gist (geom)")
@@ -150,7 +163,7 @@ class PostGIS:
         return time.perf_counter() - t0
 
     def time_queries(self, table: str, points: list[tuple[float, float]]) -> tuple[list[float], list[list[int]]]:
-        sql = (f"SELECT id FROM {table} ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 10")
+        sql = f"SELECT id FROM {table} ORDER BY geom <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326) LIMIT 10"
         times, results = [], []
         with self.conn.cursor() as cur:
             for lat, lon in points[:100]:  # warm up: plan preparation, cache
@@ -165,10 +178,8 @@ class PostGIS:
         return times, results
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.conn.close()
-        except Exception:
-            pass
         self.admin.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
         self.admin.close()
 
@@ -176,7 +187,7 @@ class PostGIS:
 def _open_postgis() -> tuple[PostGIS | None, str]:
     try:
         pg = PostGIS()
-    except Exception as exc:  # no server, or no postgis package
+    except Exception as exc:  # noqa: BLE001 - no server, or no postgis package
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"PostGIS unavailable: {reason} (apt-get install postgresql-15-postgis-3)"
     return pg, f"PostGIS {pg.version}"
@@ -227,18 +238,32 @@ def bench_nearest(queries: int = 10_000, pg_queries: int = 2_000, postgis: bool 
                 pg_times, pg_results = pg.time_queries(table, points[:pg_queries])
                 anchor["value"], anchor["p99"] = statistics.median(pg_times), _pct(pg_times, 0.99)
                 # PostGIS orders by planar degrees, we by metres: the sets mostly, not always, agree.
-                same = sum(set(r) == {cid for cid, _ in index.nearest(qlat, qlon, 10)}
-                           for r, (qlat, qlon) in zip(pg_results, points))
+                same = sum(
+                    set(r) == {cid for cid, _ in index.nearest(qlat, qlon, 10)}
+                    for r, (qlat, qlon) in zip(pg_results, points)
+                )
                 anchor["agree"] = same / len(pg_results)
                 pg.conn.execute(f"DROP TABLE {table}")
-            figures.append({
-                "name": f"nearest-10 µs @{label}", "value": round(median, 2), "unit": "µs", "better": "lower",
-                "anchor": (f"{pg_label}: ORDER BY geom <-> point LIMIT 10 (GiST), prepared, psycopg over 127.0.0.1"
-                           if pg is not None else pg_label),
-                "anchor_value": round(anchor["value"], 2) if anchor["value"] is not None else None,
-                "target": TARGET_NEAREST if n == 1_600_000 else None,
-                "_cameras": n, "_build_s": build_s, "_p99": p99, "_anchor": anchor, "_kernels_s": kernels_s,
-            })
+            figures.append(
+                {
+                    "name": f"nearest-10 µs @{label}",
+                    "value": round(median, 2),
+                    "unit": "µs",
+                    "better": "lower",
+                    "anchor": (
+                        f"{pg_label}: ORDER BY geom <-> point LIMIT 10 (GiST), prepared, psycopg over 127.0.0.1"
+                        if pg is not None
+                        else pg_label
+                    ),
+                    "anchor_value": round(anchor["value"], 2) if anchor["value"] is not None else None,
+                    "target": TARGET_NEAREST if n == 1_600_000 else None,
+                    "_cameras": n,
+                    "_build_s": build_s,
+                    "_p99": p99,
+                    "_anchor": anchor,
+                    "_kernels_s": kernels_s,
+                }
+            )
             del index
     finally:
         if pg is not None:
@@ -249,7 +274,24 @@ def bench_nearest(queries: int = 10_000, pg_queries: int = 2_000, postgis: bool 
 # ---- hot list -------------------------------------------------------------------------------------------
 
 SYLLABLES = list("가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자") + ["하", "허", "호", "배"]
-REGIONS = ["서울", "부산", "대구", "인천", "광주", "대전", "울산", "경기", "강원", "충북", "충남", "전북", "전남", "경북", "경남", "제주"]
+REGIONS = [
+    "서울",
+    "부산",
+    "대구",
+    "인천",
+    "광주",
+    "대전",
+    "울산",
+    "경기",
+    "강원",
+    "충북",
+    "충남",
+    "전북",
+    "전남",
+    "경북",
+    "경남",
+    "제주",
+]
 
 
 def _plate(rnd: random.Random) -> str:
@@ -263,7 +305,7 @@ def _plate(rnd: random.Random) -> str:
     return f"{rnd.choice(REGIONS)}{rnd.randrange(10, 100)}{syl}{tail}"
 
 
-def hotlist_data(plates: int = 1_000_000, reads: int = 200_000, seed: int = 112):
+def hotlist_data(plates: int = 1_000_000, reads: int = 200_000, seed: int = 112) -> tuple:
     rnd = random.Random(seed)
     listed: dict[str, None] = {}
     while len(listed) < plates:
@@ -280,7 +322,7 @@ def hotlist_data(plates: int = 1_000_000, reads: int = 200_000, seed: int = 112)
             p = rnd.choice(listed_list)
             positions = [i for i, ch in enumerate(p) if ch in CONFUSABLE]
             i = rnd.choice(positions)
-            out.append(p[:i] + rnd.choice(sorted(CONFUSABLE[p[i]])) + p[i + 1:])
+            out.append(p[:i] + rnd.choice(sorted(CONFUSABLE[p[i]])) + p[i + 1 :])
             confused += 1
         else:
             while True:
@@ -319,11 +361,19 @@ def bench_hotlist(plates: int = 1_000_000, reads: int = 200_000, repeats: int = 
         if m is not None:
             kinds[m.kind] += 1
     return {
-        "name": "hotlist reads/s", "value": round(reads / best), "unit": "reads/s", "better": "higher",
+        "name": "hotlist reads/s",
+        "value": round(reads / best),
+        "unit": "reads/s",
+        "better": "higher",
         "anchor": "exact set lookup (read in set) of the same reads, one core",
-        "anchor_value": round(reads / anchor_best), "target": TARGET_HOTLIST,
-        "_plates": plates, "_reads": reads, "_build_s": build_s, "_injected": (exact, confused),
-        "_found": kinds, "_anchor_hits": sum(hits),
+        "anchor_value": round(reads / anchor_best),
+        "target": TARGET_HOTLIST,
+        "_plates": plates,
+        "_reads": reads,
+        "_build_s": build_s,
+        "_injected": (exact, confused),
+        "_found": kinds,
+        "_anchor_hits": sum(hits),
     }
 
 
@@ -345,26 +395,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.only != "hotlist":
         nearest = bench_nearest(args.queries, args.pg_queries, postgis=not args.no_postgis)
         print(f"\nnearest-10 ({args.queries:,} queries; PostGIS {args.pg_queries:,} of the same)")
-        print(f"{'cameras':>10} {'build s':>8} {'median µs':>10} {'p99 µs':>8} {'PostGIS median':>15} "
-              f"{'PostGIS p99':>12} {'× faster':>9} {'PG load s':>10} {'same top-10':>12}")
+        print(
+            f"{'cameras':>10} {'build s':>8} {'median µs':>10} {'p99 µs':>8} {'PostGIS median':>15} "
+            f"{'PostGIS p99':>12} {'× faster':>9} {'PG load s':>10} {'same top-10':>12}"
+        )
         for f in nearest:
             a = f["_anchor"]
             if a["value"] is None:
                 pg = f"{'unavailable':>15} {'':>12} {'':>9} {'':>10} {'':>12}"
             else:
-                pg = (f"{a['value']:>15.1f} {a['p99']:>12.1f} {a['value'] / f['value']:>9.1f} "
-                      f"{a['load_s']:>10.1f} {a['agree']:>11.1%}")
+                pg = (
+                    f"{a['value']:>15.1f} {a['p99']:>12.1f} {a['value'] / f['value']:>9.1f} "
+                    f"{a['load_s']:>10.1f} {a['agree']:>11.1%}"
+                )
             print(f"{f['_cameras']:>10,} {f['_build_s']:>8.3f} {f['value']:>10.1f} {f['_p99']:>8.1f} {pg}")
-        print(f"  kernels loaded once per process before the builds: {nearest[0]['_kernels_s']:.2f} s "
-              "(numba import and its disk cache; a first compile takes several seconds)")
+        print(
+            f"  kernels loaded once per process before the builds: {nearest[0]['_kernels_s']:.2f} s "
+            "(numba import and its disk cache; a first compile takes several seconds)"
+        )
         if nearest[0]["anchor_value"] is None:
             print(f"  anchor: {nearest[0]['anchor']}")
         figures += nearest
     if args.only != "nearest":
         h = bench_hotlist()
         print(f"\nhot list ({h['_plates']:,} plates, {h['_reads']:,} reads, best of 3, one thread)")
-        print(f"  build {h['_build_s']:.2f} s; injected exact/confusable {h['_injected'][0]:,}/{h['_injected'][1]:,}; "
-              f"found exact {h['_found']['exact']:,}, confusable {h['_found']['confusable']:,}")
+        print(
+            f"  build {h['_build_s']:.2f} s; injected exact/confusable {h['_injected'][0]:,}/{h['_injected'][1]:,}; "
+            f"found exact {h['_found']['exact']:,}, confusable {h['_found']['confusable']:,}"
+        )
         print(f"  HotList.match {h['value']:>12,} reads/s   anchor (in set) {h['anchor_value']:>12,} reads/s")
         figures.append(h)
     print()

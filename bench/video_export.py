@@ -49,9 +49,35 @@ def make_source(fresh: bool) -> Path:
         return src
     WORK.mkdir(parents=True, exist_ok=True)
     print(f"encoding {SOURCE_SECONDS} s of 1080p H.264 once into {src} …", file=sys.stderr)
-    run(["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-stream_loop", "-1", "-i", str(SAMPLE),
-         "-t", str(SOURCE_SECONDS), "-map", "0:v:0", "-an", "-vf", "scale=1920:1080,fps=15",
-         "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-pix_fmt", "yuv420p", str(src) + ".part.mp4"])
+    run(
+        [
+            "ffmpeg",
+            "-y",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(SAMPLE),
+            "-t",
+            str(SOURCE_SECONDS),
+            "-map",
+            "0:v:0",
+            "-an",
+            "-vf",
+            "scale=1920:1080,fps=15",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+            str(src) + ".part.mp4",
+        ]
+    )
     Path(str(src) + ".part.mp4").replace(src)
     return src
 
@@ -72,41 +98,96 @@ def make_recording(src: Path, var_dir: Path):  # noqa: ANN201
     db = Database(f"sqlite:///{var_dir / 'bench.db'}")
     upgrade(db.engine)
     with db.uow() as uow:
-        cam = registry.create_camera(uow, Actor.system("bench"), policy, CameraCreate(
-            management_number="BENCH-1080P", department="autonomous_admin", primary_purpose="crime_prevention",
-            latitude=37.56, longitude=127.04, site={"road_address": "서울특별시 성동구 벤치"},
-            stream_url="rtsp://127.0.0.1/bench", installed_by="district"))
+        cam = registry.create_camera(
+            uow,
+            Actor.system("bench"),
+            policy,
+            CameraCreate(
+                management_number="BENCH-1080P",
+                department="autonomous_admin",
+                primary_purpose="crime_prevention",
+                latitude=37.56,
+                longitude=127.04,
+                site={"road_address": "서울특별시 성동구 벤치"},
+                stream_url="rtsp://127.0.0.1/bench",
+                installed_by="district",
+            ),
+        )
         uow.commit()
         camera_id = cam.id
     with db.uow() as uow:
-        user, _ = accounts.add_user(uow, Actor.system("bench"), policy, accounts.NewUser(
-            username="bench", display_name="bench", role="monitoring_agent", password="correct-horse-battery"))
+        user, _ = accounts.add_user(
+            uow,
+            Actor.system("bench"),
+            policy,
+            accounts.NewUser(
+                username="bench", display_name="bench", role="monitoring_agent", password="correct-horse-battery"
+            ),
+        )
         uow.commit()
     folder = recordings_dir(var_dir, camera_id)
     folder.mkdir(parents=True)
     listing = var_dir / "list.csv"
-    run(["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-i", str(src), "-map", "0:v:0", "-c", "copy",
-         "-f", "segment", "-segment_time", str(SEGMENT_SECONDS), "-reset_timestamps", "1",
-         "-segment_format", "mp4", "-segment_format_options", MP4_FLAGS,
-         "-segment_list", str(listing), "-segment_list_type", "csv", str(folder / "bench-%06d.mp4")])
+    run(
+        [
+            "ffmpeg",
+            "-y",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(src),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-f",
+            "segment",
+            "-segment_time",
+            str(SEGMENT_SECONDS),
+            "-reset_timestamps",
+            "1",
+            "-segment_format",
+            "mp4",
+            "-segment_format_options",
+            MP4_FLAGS,
+            "-segment_list",
+            str(listing),
+            "-segment_list_type",
+            "csv",
+            str(folder / "bench-%06d.mp4"),
+        ]
+    )
     with listing.open() as fh:
         for name, start, end in csv.reader(fh):
-            index_segment(db, var_dir, camera_id, folder / name, T0 + timedelta(seconds=float(start)),
-                          T0 + timedelta(seconds=float(end)), "h264")
+            index_segment(
+                db,
+                var_dir,
+                camera_id,
+                folder / name,
+                T0 + timedelta(seconds=float(start)),
+                T0 + timedelta(seconds=float(end)),
+                "h264",
+            )
     return db, user, camera_id
 
 
 def duration(path: Path) -> float:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return float(out.stdout.strip())
 
 
 def ours(db, user, camera_id: int, var_dir: Path) -> tuple[float, float]:  # noqa: ANN001
     from gwanje.video import service
 
-    cmd = service.MakeClip(camera_id, T0 + timedelta(seconds=CLIP_FROM), T0 + timedelta(seconds=CLIP_TO),
-                           "crime_prevention", "export")
+    cmd = service.MakeClip(
+        camera_id, T0 + timedelta(seconds=CLIP_FROM), T0 + timedelta(seconds=CLIP_TO), "crime_prevention", "export"
+    )
     started = time.perf_counter()
     clip = service.make_clip(db, var_dir, user, cmd)
     elapsed = time.perf_counter() - started
@@ -115,16 +196,44 @@ def ours(db, user, camera_id: int, var_dir: Path) -> tuple[float, float]:  # noq
 
 def anchor(src: Path, out: Path) -> tuple[float, float]:
     started = time.perf_counter()
-    run(["ffmpeg", "-y", "-hide_banner", "-loglevel", "error", "-ss", str(CLIP_FROM), "-to", str(CLIP_TO),
-         "-i", str(src), "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", str(out)])
+    run(
+        [
+            "ffmpeg",
+            "-y",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-ss",
+            str(CLIP_FROM),
+            "-to",
+            str(CLIP_TO),
+            "-i",
+            str(src),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(out),
+        ]
+    )
     elapsed = time.perf_counter() - started
     return elapsed, duration(out)
 
 
-def figure(name: str, value: float, unit: str, better: str, anchor_name: str, anchor_value: float,
-           target: float | None) -> dict:
-    return {"name": name, "value": round(value, 3), "unit": unit, "better": better, "anchor": anchor_name,
-            "anchor_value": round(anchor_value, 3), "target": target}
+def figure(
+    name: str, value: float, unit: str, better: str, anchor_name: str, anchor_value: float, target: float | None
+) -> dict:
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "better": better,
+        "anchor": anchor_name,
+        "anchor_value": round(anchor_value, 3),
+        "target": target,
+    }
 
 
 def export_figure(repeat: int = 5, fresh: bool = False) -> dict:
@@ -146,9 +255,15 @@ def export_figure(repeat: int = 5, fresh: bool = False) -> dict:
         bad = [d for _, d in runs if abs(d - (CLIP_TO - CLIP_FROM)) > 1.0]
         if bad:
             raise SystemExit(f"{label}: clip durations off by more than 1 s: {bad}")
-    result = figure("export s 60s-1080p", statistics.median(t for t, _ in mine), "s", "lower",
-                    "ffmpeg -ss 15 -to 75 -c copy on the unsegmented 1080p file (same machine, same run)",
-                    statistics.median(t for t, _ in theirs), 2.0)
+    result = figure(
+        "export s 60s-1080p",
+        statistics.median(t for t, _ in mine),
+        "s",
+        "lower",
+        "ffmpeg -ss 15 -to 75 -c copy on the unsegmented 1080p file (same machine, same run)",
+        statistics.median(t for t, _ in theirs),
+        2.0,
+    )
     result["clip_s"] = round(statistics.median(d for _, d in mine), 3)
     result["anchor_clip_s"] = round(statistics.median(d for _, d in theirs), 3)
     result["source_mib"] = round(src.stat().st_size / 1048576, 1)
@@ -162,10 +277,16 @@ def main() -> None:
     args = parser.parse_args()
     fig = export_figure(args.repeat, args.fresh)
     print(f"{'figure':<24}{'ours':>10}{'anchor':>10}{'ours/anchor':>13}{'clip s':>9}")
-    print(f"{fig['name']:<24}{fig['value']:>10.3f}{fig['anchor_value']:>10.3f}"
-          f"{fig['value'] / fig['anchor_value']:>13.2f}{fig['clip_s']:>9.2f}")
-    print(json.dumps({k: fig[k] for k in ("name", "value", "unit", "better", "anchor", "anchor_value", "target")},
-                     ensure_ascii=False))
+    print(
+        f"{fig['name']:<24}{fig['value']:>10.3f}{fig['anchor_value']:>10.3f}"
+        f"{fig['value'] / fig['anchor_value']:>13.2f}{fig['clip_s']:>9.2f}"
+    )
+    print(
+        json.dumps(
+            {k: fig[k] for k in ("name", "value", "unit", "better", "anchor", "anchor_value", "target")},
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

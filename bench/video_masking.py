@@ -40,9 +40,33 @@ MARK = Watermark("성동서-2026-117", "김수사 (성동경찰서)", "EV-202611
 
 def prepare(source: Path, out: Path, size: tuple[int, int], seconds: float) -> Path:
     w, h = size
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-t", str(seconds * 3), "-i", str(source),
-                    "-vf", f"setpts=PTS/3,scale={w}:{h}", "-r", "30", "-an", "-c:v", "libx264", "-preset", "veryfast",
-                    "-crf", "20", "-pix_fmt", "yuv420p", str(out)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-t",
+            str(seconds * 3),
+            "-i",
+            str(source),
+            "-vf",
+            f"setpts=PTS/3,scale={w}:{h}",
+            "-r",
+            "30",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -53,19 +77,29 @@ def measure(clip: Path, work: Path, repeat: int, detector: str, preset: str) -> 
     for _ in range(repeat):
         seconds = masking.transcode(clip, work / "anchor.mp4", preset=preset)
         anchor.append(frames / seconds)
-        report = masking.mask_video(clip, work / "masked.mp4", detector=masking.make_detector(detector),
-                                    watermark=MARK, preset=preset)
+        report = masking.mask_video(
+            clip, work / "masked.mp4", detector=masking.make_detector(detector), watermark=MARK, preset=preset
+        )
         ours.append(report.fps)
         detect_share.append(report.detect_seconds / report.seconds)
     assert report is not None
-    return {"frames": frames, "anchor_fps": statistics.median(anchor), "fps": statistics.median(ours),
-            "anchor_runs": anchor, "runs": ours, "detect_share": statistics.median(detect_share),
-            "stride": report.stride, "keyframes": report.keyframes, "faces": report.faces_detected,
-            "detector": report.detector}
+    return {
+        "frames": frames,
+        "anchor_fps": statistics.median(anchor),
+        "fps": statistics.median(ours),
+        "anchor_runs": anchor,
+        "runs": ours,
+        "detect_share": statistics.median(detect_share),
+        "stride": report.stride,
+        "keyframes": report.keyframes,
+        "faces": report.faces_detected,
+        "detector": report.detector,
+    }
 
 
-def run(seconds: float = 8.0, repeat: int = 3, detector: str = "haar", preset: str = "veryfast",
-        source: Path = SOURCE) -> dict[str, dict]:
+def run(
+    seconds: float = 8.0, repeat: int = 3, detector: str = "haar", preset: str = "veryfast", source: Path = SOURCE
+) -> dict[str, dict]:
     results = {}
     with tempfile.TemporaryDirectory(prefix="gwanje-bench-mask-") as tmp:
         work = Path(tmp)
@@ -79,9 +113,17 @@ def figures(results: dict[str, dict], preset: str = "veryfast") -> list[dict]:
     out = []
     for label, target in (("720p", 30), ("1080p", None)):
         r = results[label]
-        out.append({"name": f"masking fps @{label}", "value": round(r["fps"], 1), "unit": "frames/s",
-                    "better": "higher", "anchor": ANCHOR.format(preset=preset),
-                    "anchor_value": round(r["anchor_fps"], 1), "target": target})
+        out.append(
+            {
+                "name": f"masking fps @{label}",
+                "value": round(r["fps"], 1),
+                "unit": "frames/s",
+                "better": "higher",
+                "anchor": ANCHOR.format(preset=preset),
+                "anchor_value": round(r["anchor_fps"], 1),
+                "target": target,
+            }
+        )
     return out
 
 
@@ -93,17 +135,26 @@ def main() -> None:
     parser.add_argument("--preset", default="veryfast", help="libx264 preset, for both anchor and ours")
     args = parser.parse_args()
     load = os.getloadavg()
-    print(f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"ffmpeg {masking.ffmpeg_version()}")
+    print(
+        f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"ffmpeg {masking.ffmpeg_version()}"
+    )
     results = run(args.seconds, args.repeat, args.detector, args.preset)
     print()
     print(f"{'figure':<24}{'ours':>10}{'anchor':>10}{'ours/anchor':>13}   detector share, stride, keyframes")
     for label, r in results.items():
-        print(f"{'masking fps @' + label:<24}{r['fps']:>10.1f}{r['anchor_fps']:>10.1f}"
-              f"{r['fps'] / r['anchor_fps']:>13.2f}   {r['detect_share']:.0%}, every {r['stride']}, "
-              f"{r['keyframes']} of {r['frames']} frames")
-    print("runs: " + "; ".join(f"{k} ours {[round(x, 1) for x in r['runs']]} anchor "
-                                f"{[round(x, 1) for x in r['anchor_runs']]}" for k, r in results.items()))
+        print(
+            f"{'masking fps @' + label:<24}{r['fps']:>10.1f}{r['anchor_fps']:>10.1f}"
+            f"{r['fps'] / r['anchor_fps']:>13.2f}   {r['detect_share']:.0%}, every {r['stride']}, "
+            f"{r['keyframes']} of {r['frames']} frames"
+        )
+    print(
+        "runs: "
+        + "; ".join(
+            f"{k} ours {[round(x, 1) for x in r['runs']]} anchor {[round(x, 1) for x in r['anchor_runs']]}"
+            for k, r in results.items()
+        )
+    )
     print(f"detector: {results['720p']['detector']}")
     print()
     for f in figures(results, args.preset):

@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
 
 from gwanje.core.db import Database
 from gwanje.core.migrate import upgrade
+
+if TYPE_CHECKING:
+    from gwanje.policy.model import Policy
 
 PG_ADMIN_URL = os.environ.get("PGTEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -81,7 +86,7 @@ def pg_templates():
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tpl") / "template.db"
     db = Database(f"sqlite:///{path}")
     upgrade(db.engine)
@@ -90,7 +95,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         target = tmp_path / "gwanje.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
@@ -103,7 +108,7 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def db(database_url) -> Database:
+def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     yield database
     database.dispose()
@@ -146,13 +151,19 @@ class Harness:
         self.client = TestClient(self.app, raise_server_exceptions=False)
         self._tokens: dict[str, str] = {}
 
-    def user(self, username: str, role: str, department: str | None = None):
+    def user(self, username: str, role: str, department: str | None = None) -> Any:
         from gwanje.accounts import service
         from gwanje.core.audit import Actor
 
         with self.db.uow() as uow:
-            user, _ = service.add_user(uow, Actor.system("test"), self.policy, service.NewUser(
-                username=username, display_name=username, role=role, password=PASSWORD, department=department))
+            user, _ = service.add_user(
+                uow,
+                Actor.system("test"),
+                self.policy,
+                service.NewUser(
+                    username=username, display_name=username, role=role, password=PASSWORD, department=department
+                ),
+            )
             uow.commit()
             return user
 
@@ -179,7 +190,7 @@ class Harness:
 
 
 @pytest.fixture
-def harness(db, policy, tmp_path) -> Harness:
+def harness(db: Database, policy: Policy, tmp_path: Path) -> Iterator[Harness]:
     h = Harness(db, policy, tmp_path)
     with h.client:
         yield h

@@ -35,8 +35,7 @@ def test_every_route_refuses_anonymous_callers_unless_declared_public(harness):
             continue
         path = route.path.replace("{camera_id}", "1").replace("{username}", "x")
         for method in route.methods - {"HEAD"}:
-            resp = harness.client.request(method, path, headers={"accept": "application/json"},
-                                          follow_redirects=False)
+            resp = harness.client.request(method, path, headers={"accept": "application/json"}, follow_redirects=False)
             assert resp.status_code in (401, 303), f"{method} {route.path} answered {resp.status_code}"
             checked += 1
     assert checked >= 8
@@ -54,8 +53,9 @@ def test_camera_is_created_read_updated_retired_and_audited(harness):
     read = harness.client.get(f"/api/cameras/{cam['id']}", headers=harness.token("monitoring_agent"))
     assert read.json()["management_number"] == "SD-T-001"
 
-    upd = harness.client.patch(f"/api/cameras/{cam['id']}", json={"status": "fault", "retention_days": 14},
-                               headers=writer)
+    upd = harness.client.patch(
+        f"/api/cameras/{cam['id']}", json={"status": "fault", "retention_days": 14}, headers=writer
+    )
     assert upd.status_code == 200, upd.text
     assert upd.json()["status"] == "fault" and upd.json()["retention_days"] == 14
 
@@ -64,8 +64,7 @@ def test_camera_is_created_read_updated_retired_and_audited(harness):
     again = harness.client.post(f"/api/cameras/{cam['id']}/retire", json={"reason": "x"}, headers=writer)
     assert again.status_code == 409
 
-    audit = harness.client.get("/api/audit", params={"object_id": "SD-T-001"},
-                               headers=harness.token("auditor")).json()
+    audit = harness.client.get("/api/audit", params={"object_id": "SD-T-001"}, headers=harness.token("auditor")).json()
     actions = [e["action"] for e in audit]
     assert actions == ["camera.retire", "camera.update", "camera.create"]
     update = audit[1]
@@ -75,8 +74,13 @@ def test_camera_is_created_read_updated_retired_and_audited(harness):
 
 
 def test_police_installed_camera_belongs_to_the_police(harness):
-    body = {**CAMERA, "management_number": "SD-P-1", "department": "police_station", "installed_by": "police",
-            "secondary_purposes": []}
+    body = {
+        **CAMERA,
+        "management_number": "SD-P-1",
+        "department": "police_station",
+        "installed_by": "police",
+        "secondary_purposes": [],
+    }
     resp = harness.client.post("/api/cameras", json=body, headers=harness.token("district_manager"))
     assert resp.status_code == 201, resp.text
     assert resp.json()["owner_organisation"] == "police"
@@ -112,8 +116,11 @@ def test_validation_errors_name_the_field_in_korean_and_english(harness):
 
 
 def test_secondary_purpose_refusal_cites_annex_1(harness):
-    resp = harness.client.post("/api/cameras", json={**CAMERA, "secondary_purposes": ["green_parking"]},
-                               headers=harness.token("district_manager"))
+    resp = harness.client.post(
+        "/api/cameras",
+        json={**CAMERA, "secondary_purposes": ["green_parking"]},
+        headers=harness.token("district_manager"),
+    )
     assert resp.status_code == 422
     assert resp.json()["clause"] == "annex-1"
 
@@ -128,9 +135,14 @@ def test_department_officer_writes_only_own_department(harness):
     officer = harness.token("department_officer", "sanitation")
     other = harness.client.post("/api/cameras", json=CAMERA, headers=officer)
     assert other.status_code == 403
-    own = {**CAMERA, "management_number": "SD-SN-9", "department": "sanitation",
-           "primary_purpose": "illegal_dumping", "secondary_purposes": ["crime_prevention"],
-           "storage_mode": "mobile"}
+    own = {
+        **CAMERA,
+        "management_number": "SD-SN-9",
+        "department": "sanitation",
+        "primary_purpose": "illegal_dumping",
+        "secondary_purposes": ["crime_prevention"],
+        "storage_mode": "mobile",
+    }
     assert harness.client.post("/api/cameras", json=own, headers=officer).status_code == 201
     mine = harness.client.post("/api/cameras", json=CAMERA, headers=harness.token("district_manager")).json()
     assert harness.client.patch(f"/api/cameras/{mine['id']}", json={"name": "x"}, headers=officer).status_code == 403
@@ -145,8 +157,16 @@ def test_search_by_text_department_purpose_status_bbox_and_radius(harness):
         ("P-1", "parks_green", "facility_management", ["illegal_parking"], 37.5300, 127.0100, "서울숲길 4"),
     ]
     for num, dept, prim, sec, lat, lon, road in rows:
-        body = {**CAMERA, "management_number": num, "department": dept, "primary_purpose": prim,
-                "secondary_purposes": sec, "latitude": lat, "longitude": lon, "site": {"road_address": road}}
+        body = {
+            **CAMERA,
+            "management_number": num,
+            "department": dept,
+            "primary_purpose": prim,
+            "secondary_purposes": sec,
+            "latitude": lat,
+            "longitude": lon,
+            "site": {"road_address": road},
+        }
         assert harness.client.post("/api/cameras", json=body, headers=h).status_code == 201
 
     def numbers(**params):
@@ -168,8 +188,14 @@ def test_search_by_text_department_purpose_status_bbox_and_radius(harness):
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 4
     lon, lat = geo["features"][0]["geometry"]["coordinates"]
     assert 124 < lon < 132 and 33 < lat < 39
-    for bad in ({"bbox": "1,2,3"}, {"bbox": "a,b,c,d"}, {"near": "37,127,-5"}, {"limit": "0"},
-                {"status": "exploded"}, {"bbox": "38,127,37,128"}):
+    for bad in (
+        {"bbox": "1,2,3"},
+        {"bbox": "a,b,c,d"},
+        {"near": "37,127,-5"},
+        {"limit": "0"},
+        {"status": "exploded"},
+        {"bbox": "38,127,37,128"},
+    ):
         resp = harness.client.get("/api/cameras", params=bad, headers=h)
         assert resp.status_code == 422, (bad, resp.text)
         _error(resp)

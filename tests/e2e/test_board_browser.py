@@ -78,14 +78,26 @@ def _seed(url: str) -> dict[str, str]:
     policy = load_default()
     system = Actor.system("test-seed")
     with db.uow() as uow:
-        _, secret = accounts.add_user(uow, system, policy,
-                                      accounts.NewUser(USERNAME, "한관리", "district_manager", PASSWORD))
+        _, secret = accounts.add_user(
+            uow, system, policy, accounts.NewUser(USERNAME, "한관리", "district_manager", PASSWORD)
+        )
         device, _ = accounts.add_user(uow, system, policy, accounts.NewUser("bell-http", "bell", "device", PASSWORD))
         token = accounts.issue_token(uow, system, device, "board test")
         for number, dept, purpose, lat, lon in CAMERAS:
-            registry.create_camera(uow, system, policy, CameraCreate(
-                management_number=number, department=dept, primary_purpose=purpose, latitude=lat, longitude=lon,
-                site={"road_address": f"서울특별시 성동구 {number}"}, installed_by="district"))
+            registry.create_camera(
+                uow,
+                system,
+                policy,
+                CameraCreate(
+                    management_number=number,
+                    department=dept,
+                    primary_purpose=purpose,
+                    latitude=lat,
+                    longitude=lon,
+                    site={"road_address": f"서울특별시 성동구 {number}"},
+                    installed_by="district",
+                ),
+            )
         uow.commit()
     db.dispose()
     return {"totp": secret, "device_token": token}
@@ -129,18 +141,49 @@ def stack(tmp_path_factory, assets):  # noqa: F811 - the assets fixture
         port = _free_port()
         log = var / "server.log"
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "tests.e2e.test_board_browser:app_factory",
-             "--app-dir", str(ROOT), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=var)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "tests.e2e.test_board_browser:app_factory",
+                "--app-dir",
+                str(ROOT),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            cwd=var,
+        )
         procs.append(server)
         base = f"http://127.0.0.1:{port}"
         _wait(server, lambda: _healthy(base), log, "uvicorn")
         if brokers:
             clog = var / "consumer.log"
             consumer = subprocess.Popen(
-                [sys.executable, "-m", "gwanje", "consume", "--client-id", f"gwanje-board-{RUN}",
-                 "--topic-root", TOPIC_ROOT, "--batch-ms", "5"],
-                env=env, stdout=clog.open("w"), stderr=subprocess.STDOUT, cwd=var)
+                [
+                    sys.executable,
+                    "-m",
+                    "gwanje",
+                    "consume",
+                    "--client-id",
+                    f"gwanje-board-{RUN}",
+                    "--topic-root",
+                    TOPIC_ROOT,
+                    "--batch-ms",
+                    "5",
+                ],
+                env=env,
+                stdout=clog.open("w"),
+                stderr=subprocess.STDOUT,
+                cwd=var,
+            )
             procs.append(consumer)
             _wait(consumer, lambda: "consuming" in clog.read_text(), clog, "gwanje consume")
         yield Stack(base, secrets, brokers, var)
@@ -157,8 +200,9 @@ def stack(tmp_path_factory, assets):  # noqa: F811 - the assets fixture
 @pytest.fixture(scope="module")
 def board(browser, stack):  # noqa: F811 - the browser fixture
     """One signed-in board page for the module (a TOTP code may be used only once)."""
-    context = browser.new_context(base_url=stack.base, viewport={"width": 1500, "height": 900}, locale="ko-KR",
-                                  timezone_id="Asia/Seoul")
+    context = browser.new_context(
+        base_url=stack.base, viewport={"width": 1500, "height": 900}, locale="ko-KR", timezone_id="Asia/Seoul"
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     problems: list[str] = []
@@ -180,9 +224,13 @@ def board(browser, stack):  # noqa: F811 - the browser fixture
 
 
 def _bell_message(bell: str) -> bytes:
-    return json.dumps({"message_id": f"{bell}-{uuid.uuid4().hex[:8]}", "type": "emergency_bell",
-                       "payload": {"bell_id": bell, "latitude": 37.5636, "longitude": 127.0369,
-                                   "camera": "SD-BB-001"}}).encode()
+    return json.dumps(
+        {
+            "message_id": f"{bell}-{uuid.uuid4().hex[:8]}",
+            "type": "emergency_bell",
+            "payload": {"bell_id": bell, "latitude": 37.5636, "longitude": 127.0369, "camera": "SD-BB-001"},
+        }
+    ).encode()
 
 
 def _publish_mqtt(bell: str) -> None:
@@ -202,9 +250,12 @@ def _publish_mqtt(bell: str) -> None:
 
 
 def _post_http(stack: Stack, bell: str) -> None:
-    req = urllib.request.Request(stack.base + "/api/events", data=_bell_message(bell), method="POST",
-                                 headers={"authorization": f"Bearer {stack.secrets['device_token']}",
-                                          "content-type": "application/json"})
+    req = urllib.request.Request(
+        stack.base + "/api/events",
+        data=_bell_message(bell),
+        method="POST",
+        headers={"authorization": f"Bearer {stack.secrets['device_token']}", "content-type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 202
 
@@ -272,12 +323,25 @@ def test_a_bell_over_http_is_worked_from_the_board_sop_and_dispatch(board, stack
 
 
 def test_the_112_view_labels_itself_and_shows_police_routed_incidents_only(board, stack):
-    body = json.dumps({"message_id": f"useoul-{uuid.uuid4().hex[:8]}", "type": "u_seoul_safety",
-                       "payload": {"person_id": "P-112", "category": "child", "latitude": 37.55, "longitude": 127.04,
-                                   "accuracy_m": 10}}).encode()
-    req = urllib.request.Request(stack.base + "/api/events", data=body, method="POST",
-                                 headers={"authorization": f"Bearer {stack.secrets['device_token']}",
-                                          "content-type": "application/json"})
+    body = json.dumps(
+        {
+            "message_id": f"useoul-{uuid.uuid4().hex[:8]}",
+            "type": "u_seoul_safety",
+            "payload": {
+                "person_id": "P-112",
+                "category": "child",
+                "latitude": 37.55,
+                "longitude": 127.04,
+                "accuracy_m": 10,
+            },
+        }
+    ).encode()
+    req = urllib.request.Request(
+        stack.base + "/api/events",
+        data=body,
+        method="POST",
+        headers={"authorization": f"Bearer {stack.secrets['device_token']}", "content-type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10):
         pass
     board.goto("/board/112")

@@ -29,8 +29,15 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VENDOR = ROOT / "src" / "gwanje" / "static" / "vendor"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 USERNAME, PASSWORD = "agent.kim", "correct-horse-battery"
@@ -40,8 +47,15 @@ CAMERAS = [
     ("SD-B-001", "autonomous_admin", "crime_prevention", 37.5633, 127.0371, "active", "서울특별시 성동구 고산자로 270"),
     ("SD-B-002", "autonomous_admin", "crime_prevention", 37.5480, 127.0445, "fault", "서울특별시 성동구 왕십리로 83"),
     ("SD-B-003", "traffic_guidance", "illegal_parking", 37.5571, 127.0290, "active", "서울특별시 성동구 마조로 10"),
-    ("SD-B-004", "parks_green", "facility_management", 37.5443, 127.0374, "maintenance",
-     "서울특별시 성동구 뚝섬로 273"),
+    (
+        "SD-B-004",
+        "parks_green",
+        "facility_management",
+        37.5443,
+        127.0374,
+        "maintenance",
+        "서울특별시 성동구 뚝섬로 273",
+    ),
     ("SD-B-005", "sanitation", "illegal_dumping", 37.5524, 127.0193, "active", "서울특별시 성동구 청계천로 500"),
     ("SD-B-006", "police_station", "crime_prevention", 37.5612, 127.0553, "active", "서울특별시 성동구 광장로 9"),
     ("SD-B-007", "traffic_guidance", "green_parking", 37.5380, 127.0540, "active", "서울특별시 성동구 성수이로 51"),
@@ -69,10 +83,22 @@ def _seed(url: str) -> None:
         accounts.add_user(uow, system, policy, accounts.NewUser(USERNAME, "김관제", "monitoring_agent", PASSWORD))
         for number, dept, purpose, lat, lon, status, address in CAMERAS:
             group = purpose if purpose in ("green_parking", "bicycle_storage") else None
-            registry.create_camera(uow, system, policy, CameraCreate(
-                management_number=number, department=dept, primary_purpose=purpose, camera_group=group,
-                latitude=lat, longitude=lon, status=status, site={"road_address": address},
-                installed_by="police" if dept == "police_station" else "district"))
+            registry.create_camera(
+                uow,
+                system,
+                policy,
+                CameraCreate(
+                    management_number=number,
+                    department=dept,
+                    primary_purpose=purpose,
+                    camera_group=group,
+                    latitude=lat,
+                    longitude=lon,
+                    status=status,
+                    site={"road_address": address},
+                    installed_by="police" if dept == "police_station" else "district",
+                ),
+            )
         uow.commit()
     db.dispose()
 
@@ -80,8 +106,9 @@ def _seed(url: str) -> None:
 @pytest.fixture(scope="module")
 def assets() -> None:
     if not (VENDOR / "leaflet" / "leaflet.js").exists() or not (VENDOR / "htmx" / "htmx.min.js").exists():
-        done = subprocess.run(["bash", str(ROOT / "scripts" / "install-assets.sh")], capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "install-assets.sh")], capture_output=True, text=True, timeout=300
+        )
         if done.returncode != 0:
             _unavailable(f"front-end assets missing and scripts/install-assets.sh failed: {done.stderr[-500:]}")
 
@@ -97,9 +124,23 @@ def server(tmp_path_factory: pytest.TempPathFactory, assets: None) -> str:
     env.update(GWANJE_DATABASE_URL=url, GWANJE_VAR_DIR=str(var), GWANJE_SECRET_KEY="b" * 48)
     log = open(var / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "gwanje.web.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=var,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "gwanje.web.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=var,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -131,8 +172,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(base_url=server, viewport={"width": 1400, "height": 900}, locale="ko-KR",
-                                  timezone_id="Asia/Seoul")
+    context = browser.new_context(
+        base_url=server, viewport={"width": 1400, "height": 900}, locale="ko-KR", timezone_id="Asia/Seoul"
+    )
     p = context.new_page()
     p.set_default_timeout(15_000)
     problems: list[str] = []

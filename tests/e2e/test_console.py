@@ -23,18 +23,41 @@ HTML = {"accept": "text/html,application/xhtml+xml"}
 WRONG_KO = "사용자명 또는 비밀번호가 올바르지 않습니다"
 
 
-def _camera(harness: Harness, number: str, *, department: str = "autonomous_admin", purpose: str = "crime_prevention",
-            secondary: tuple[str, ...] = (), status: str = "active", site_key: str | None = None,
-            address: str = "서울특별시 성동구 왕십리로 83", lat: float = 37.5612, lon: float = 127.0371,
-            group: str | None = None) -> int:
+def _camera(
+    harness: Harness,
+    number: str,
+    *,
+    department: str = "autonomous_admin",
+    purpose: str = "crime_prevention",
+    secondary: tuple[str, ...] = (),
+    status: str = "active",
+    site_key: str | None = None,
+    address: str = "서울특별시 성동구 왕십리로 83",
+    lat: float = 37.5612,
+    lon: float = 127.0371,
+    group: str | None = None,
+) -> int:
     site = {"road_address": address}
     if site_key:
         site["site_key"] = site_key
     with harness.db.uow() as uow:
-        camera = registry.create_camera(uow, Actor.system("test"), harness.policy, CameraCreate(
-            management_number=number, department=department, primary_purpose=purpose,
-            secondary_purposes=list(secondary), status=status, site=site, latitude=lat, longitude=lon,
-            camera_group=group, installed_by="police" if department == "police_station" else "district"))
+        camera = registry.create_camera(
+            uow,
+            Actor.system("test"),
+            harness.policy,
+            CameraCreate(
+                management_number=number,
+                department=department,
+                primary_purpose=purpose,
+                secondary_purposes=list(secondary),
+                status=status,
+                site=site,
+                latitude=lat,
+                longitude=lon,
+                camera_group=group,
+                installed_by="police" if department == "police_station" else "district",
+            ),
+        )
         uow.commit()
         return camera.id
 
@@ -50,11 +73,20 @@ def _login_token(client: TestClient) -> str:
     return re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
 
 
-def _post_login(client: TestClient, username: str, password: str = PASSWORD, otp: str = "",
-                next_url: str = "/cameras") -> httpx.Response:
-    return client.post("/login", data={"username": username, "password": password, "otp": otp,
-                                       "next": next_url, "login_csrf": _login_token(client)},
-                       follow_redirects=False)
+def _post_login(
+    client: TestClient, username: str, password: str = PASSWORD, otp: str = "", next_url: str = "/cameras"
+) -> httpx.Response:
+    return client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "otp": otp,
+            "next": next_url,
+            "login_csrf": _login_token(client),
+        },
+        follow_redirects=False,
+    )
 
 
 def _set_cookie(response: httpx.Response, name: str) -> str:
@@ -123,8 +155,9 @@ def test_session_cookie_is_secure_when_the_settings_say_so(harness):
     token = re.search(r'name="login_csrf" value="([^"]+)"', harness.client.get("/login").text).group(1)
     # The Secure pre-session cookie is not sent back over plain http, so hand it over explicitly.
     harness.client.cookies.set("gwanje_login_csrf", token)
-    resp = harness.client.post("/login", data={"username": "lee", "password": PASSWORD, "login_csrf": token},
-                               follow_redirects=False)
+    resp = harness.client.post(
+        "/login", data={"username": "lee", "password": PASSWORD, "login_csrf": token}, follow_redirects=False
+    )
     assert resp.status_code == 303
     assert "; secure" in _set_cookie(resp, "gwanje_session").lower()
 
@@ -160,8 +193,12 @@ def test_login_without_the_pre_session_token_or_from_another_site_is_refused(har
     assert missing.status_code == 403
     assert "gwanje_session=" not in " ".join(missing.headers.get_list("set-cookie"))
     token = _login_token(harness.client)
-    foreign = harness.client.post("/login", data={"username": "yoon", "password": PASSWORD, "login_csrf": token},
-                                  headers={"origin": "https://evil.example"}, follow_redirects=False)
+    foreign = harness.client.post(
+        "/login",
+        data={"username": "yoon", "password": PASSWORD, "login_csrf": token},
+        headers={"origin": "https://evil.example"},
+        follow_redirects=False,
+    )
     assert foreign.status_code == 403
 
 
@@ -187,8 +224,12 @@ def test_english_switch_sets_a_cookie_and_redirects_back(harness):
     assert '<html lang="en">' in harness.client.get("/cameras").text
     back = harness.client.get("/lang/ko", headers={"referer": "http://testserver/map"}, follow_redirects=False)
     assert back.headers["location"] == "/map"
-    assert harness.client.get("/lang/ko", headers={"referer": "http://evil.example/x"},
-                              follow_redirects=False).headers["location"] == "/"
+    assert (
+        harness.client.get("/lang/ko", headers={"referer": "http://evil.example/x"}, follow_redirects=False).headers[
+            "location"
+        ]
+        == "/"
+    )
 
 
 # ------------------------------------------------------------------------- CSRF and logout
@@ -199,8 +240,7 @@ def test_cookie_authenticated_posts_without_the_csrf_token_are_refused(harness):
     assert harness.client.post("/logout", follow_redirects=False).status_code == 403
     assert harness.client.post("/logout", data={"csrf_token": "forged"}, follow_redirects=False).status_code == 403
     assert harness.client.get("/cameras", follow_redirects=False).status_code == 200  # still signed in
-    api = harness.client.post("/api/cameras", json={"management_number": "X-1", "latitude": 37.5,
-                                                    "longitude": 127.0})
+    api = harness.client.post("/api/cameras", json={"management_number": "X-1", "latitude": 37.5, "longitude": 127.0})
     assert api.status_code == 403 and api.json()["field"] == "csrf_token"
 
     out = harness.client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
@@ -223,12 +263,17 @@ def test_logout_ends_the_session_on_the_server(harness):
 
 def test_camera_list_filters_by_text_department_purpose_and_status(harness):
     _camera(harness, "SD-A-1", address="서울특별시 성동구 왕십리로 83")
-    _camera(harness, "SD-A-2", address="서울특별시 성동구 고산자로 270", status="fault",
-            secondary=("illegal_parking",))
-    _camera(harness, "SD-T-1", department="traffic_guidance", purpose="illegal_parking",
-            address="서울특별시 성동구 마조로 10")
-    _camera(harness, "SD-S-1", department="sanitation", purpose="illegal_dumping",
-            address="서울특별시 성동구 청계천로 500")
+    _camera(harness, "SD-A-2", address="서울특별시 성동구 고산자로 270", status="fault", secondary=("illegal_parking",))
+    _camera(
+        harness,
+        "SD-T-1",
+        department="traffic_guidance",
+        purpose="illegal_parking",
+        address="서울특별시 성동구 마조로 10",
+    )
+    _camera(
+        harness, "SD-S-1", department="sanitation", purpose="illegal_dumping", address="서울특별시 성동구 청계천로 500"
+    )
     gone = _camera(harness, "SD-A-9")
     _retire(harness, gone)
     login(harness)
@@ -239,8 +284,10 @@ def test_camera_list_filters_by_text_department_purpose_and_status(harness):
     assert _rows(harness.client.get("/cameras", params={"q": "고산자로"}).text) == ["SD-A-2"]
     assert _rows(harness.client.get("/cameras", params={"department": "traffic_guidance"}).text) == ["SD-T-1"]
     # A purpose matches primary and approved secondary purposes.
-    assert sorted(_rows(harness.client.get("/cameras", params={"purpose": "illegal_parking"}).text)) == \
-        ["SD-A-2", "SD-T-1"]
+    assert sorted(_rows(harness.client.get("/cameras", params={"purpose": "illegal_parking"}).text)) == [
+        "SD-A-2",
+        "SD-T-1",
+    ]
     assert _rows(harness.client.get("/cameras", params={"status": "fault"}).text) == ["SD-A-2"]
     assert _rows(harness.client.get("/cameras", params={"status": "retired"}).text) == ["SD-A-9"]
     combined = harness.client.get("/cameras", params={"department": "autonomous_admin", "status": "active"})
@@ -274,8 +321,16 @@ def test_camera_detail_shows_every_field_with_korean_labels_and_times_in_kst(har
     login(harness)
     page = harness.client.get(f"/cameras/{cid}")
     assert page.status_code == 200
-    for label in ("관리번호", "도로명주소", "부서", "주목적", "주목적 외 용도", "저장 방식", "보관기간(일)",
-                  "등록 일시"):
+    for label in (
+        "관리번호",
+        "도로명주소",
+        "부서",
+        "주목적",
+        "주목적 외 용도",
+        "저장 방식",
+        "보관기간(일)",
+        "등록 일시",
+    ):
         assert f"<dt>{label}</dt>" in page.text
     assert "자치행정과" in page.text and "방범(차량번호수집 포함)" in page.text
     assert "1. 불법주정차 단속 2. 재난" in page.text and "센터저장" in page.text and "30일" in page.text
@@ -298,7 +353,7 @@ def test_map_page_loads_with_a_legend_from_the_policy_and_no_cdn(harness):
     for purpose in harness.policy.purposes:
         assert f'data-purpose="{purpose.code}"' in page.text
         assert purpose.ko in page.text
-    assert '/static/vendor/leaflet/leaflet.js' in page.text and "/static/js/map.js" in page.text
+    assert "/static/vendor/leaflet/leaflet.js" in page.text and "/static/js/map.js" in page.text
     assert "unpkg" not in page.text and "cdn" not in page.text.lower() and "<script>" not in page.text
     assert "/api/cameras.geojson" in page.text  # the markers come from the API at load time
 
@@ -326,8 +381,10 @@ def _annex_cells(html: str) -> dict[str, tuple[str, str]]:
         cams = re.search(r'data-col="cameras">([^<]+)<', body).group(1)
         out.setdefault(code, (sites, cams))
     total = re.search(r'<tr id="annex1-total">(.*?)</tr>', html, re.S).group(1)
-    out["total"] = (re.search(r'data-col="sites">([^<]+)<', total).group(1),
-                    re.search(r'data-col="cameras">([^<]+)<', total).group(1))
+    out["total"] = (
+        re.search(r'data-col="sites">([^<]+)<', total).group(1),
+        re.search(r'data-col="cameras">([^<]+)<', total).group(1),
+    )
     return out
 
 
@@ -394,10 +451,19 @@ def test_login_redirect_keeps_the_query_string(harness):
 # ------------------------------------------------------------------------- the map of another district
 
 
-HANBIT_OUTLINE = {"type": "FeatureCollection", "features": [{
-    "type": "Feature", "properties": {"name": "한빛구"},
-    "geometry": {"type": "Polygon", "coordinates": [[[127.0, 37.5], [127.1, 37.5], [127.1, 37.6], [127.0, 37.5]]]},
-}]}
+HANBIT_OUTLINE = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"name": "한빛구"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[127.0, 37.5], [127.1, 37.5], [127.1, 37.6], [127.0, 37.5]]],
+            },
+        }
+    ],
+}
 
 
 def _hanbit_harness(db: Database, tmp_path: Path, map_section: str) -> Harness:
@@ -449,8 +515,13 @@ def test_a_policy_without_a_map_gets_no_background_layers(db, tmp_path):
         assert config["boundaryUrl"] is None and config["neighbourhoodsUrl"] is None
         reader = h.token("control_agent")
         assert h.client.get("/api/geo/boundary", headers=reader).status_code == 404
-        body = {"management_number": "HB-M-1", "department": "safety_div", "primary_purpose": "crime_prevention",
-                "latitude": 37.55, "longitude": 127.04}
+        body = {
+            "management_number": "HB-M-1",
+            "department": "safety_div",
+            "primary_purpose": "crime_prevention",
+            "latitude": 37.55,
+            "longitude": 127.04,
+        }
         created = h.client.post("/api/cameras", json=body, headers=h.token("control_chief"))
         assert created.status_code == 201, created.text
         assert created.json()["owner_organisation"] == "gu_office"  # installed_by: the policy's default owner

@@ -6,6 +6,7 @@ Always a 4xx with a Korean and an English message, never a 500, and nothing half
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ INJECTIONS = [
     "'; DROP TABLE cameras; --",
     "1 OR 1=1",
     "<script>alert(1)</script>",
-    "\" onmouseover=\"alert(1)",
+    '" onmouseover="alert(1)',
     "../../etc/passwd",
     "\u0000nul",
     "%' OR '%'='",
@@ -41,7 +42,7 @@ def _bodies_for(base: dict) -> list:
     return out
 
 
-def _assert_clean_4xx(resp, context) -> None:
+def _assert_clean_4xx(resp: Any, context: str) -> None:
     assert 400 <= resp.status_code < 500, f"{context}: {resp.status_code} {resp.text[:300]}"
     body = resp.json()
     assert body["message"]["ko"] and body["message"]["en"], context
@@ -52,14 +53,17 @@ def setup(harness):
     h = harness.token("district_manager")
     created = harness.client.post("/api/cameras", json=CAMERA, headers=h)
     assert created.status_code == 201
-    bell = {"message_id": "bell-1", "type": "emergency_bell",
-            "payload": {"bell_id": "B-1", "latitude": 37.56, "longitude": 127.03}}
+    bell = {
+        "message_id": "bell-1",
+        "type": "emergency_bell",
+        "payload": {"bell_id": "B-1", "latitude": 37.56, "longitude": 127.03},
+    }
     posted = harness.client.post("/api/events", json=bell, headers=harness.token("device"))
     assert posted.status_code == 202, posted.text
     return harness, h, created.json()["id"]
 
 
-def _write_endpoints(camera_id: int, incident_id: int = 1):
+def _write_endpoints(camera_id: int, incident_id: int = 1) -> list:
     return [
         ("POST", f"/api/incidents/{incident_id}/actions/acknowledge", {"note": "확인"}),
         ("POST", f"/api/incidents/{incident_id}/sop/view_cameras", {"skip_reason": "화면 고장"}),
@@ -67,8 +71,11 @@ def _write_endpoints(camera_id: int, incident_id: int = 1):
         ("POST", "/api/cameras", CAMERA),
         ("PATCH", f"/api/cameras/{camera_id}", {"name": "새 이름", "retention_days": 10}),
         ("POST", f"/api/cameras/{camera_id}/retire", {"reason": "철거"}),
-        ("POST", "/api/users", {"username": "newbie", "display_name": "신입", "role": "monitoring_agent",
-                                "password": "long-enough-pw"}),
+        (
+            "POST",
+            "/api/users",
+            {"username": "newbie", "display_name": "신입", "role": "monitoring_agent", "password": "long-enough-pw"},
+        ),
         ("PUT", "/api/users/nobody/role", {"role": "auditor"}),
         ("POST", "/api/users/nobody/lock", None),
         ("POST", "/api/users/nobody/unlock", None),
@@ -92,8 +99,9 @@ def test_mistyped_and_hostile_bodies_get_4xx_and_change_nothing(setup):
                 continue
             _assert_clean_4xx(resp, (method, path, json.dumps(body, ensure_ascii=False)[:120]))
             after = harness.counts()
-            assert {k: v for k, v in after.items() if k != "audit_log"} == \
-                   {k: v for k, v in before.items() if k != "audit_log"}, (method, path, body)
+            assert {k: v for k, v in after.items() if k != "audit_log"} == {
+                k: v for k, v in before.items() if k != "audit_log"
+            }, (method, path, body)
             if path != "/api/auth/token":
                 assert after["audit_log"] == before["audit_log"], (method, path, body)
 
@@ -101,11 +109,16 @@ def test_mistyped_and_hostile_bodies_get_4xx_and_change_nothing(setup):
 def test_malformed_json_and_wrong_content_types_are_refused(setup):
     harness, h, camera_id = setup
     for method, path, _ in _write_endpoints(camera_id):
-        for raw, ctype in [("{not json", "application/json"), ("\xff\xfe", "application/json"),
-                           ("a=1&b=2", "application/x-www-form-urlencoded"), ("", "application/json")]:
+        for raw, ctype in [
+            ("{not json", "application/json"),
+            ("\xff\xfe", "application/json"),
+            ("a=1&b=2", "application/x-www-form-urlencoded"),
+            ("", "application/json"),
+        ]:
             before = harness.counts()
-            resp = harness.client.request(method, path, content=raw.encode("utf-8", "surrogateescape"),
-                                          headers={**h, "content-type": ctype})
+            resp = harness.client.request(
+                method, path, content=raw.encode("utf-8", "surrogateescape"), headers={**h, "content-type": ctype}
+            )
             if path.endswith(("/lock", "/unlock")):
                 assert resp.status_code == 404, resp.text  # body ignored; unknown user
             else:

@@ -37,15 +37,34 @@ def h(harness):
     return harness
 
 
-def _camera(h: Harness, number: str, *, department: str = "autonomous_admin", purpose: str = "crime_prevention",
-            secondary: tuple[str, ...] = ("disaster",), lat: float = 37.5636, lon: float = 127.0369,
-            stream_url: str | None = None) -> int:
+def _camera(
+    h: Harness,
+    number: str,
+    *,
+    department: str = "autonomous_admin",
+    purpose: str = "crime_prevention",
+    secondary: tuple[str, ...] = ("disaster",),
+    lat: float = 37.5636,
+    lon: float = 127.0369,
+    stream_url: str | None = None,
+) -> int:
     with h.db.uow() as uow:
-        camera = registry.create_camera(uow, Actor.system("test"), h.policy, CameraCreate(
-            management_number=number, department=department, primary_purpose=purpose,
-            secondary_purposes=list(secondary), latitude=lat, longitude=lon, stream_url=stream_url,
-            site={"road_address": f"서울특별시 성동구 {number}"},
-            installed_by="police" if department == "police_station" else "district"))
+        camera = registry.create_camera(
+            uow,
+            Actor.system("test"),
+            h.policy,
+            CameraCreate(
+                management_number=number,
+                department=department,
+                primary_purpose=purpose,
+                secondary_purposes=list(secondary),
+                latitude=lat,
+                longitude=lon,
+                stream_url=stream_url,
+                site={"road_address": f"서울특별시 성동구 {number}"},
+                installed_by="police" if department == "police_station" else "district",
+            ),
+        )
         uow.commit()
         return camera.id
 
@@ -59,14 +78,21 @@ class Session:
         self.client = TestClient(h.app, raise_server_exceptions=False)
         username = username or f"v_{role}"[:60]
         with h.db.uow() as uow:
-            _, secret = accounts.add_user(uow, Actor.system("test"), h.policy, accounts.NewUser(
-                username=username, display_name=username, role=role, password=PASSWORD))
+            _, secret = accounts.add_user(
+                uow,
+                Actor.system("test"),
+                h.policy,
+                accounts.NewUser(username=username, display_name=username, role=role, password=PASSWORD),
+            )
             uow.commit()
         page = self.client.get("/login")
         token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
         otp = pyotp.TOTP(secret).now() if secret else ""
-        resp = self.client.post("/login", data={"username": username, "password": PASSWORD, "otp": otp,
-                                                "next": "/cameras", "login_csrf": token}, follow_redirects=False)
+        resp = self.client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "otp": otp, "next": "/cameras", "login_csrf": token},
+            follow_redirects=False,
+        )
         assert resp.status_code == 303, resp.text
         self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/cameras").text).group(1)
 
@@ -79,9 +105,15 @@ class Session:
 
 
 def _bell_incident(h: Harness, message_id: str = "bell-1") -> int:
-    resp = h.client.post("/api/events", headers=h.token("device"), json={
-        "message_id": message_id, "type": "emergency_bell",
-        "payload": {"bell_id": "B-1", "latitude": 37.5636, "longitude": 127.0369}})
+    resp = h.client.post(
+        "/api/events",
+        headers=h.token("device"),
+        json={
+            "message_id": message_id,
+            "type": "emergency_bell",
+            "payload": {"bell_id": "B-1", "latitude": 37.5636, "longitude": 127.0369},
+        },
+    )
     assert resp.status_code == 202, resp.text
     return resp.json()["incident_id"]
 
@@ -111,14 +143,17 @@ def test_each_access_page_renders_in_korean_for_a_role_the_policy_allows(h, path
     assert "video." not in re.sub(r'(href|src|action)="[^"]*"', "", resp.text)  # no raw i18n keys
 
 
-@pytest.mark.parametrize(("path", "role"), [
-    ("/ledgers", "police_officer"),
-    ("/access/subject-requests", "monitoring_agent"),
-    ("/access/emergency", "police_investigator"),
-    ("/access/provisions", "monitoring_agent"),
-    ("/access/usage-results", "auditor"),
-    ("/access/statistics", "maintenance_staff"),
-])
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        ("/ledgers", "police_officer"),
+        ("/access/subject-requests", "monitoring_agent"),
+        ("/access/emergency", "police_investigator"),
+        ("/access/provisions", "monitoring_agent"),
+        ("/access/usage-results", "auditor"),
+        ("/access/statistics", "maintenance_staff"),
+    ],
+)
 def test_each_access_page_refuses_roles_without_its_permission_with_the_clause(h, path, role):
     resp = Session(h, role).get(path)
     assert resp.status_code == 403
@@ -153,10 +188,13 @@ def test_english_switch_translates_every_page(h):
     s.client.get("/lang/en", follow_redirects=False)
     resp = s.get("/access/provisions")
     assert '<html lang="en">' in resp.text and "Waiting for a decision" in resp.text
-    for path, heading in (("/access/emergency", "Emergency first access"),
-                          ("/access/usage-results", "CCTV usage results"),
-                          ("/access/statistics", "CCTV performance"), ("/access/subject-requests", "Data-subject"),
-                          ("/ledgers", "Video ledgers")):
+    for path, heading in (
+        ("/access/emergency", "Emergency first access"),
+        ("/access/usage-results", "CCTV usage results"),
+        ("/access/statistics", "CCTV performance"),
+        ("/access/subject-requests", "Data-subject"),
+        ("/ledgers", "Video ledgers"),
+    ):
         page = s.get(path)
         assert page.status_code == 200 and heading in page.text, path
         assert "video." not in re.sub(r'(href|src|action)="[^"]*"', "", page.text), path  # no raw i18n keys
@@ -171,16 +209,24 @@ def test_kst_form_times_are_stored_in_utc():
 
 
 def _request_form(number: str = "SD-P-1", **extra: str) -> dict:
-    return {"cameras": number, "period_start": "2026-11-20T10:00", "period_end": "2026-11-20T11:00",
-            "purpose": "crime_prevention", "legal_ground": "crime_investigation", "reason": "절도 사건 수사",
-            "document_number": "성동서 수사과-1234", **extra}
+    return {
+        "cameras": number,
+        "period_start": "2026-11-20T10:00",
+        "period_end": "2026-11-20T11:00",
+        "purpose": "crime_prevention",
+        "legal_ground": "crime_investigation",
+        "reason": "절도 사건 수사",
+        "document_number": "성동서 수사과-1234",
+        **extra,
+    }
 
 
 def test_a_police_request_with_its_scan_round_trips_and_the_it_officer_approves_it(h):
     cam = _camera(h, "SD-P-1")
     police = Session(h, "police_investigator")
-    resp = police.post("/access/provisions/document", _request_form(),
-                       files={"file": ("scan.pdf", PDF, "application/pdf")})
+    resp = police.post(
+        "/access/provisions/document", _request_form(), files={"file": ("scan.pdf", PDF, "application/pdf")}
+    )
     assert resp.status_code == 303, resp.text
     assert resp.headers["location"].startswith("/access/provisions?done=requested&id=")
     page = police.get(resp.headers["location"])
@@ -210,7 +256,7 @@ def test_a_police_request_with_its_scan_round_trips_and_the_it_officer_approves_
     assert after["status"] == "approved" and after["decision_reason"] == "적법한 요청"
     # The requester now gets playback links for the provision's cameras.
     links = police.get("/access/provisions").text
-    assert f'/cameras/{cam}?purpose=crime_prevention&amp;provision_id={p["id"]}#video' in links
+    assert f"/cameras/{cam}?purpose=crime_prevention&amp;provision_id={p['id']}#video" in links
 
 
 def _record(h: Harness, cam: int, start: datetime, seconds: int = 4) -> None:
@@ -227,17 +273,39 @@ def _record(h: Harness, cam: int, start: datetime, seconds: int = 4) -> None:
     folder = recorder.recordings_dir(h.settings.var_dir, cam)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"seg-{start:%Y%m%dT%H%M%S}.mp4"
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi",
-                    "-i", f"testsrc=size=160x120:rate=10:duration={seconds}", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", "-g", "10", str(path)], check=True, timeout=60)
-    assert recorder.index_segment(h.db, h.settings.var_dir, cam, path, start, start + timedelta(seconds=seconds),
-                                  "h264") is not None
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=size=160x120:rate=10:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "10",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
+    assert (
+        recorder.index_segment(h.db, h.settings.var_dir, cam, path, start, start + timedelta(seconds=seconds), "h264")
+        is not None
+    )
 
 
 def _requested(h: Harness, number: str):  # noqa: ANN202
     police = Session(h, "police_investigator")
-    resp = police.post("/access/provisions/document", _request_form(number),
-                       files={"file": ("scan.pdf", PDF, "application/pdf")})
+    resp = police.post(
+        "/access/provisions/document", _request_form(number), files={"file": ("scan.pdf", PDF, "application/pdf")}
+    )
     assert resp.status_code == 303, resp.text
     return police, police.client.get("/api/access/provisions").json()[0]["id"]
 
@@ -303,26 +371,35 @@ def test_the_api_approval_stands_without_recordings_and_the_export_can_be_retrie
     cam = _camera(h, "SD-X-2")
     police, pid = _requested(h, "SD-X-2")
     it = h.token("district_it_officer")
-    approved = h.client.post(f"/api/access/provisions/{pid}/decision", headers=it,
-                             json={"decision": "approve", "reason": "적법", "mask_faces": False})
+    approved = h.client.post(
+        f"/api/access/provisions/{pid}/decision",
+        headers=it,
+        json={"decision": "approve", "reason": "적법", "mask_faces": False},
+    )
     assert approved.status_code == 200, approved.text
     body = approved.json()
     assert body["status"] == "approved"
     assert body["export"]["prepared"] is False and "password" not in body["export"]
-    assert body["export"]["message"]["en"].startswith("Approved, but the export could not be prepared: nothing "
-                                                      "was recorded in the requested period: SD-X-2")
+    assert body["export"]["message"]["en"].startswith(
+        "Approved, but the export could not be prepared: nothing was recorded in the requested period: SD-X-2"
+    )
     assert body["export"]["retry"] == f"/api/access/provisions/{pid}/export"
 
     _record(h, cam, datetime(2026, 11, 20, 1, 30, tzinfo=timezone.utc))
-    assert h.client.post(f"/api/access/provisions/{pid}/export", headers=h.token("police_investigator"),
-                         json={}).status_code == 403
+    assert (
+        h.client.post(
+            f"/api/access/provisions/{pid}/export", headers=h.token("police_investigator"), json={}
+        ).status_code
+        == 403
+    )
     made = h.client.post(f"/api/access/provisions/{pid}/export", headers=it, json={"mask_faces": False})
     assert made.status_code == 201, made.text
     out = made.json()
     stored = h.settings.var_dir / "evidence" / out["package"]["file_name"]
     assert pkg.verify_package(stored, out["password"], key=pkg.signing_key(h.app.state.secret_key)).ok
-    assert h.client.get(f"/api/access/provisions/{pid}", headers=it).json()["export_ref"] == \
-        out["package"]["package_uid"]
+    assert (
+        h.client.get(f"/api/access/provisions/{pid}", headers=it).json()["export_ref"] == out["package"]["package_uid"]
+    )
     again = h.client.post(f"/api/access/provisions/{pid}/export", headers=it, json={})
     assert again.status_code == 422  # prepared once; the provision is now 'exported'
     # The link in the answer works for the requester only.
@@ -333,8 +410,9 @@ def test_the_api_approval_stands_without_recordings_and_the_export_can_be_retrie
 def test_a_form_post_without_the_csrf_token_is_refused_and_records_nothing(h):
     _camera(h, "SD-P-1")
     police = Session(h, "police_investigator")
-    resp = police.post("/access/provisions/document", _request_form(), csrf=False,
-                       files={"file": ("scan.pdf", PDF, "application/pdf")})
+    resp = police.post(
+        "/access/provisions/document", _request_form(), csrf=False, files={"file": ("scan.pdf", PDF, "application/pdf")}
+    )
     assert resp.status_code == 403
     with h.db.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ProvisionRequest)) == 0
@@ -343,13 +421,15 @@ def test_a_form_post_without_the_csrf_token_is_refused_and_records_nothing(h):
 def test_a_refused_request_shows_the_korean_reason_and_keeps_what_was_typed(h):
     _camera(h, "SD-P-1")
     police = Session(h, "police_investigator")
-    unknown = police.post("/access/provisions/document", _request_form("SD-NOPE-9"),
-                          files={"file": ("scan.pdf", PDF, "application/pdf")})
+    unknown = police.post(
+        "/access/provisions/document", _request_form("SD-NOPE-9"), files={"file": ("scan.pdf", PDF, "application/pdf")}
+    )
     assert unknown.status_code == 404
     assert "CCTV을(를) 찾을 수 없습니다: SD-NOPE-9" in unknown.text
     assert "절도 사건 수사" in unknown.text and 'value="성동서 수사과-1234"' in unknown.text
-    not_a_scan = police.post("/access/provisions/document", _request_form(),
-                             files={"file": ("scan.pdf", b"hello", "application/pdf")})
+    not_a_scan = police.post(
+        "/access/provisions/document", _request_form(), files={"file": ("scan.pdf", b"hello", "application/pdf")}
+    )
     assert not_a_scan.status_code == 422 and "PDF, JPEG, PNG 파일만 받습니다" in not_a_scan.text
     with h.db.reading() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ProvisionRequest)) == 0
@@ -375,9 +455,17 @@ def test_a_rejection_needs_a_reason_and_only_the_district_decides(h):
 def test_emergency_access_opens_at_once_and_its_missing_document_turns_overdue(h):
     _camera(h, "SD-EM-1")
     officer = Session(h, "police_officer")
-    resp = officer.post("/access/emergency", {
-        "cameras": "SD-EM-1", "period_start": "2026-11-20T10:00", "period_end": "2026-11-20T11:00",
-        "purpose": "crime_prevention", "legal_ground": "urgent_life_body_property", "reason": "실종 아동 긴급 수색"})
+    resp = officer.post(
+        "/access/emergency",
+        {
+            "cameras": "SD-EM-1",
+            "period_start": "2026-11-20T10:00",
+            "period_end": "2026-11-20T11:00",
+            "purpose": "crime_prevention",
+            "legal_ground": "urgent_life_body_property",
+            "reason": "실종 아동 긴급 수색",
+        },
+    )
     assert resp.status_code == 303, resp.text
     pid = int(re.search(r"id=(\d+)", resp.headers["location"]).group(1))
     page = officer.get("/access/emergency").text
@@ -391,8 +479,11 @@ def test_emergency_access_opens_at_once_and_its_missing_document_turns_overdue(h
     it_view = Session(h, "district_it_officer").get("/access/usage-results").text
     assert 'data-kind="document"' in it_view and "art-11-1" in it_view
 
-    sent = officer.post(f"/access/provisions/{pid}/document?from=emergency", {"document_number": "성동서-77"},
-                        files={"file": ("scan.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")})
+    sent = officer.post(
+        f"/access/provisions/{pid}/document?from=emergency",
+        {"document_number": "성동서-77"},
+        files={"file": ("scan.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")},
+    )
     assert sent.status_code == 303 and sent.headers["location"].startswith("/access/emergency?done=document")
     assert officer.client.get(f"/api/access/provisions/{pid}").json()["status"] == "document_received"
     assert 'data-overdue="true"' not in officer.get("/access/emergency").text
@@ -411,8 +502,9 @@ def test_a_district_officer_cannot_open_emergency_access(h):
 def test_usage_result_entered_on_the_page_counts_in_the_statistics(h):
     cam = _camera(h, "SD-U-1")
     police = Session(h, "police_investigator")
-    police.post("/access/provisions/document", _request_form("SD-U-1"),
-                files={"file": ("scan.pdf", PDF, "application/pdf")})
+    police.post(
+        "/access/provisions/document", _request_form("SD-U-1"), files={"file": ("scan.pdf", PDF, "application/pdf")}
+    )
     pid = police.client.get("/api/access/provisions").json()[0]["id"]
     it = Session(h, "district_it_officer")
     it.post(f"/access/provisions/{pid}/decision", {"decision": "approve", "reason": "적법"})
@@ -439,9 +531,17 @@ def test_usage_result_entered_on_the_page_counts_in_the_statistics(h):
 
 
 def _intake(**extra: str) -> dict:
-    return {"requester_name": "홍길동", "requester_contact": "010-0000-0000", "identity_method": "resident_card",
-            "cameras": "SD-S-1", "period_start": "2026-11-20T10:00", "period_end": "2026-11-20T10:30",
-            "description": "파란 외투", "identity_checked": "yes", **extra}
+    return {
+        "requester_name": "홍길동",
+        "requester_contact": "010-0000-0000",
+        "identity_method": "resident_card",
+        "cameras": "SD-S-1",
+        "period_start": "2026-11-20T10:00",
+        "period_end": "2026-11-20T10:30",
+        "description": "파란 외투",
+        "identity_checked": "yes",
+        **extra,
+    }
 
 
 def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_are_explained(h):
@@ -458,8 +558,9 @@ def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_ar
     assert refused.status_code == 422
     assert "다른 사람이 찍혀 있다는 것은 거절 사유가 아닙니다" in refused.text and "pipa-35" in refused.text
     it.client.get("/lang/en", follow_redirects=False)
-    refused_en = it.post(f"/access/subject-requests/{sid}/decision",
-                         {"outcome": "refused", "reason": "no_police_present"})
+    refused_en = it.post(
+        f"/access/subject-requests/{sid}/decision", {"outcome": "refused", "reason": "no_police_present"}
+    )
     assert refused_en.status_code == 422
     assert "'no police present' is not a ground to refuse viewing" in html.unescape(refused_en.text)
 
@@ -474,8 +575,14 @@ def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_ar
 def test_ledgers_filter_by_kind_and_link_the_xlsx_and_pdf_of_the_same_filter(h):
     cam = _camera(h, "SD-L-1")
     agent = h.token("monitoring_agent")
-    assert h.client.post("/api/access/authorize", headers=agent, json={
-        "camera_id": cam, "purpose": "crime_prevention", "action": "snapshot"}).status_code == 200
+    assert (
+        h.client.post(
+            "/api/access/authorize",
+            headers=agent,
+            json={"camera_id": cam, "purpose": "crime_prevention", "action": "snapshot"},
+        ).status_code
+        == 200
+    )
     auditor = Session(h, "auditor")
     page = auditor.get("/ledgers?kind=use&since=2020-01-01")
     assert page.status_code == 200 and 'data-kind="use"' in page.text and "SD-L-1" in page.text
@@ -554,15 +661,27 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
     secrets, ids = {}, {}
     with db.uow() as uow:
         for key, (username, role) in BROWSER_USERS.items():
-            _, secrets[key] = accounts.add_user(uow, system, policy,
-                                                accounts.NewUser(username, username, role, PASSWORD))
+            _, secrets[key] = accounts.add_user(
+                uow, system, policy, accounts.NewUser(username, username, role, PASSWORD)
+            )
         device, _ = accounts.add_user(uow, system, policy, accounts.NewUser("bell-vc", "bell", "device", PASSWORD))
         device_token = accounts.issue_token(uow, system, device, "video console test")
         for number, dept, purpose, lat, lon, streams in BOARD_CAMERAS:
-            cam = registry.create_camera(uow, system, policy, CameraCreate(
-                management_number=number, department=dept, primary_purpose=purpose, latitude=lat, longitude=lon,
-                site={"road_address": f"서울특별시 성동구 {number}"}, installed_by="district",
-                stream_url=rtsp("person") if streams else None))
+            cam = registry.create_camera(
+                uow,
+                system,
+                policy,
+                CameraCreate(
+                    management_number=number,
+                    department=dept,
+                    primary_purpose=purpose,
+                    latitude=lat,
+                    longitude=lon,
+                    site={"road_address": f"서울특별시 성동구 {number}"},
+                    installed_by="district",
+                    stream_url=rtsp("person") if streams else None,
+                ),
+            )
             ids[number] = cam.id
         uow.commit()
     db.dispose()
@@ -572,16 +691,36 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
     port = _free_port()
     log = var / "server.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "tests.e2e.test_video_console:app_factory",
-         "--app-dir", str(ROOT), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=var)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tests.e2e.test_video_console:app_factory",
+            "--app-dir",
+            str(ROOT),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=var,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(proc, base, log)
-        bell = urllib.request.Request(base + "/api/events", method="POST", headers={
-            "authorization": f"Bearer {device_token}", "content-type": "application/json"},
+        bell = urllib.request.Request(
+            base + "/api/events",
+            method="POST",
+            headers={"authorization": f"Bearer {device_token}", "content-type": "application/json"},
             data=b'{"message_id": "vc-bell-1", "type": "emergency_bell", "payload": '
-                 b'{"bell_id": "B-VC-1", "latitude": 37.5636, "longitude": 127.0369}}')
+            b'{"bell_id": "B-VC-1", "latitude": 37.5636, "longitude": 127.0369}}',
+        )
         with urllib.request.urlopen(bell, timeout=10) as r:
             assert r.status == 202
         shots = os.environ.get(SCREENSHOTS) or str(var)
@@ -595,8 +734,9 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
 
 
 def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202, F811 - the browser fixture
-    context = browser.new_context(base_url=stack["base"], viewport={"width": 1600, "height": 1000},
-                                  locale="ko-KR", timezone_id="Asia/Seoul")
+    context = browser.new_context(
+        base_url=stack["base"], viewport={"width": 1600, "height": 1000}, locale="ko-KR", timezone_id="Asia/Seoul"
+    )
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.problems = []
@@ -613,8 +753,7 @@ def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202,
 
 
 @pytest.mark.browser
-def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_its_clause(
-        browser, video_stack):  # noqa: F811 - the browser fixture
+def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_its_clause(browser, video_stack):  # noqa: F811 - the browser fixture
     import os
 
     stack = video_stack
@@ -634,7 +773,9 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
         page.click(f"{near} button[data-view]")
         page.wait_for_function(
             "() => { const i = document.querySelector('#live-view img[data-role=live]'); "
-            "return i && i.naturalWidth > 0; }", timeout=45_000)
+            "return i && i.naturalWidth > 0; }",
+            timeout=45_000,
+        )
         page.wait_for_selector("#live-view[data-state=live]")  # the panel noticed the first frame
         assert "SD-VB-001" in page.locator("#live-view [data-role=title]").inner_text()
         width = page.evaluate("document.querySelector('#live-view img[data-role=live]').naturalWidth")
@@ -666,8 +807,7 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
 
 
 @pytest.mark.browser
-def test_a_provision_request_with_its_scan_goes_from_the_police_form_to_the_it_officers_queue(
-        browser, video_stack):  # noqa: F811 - the browser fixture
+def test_a_provision_request_with_its_scan_goes_from_the_police_form_to_the_it_officers_queue(browser, video_stack):  # noqa: F811 - the browser fixture
     import os
 
     stack = video_stack

@@ -9,7 +9,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,8 +64,11 @@ class OwnBroker:
     def start(self) -> "OwnBroker":
         if not Path(MOSQUITTO).exists():
             unavailable(f"mosquitto not installed at {MOSQUITTO}")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=(self.folder / "mosquitto.log").open("ab"))
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.folder / "mosquitto.log").open("ab"),
+        )
         deadline = time.monotonic() + 10
         while not reachable("127.0.0.1", self.port, 0.2):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -78,7 +83,9 @@ class OwnBroker:
         self.proc = None
 
 
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):  # noqa: ANN001
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "condition"
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -39,24 +39,54 @@ class World:
     def user(self, role, department=None):
         self._n += 1
         with self.db.uow() as uow:
-            user, _ = accounts.add_user(uow, Actor.system("test"), self.policy, accounts.NewUser(
-                username=f"a{self._n}_{role}"[:60], display_name=f"{role} {self._n}", role=role, password=PASSWORD,
-                department=department))
+            user, _ = accounts.add_user(
+                uow,
+                Actor.system("test"),
+                self.policy,
+                accounts.NewUser(
+                    username=f"a{self._n}_{role}"[:60],
+                    display_name=f"{role} {self._n}",
+                    role=role,
+                    password=PASSWORD,
+                    department=department,
+                ),
+            )
             uow.commit()
             return user
 
-    def camera(self, number, department="autonomous_admin", primary="crime_prevention",
-               secondary=("illegal_parking", "illegal_dumping", "facility_management", "disaster")):
+    def camera(
+        self,
+        number,
+        department="autonomous_admin",
+        primary="crime_prevention",
+        secondary=("illegal_parking", "illegal_dumping", "facility_management", "disaster"),
+    ):
         now = utcnow()
         with self.db.uow() as uow:
-            site = Site(site_key=f"T-{number}", managing_agency="성동구", latitude=37.56, longitude=127.03,
-                        created_at=now, updated_at=now)
+            site = Site(
+                site_key=f"T-{number}",
+                managing_agency="성동구",
+                latitude=37.56,
+                longitude=127.03,
+                created_at=now,
+                updated_at=now,
+            )
             uow.session.add(site)
             uow.session.flush()
-            cam = Camera(management_number=number, name=f"테스트 {number}", site_id=site.id, department=department,
-                         owner_organisation="district", primary_purpose=primary,
-                         secondary_purposes="," + ",".join(secondary) + ",", latitude=37.56, longitude=127.03,
-                         retention_days=30, created_at=now, updated_at=now)
+            cam = Camera(
+                management_number=number,
+                name=f"테스트 {number}",
+                site_id=site.id,
+                department=department,
+                owner_organisation="district",
+                primary_purpose=primary,
+                secondary_purposes="," + ",".join(secondary) + ",",
+                latitude=37.56,
+                longitude=127.03,
+                retention_days=30,
+                created_at=now,
+                updated_at=now,
+            )
             uow.session.add(cam)
             uow.commit()
             return cam.id
@@ -64,11 +94,24 @@ class World:
     def incident(self, camera_id=None, responsible="police", responding="police", status="acknowledged"):
         now = utcnow()
         with self.db.uow() as uow:
-            inc = Incident(type="emergency_bell", status=status, title="비상벨", source="test",
-                           camera_id=camera_id, responsible_org=responsible, recognising_org="district",
-                           recognising_role="monitoring_agent", responding_org=responding,
-                           responding_roles="police_112,police_officer", period="day", clause="annex-2",
-                           assigned_role="police_officer", occurred_at=now, created_at=now, updated_at=now)
+            inc = Incident(
+                type="emergency_bell",
+                status=status,
+                title="비상벨",
+                source="test",
+                camera_id=camera_id,
+                responsible_org=responsible,
+                recognising_org="district",
+                recognising_role="monitoring_agent",
+                responding_org=responding,
+                responding_roles="police_112,police_officer",
+                period="day",
+                clause="annex-2",
+                assigned_role="police_officer",
+                occurred_at=now,
+                created_at=now,
+                updated_at=now,
+            )
             uow.session.add(inc)
             uow.commit()
             return inc.id
@@ -157,8 +200,12 @@ def test_police_may_not_attach_cameras_to_an_incident_they_do_not_respond_to(wor
 
 
 def test_department_officer_outside_the_cameras_purposes_is_refused(world, db, policy):
-    cam = world.camera("S-1", department="sanitation", primary="illegal_dumping",
-                       secondary=("crime_prevention", "illegal_parking", "facility_management", "disaster"))
+    cam = world.camera(
+        "S-1",
+        department="sanitation",
+        primary="illegal_dumping",
+        secondary=("crime_prevention", "illegal_parking", "facility_management", "disaster"),
+    )
     officer = world.user("department_officer", "sanitation")
     with pytest.raises(Forbidden) as err:
         service.authorize_video(db, policy, officer, cam, "traffic_enforcement", "playback")
@@ -188,13 +235,25 @@ PDF = b"%PDF-1.4\n% scanned official document\n"
 
 
 def _request(world, investigator, cams):
-    return provisions.request_provision(world.db, world.policy, investigator, provisions.RequestProvision(
-        camera_ids=tuple(cams), period_start=T0, period_end=T0 + timedelta(hours=2), purpose="crime_prevention",
-        legal_ground="crime_investigation", reason="절도 사건 수사", document_number="성동서-2026-1234"))
+    return provisions.request_provision(
+        world.db,
+        world.policy,
+        investigator,
+        provisions.RequestProvision(
+            camera_ids=tuple(cams),
+            period_start=T0,
+            period_end=T0 + timedelta(hours=2),
+            purpose="crime_prevention",
+            legal_ground="crime_investigation",
+            reason="절도 사건 수사",
+            document_number="성동서-2026-1234",
+        ),
+    )
 
 
-def test_a_provision_is_approved_only_with_its_document_then_exported_and_reported(world, db, policy, tmp_path,
-                                                                                   published):
+def test_a_provision_is_approved_only_with_its_document_then_exported_and_reported(
+    world, db, policy, tmp_path, published
+):
     cams = [world.camera("C-1"), world.camera("C-2")]
     investigator, it = world.user("police_investigator"), world.user("district_it_officer")
     p = _request(world, investigator, cams)
@@ -202,10 +261,12 @@ def test_a_provision_is_approved_only_with_its_document_then_exported_and_report
     with pytest.raises(ValidationFailed):
         provisions.decide_provision(db, policy, it, p.id, approve=True, reason="적법")
     with pytest.raises(ValidationFailed):
-        provisions.attach_document(db, policy, investigator, p.id, document_number="x", data=b"MZ...",
-                                documents_dir=tmp_path)
-    p = provisions.attach_document(db, policy, investigator, p.id, document_number="성동서-2026-1234", data=PDF,
-                                documents_dir=tmp_path)
+        provisions.attach_document(
+            db, policy, investigator, p.id, document_number="x", data=b"MZ...", documents_dir=tmp_path
+        )
+    p = provisions.attach_document(
+        db, policy, investigator, p.id, document_number="성동서-2026-1234", data=PDF, documents_dir=tmp_path
+    )
     assert p.document_sha256 == hashlib.sha256(PDF).hexdigest()
     assert (tmp_path / f"{p.document_sha256}.pdf").read_bytes() == PDF
 
@@ -217,12 +278,12 @@ def test_a_provision_is_approved_only_with_its_document_then_exported_and_report
     assert p.status == "approved" and published[0].kind == "provision.approved"
     assert isinstance(published[0], ProvisionApproved) and published[0].camera_ids == tuple(sorted(cams))
     assert isinstance(published[1], ProvisionDecided) and published[1].to_roles == ("police_investigator",)
-    grant = service.authorize_video(db, policy, investigator, cams[0], "crime_prevention", "export",
-                                    provision_id=p.id)
+    grant = service.authorize_video(db, policy, investigator, cams[0], "crime_prevention", "export", provision_id=p.id)
     assert grant.clause == "pipa-18-2"
     with pytest.raises(Forbidden):  # someone else cannot ride on the provision
-        service.authorize_video(db, policy, world.user("police_investigator"), cams[0], "crime_prevention",
-                                "export", provision_id=p.id)
+        service.authorize_video(
+            db, policy, world.user("police_investigator"), cams[0], "crime_prevention", "export", provision_id=p.id
+        )
 
     p = provisions.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-1")
     assert p.status == "exported" and p.usage_result_due_at == p.provided_at + timedelta(days=30)
@@ -235,19 +296,32 @@ def test_a_provision_is_approved_only_with_its_document_then_exported_and_report
     with db.reading() as s:
         stats = provisions.usage_statistics(s, policy)
     assert {(r["camera_id"], r["purpose"], r["outcomes"]["arrest"], r["effective"]) for r in stats} == {
-        (cams[0], "crime_prevention", 1, 1), (cams[1], "crime_prevention", 1, 1)}
+        (cams[0], "crime_prevention", 1, 1),
+        (cams[1], "crime_prevention", 1, 1),
+    }
 
 
 def _command(cams):
     return provisions.RequestProvision(
-        camera_ids=tuple(cams), period_start=T0, period_end=T0 + timedelta(hours=2), purpose="crime_prevention",
-        legal_ground="crime_investigation", reason="절도 사건 수사", document_number="성동서-2026-1234")
+        camera_ids=tuple(cams),
+        period_start=T0,
+        period_end=T0 + timedelta(hours=2),
+        purpose="crime_prevention",
+        legal_ground="crime_investigation",
+        reason="절도 사건 수사",
+        document_number="성동서-2026-1234",
+    )
 
 
 def test_a_request_and_its_scan_are_recorded_in_one_transaction(world, db, policy, tmp_path):
     investigator = world.user("police_investigator")
-    p = provisions.request_provision(db, policy, investigator, _command([world.camera("C-1")]),
-                                     scan=provisions.DocumentScan("성동서-2026-1234", PDF, tmp_path / "documents"))
+    p = provisions.request_provision(
+        db,
+        policy,
+        investigator,
+        _command([world.camera("C-1")]),
+        scan=provisions.DocumentScan("성동서-2026-1234", PDF, tmp_path / "documents"),
+    )
     assert p.status == "requested" and p.document_sha256 == hashlib.sha256(PDF).hexdigest()
     assert (tmp_path / "documents" / f"{p.document_sha256}.pdf").read_bytes() == PDF
     requested, received = world.audit("provision.requested"), world.audit("provision.document.received")
@@ -260,14 +334,20 @@ def test_a_scan_that_cannot_be_stored_leaves_no_request_behind(world, db, policy
     blocked = tmp_path / "documents"
     blocked.write_text("a file where the documents folder should be")
     with pytest.raises(OSError):
-        provisions.request_provision(db, policy, investigator, _command([cam]),
-                                     scan=provisions.DocumentScan("성동서-2026-1234", PDF, blocked))
+        provisions.request_provision(
+            db, policy, investigator, _command([cam]), scan=provisions.DocumentScan("성동서-2026-1234", PDF, blocked)
+        )
     with db.reading() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ProvisionRequest)) == 0
     assert world.audit("provision.requested") == [] and world.audit("provision.document.received") == []
     with pytest.raises(ValidationFailed):  # a scan that is no document is refused before anything is written
-        provisions.request_provision(db, policy, investigator, _command([cam]),
-                                     scan=provisions.DocumentScan("성동서-2026-1234", b"MZ...", tmp_path / "d2"))
+        provisions.request_provision(
+            db,
+            policy,
+            investigator,
+            _command([cam]),
+            scan=provisions.DocumentScan("성동서-2026-1234", b"MZ...", tmp_path / "d2"),
+        )
     assert world.audit("provision.requested") == [] and not (tmp_path / "d2").exists()
 
 
@@ -279,22 +359,36 @@ def test_a_rejected_provision_cannot_be_approved_later(world, db, policy):
         provisions.decide_provision(db, policy, it, p.id, approve=True, reason="재검토")
 
 
-def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifies_once(world, db, policy,
-                                                                                      tmp_path, published):
+def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifies_once(
+    world, db, policy, tmp_path, published
+):
     cam = world.camera("C-1")
     officer = world.user("police_officer")
     opened = utcnow() - timedelta(hours=25)
-    p = provisions.open_emergency_access(db, policy, officer, provisions.OpenEmergencyAccess(
-        camera_ids=(cam,), period_start=opened - timedelta(hours=1), period_end=opened, purpose="crime_prevention",
-        legal_ground="urgent_life_body_property", reason="납치 의심 차량 추적"), now=opened)
+    p = provisions.open_emergency_access(
+        db,
+        policy,
+        officer,
+        provisions.OpenEmergencyAccess(
+            camera_ids=(cam,),
+            period_start=opened - timedelta(hours=1),
+            period_end=opened,
+            purpose="crime_prevention",
+            legal_ground="urgent_life_body_property",
+            reason="납치 의심 차량 추적",
+        ),
+        now=opened,
+    )
     assert p.status == "emergency_open" and p.document_due_at == opened + timedelta(hours=24)
     alert = published[-1]
     assert isinstance(alert, EmergencyAccessOpened) and alert.provision_id == p.id
     assert set(alert.to_roles) == {"district_it_officer", "district_manager"}
     assert world.ledger("viewing")[0].clause == "art-11-1"
     # The officer has access at once, without an incident, through the emergency item.
-    assert service.authorize_video(db, policy, officer, cam, "crime_prevention", "playback",
-                                   provision_id=p.id).clause == "art-11-1"
+    assert (
+        service.authorize_video(db, policy, officer, cam, "crime_prevention", "playback", provision_id=p.id).clause
+        == "art-11-1"
+    )
 
     with db.reading() as s:
         items = provisions.overdue_items(s, policy)
@@ -306,8 +400,9 @@ def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifi
     assert provisions.flag_overdue(db, policy) == 0 and len(published) == 1  # once
     assert len(world.audit("provision.document.overdue")) == 1
 
-    p = provisions.attach_document(db, policy, officer, p.id, document_number="성동서-긴급-7", data=PDF,
-                                documents_dir=tmp_path)
+    p = provisions.attach_document(
+        db, policy, officer, p.id, document_number="성동서-긴급-7", data=PDF, documents_dir=tmp_path
+    )
     assert p.status == "document_received"
     with db.reading() as s:
         assert provisions.overdue_items(s, policy) == []
@@ -318,9 +413,20 @@ def test_access_alerts_reach_the_live_feed_of_the_roles_they_name_only(world, db
     from gwanje.situations.live import Viewer, may_receive
 
     opened = utcnow() - timedelta(hours=25)
-    provisions.open_emergency_access(db, policy, world.user("police_officer"), provisions.OpenEmergencyAccess(
-        camera_ids=(world.camera("C-1"),), period_start=opened - timedelta(hours=1), period_end=opened,
-        purpose="crime_prevention", legal_ground="urgent_life_body_property", reason="수색"), now=opened)
+    provisions.open_emergency_access(
+        db,
+        policy,
+        world.user("police_officer"),
+        provisions.OpenEmergencyAccess(
+            camera_ids=(world.camera("C-1"),),
+            period_start=opened - timedelta(hours=1),
+            period_end=opened,
+            purpose="crime_prevention",
+            legal_ground="urgent_life_body_property",
+            reason="수색",
+        ),
+        now=opened,
+    )
     provisions.flag_overdue(db, policy)
     opened_alert, missed = published[-2], published[-1]
     assert isinstance(opened_alert, EmergencyAccessOpened) and isinstance(missed, DeadlineMissed)
@@ -342,8 +448,9 @@ def test_usage_results_not_entered_in_time_show_as_overdue(world, db, policy, pu
         row = uow.session.get(ProvisionRequest, p.id)
         row.status, row.document_sha256 = "approved", "0" * 64
         uow.commit()
-    provisions.mark_exported(db, policy, Actor.system("evidence"), p.id, export_ref="EXP-9",
-                          now=utcnow() - timedelta(days=31))
+    provisions.mark_exported(
+        db, policy, Actor.system("evidence"), p.id, export_ref="EXP-9", now=utcnow() - timedelta(days=31)
+    )
     with db.reading() as s:
         items = provisions.overdue_items(s, policy)
     assert [(i.kind, i.clause) for i in items] == [("usage_result", "art-11-2")]
@@ -356,9 +463,20 @@ def test_usage_results_not_entered_in_time_show_as_overdue(world, db, policy, pu
 
 
 def _subject(world, handler, cam, received_at=None):
-    return subjects.take_subject_request(world.db, world.policy, handler, subjects.TakeSubjectRequest(
-        requester_name="홍길동", identity_method="resident_card", camera_ids=(cam,), period_start=T0,
-        period_end=T0 + timedelta(minutes=30), requester_contact="010-0000-0000", received_at=received_at))
+    return subjects.take_subject_request(
+        world.db,
+        world.policy,
+        handler,
+        subjects.TakeSubjectRequest(
+            requester_name="홍길동",
+            identity_method="resident_card",
+            camera_ids=(cam,),
+            period_start=T0,
+            period_end=T0 + timedelta(minutes=30),
+            requester_contact="010-0000-0000",
+            received_at=received_at,
+        ),
+    )
 
 
 @pytest.mark.parametrize("reason", ["no_police_present", "others_in_frame"])
@@ -384,14 +502,14 @@ def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(wo
     missed = published[-1]
     assert isinstance(missed, DeadlineMissed) and (missed.overdue, missed.object_id) == ("subject_request", late.id)
     assert "district_it_officer" in missed.to_roles and "police_officer" not in missed.to_roles
-    s = subjects.decide_subject_request(db, policy, handler, late.id, outcome="delayed",
-                                       reason="masking_in_progress")
+    s = subjects.decide_subject_request(db, policy, handler, late.id, outcome="delayed", reason="masking_in_progress")
     s = subjects.decide_subject_request(db, policy, handler, late.id, outcome="provided", method="copy")
     assert s.status == "provided" and s.mask_others
     row = world.ledger("viewing")[0]
     assert row.reference_type == "subject_request" and "마스킹" in row.items and row.method == "copy"
-    s = subjects.decide_subject_request(db, policy, handler, on_time.id, outcome="refused",
-                                       reason="ongoing_investigation_trial", note="수사 중")
+    s = subjects.decide_subject_request(
+        db, policy, handler, on_time.id, outcome="refused", reason="ongoing_investigation_trial", note="수사 중"
+    )
     assert s.outcome_reason == "ongoing_investigation_trial"
     # The requester's name stays off the audit chain.
     assert all("홍길동" not in (e.after or "") for e in world.audit("subject_request.received"))
@@ -403,8 +521,15 @@ def test_a_subject_request_is_due_in_ten_days_and_provided_with_others_masked(wo
 def test_held_recordings_are_not_due_and_destruction_is_recorded(world, db, policy):
     cam = world.camera("C-1")
     it = world.user("district_it_officer")
-    hold = retention.place_hold(db, policy, it, object_type="recording", object_id="rec-1",
-                              legal_basis="수사기관 보존 요청", request_number="성동서-2026-1234")
+    hold = retention.place_hold(
+        db,
+        policy,
+        it,
+        object_type="recording",
+        object_id="rec-1",
+        legal_basis="수사기관 보존 요청",
+        request_number="성동서-2026-1234",
+    )
     created = utcnow() - timedelta(days=40)
     with db.reading() as s:
         holds = retention.active_holds(s, "recording", ["rec-1", "rec-2"])
@@ -414,9 +539,18 @@ def test_held_recordings_are_not_due_and_destruction_is_recorded(world, db, poli
     with db.reading() as s:
         assert retention.active_holds(s, "recording", ["rec-1"]) == {}
 
-    row = retention.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
-                                     object_id="rec-2", camera_ids=[cam], period_start=created,
-                                     period_end=created + timedelta(hours=1), created_at=created, retention_days=30)
+    row = retention.record_destruction(
+        db,
+        policy,
+        Actor.system("system:retention"),
+        object_type="recording",
+        object_id="rec-2",
+        camera_ids=[cam],
+        period_start=created,
+        period_end=created + timedelta(hours=1),
+        created_at=created,
+        retention_days=30,
+    )
     assert row.kind == "destruction" and row.method == "auto_delete"
     assert row.retention_until == created + timedelta(days=30)
     assert world.audit("retention.destroyed")[0].clause == "policy-retention"
@@ -446,9 +580,18 @@ def test_ledgers_print_as_xlsx_and_as_pdf_with_korean_text(world, db, policy, tm
     cam = world.camera("C-1")
     agent = world.user("monitoring_agent")
     service.authorize_video(db, policy, agent, cam, "crime_prevention", "live")
-    retention.record_destruction(db, policy, Actor.system("system:retention"), object_type="recording",
-                               object_id="rec-1", camera_ids=[cam], period_start=T0, period_end=T0,
-                               created_at=T0, retention_days=30)
+    retention.record_destruction(
+        db,
+        policy,
+        Actor.system("system:retention"),
+        object_type="recording",
+        object_id="rec-1",
+        camera_ids=[cam],
+        period_start=T0,
+        period_end=T0,
+        created_at=T0,
+        retention_days=30,
+    )
     entries = world.ledger()
     wb = load_workbook(io.BytesIO(report.to_xlsx(policy, entries)))
     ws = wb.active
@@ -460,8 +603,9 @@ def test_ledgers_print_as_xlsx_and_as_pdf_with_korean_text(world, db, policy, tm
     assert pdf.startswith(b"%PDF") and b"NanumGothic" in pdf
     (tmp_path / "ledger.pdf").write_bytes(pdf)
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "ledger.pdf"), "-"], capture_output=True,
-                              text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(tmp_path / "ledger.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert "개인영상정보 관리대장" in text and "파기" in text and "실시간 열람" in text
 
 

@@ -21,8 +21,12 @@ PW = "a-long-password-1"
 
 def _add(db, policy, username="agent", role="monitoring_agent", department=None):
     with db.uow() as uow:
-        user, secret = service.add_user(uow, Actor.system("t"), policy, service.NewUser(
-            username=username, display_name=username, role=role, password=PW, department=department))
+        user, secret = service.add_user(
+            uow,
+            Actor.system("t"),
+            policy,
+            service.NewUser(username=username, display_name=username, role=role, password=PW, department=department),
+        )
         uow.commit()
     return user, secret
 

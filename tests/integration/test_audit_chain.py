@@ -15,9 +15,18 @@ def _fill(db: Database, n: int = 6) -> None:
     with db.uow() as uow:
         log = AuditLog(uow.session)
         for i in range(n):
-            log.append(Actor(7, "tester", "district", "district_manager", f"req-{i}"),
-                       Change("camera.update", "camera", f"CAM-{i}", {"status": "active"}, {"status": "fault"},
-                              purpose=None, clause="annex-1"))
+            log.append(
+                Actor(7, "tester", "district", "district_manager", f"req-{i}"),
+                Change(
+                    "camera.update",
+                    "camera",
+                    f"CAM-{i}",
+                    {"status": "active"},
+                    {"status": "fault"},
+                    purpose=None,
+                    clause="annex-1",
+                ),
+            )
         uow.commit()
 
 
@@ -42,10 +51,13 @@ def test_a_fresh_chain_verifies_with_row_count_and_head(db):
     assert result.ok and result.rows == 6 and len(result.head_hash) == 64
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_log SET actor_name = 'someone else' WHERE seq = 2",
-    "DELETE FROM audit_log WHERE seq = 2",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET actor_name = 'someone else' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 2",
+    ],
+)
 def test_the_database_itself_refuses_update_and_delete(db, statement):
     _fill(db)
     with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.engine.begin() as conn:
@@ -64,19 +76,25 @@ def test_emptying_the_table_is_refused(db):
         assert verify_chain(s).rows == 6
 
 
-@pytest.mark.parametrize("statement, bad_seq, word", [
-    ("UPDATE audit_log SET after = '{\"status\":\"active\"}' WHERE seq = 3", 3, "edited"),
-    ("DELETE FROM audit_log WHERE seq = 4", 4, "removed"),
-    # Swap two rows' contents (keeping each row's own hashes): the links break at the first.
-    ("UPDATE audit_log SET seq = CASE seq WHEN 2 THEN 5 WHEN 5 THEN 2 END WHERE seq IN (2, 5)", 2, "link"),
-])
+@pytest.mark.parametrize(
+    "statement, bad_seq, word",
+    [
+        ('UPDATE audit_log SET after = \'{"status":"active"}\' WHERE seq = 3', 3, "edited"),
+        ("DELETE FROM audit_log WHERE seq = 4", 4, "removed"),
+        # Swap two rows' contents (keeping each row's own hashes): the links break at the first.
+        ("UPDATE audit_log SET seq = CASE seq WHEN 2 THEN 5 WHEN 5 THEN 2 END WHERE seq IN (2, 5)", 2, "link"),
+    ],
+)
 def test_verify_names_the_first_tampered_row(db, statement, bad_seq, word, monkeypatch):
     _fill(db)
     statements = [statement]
     if "CASE" in statement:
         # Unique keys are checked per row; go through a temporary seq.
-        statements = ["UPDATE audit_log SET seq = -2 WHERE seq = 2", "UPDATE audit_log SET seq = 2 WHERE seq = 5",
-                      "UPDATE audit_log SET seq = 5 WHERE seq = -2"]
+        statements = [
+            "UPDATE audit_log SET seq = -2 WHERE seq = 2",
+            "UPDATE audit_log SET seq = 2 WHERE seq = 5",
+            "UPDATE audit_log SET seq = 5 WHERE seq = -2",
+        ]
     _bypass_triggers(db, statements)
     with db.reading() as s:
         result = verify_chain(s)

@@ -43,13 +43,18 @@ class ConsumerProcess:
         env.update(GWANJE_DATABASE_URL=db_url, GWANJE_VAR_DIR=str(folder / "var"), PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gwanje", "consume", "--url", broker_url, "--client-id", client_id],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("wb"))
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+        )
 
     def wait_subscribed(self) -> None:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"consumer exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
             return "MQTT subscribed" in self.log.read_text(errors="replace")
+
         wait_for(ready, timeout=30, what="the consumer to subscribe")
 
 
@@ -116,8 +121,9 @@ def test_kill_9_midway_then_restart_stores_every_event_exactly_once(db, policy, 
         per_type = Counter(dict(s.execute(sa.text("SELECT type, count(*) FROM incidents GROUP BY type")).all()))
     assert ids == {m.body.split(b'"message_id":"')[1].split(b'"')[0].decode() for m in messages}
     assert _count(db, "SELECT count(*) FROM incidents") == expected_incidents
-    assert _count(db, "SELECT count(*) FROM (SELECT inbox_id FROM incidents GROUP BY inbox_id "
-                      "HAVING count(*) > 1) d") == 0
+    assert (
+        _count(db, "SELECT count(*) FROM (SELECT inbox_id FROM incidents GROUP BY inbox_id HAVING count(*) > 1) d") == 0
+    )
     assert _count(db, "SELECT count(*) FROM incidents WHERE inbox_id IS NULL") == 0
     assert sum(per_type.values()) == expected_incidents
     log = (tmp_path / "consumer-2.log").read_text(errors="replace")

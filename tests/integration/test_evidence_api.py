@@ -43,11 +43,19 @@ class Evidence:
 
     def create(self) -> service.Package:
         return service.create_evidence_package(
-            self.h.db, clips=[pkg.ClipInput(self.clip, "SD-T-001", NOW - timedelta(minutes=3), NOW)],
-            request_ref="성동서-2026-117", recipient_user_id=self.recipient.id, recipient_name=None,
-            purpose="crime_prevention", mask_faces=False, watermark=False,
-            actor=accounts.actor_of(self.preparer), store_dir=self.store,
-            secret_key=self.h.app.state.secret_key, password_channel="전화")
+            self.h.db,
+            clips=[pkg.ClipInput(self.clip, "SD-T-001", NOW - timedelta(minutes=3), NOW)],
+            request_ref="성동서-2026-117",
+            recipient_user_id=self.recipient.id,
+            recipient_name=None,
+            purpose="crime_prevention",
+            mask_faces=False,
+            watermark=False,
+            actor=accounts.actor_of(self.preparer),
+            store_dir=self.store,
+            secret_key=self.h.app.state.secret_key,
+            password_channel="전화",
+        )
 
     def custody_actions(self, package_id: int) -> list[str]:
         with self.h.db.reading() as session:
@@ -77,9 +85,12 @@ def test_recipient_downloads_the_sealed_package_and_it_verifies(ev):
 def test_the_password_and_token_are_never_stored(ev):
     created = ev.create()
     with ev.h.db.reading() as session:
-        dumped = " ".join(str(v) for table in ("evidence_packages", "evidence_download_links", "evidence_custody",
-                                               "audit_log")
-                          for row in session.execute(sa.text(f"SELECT * FROM {table}")) for v in row)
+        dumped = " ".join(
+            str(v)
+            for table in ("evidence_packages", "evidence_download_links", "evidence_custody", "audit_log")
+            for row in session.execute(sa.text(f"SELECT * FROM {table}"))
+            for v in row
+        )
     assert created.password not in dumped
     assert created.download_token not in dumped
     assert hashlib.sha256(created.download_token.encode()).hexdigest() in dumped
@@ -92,8 +103,14 @@ def test_another_user_with_the_recipients_link_is_refused_and_it_is_logged(ev):
     assert resp.json()["message"]["en"] == "only the package's recipient may download it"
     assert ev.custody_actions(created.id)[-1] == "download_refused"
     with ev.h.db.reading() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                              .where(AuditEntry.action == "evidence.download_refused")) == 1
+        assert (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "evidence.download_refused")
+            )
+            == 1
+        )
 
 
 def test_a_wrong_token_is_refused(ev):
@@ -113,14 +130,17 @@ def test_an_expired_link_answers_410(ev):
 
 def test_a_reissued_single_use_link_works_once(ev):
     created = ev.create()
-    resp = ev.h.client.post(f"/api/evidence/{created.id}/links", json={"link_hours": 1, "max_uses": 1},
-                            headers=ev.bearer(ev.preparer))
+    resp = ev.h.client.post(
+        f"/api/evidence/{created.id}/links", json={"link_hours": 1, "max_uses": 1}, headers=ev.bearer(ev.preparer)
+    )
     assert resp.status_code == 201, resp.text
     url = resp.json()["download_url"]
     assert ev.h.client.get(url, headers=ev.bearer(ev.recipient)).status_code == 200
     assert ev.h.client.get(url, headers=ev.bearer(ev.recipient)).status_code == 410
-    assert ev.h.client.post(f"/api/evidence/{created.id}/links", json={},
-                            headers=ev.bearer(ev.recipient)).status_code == 403
+    assert (
+        ev.h.client.post(f"/api/evidence/{created.id}/links", json={}, headers=ev.bearer(ev.recipient)).status_code
+        == 403
+    )
 
 
 def test_custody_log_is_readable_by_the_center_and_chained(ev):
@@ -133,8 +153,7 @@ def test_custody_log_is_readable_by_the_center_and_chained(ev):
     assert [e["action"] for e in body["entries"]] == ["created", "link_issued", "downloaded", "download_refused"]
     assert body["entries"][0]["details"]["sha256"] == created.sha256
     assert body["chain"]["ok"] is True
-    assert ev.h.client.get(f"/api/evidence/{created.id}/custody",
-                           headers=ev.bearer(ev.recipient)).status_code == 403
+    assert ev.h.client.get(f"/api/evidence/{created.id}/custody", headers=ev.bearer(ev.recipient)).status_code == 403
 
 
 def test_database_refuses_update_and_delete_of_custody_rows(ev):
@@ -146,9 +165,14 @@ def test_database_refuses_update_and_delete_of_custody_rows(ev):
 
 
 def test_anonymous_callers_are_refused_on_every_evidence_route(ev):
-    for method, path in (("POST", "/api/evidence"), ("GET", "/api/evidence"), ("GET", "/api/evidence/1"),
-                         ("POST", "/api/evidence/1/links"), ("GET", "/api/evidence/1/download?token=x"),
-                         ("GET", "/api/evidence/1/custody")):
+    for method, path in (
+        ("POST", "/api/evidence"),
+        ("GET", "/api/evidence"),
+        ("GET", "/api/evidence/1"),
+        ("POST", "/api/evidence/1/links"),
+        ("GET", "/api/evidence/1/download?token=x"),
+        ("GET", "/api/evidence/1/custody"),
+    ):
         assert ev.h.client.request(method, path, headers={"accept": "application/json"}).status_code == 401
 
 
@@ -159,15 +183,32 @@ def test_post_prepares_a_package_from_a_cut_clip_through_access_and_video(ev, mo
     from gwanje.video import service as video
 
     calls: list[tuple] = []
-    monkeypatch.setattr(access, "authorize_video", lambda db, policy, user, camera_id, purpose, action, **kw:
-                        calls.append(("authorize", user.id, camera_id, purpose, action, kw.get("provision_id"))))
-    monkeypatch.setattr(provisions, "mark_exported", lambda db, policy, actor, provision_id, *, export_ref, now=None:
-                        calls.append(("exported", provision_id, export_ref)))
+    monkeypatch.setattr(
+        access,
+        "authorize_video",
+        lambda db, policy, user, camera_id, purpose, action, **kw: calls.append(
+            ("authorize", user.id, camera_id, purpose, action, kw.get("provision_id"))
+        ),
+    )
+    monkeypatch.setattr(
+        provisions,
+        "mark_exported",
+        lambda db, policy, actor, provision_id, *, export_ref, now=None: calls.append(
+            ("exported", provision_id, export_ref)
+        ),
+    )
     fake_clip = SimpleNamespace(camera_id=5, start_at=NOW - timedelta(minutes=2), end_at=NOW)
     monkeypatch.setattr(video, "clip_file", lambda db, var_dir, clip_id: (fake_clip, ev.clip))
 
-    body = {"request_ref": "성동서-2026-118", "recipient_user_id": ev.recipient.id, "purpose": "crime_prevention",
-            "items": [{"clip_id": 9}], "provision_id": 3, "mask_faces": False, "watermark": False}
+    body = {
+        "request_ref": "성동서-2026-118",
+        "recipient_user_id": ev.recipient.id,
+        "purpose": "crime_prevention",
+        "items": [{"clip_id": 9}],
+        "provision_id": 3,
+        "mask_faces": False,
+        "watermark": False,
+    }
     assert ev.h.client.post("/api/evidence", json=body, headers=ev.bearer(ev.other)).status_code == 403
     resp = ev.h.client.post("/api/evidence", json=body, headers=ev.bearer(ev.preparer))
     assert resp.status_code == 201, resp.text

@@ -35,10 +35,20 @@ def h(harness, monkeypatch):
 
 def _camera(h: Harness, number: str, department: str, purpose: str, lat: float, lon: float) -> int:
     with h.db.uow() as uow:
-        camera = registry.create_camera(uow, Actor.system("test"), h.policy, CameraCreate(
-            management_number=number, department=department, primary_purpose=purpose, latitude=lat, longitude=lon,
-            site={"road_address": f"서울특별시 성동구 {number}"},
-            installed_by="police" if department == "police_station" else "district"))
+        camera = registry.create_camera(
+            uow,
+            Actor.system("test"),
+            h.policy,
+            CameraCreate(
+                management_number=number,
+                department=department,
+                primary_purpose=purpose,
+                latitude=lat,
+                longitude=lon,
+                site={"road_address": f"서울특별시 성동구 {number}"},
+                installed_by="police" if department == "police_station" else "district",
+            ),
+        )
         uow.commit()
         return camera.id
 
@@ -58,8 +68,11 @@ def _bell(h: Harness, camera: str | None = None, lat: float = 37.5636, lon: floa
 
 
 def _useoul(h: Harness) -> int:
-    return _event(h, "u_seoul_safety", {"person_id": "P-9", "category": "child", "latitude": 37.55,
-                                        "longitude": 127.04, "accuracy_m": 15})
+    return _event(
+        h,
+        "u_seoul_safety",
+        {"person_id": "P-9", "category": "child", "latitude": 37.55, "longitude": 127.04, "accuracy_m": 15},
+    )
 
 
 def _ws_url(h: Harness, role: str, department: str | None = None) -> str:
@@ -112,8 +125,11 @@ def _login(h: Harness, username: str, role: str) -> None:
     h.user(username, role)
     page = h.client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
-    resp = h.client.post("/login", data={"username": username, "password": PASSWORD, "login_csrf": token,
-                                         "next": "/board"}, follow_redirects=False)
+    resp = h.client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "login_csrf": token, "next": "/board"},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303, resp.text
 
 
@@ -167,8 +183,9 @@ def test_an_action_reaches_the_console_as_a_status_change(h):
     incident_id = _bell(h)
     with h.client.websocket_connect(_ws_url(h, "district_manager")) as ws:
         _next(ws)
-        resp = h.client.post(f"/api/incidents/{incident_id}/actions/acknowledge", json={},
-                             headers=h.token("monitoring_agent"))
+        resp = h.client.post(
+            f"/api/incidents/{incident_id}/actions/acknowledge", json={}, headers=h.token("monitoring_agent")
+        )
         assert resp.status_code == 200, resp.text
         msg = _next(ws)
     assert msg["kind"] == "incident" and msg["incident"]["id"] == incident_id
@@ -181,8 +198,17 @@ def test_a_department_officer_does_not_receive_an_unrelated_bell(h):
     with h.client.websocket_connect(_ws_url(h, "department_officer", "sanitation")) as ws:
         assert _next(ws)["incidents"] == []
         unrelated = _bell(h, camera="SD-AD-1")
-        own = _event(h, "video_analytics", {"camera": "SD-SAN-1", "rule": "dumping", "object_class": "person",
-                                            "box": [0.1, 0.1, 0.2, 0.2], "confidence": 0.9})
+        own = _event(
+            h,
+            "video_analytics",
+            {
+                "camera": "SD-SAN-1",
+                "rule": "dumping",
+                "object_class": "person",
+                "box": [0.1, 0.1, 0.2, 0.2],
+                "confidence": 0.9,
+            },
+        )
         # The feed keeps order, so the first incident to arrive shows the bell was held back.
         msg = _next(ws)
     assert msg["incident"]["id"] == own != unrelated
@@ -190,8 +216,10 @@ def test_a_department_officer_does_not_receive_an_unrelated_bell(h):
 
 
 def test_police_112_receives_police_routed_incidents_but_not_u_seoul(h):
-    with h.client.websocket_connect(_ws_url(h, "police_112")) as police, \
-            h.client.websocket_connect(_ws_url(h, "monitoring_agent")) as agent:
+    with (
+        h.client.websocket_connect(_ws_url(h, "police_112")) as police,
+        h.client.websocket_connect(_ws_url(h, "monitoring_agent")) as agent,
+    ):
         _next(police), _next(agent)
         useoul = _useoul(h)
         bell = _bell(h)
@@ -202,23 +230,29 @@ def test_police_112_receives_police_routed_incidents_but_not_u_seoul(h):
 
 def test_alerts_go_only_to_their_roles(h):
     incident_id = _bell(h)
-    with h.client.websocket_connect(_ws_url(h, "district_manager")) as boss, \
-            h.client.websocket_connect(_ws_url(h, "monitoring_agent")) as agent:
+    with (
+        h.client.websocket_connect(_ws_url(h, "district_manager")) as boss,
+        h.client.websocket_connect(_ws_url(h, "monitoring_agent")) as agent,
+    ):
         _next(boss), _next(agent)
-        resp = h.client.post(f"/api/incidents/{incident_id}/sop/talk_to_caller",
-                             json={"skip_reason": "통화 불가"}, headers=h.token("monitoring_agent"))
+        resp = h.client.post(
+            f"/api/incidents/{incident_id}/sop/talk_to_caller",
+            json={"skip_reason": "통화 불가"},
+            headers=h.token("monitoring_agent"),
+        )
         assert resp.status_code == 200, resp.text
         assert [m["kind"] for m in (_next(boss), _next(boss))] == ["incident", "alert"]
         assert _next(agent)["kind"] == "incident"
-        h.client.post(f"/api/incidents/{incident_id}/actions/acknowledge", json={},
-                      headers=h.token("monitoring_agent"))
+        h.client.post(f"/api/incidents/{incident_id}/actions/acknowledge", json={}, headers=h.token("monitoring_agent"))
         after = _next(agent)  # the next thing the agent gets is the acknowledgement, not the alert
     assert after["kind"] == "incident" and after["incident"]["status"] == "acknowledged"
 
 
 def test_rejected_messages_go_to_district_operators_only(h):
-    with h.client.websocket_connect(_ws_url(h, "monitoring_agent")) as agent, \
-            h.client.websocket_connect(_ws_url(h, "police_112")) as police:
+    with (
+        h.client.websocket_connect(_ws_url(h, "monitoring_agent")) as agent,
+        h.client.websocket_connect(_ws_url(h, "police_112")) as police,
+    ):
         _next(agent), _next(police)
         bad = {"message_id": "bad-1", "type": "emergency_bell", "payload": {"bell_id": "B-1"}}
         assert h.client.post("/api/events", json=bad, headers=h.token("device")).status_code == 422
@@ -259,9 +293,9 @@ def test_a_console_that_stops_reading_is_dropped_not_waited_for(h, monkeypatch):
 
 
 def test_nearby_cameras_are_sorted_with_bearing_and_who_may_open_them(h):
-    near = _camera(h, "SD-N-1", "autonomous_admin", "crime_prevention", 37.5640, 127.0369)   # ~45 m north
-    _camera(h, "SD-N-2", "parks_green", "facility_management", 37.5636, 127.0400)            # ~270 m east
-    _camera(h, "SD-N-3", "autonomous_admin", "crime_prevention", 37.5800, 127.0369)          # ~1.8 km north
+    near = _camera(h, "SD-N-1", "autonomous_admin", "crime_prevention", 37.5640, 127.0369)  # ~45 m north
+    _camera(h, "SD-N-2", "parks_green", "facility_management", 37.5636, 127.0400)  # ~270 m east
+    _camera(h, "SD-N-3", "autonomous_admin", "crime_prevention", 37.5800, 127.0369)  # ~1.8 km north
     incident_id = _bell(h)
     resp = h.client.get(f"/api/incidents/{incident_id}/cameras?k=2", headers=h.token("monitoring_agent"))
     assert resp.status_code == 200, resp.text
@@ -278,35 +312,51 @@ def test_nearby_cameras_are_sorted_with_bearing_and_who_may_open_them(h):
     # Police open only cameras attached to the incident they respond to (Art. 9 ⑤).
     assert police[0]["attached"] is False and police[0]["may_open"] is False
     assert police[0]["clause"] == "art-9-5"
-    attach = h.client.post(f"/api/incidents/{incident_id}/attached-cameras", json={"camera_id": near},
-                           headers=h.token("monitoring_agent"))
+    attach = h.client.post(
+        f"/api/incidents/{incident_id}/attached-cameras", json={"camera_id": near}, headers=h.token("monitoring_agent")
+    )
     assert attach.status_code == 201, attach.text
     police = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()
     assert police[0]["attached"] is True and police[0]["may_open"] is True  # responding to an open incident
-    assert h.client.post(f"/api/incidents/{incident_id}/actions/false_alarm", json={},
-                         headers=h.token("monitoring_agent")).status_code == 200
+    assert (
+        h.client.post(
+            f"/api/incidents/{incident_id}/actions/false_alarm", json={}, headers=h.token("monitoring_agent")
+        ).status_code
+        == 200
+    )
     after = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()
     assert after[0]["may_open"] is False  # no longer responding: Art. 9 ⑤
 
 
-@pytest.mark.parametrize("role, department", [("monitoring_agent", None), ("police_112", None),
-                                              ("police_officer", None), ("department_officer", "autonomous_admin")])
+@pytest.mark.parametrize(
+    "role, department",
+    [
+        ("monitoring_agent", None),
+        ("police_112", None),
+        ("police_officer", None),
+        ("department_officer", "autonomous_admin"),
+    ],
+)
 def test_may_open_on_the_nearby_list_is_what_the_video_access_check_decides(h, role, department):
     own = _camera(h, "SD-M-1", "autonomous_admin", "crime_prevention", 37.5640, 127.0369)
     attached = _camera(h, "SD-M-2", "autonomous_admin", "crime_prevention", 37.5636, 127.0400)
     _camera(h, "SD-M-3", "autonomous_admin", "crime_prevention", 37.5620, 127.0369)  # nearby, not attached
     _camera(h, "SD-M-4", "parks_green", "facility_management", 37.5650, 127.0350)  # not approved for a bell
     incident_id = _bell(h, camera="SD-M-1")
-    resp = h.client.post(f"/api/incidents/{incident_id}/attached-cameras", json={"camera_id": attached},
-                         headers=h.token("monitoring_agent"))
+    resp = h.client.post(
+        f"/api/incidents/{incident_id}/attached-cameras",
+        json={"camera_id": attached},
+        headers=h.token("monitoring_agent"),
+    )
     assert resp.status_code == 201, resp.text
     rows = h.client.get(f"/api/incidents/{incident_id}/cameras?k=4", headers=h.token(role, department)).json()
     assert {r["id"] for r in rows} >= {own, attached}
     user = h.user(f"check_{role}", role, department)
     for row in rows:
         try:
-            grant = access.authorize_video(h.db, h.policy, user, row["id"], row["purpose"], "live",
-                                           incident_id=incident_id)
+            grant = access.authorize_video(
+                h.db, h.policy, user, row["id"], row["purpose"], "live", incident_id=incident_id
+            )
             decided = (True, grant.clause)
         except Forbidden as refused:
             decided = (False, refused.clause)

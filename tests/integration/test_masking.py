@@ -37,16 +37,40 @@ def make_face_clip(path: Path, frames: int = FRAMES) -> Path:
     big, small = cv2.resize(face, (345, 360)), cv2.resize(face, (192, 200))
     background = np.full((H, W, 3), (90, 110, 100), np.uint8)
     proc = subprocess.Popen(
-        ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{W}x{H}",
-         "-framerate", str(FPS), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-         "-pix_fmt", "yuv420p", str(path)], stdin=subprocess.PIPE)
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "bgr24",
+            "-s",
+            f"{W}x{H}",
+            "-framerate",
+            str(FPS),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+    )
     assert proc.stdin is not None
     for i in range(frames):
         frame = background.copy()
         x = 40 + i * 8  # walking right, faces ~140 px
-        frame[150:510, x:x + 345] = big
+        frame[150:510, x : x + 345] = big
         x2 = W - 240 - i * 5  # walking left, faces ~80 px
-        frame[460:660, x2:x2 + 192] = small
+        frame[460:660, x2 : x2 + 192] = small
         proc.stdin.write(frame.tobytes())
     proc.stdin.close()
     assert proc.wait() == 0
@@ -65,8 +89,9 @@ class SkimageLBP:
 
     def detect(self, gray: np.ndarray) -> list:
         small = cv2.resize(gray, (640, 360), interpolation=cv2.INTER_AREA)
-        return self._cascade.detect_multi_scale(img=small, scale_factor=1.2, step_ratio=1, min_size=(24, 24),
-                                                max_size=(240, 240))
+        return self._cascade.detect_multi_scale(
+            img=small, scale_factor=1.2, step_ratio=1, min_size=(24, 24), max_size=(240, 240)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +102,12 @@ def face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def masked_clip(face_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, masking.MaskReport]:
     out = tmp_path_factory.mktemp("masked") / "masked.mp4"
-    report = masking.mask_video(face_clip, out, detector=masking.HaarFaceDetector(),
-                                watermark=Watermark("성동서-2026-117", "김수사", "EV-20261126-TEST01"))
+    report = masking.mask_video(
+        face_clip,
+        out,
+        detector=masking.HaarFaceDetector(),
+        watermark=Watermark("성동서-2026-117", "김수사", "EV-20261126-TEST01"),
+    )
     return out, report
 
 
@@ -111,7 +140,7 @@ def test_watermark_is_burned_into_every_frame_corner_and_leaves_the_middle(face_
     src = list(masking.iter_frames(face_clip, pix_fmt="gray"))
     dst = list(masking.iter_frames(out, pix_fmt="gray"))
     for a, b in zip(src[::11], dst[::11]):
-        corner = np.abs(a[H - 40:, W - 500:].astype(int) - b[H - 40:, W - 500:].astype(int)).mean()
+        corner = np.abs(a[H - 40 :, W - 500 :].astype(int) - b[H - 40 :, W - 500 :].astype(int)).mean()
         top = np.abs(a[:40, :300].astype(int) - b[:40, :300].astype(int)).mean()
         middle = np.abs(a[300:400, 700:800].astype(int) - b[300:400, 700:800].astype(int)).mean()
         assert corner > 10 and top > 10, "watermark text missing"
@@ -135,10 +164,26 @@ def test_a_masked_watermarked_package_verifies_and_its_clip_shows_no_face(face_c
     from gwanje.evidence import package as pkg
 
     now = datetime.now(timezone.utc)
-    spec = pkg.PackageSpec("EV-20261126-MASK01", "성동서-2026-117", "crime_prevention", 7, "김수사", "police",
-                           "it_park", "district", now, now + timedelta(days=30))
-    built = pkg.build_package(tmp_path / "out", spec, [pkg.ClipInput(face_clip, "SD-T-001", now, now)],
-                              mask_faces=True, watermark=True, key=b"k" * 32)
+    spec = pkg.PackageSpec(
+        "EV-20261126-MASK01",
+        "성동서-2026-117",
+        "crime_prevention",
+        7,
+        "김수사",
+        "police",
+        "it_park",
+        "district",
+        now,
+        now + timedelta(days=30),
+    )
+    built = pkg.build_package(
+        tmp_path / "out",
+        spec,
+        [pkg.ClipInput(face_clip, "SD-T-001", now, now)],
+        mask_faces=True,
+        watermark=True,
+        key=b"k" * 32,
+    )
     assert pkg.verify_package(built.path, built.password, key=b"k" * 32).ok
     clip = built.manifest["clips"][0]
     assert clip["source_sha256"] != clip["sha256"]

@@ -63,8 +63,13 @@ def root() -> str:
 
 def config(url: str, root: str, client_id: str | None = None) -> ConsumerConfig:
     # A short session expiry keeps the shared broker free of sessions left by test runs.
-    return ConsumerConfig(url=url, client_id=client_id or f"gwanje-test-{uuid.uuid4().hex[:10]}", topic_root=root,
-                          session_expiry_s=120, batch_wait_s=0.01)
+    return ConsumerConfig(
+        url=url,
+        client_id=client_id or f"gwanje-test-{uuid.uuid4().hex[:10]}",
+        topic_root=root,
+        session_expiry_s=120,
+        batch_wait_s=0.01,
+    )
 
 
 class Publisher:
@@ -102,8 +107,12 @@ def publisher_factory():
 
 
 def bell(message_id: str, camera: str = CAMERA) -> dict:
-    return {"message_id": message_id, "type": "emergency_bell", "occurred_at": "2025-11-26T21:14:03+09:00",
-            "payload": {"bell_id": "BELL-1", "latitude": 37.5608, "longitude": 127.0547, "camera": camera}}
+    return {
+        "message_id": message_id,
+        "type": "emergency_bell",
+        "occurred_at": "2025-11-26T21:14:03+09:00",
+        "payload": {"bell_id": "BELL-1", "latitude": 37.5608, "longitude": 127.0547, "camera": camera},
+    }
 
 
 def inbox(db) -> list[InboxMessage]:  # noqa: ANN001
@@ -122,7 +131,8 @@ def handled(consumer: MqttConsumer) -> int:
 
 
 def test_a_routed_message_is_stored_once_raises_its_incident_and_is_acknowledged_after(
-        seeded, policy, system_broker, root, publisher_factory):
+    seeded, policy, system_broker, root, publisher_factory
+):
     bus = RecordingBus(seeded)
     with MqttConsumer(seeded, policy, config(system_broker, root)) as consumer:
         assert consumer.connected.wait(10)
@@ -130,7 +140,8 @@ def test_a_routed_message_is_stored_once_raises_its_incident_and_is_acknowledged
         wait_for(lambda: consumer.stats.acked == 1, what="the message to be stored and acknowledged")
     rows = inbox(seeded)
     assert [(r.source, r.message_id, r.device_id, r.channel, r.status) for r in rows] == [
-        ("mqtt:bells", "bell-0001", "BELL-SD-AD-001", "mqtt", "processed")]
+        ("mqtt:bells", "bell-0001", "BELL-SD-AD-001", "mqtt", "processed")
+    ]
     [incident] = incidents(seeded)
     assert (incident.type, incident.inbox_id, incident.source) == ("emergency_bell", rows[0].id, "mqtt:bells")
     assert incident.clause  # routed by the duty table
@@ -152,15 +163,17 @@ def test_duplicates_and_replays_are_recognised_and_ignored(seeded, policy, syste
 
 
 def test_bad_messages_are_kept_with_their_error_and_the_consumer_goes_on(
-        seeded, policy, system_broker, root, publisher_factory):
+    seeded, policy, system_broker, root, publisher_factory
+):
     bus = RecordingBus(seeded)
     with MqttConsumer(seeded, policy, config(system_broker, root)) as consumer:
         assert consumer.connected.wait(10)
         pub = publisher_factory(system_broker, root)
         pub.raw("bells/BELL-1", b'{"message_id": "broken", "type": ')
         pub.send({"message_id": "wrong-schema", "type": "video_analytics", "payload": {"camera": CAMERA}})
-        pub.send({"message_id": "too-big", "type": "manual_report",
-                  "payload": {"title": "x", "description": "y" * 70_000}})
+        pub.send(
+            {"message_id": "too-big", "type": "manual_report", "payload": {"title": "x", "description": "y" * 70_000}}
+        )
         pub.send(bell("no-device-level"), "bells")
         pub.send(bell("unknown-camera", camera="SD-XX-999-9"))
         pub.raw("bells/BELL-1", b"\xff\xfe not utf-8")
@@ -192,8 +205,9 @@ def test_an_oversized_message_is_kept_truncated_not_whole(seeded, policy, system
     assert row.status == "rejected" and len(row.raw) <= 64 * 1024 + 1
 
 
-def test_nothing_is_acknowledged_before_it_is_committed(seeded, policy, own_broker, root, publisher_factory,
-                                                        monkeypatch):
+def test_nothing_is_acknowledged_before_it_is_committed(
+    seeded, policy, own_broker, root, publisher_factory, monkeypatch
+):
     """A consumer whose database is away keeps retrying and never acks; the next one stores it."""
     client_id = f"gwanje-test-{uuid.uuid4().hex[:8]}"
     real_ingest = mqtt_module.service.ingest_batch
@@ -217,7 +231,8 @@ def test_nothing_is_acknowledged_before_it_is_committed(seeded, policy, own_brok
 
 
 def test_a_restarted_consumer_gets_what_was_published_while_it_was_down(
-        seeded, policy, own_broker, root, publisher_factory):
+    seeded, policy, own_broker, root, publisher_factory
+):
     client_id = f"gwanje-test-{uuid.uuid4().hex[:8]}"
     with MqttConsumer(seeded, policy, config(own_broker.url, root, client_id)) as consumer:
         assert consumer.connected.wait(10)  # the session and its subscription now exist

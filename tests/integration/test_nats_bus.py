@@ -55,8 +55,10 @@ def nats_url() -> str:
 
 
 def test_the_subject_comes_from_the_url_and_bad_ones_are_refused():
-    assert split_bus_url("nats://u:p@127.0.0.1:4222?subject=gwanje.live.a") == ("nats://u:p@127.0.0.1:4222",
-                                                                                "gwanje.live.a")
+    assert split_bus_url("nats://u:p@127.0.0.1:4222?subject=gwanje.live.a") == (
+        "nats://u:p@127.0.0.1:4222",
+        "gwanje.live.a",
+    )
     assert split_bus_url("nats://127.0.0.1:4222")[1] == "gwanje.live"
     for bad in ("nats://h:4222?subject=a.*", "nats://h:4222?subject=a..b", "http://h:4222"):
         with pytest.raises(ValueError):
@@ -89,9 +91,9 @@ def test_two_buses_share_events_from_worker_threads_without_echo(nats_url):
             await b.stop()
 
     got_a, got_b, left_a, received_a = asyncio.run(scenario())
-    assert got_b == list(range(20))          # in order, on the other instance
-    assert got_a == list(range(20))          # delivered locally at once ...
-    assert left_a == 0 and received_a == 1   # ... and never a second time from the broker
+    assert got_b == list(range(20))  # in order, on the other instance
+    assert got_a == list(range(20))  # delivered locally at once ...
+    assert left_a == 0 and received_a == 1  # ... and never a second time from the broker
 
 
 def test_an_unreachable_broker_does_not_stop_the_app_and_local_consoles_still_get_events():
@@ -138,8 +140,7 @@ def _seed(url: str) -> dict[str, str]:
     tokens = {}
     with db.uow() as uow:
         for name, role in (("bell-device", "device"), ("agent", "monitoring_agent")):
-            user, _ = accounts.add_user(uow, Actor.system("test"), policy,
-                                        accounts.NewUser(name, name, role, PASSWORD))
+            user, _ = accounts.add_user(uow, Actor.system("test"), policy, accounts.NewUser(name, name, role, PASSWORD))
             tokens[role] = accounts.issue_token(uow, Actor.system("test"), user, "test")
         uow.commit()
     db.dispose()
@@ -149,9 +150,26 @@ def _seed(url: str) -> dict[str, str]:
 def _start(name: str, port: int, env: dict[str, str], var: Path) -> subprocess.Popen:
     log = open(var / f"{name}.log", "w")  # noqa: SIM115 - the child owns it
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "tests.integration.test_nats_bus:app_factory",
-         "--app-dir", str(ROOT), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=var)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tests.integration.test_nats_bus:app_factory",
+            "--app-dir",
+            str(ROOT),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=var,
+    )
 
 
 @pytest.fixture
@@ -162,8 +180,11 @@ def two_instances(nats_url, pg_templates, tmp_path):
     tokens = _seed(url)
     subject = f"gwanje.test.{url.rsplit('/', 1)[-1]}"  # one feed per database, as in production
     env = {k: v for k, v in os.environ.items() if not k.startswith("GWANJE_")}
-    env.update(GWANJE_DATABASE_URL=url, GWANJE_SECRET_KEY="n" * 48,
-               GWANJE_BUS_URL=f"nats://{NATS_HOST}:{NATS_PORT}?subject={subject}")
+    env.update(
+        GWANJE_DATABASE_URL=url,
+        GWANJE_SECRET_KEY="n" * 48,
+        GWANJE_BUS_URL=f"nats://{NATS_HOST}:{NATS_PORT}?subject={subject}",
+    )
     if "escalation_seconds" in Settings.model_fields:
         env["GWANJE_ESCALATION_SECONDS"] = "0"
     procs, bases = [], []
@@ -189,10 +210,19 @@ def two_instances(nats_url, pg_templates, tmp_path):
 
 
 def _post_bell(base: str, token: str) -> int:
-    body = json.dumps({"message_id": f"bell-{uuid.uuid4().hex}", "type": "emergency_bell",
-                       "payload": {"bell_id": "B-7", "latitude": 37.5636, "longitude": 127.0369}}).encode()
-    req = urllib.request.Request(f"http://{base}/api/events", data=body, method="POST",
-                                 headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
+    body = json.dumps(
+        {
+            "message_id": f"bell-{uuid.uuid4().hex}",
+            "type": "emergency_bell",
+            "payload": {"bell_id": "B-7", "latitude": 37.5636, "longitude": 127.0369},
+        }
+    ).encode()
+    req = urllib.request.Request(
+        f"http://{base}/api/events",
+        data=body,
+        method="POST",
+        headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 202
         return json.loads(r.read())["incident_id"]
@@ -219,8 +249,10 @@ def test_an_event_posted_to_one_instance_reaches_a_console_on_the_other(two_inst
 
     (a, b), tokens = two_instances
     agent = tokens["monitoring_agent"]
-    with connect(f"ws://{b}/api/live?token={agent}", open_timeout=10) as on_b, \
-            connect(f"ws://{a}/api/live?token={agent}", open_timeout=10) as on_a:
+    with (
+        connect(f"ws://{b}/api/live?token={agent}", open_timeout=10) as on_b,
+        connect(f"ws://{a}/api/live?token={agent}", open_timeout=10) as on_a,
+    ):
         for ws in (on_b, on_a):
             assert json.loads(ws.recv(timeout=10))["kind"] == "snapshot"
         first = _post_bell(a, tokens["device"])

@@ -43,6 +43,7 @@ def test_annex1_computed_from_the_seeded_registry_matches_the_agreement(db, poli
 def test_seeded_cameras_carry_the_annex_remarks_and_ownership(db, policy):
     seed_seongdong(db, policy)
     with db.reading() as s:
+
         def modes(dept):
             return set(s.scalars(sa.select(Camera.storage_mode).where(Camera.department == dept)))
 
@@ -52,15 +53,17 @@ def test_seeded_cameras_carry_the_annex_remarks_and_ownership(db, policy):
         owners = dict(s.execute(sa.select(Camera.department, Camera.owner_organisation).distinct()).all())
         assert owners["police_station"] == "police"
         assert {o for d, o in owners.items() if d != "police_station"} == {"district"}
-        assert s.scalar(sa.select(sa.func.count()).select_from(Camera).where(
-            Camera.owner_organisation == "police")) == 7
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Camera).where(Camera.owner_organisation == "police")) == 7
+        )
 
 
 def test_seeded_sites_stand_at_real_distinct_seongdong_positions(db, policy):
     seed_seongdong(db, policy)
     source = resources.files("gwanje.data").joinpath("seongdong_cctv_standard_2018.csv").read_text("utf-8")
-    real = {(round(float(r["WGS84위도"]), 6), round(float(r["WGS84경도"]), 6))
-            for r in csv.DictReader(io.StringIO(source))}
+    real = {
+        (round(float(r["WGS84위도"]), 6), round(float(r["WGS84경도"]), 6)) for r in csv.DictReader(io.StringIO(source))
+    }
     with db.reading() as s:
         positions = [(round(a, 6), round(b, 6)) for a, b in s.execute(sa.select(Site.latitude, Site.longitude))]
     assert len(positions) == 524

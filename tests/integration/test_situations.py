@@ -27,10 +27,20 @@ def _msg(mid: str, type_: str, payload: dict, at: str = DAY) -> dict:
 
 PAYLOADS = {
     "emergency_bell": {"bell_id": "B-1", "latitude": 37.5636, "longitude": 127.0369},
-    "u_seoul_safety": {"person_id": "P-9", "category": "child", "latitude": 37.55, "longitude": 127.04,
-                       "accuracy_m": 15},
-    "video_analytics": {"camera": CAMERA, "rule": "loitering", "object_class": "person",
-                        "box": [0.1, 0.2, 0.1, 0.3], "confidence": 0.91},
+    "u_seoul_safety": {
+        "person_id": "P-9",
+        "category": "child",
+        "latitude": 37.55,
+        "longitude": 127.04,
+        "accuracy_m": 15,
+    },
+    "video_analytics": {
+        "camera": CAMERA,
+        "rule": "loitering",
+        "object_class": "person",
+        "box": [0.1, 0.2, 0.1, 0.3],
+        "confidence": 0.91,
+    },
     "plate_read": {"camera": CAMERA, "plate": "12가3456", "confidence": 0.97},
     "camera_fault": {"camera": CAMERA, "fault": "video_loss"},
     "manual_report": {"title": "행당동 주취자 신고", "latitude": 37.557, "longitude": 127.03},
@@ -38,18 +48,48 @@ PAYLOADS = {
 
 # Annex 2 (별표2): situation → responsible, who recognises (day / night), who responds.
 EXPECTED = {
-    "emergency_bell": ("emergency_bell", "police", ("maintenance_staff", "monitoring_agent"),
-                       ["police_112", "police_officer"], "annex-2"),
-    "u_seoul_safety": ("u_seoul_safety", "district", ("monitoring_agent", "monitoring_agent"),
-                       ["monitoring_agent"], "annex-2"),
-    "video_analytics": ("intelligent_event", "police", ("monitoring_agent", "monitoring_agent"),
-                        ["police_officer"], "annex-2"),
-    "plate_read": ("wanted_vehicle", "police", ("police_officer", "police_officer"),
-                   ["police_112", "police_officer"], "annex-2"),
-    "camera_fault": ("camera_fault", "district", ("maintenance_staff", "maintenance_staff"),
-                     ["maintenance_staff"], "annex-2"),
-    "manual_report": ("manual_report", "police", ("monitoring_agent", "monitoring_agent"),
-                      ["police_officer"], "art-10"),
+    "emergency_bell": (
+        "emergency_bell",
+        "police",
+        ("maintenance_staff", "monitoring_agent"),
+        ["police_112", "police_officer"],
+        "annex-2",
+    ),
+    "u_seoul_safety": (
+        "u_seoul_safety",
+        "district",
+        ("monitoring_agent", "monitoring_agent"),
+        ["monitoring_agent"],
+        "annex-2",
+    ),
+    "video_analytics": (
+        "intelligent_event",
+        "police",
+        ("monitoring_agent", "monitoring_agent"),
+        ["police_officer"],
+        "annex-2",
+    ),
+    "plate_read": (
+        "wanted_vehicle",
+        "police",
+        ("police_officer", "police_officer"),
+        ["police_112", "police_officer"],
+        "annex-2",
+    ),
+    "camera_fault": (
+        "camera_fault",
+        "district",
+        ("maintenance_staff", "maintenance_staff"),
+        ["maintenance_staff"],
+        "annex-2",
+    ),
+    "manual_report": (
+        "manual_report",
+        "police",
+        ("monitoring_agent", "monitoring_agent"),
+        ["police_officer"],
+        "art-10",
+    ),
 }
 
 
@@ -57,8 +97,13 @@ EXPECTED = {
 def board(harness):
     seed_seongdong(harness.db, harness.policy)
     police = harness.token("police_officer")
-    resp = harness.client.put("/api/hotlist", content="차량번호,구분,사건번호,비고\n12가3456,수배,2026-001,\n"
-                              "34나5678,도난,2026-002,흰색 승용\n".encode("utf-8"), headers=police)
+    resp = harness.client.put(
+        "/api/hotlist",
+        content="차량번호,구분,사건번호,비고\n12가3456,수배,2026-001,\n34나5678,도난,2026-002,흰색 승용\n".encode(
+            "utf-8"
+        ),
+        headers=police,
+    )
     assert resp.status_code == 200, resp.text
     return harness
 
@@ -100,16 +145,21 @@ def test_a_message_is_stored_once_and_a_replay_is_ignored(board):
         assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 1
 
 
-@pytest.mark.parametrize("raw, needle", [
-    (b"{not json", "JSON"),
-    (b"[1, 2]", "object"),
-    (json.dumps({"message_id": "x1", "type": "emergency_bell", "payload": {}}).encode(), "bell_id"),
-    (json.dumps({"message_id": "x2", "type": "teleport", "payload": {}}).encode(), "type"),
-    (json.dumps(_msg("x3", "video_analytics", {**PAYLOADS["video_analytics"], "camera": "NOPE"})).encode(),
-     "unknown or retired camera"),
-    (json.dumps(_msg("x4", "emergency_bell", {**PAYLOADS["emergency_bell"], "latitude": 0})).encode(), "latitude"),
-    (b'{"message_id": "x5", "pad": "' + b"a" * 70_000 + b'"}', "larger"),
-])
+@pytest.mark.parametrize(
+    "raw, needle",
+    [
+        (b"{not json", "JSON"),
+        (b"[1, 2]", "object"),
+        (json.dumps({"message_id": "x1", "type": "emergency_bell", "payload": {}}).encode(), "bell_id"),
+        (json.dumps({"message_id": "x2", "type": "teleport", "payload": {}}).encode(), "type"),
+        (
+            json.dumps(_msg("x3", "video_analytics", {**PAYLOADS["video_analytics"], "camera": "NOPE"})).encode(),
+            "unknown or retired camera",
+        ),
+        (json.dumps(_msg("x4", "emergency_bell", {**PAYLOADS["emergency_bell"], "latitude": 0})).encode(), "latitude"),
+        (b'{"message_id": "x5", "pad": "' + b"a" * 70_000 + b'"}', "larger"),
+    ],
+)
 def test_bad_messages_are_kept_with_their_error(board, raw, needle):
     resp = board.client.post("/api/events", content=raw, headers=board.token("device"))
     assert resp.status_code == 422
@@ -123,8 +173,11 @@ def test_bad_messages_are_kept_with_their_error(board, raw, needle):
 
 
 def test_only_devices_post_events(board):
-    resp = board.client.post("/api/events", json=_msg("m", "emergency_bell", PAYLOADS["emergency_bell"]),
-                             headers=board.token("monitoring_agent"))
+    resp = board.client.post(
+        "/api/events",
+        json=_msg("m", "emergency_bell", PAYLOADS["emergency_bell"]),
+        headers=board.token("monitoring_agent"),
+    )
     assert resp.status_code == 403
 
 
@@ -142,8 +195,7 @@ def test_hot_list_matches_exact_and_one_confusable_character_and_says_which(boar
 def test_a_bad_hot_list_upload_changes_nothing(board):
     police = board.token("police_officer")
     before = board.client.get("/api/hotlist", headers=police).json()
-    bad = board.client.put("/api/hotlist", content="차량번호,구분\n12가3456,수배\n???,도난\n".encode(),
-                           headers=police)
+    bad = board.client.put("/api/hotlist", content="차량번호,구분\n12가3456,수배\n???,도난\n".encode(), headers=police)
     assert bad.status_code == 422 and bad.json()["details"]["errors"][0]["line"] == 3
     assert board.client.get("/api/hotlist", headers=police).json() == before
     assert board.client.put("/api/hotlist", content=b"x", headers=board.token("monitoring_agent")).status_code == 403
@@ -165,18 +217,32 @@ def test_lifecycle_with_sop_dispatch_and_timeline(board):
     assert act("dispatch", police, unit="성동12", note="왕십리 지구대").json()["status"] == "dispatched"
     refused = act("resolve", police)
     assert refused.status_code == 422 and set(refused.json()["details"]["missing"]) == {
-        "hand_over", "judge_situation", "record_outcome"}
+        "hand_over",
+        "judge_situation",
+        "record_outcome",
+    }
     for code in ("hand_over", "judge_situation"):
         board.client.post(f"/api/incidents/{iid}/sop/{code}", json={}, headers=police)
-    skipped = board.client.post(f"/api/incidents/{iid}/sop/record_outcome", json={"skip_reason": "추후 입력"},
-                                headers=police)
+    skipped = board.client.post(
+        f"/api/incidents/{iid}/sop/record_outcome", json={"skip_reason": "추후 입력"}, headers=police
+    )
     assert skipped.json()["sop_skipped"] == ["record_outcome"]
     assert act("resolve", police).json()["status"] == "resolved"
     assert act("close", police).json()["status"] == "closed"
     detail = _incident(board, iid)
     actions = [e["action"] for e in detail["timeline"]]
-    assert actions == ["created", "acknowledge", "sop.done", "hand_over", "dispatch", "sop.done", "sop.done",
-                       "sop.skipped", "resolve", "close"]
+    assert actions == [
+        "created",
+        "acknowledge",
+        "sop.done",
+        "hand_over",
+        "dispatch",
+        "sop.done",
+        "sop.done",
+        "sop.skipped",
+        "resolve",
+        "close",
+    ]
     assert detail["dispatches"][0]["unit"] == "성동12"
     assert all(e["at"] for e in detail["timeline"])
 
@@ -210,10 +276,12 @@ def test_camera_fault_and_recovery_change_the_registry_and_are_audited(board):
 def test_a_batch_with_a_duplicate_inside_stores_it_once(board):
     body = json.dumps(_msg("b1", "emergency_bell", PAYLOADS["emergency_bell"])).encode()
     other = json.dumps(_msg("b2", "u_seoul_safety", PAYLOADS["u_seoul_safety"])).encode()
-    batch = [service.RawMessage("mqtt:test", body), service.RawMessage("mqtt:test", other),
-             service.RawMessage("mqtt:test", body)]
-    result = service.ingest_batch(board.db, board.policy, batch,
-                                  now=datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc))
+    batch = [
+        service.RawMessage("mqtt:test", body),
+        service.RawMessage("mqtt:test", other),
+        service.RawMessage("mqtt:test", body),
+    ]
+    result = service.ingest_batch(board.db, board.policy, batch, now=datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc))
     assert [r.status for r in result.results] == ["stored", "stored", "duplicate"]
     assert len([e for e in result.published if isinstance(e, IncidentRaised)]) == 2
 

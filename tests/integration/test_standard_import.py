@@ -61,8 +61,12 @@ def test_imports_the_real_seongdong_file(db, seongdong, policy):
     assert counts(db) == (928, 2404, 1)
 
     with db.reading() as s:
-        cam = s.scalar(sa.select(Camera).join(Site).where(Site.road_address == "서울특별시 성동구 용답길 133")
-                       .order_by(Camera.management_number))
+        cam = s.scalar(
+            sa.select(Camera)
+            .join(Site)
+            .where(Site.road_address == "서울특별시 성동구 용답길 133")
+            .order_by(Camera.management_number)
+        )
         assert cam.management_number == f"{cam.site.site_key}-01"
         assert cam.primary_purpose == "crime_prevention"
         assert cam.department == "autonomous_admin"
@@ -75,10 +79,15 @@ def test_imports_the_real_seongdong_file(db, seongdong, policy):
         assert "용답길 133" in cam.search_text and cam.management_number.lower() in cam.search_text
         assert cam.site.standard_purpose == "생활방범"
         assert cam.site.data_date.isoformat() == "2018-03-28"
-        by_purpose = dict(s.execute(sa.select(Camera.primary_purpose, sa.func.count())
-                                    .group_by(Camera.primary_purpose)).all())
-        assert by_purpose == {"crime_prevention": 2018, "traffic_enforcement": 209, "illegal_dumping": 77,
-                              "facility_management": 100}
+        by_purpose = dict(
+            s.execute(sa.select(Camera.primary_purpose, sa.func.count()).group_by(Camera.primary_purpose)).all()
+        )
+        assert by_purpose == {
+            "crime_prevention": 2018,
+            "traffic_enforcement": 209,
+            "illegal_dumping": 77,
+            "facility_management": 100,
+        }
         dumping = s.scalar(sa.select(Camera).where(Camera.primary_purpose == "illegal_dumping").limit(1))
         assert (dumping.department, dumping.storage_mode) == ("sanitation", "mobile")
         parking = s.scalar(sa.select(Camera).where(Camera.primary_purpose == "traffic_enforcement").limit(1))
@@ -89,7 +98,11 @@ def test_imports_the_real_seongdong_file(db, seongdong, policy):
     payload = json.loads(entry.after)
     assert payload["file_sha256"] == summary.file_sha256
     assert (payload["imported"], payload["unchanged"], payload["rejected"], payload["cameras_added"]) == (
-        928, 0, 0, 2404)
+        928,
+        0,
+        0,
+        2404,
+    )
     assert entry.actor_name == "importer-test"
 
 
@@ -152,10 +165,12 @@ def test_a_changed_row_updates_camera_values_and_keeps_a_hand_set_department(db,
     rows = list(csv.reader(io.StringIO(seongdong.read_text(encoding="utf-8"), newline="")))
     i = first_row_with(rows, "3")
     with db.uow() as uow:  # an operator moved this site's cameras to another department
-        key = uow.session.scalar(sa.select(Site.site_key).where(Site.road_address == rows[i][1],
-                                                                Site.latitude == float(rows[i][10])))
-        uow.session.execute(sa.update(Camera).where(Camera.management_number.like(f"{key}-%"))
-                            .values(department="it_info"))
+        key = uow.session.scalar(
+            sa.select(Site.site_key).where(Site.road_address == rows[i][1], Site.latitude == float(rows[i][10]))
+        )
+        uow.session.execute(
+            sa.update(Camera).where(Camera.management_number.like(f"{key}-%")).values(department="it_info")
+        )
         uow.commit()
 
     def more(rows):
@@ -165,8 +180,9 @@ def test_a_changed_row_updates_camera_values_and_keeps_a_hand_set_department(db,
     summary = import_standard(db, edit_csv(seongdong, more), ACTOR, policy=policy)
     assert (summary.updated, summary.cameras_added) == (1, 2)
     with db.reading() as s:
-        cams = s.scalars(sa.select(Camera).where(Camera.management_number.like(f"{key}-%"))
-                         .order_by(Camera.management_number)).all()
+        cams = s.scalars(
+            sa.select(Camera).where(Camera.management_number.like(f"{key}-%")).order_by(Camera.management_number)
+        ).all()
         assert [c.management_number[-2:] for c in cams] == ["01", "02", "03", "04", "05"]
         assert {c.retention_days for c in cams} == {60}
         assert [c.department for c in cams] == ["it_info"] * 3 + ["autonomous_admin"] * 2
@@ -176,16 +192,20 @@ def test_a_changed_row_updates_camera_values_and_keeps_a_hand_set_department(db,
 
 def test_bad_rows_are_reported_with_line_numbers_and_good_rows_still_import(db, seongdong, policy):
     def spoil(rows):
-        rows[1][10], rows[1][11] = "0", "0"        # line 2
-        rows[5][4] = "많음"                          # line 6
-        rows[10][8] = "someday"                     # line 11
-        rows.append(list(rows[20]))                 # line 930: duplicate of line 21
+        rows[1][10], rows[1][11] = "0", "0"  # line 2
+        rows[5][4] = "많음"  # line 6
+        rows[10][8] = "someday"  # line 11
+        rows.append(list(rows[20]))  # line 930: duplicate of line 21
 
     summary = import_standard(db, edit_csv(seongdong, spoil), ACTOR, policy=policy)
     assert summary.imported == 925
     rejected = {line: [r.code for r in reasons] for line, reasons in summary.rejected}
-    assert rejected == {2: ["position_zero"], 6: ["camera_count_invalid"], 11: ["installed_month_invalid"],
-                        930: ["duplicate_site"]}
+    assert rejected == {
+        2: ["position_zero"],
+        6: ["camera_count_invalid"],
+        11: ["installed_month_invalid"],
+        930: ["duplicate_site"],
+    }
     assert counts(db)[0] == 925
     payload = json.loads(audit_rows(db, "registry.import")[0].after)
     assert payload["rejected"] == 4
@@ -203,8 +223,10 @@ def test_cp949_and_bom_variants_import_identically(db, seongdong, policy, tmp_pa
         assert again.encoding == encoding
         assert (again.imported, again.updated, again.unchanged) == (0, 0, 928)
     with db.reading() as s:
-        assert s.execute(sa.select(Site.site_key, Site.row_digest, Site.road_address)
-                         .order_by(Site.site_key)).all() == snapshot
+        assert (
+            s.execute(sa.select(Site.site_key, Site.row_digest, Site.road_address).order_by(Site.site_key)).all()
+            == snapshot
+        )
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp949"])
@@ -223,18 +245,22 @@ def test_export_then_reimport_is_a_no_op(db, seongdong, policy, tmp_path, encodi
 def test_export_counts_cameras_in_service_and_writes_the_original_purpose(db, seongdong, policy, tmp_path):
     import_standard(db, seongdong, ACTOR, policy=policy)
     with db.uow() as uow:
-        site = uow.session.scalar(sa.select(Site).join(Camera).where(Camera.primary_purpose == "crime_prevention",
-                                                                     Site.standard_purpose == "차량방범").limit(1))
+        site = uow.session.scalar(
+            sa.select(Site)
+            .join(Camera)
+            .where(Camera.primary_purpose == "crime_prevention", Site.standard_purpose == "차량방범")
+            .limit(1)
+        )
         site_id, key = site.id, site.site_key
-        uow.session.execute(sa.update(Camera).where(Camera.management_number == f"{key}-01")
-                            .values(status="retired"))
+        uow.session.execute(sa.update(Camera).where(Camera.management_number == f"{key}-01").values(status="retired"))
         uow.commit()
     path = tmp_path / "export.csv"
     export_standard(db, path)
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
     with db.reading() as s:
-        live = s.scalar(sa.select(sa.func.count()).select_from(Camera)
-                        .where(Camera.site_id == site_id, Camera.status != "retired"))
+        live = s.scalar(
+            sa.select(sa.func.count()).select_from(Camera).where(Camera.site_id == site_id, Camera.status != "retired")
+        )
         lat = s.scalar(sa.select(Site.latitude).where(Site.id == site_id))
     mine = [r for r in rows if float(r["WGS84위도"]) == lat and r["설치목적구분"] == "차량방범"]
     assert len(mine) == 1 and int(mine[0]["카메라대수"]) == live
@@ -297,8 +323,13 @@ def test_police_cameras_belong_to_the_police_and_a_callable_can_pick_departments
     summary = import_standard(db, edit_csv(seongdong, police), ACTOR, policy=load_default())
     assert summary.imported == 928
     with db.reading() as s:
-        owners = dict(s.execute(sa.select(Camera.department, Camera.owner_organisation)
-                                .where(Camera.owner_organisation == "police").distinct()).all())
+        owners = dict(
+            s.execute(
+                sa.select(Camera.department, Camera.owner_organisation)
+                .where(Camera.owner_organisation == "police")
+                .distinct()
+            ).all()
+        )
     assert owners == {"police_station": "police"}
 
     picks = []
@@ -323,8 +354,14 @@ def test_sites_created_after_an_import_get_fresh_ids(db, seongdong, policy):
     import_standard(db, seongdong, ACTOR, policy=policy)
     with db.uow() as uow:
         now = utcnow()
-        site = Site(site_key="CAM-manual", managing_agency="성동구", latitude=37.56, longitude=127.04,
-                    created_at=now, updated_at=now)
+        site = Site(
+            site_key="CAM-manual",
+            managing_agency="성동구",
+            latitude=37.56,
+            longitude=127.04,
+            created_at=now,
+            updated_at=now,
+        )
         uow.session.add(site)
         uow.session.flush()
         assert site.id == 929
@@ -350,8 +387,23 @@ def hanbit_file() -> bytes:
     out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(STANDARD_COLUMNS)
     for agency, purpose, lat in sites:
-        out.writerow([agency, f"한빛시 한빛구 {lat}", "", purpose, "2", "200", "", "30", "2019-05", "", lat,
-                      "127.04", "2026-11-01"])
+        out.writerow(
+            [
+                agency,
+                f"한빛시 한빛구 {lat}",
+                "",
+                purpose,
+                "2",
+                "200",
+                "",
+                "30",
+                "2019-05",
+                "",
+                lat,
+                "127.04",
+                "2026-11-01",
+            ]
+        )
     return buf.getvalue().encode("utf-8")
 
 
@@ -373,8 +425,9 @@ def test_another_district_imports_under_its_own_policy_and_reports_the_purposes_
         found = {
             (purpose, primary, owner, department)
             for purpose, primary, owner, department in s.execute(
-                sa.select(Site.standard_purpose, Camera.primary_purpose, Camera.owner_organisation,
-                          Camera.department).join(Site, Site.id == Camera.site_id)
+                sa.select(
+                    Site.standard_purpose, Camera.primary_purpose, Camera.owner_organisation, Camera.department
+                ).join(Site, Site.id == Camera.site_id)
             )
         }
     assert found == {
@@ -386,8 +439,10 @@ def test_another_district_imports_under_its_own_policy_and_reports_the_purposes_
     }
     payload = json.loads(audit_rows(db, "registry.import")[0].after)
     assert payload["warnings"] == 2
-    assert payload["warned_lines"] == [{"line": 4, "warnings": ["purpose_unmapped"]},
-                                       {"line": 5, "warnings": ["purpose_unmapped"]}]
+    assert payload["warned_lines"] == [
+        {"line": 4, "warnings": ["purpose_unmapped"]},
+        {"line": 5, "warnings": ["purpose_unmapped"]},
+    ]
     read = ImportSummaryRead.from_summary(summary)
     assert [w.line for w in read.warnings] == [4, 5] and read.warnings[0].reasons[0].code == "purpose_unmapped"
     assert read.rows == 5 and read.rejected == []

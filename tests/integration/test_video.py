@@ -48,11 +48,20 @@ def _missing_tools() -> str | None:
             return f"{tool} not installed (apt-get install ffmpeg)"
     if not Path(SYSTEM_PYTHON).exists():
         return f"{SYSTEM_PYTHON} not found"
-    check = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
-                            "from gi.repository import GstRtspServer"], capture_output=True, timeout=30)
+    check = subprocess.run(
+        [
+            SYSTEM_PYTHON,
+            "-c",
+            "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+        ],
+        capture_output=True,
+        timeout=30,
+    )
     if check.returncode != 0:
-        return ("GStreamer RTSP server bindings missing (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 "
-                "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad): " + check.stderr.decode()[-200:])
+        return (
+            "GStreamer RTSP server bindings missing (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 "
+            "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad): " + check.stderr.decode()[-200:]
+        )
     if not PERSON.exists() or not CAR.exists():
         return f"sample clips not found in {PERSON.parent}"
     return None
@@ -66,8 +75,12 @@ def rtsp():
         if IN_CI:
             pytest.fail(f"video tests need ffmpeg and GStreamer under CI: {problem}")
         pytest.skip(problem)
-    proc = subprocess.Popen([SYSTEM_PYTHON, str(SERVER_SCRIPT), "--port", "0", f"person={PERSON}", f"car={CAR}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--port", "0", f"person={PERSON}", f"car={CAR}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         if not line.startswith("READY "):
@@ -85,10 +98,21 @@ def rtsp():
 
 def _camera(h: Harness, number: str, stream_url: str | None) -> int:
     with h.db.uow() as uow:
-        camera = registry.create_camera(uow, Actor.system("test"), h.policy, CameraCreate(
-            management_number=number, department="autonomous_admin", primary_purpose="crime_prevention",
-            latitude=37.5636, longitude=127.0369, site={"road_address": f"서울특별시 성동구 {number}"},
-            stream_url=stream_url, installed_by="district"))
+        camera = registry.create_camera(
+            uow,
+            Actor.system("test"),
+            h.policy,
+            CameraCreate(
+                management_number=number,
+                department="autonomous_admin",
+                primary_purpose="crime_prevention",
+                latitude=37.5636,
+                longitude=127.0369,
+                site={"road_address": f"서울특별시 성동구 {number}"},
+                stream_url=stream_url,
+                installed_by="district",
+            ),
+        )
         uow.commit()
         return camera.id
 
@@ -151,8 +175,7 @@ class _Server:
     def __init__(self, app):
         import uvicorn
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                                    log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> str:
@@ -190,10 +213,15 @@ def test_live_mjpeg_is_shared_by_viewers_and_ends_when_the_grant_does(h, rtsp, m
     hub = h.app.state.video_hub
     agent = h.token("monitoring_agent")
     path = f"/api/cameras/{cam}/live.mjpeg"
-    with _Server(h.app) as base, httpx.Client(base_url=base, timeout=30) as c1, \
-            httpx.Client(base_url=base, timeout=30) as c2:
-        with c1.stream("GET", path, params={"purpose": "crime_prevention"}, headers=agent) as r1, \
-                c2.stream("GET", path, params={"purpose": "crime_prevention"}, headers=agent) as r2:
+    with (
+        _Server(h.app) as base,
+        httpx.Client(base_url=base, timeout=30) as c1,
+        httpx.Client(base_url=base, timeout=30) as c2,
+    ):
+        with (
+            c1.stream("GET", path, params={"purpose": "crime_prevention"}, headers=agent) as r1,
+            c2.stream("GET", path, params={"purpose": "crime_prevention"}, headers=agent) as r2,
+        ):
             assert r1.status_code == 200 and r2.status_code == 200
             assert r1.headers["content-type"].startswith("multipart/x-mixed-replace")
             # Keep each body iterator alive: dropping one closes its response.
@@ -232,13 +260,15 @@ def test_snapshot_is_a_jpeg_and_each_opening_is_authorised_and_audited(h, rtsp):
     from gwanje.core.audit import AuditEntry
 
     cam = _camera(h, "SD-V-SNAP", rtsp("person"))
-    resp = h.client.get(f"/api/cameras/{cam}/snapshot.jpg", params={"purpose": "crime_prevention"},
-                        headers=h.token("monitoring_agent"))
+    resp = h.client.get(
+        f"/api/cameras/{cam}/snapshot.jpg", params={"purpose": "crime_prevention"}, headers=h.token("monitoring_agent")
+    )
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"] == "image/jpeg" and _is_jpeg(resp.content)
     # A police officer without an incident is refused, with the clause (Art. 9 ⑤).
-    refused = h.client.get(f"/api/cameras/{cam}/snapshot.jpg", params={"purpose": "crime_prevention"},
-                           headers=h.token("police_officer"))
+    refused = h.client.get(
+        f"/api/cameras/{cam}/snapshot.jpg", params={"purpose": "crime_prevention"}, headers=h.token("police_officer")
+    )
     assert refused.status_code == 403 and refused.json()["clause"]
     with h.db.reading() as s:
         actions = list(s.scalars(sa.select(AuditEntry.action).where(AuditEntry.action.like("video.access.%"))))
@@ -248,8 +278,10 @@ def test_snapshot_is_a_jpeg_and_each_opening_is_authorised_and_audited(h, rtsp):
 def test_routes_refuse_without_purpose_and_for_unknown_cameras(h):
     agent = h.token("monitoring_agent")
     assert h.client.get("/api/cameras/1/snapshot.jpg", headers=agent).status_code == 422
-    assert h.client.get("/api/cameras/999/snapshot.jpg", params={"purpose": "crime_prevention"},
-                        headers=agent).status_code == 404
+    assert (
+        h.client.get("/api/cameras/999/snapshot.jpg", params={"purpose": "crime_prevention"}, headers=agent).status_code
+        == 404
+    )
     assert h.client.get("/api/cameras/999/snapshot.jpg", params={"purpose": "crime_prevention"}).status_code == 401
     cam = _camera(h, "SD-V-NOURL", None)
     resp = h.client.get(f"/api/cameras/{cam}/snapshot.jpg", params={"purpose": "crime_prevention"}, headers=agent)
@@ -257,13 +289,17 @@ def test_routes_refuse_without_purpose_and_for_unknown_cameras(h):
     manager = h.token("district_manager")
     for body in ({"enabled": True, "segment_seconds": 1}, {"enabled": "yes please"}, {"enabled": True, "x": 1}, []):
         assert h.client.put(f"/api/video/cameras/{cam}/recording", json=body, headers=manager).status_code == 422
-    assert h.client.put(f"/api/video/cameras/{cam}/recording", json={"enabled": True},
-                        headers=manager).json()["field"] == "stream_url"  # nothing to record from
+    assert (
+        h.client.put(f"/api/video/cameras/{cam}/recording", json={"enabled": True}, headers=manager).json()["field"]
+        == "stream_url"
+    )  # nothing to record from
     clip = f"/api/cameras/{cam}/clips"
     audited = _video_access_entries(h)
-    for body in ({"start": "2026-11-26T10:00:00", "end": "2026-11-26T10:01:00"},  # no UTC offset
-                 {"start": "2026-11-26T10:01:00+09:00", "end": "2026-11-26T10:00:00+09:00"},  # inverted
-                 {"start": "2026-11-26T00:00:00+09:00", "end": "2026-11-27T00:00:00+09:00"}):  # too long
+    for body in (
+        {"start": "2026-11-26T10:00:00", "end": "2026-11-26T10:01:00"},  # no UTC offset
+        {"start": "2026-11-26T10:01:00+09:00", "end": "2026-11-26T10:00:00+09:00"},  # inverted
+        {"start": "2026-11-26T00:00:00+09:00", "end": "2026-11-27T00:00:00+09:00"},
+    ):  # too long
         resp = h.client.post(clip, json=body, params={"purpose": "crime_prevention"}, headers=agent)
         assert resp.status_code == 422, resp.text
     assert _video_access_entries(h) == audited  # refused before anything was opened or audited
@@ -273,8 +309,9 @@ def _video_access_entries(h: Harness) -> int:
     from gwanje.core.audit import AuditEntry
 
     with h.db.reading() as s:
-        return s.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                        .where(AuditEntry.action.like("video.access.%")))
+        return s.scalar(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action.like("video.access.%"))
+        )
 
 
 # ---- recording, playback and export ----------------------------------------------------------------
@@ -284,11 +321,16 @@ def _video_access_entries(h: Harness) -> int:
 def test_recorder_stores_segments_by_stream_copy_and_clips_cut_by_time(h, rtsp):
     cam = _camera(h, "SD-V-REC", rtsp("person"))
     manager = h.token("district_manager")
-    resp = h.client.put(f"/api/video/cameras/{cam}/recording", json={"enabled": True, "segment_seconds": 2},
-                        headers=manager)
+    resp = h.client.put(
+        f"/api/video/cameras/{cam}/recording", json={"enabled": True, "segment_seconds": 2}, headers=manager
+    )
     assert resp.status_code == 200 and resp.json()["enabled"] is True
-    assert h.client.put(f"/api/video/cameras/{cam}/recording", json={"enabled": True},
-                        headers=h.token("monitoring_agent")).status_code == 403
+    assert (
+        h.client.put(
+            f"/api/video/cameras/{cam}/recording", json={"enabled": True}, headers=h.token("monitoring_agent")
+        ).status_code
+        == 403
+    )
 
     var_dir = Path(h.settings.var_dir)
 
@@ -307,8 +349,13 @@ def test_recorder_stores_segments_by_stream_copy_and_clips_cut_by_time(h, rtsp):
     assert not {"-c:v", "-vcodec", "-vf"} & set(command)
 
     with h.db.reading() as s:
-        segs = list(s.scalars(sa.select(RecordingSegment).where(RecordingSegment.camera_id == cam)
-                              .order_by(RecordingSegment.started_at)))
+        segs = list(
+            s.scalars(
+                sa.select(RecordingSegment)
+                .where(RecordingSegment.camera_id == cam)
+                .order_by(RecordingSegment.started_at)
+            )
+        )
     assert len(segs) >= 3 and cam_rec.indexed == len(segs)
     source = [st for st in probe(PERSON)["streams"] if st["codec_type"] == "video"][0]
     for seg in segs:
@@ -317,14 +364,21 @@ def test_recorder_stores_segments_by_stream_copy_and_clips_cut_by_time(h, rtsp):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == seg.sha256
         stored = [st for st in probe(path)["streams"] if st["codec_type"] == "video"]
         assert len(stored) == 1  # video only
-        assert (stored[0]["codec_name"], stored[0]["width"], stored[0]["height"], stored[0]["profile"]) == \
-            (source["codec_name"], source["width"], source["height"], source["profile"])
+        assert (stored[0]["codec_name"], stored[0]["width"], stored[0]["height"], stored[0]["profile"]) == (
+            source["codec_name"],
+            source["width"],
+            source["height"],
+            source["profile"],
+        )
     # Consecutive segments follow each other in time (the anchor is within a second).
     for a, b in zip(segs, segs[1:]):
         assert abs((b.started_at - a.ended_at).total_seconds()) < 1.0
 
-    listed = h.client.get(f"/api/video/cameras/{cam}/segments", headers=h.token("monitoring_agent"),
-                          params={"start": segs[0].started_at.isoformat(), "end": segs[-1].ended_at.isoformat()})
+    listed = h.client.get(
+        f"/api/video/cameras/{cam}/segments",
+        headers=h.token("monitoring_agent"),
+        params={"start": segs[0].started_at.isoformat(), "end": segs[-1].ended_at.isoformat()},
+    )
     assert listed.status_code == 200 and len(listed.json()["items"]) == len(segs)
 
     # Playback of 4 s from inside the recording: one MP4 of 4 s (±1 s), range requests served.
@@ -345,8 +399,12 @@ def test_recorder_stores_segments_by_stream_copy_and_clips_cut_by_time(h, rtsp):
     assert ranged.headers["x-clip-id"] == resp.headers["x-clip-id"]  # the cut is cached, not redone
 
     # Export: a kept copy, downloadable with a purpose, refused without one.
-    made = h.client.post(f"/api/cameras/{cam}/clips", params={"purpose": "crime_prevention"}, headers=agent,
-                         json={"start": start.isoformat(), "end": (start + timedelta(seconds=3)).isoformat()})
+    made = h.client.post(
+        f"/api/cameras/{cam}/clips",
+        params={"purpose": "crime_prevention"},
+        headers=agent,
+        json={"start": start.isoformat(), "end": (start + timedelta(seconds=3)).isoformat()},
+    )
     assert made.status_code == 201, made.text
     clip = made.json()
     assert abs(clip["seconds"] - 3.0) <= 1.0
@@ -383,8 +441,14 @@ def test_retention_destroys_old_unheld_recordings_and_records_each_destruction(h
 
     old, held, recent = segment("old", 31), segment("held", 40), segment("recent", 29)
     it = h.user("it_officer", "district_it_officer")
-    access.place_hold(h.db, h.policy, it, object_type="recording", object_id=str(held),
-                      legal_basis="수사기관 보존 요청 (형사소송법 제215조) / police preservation request")
+    access.place_hold(
+        h.db,
+        h.policy,
+        it,
+        object_type="recording",
+        object_id=str(held),
+        legal_basis="수사기관 보존 요청 (형사소송법 제215조) / police preservation request",
+    )
 
     report = run_retention(h.db, h.policy, var_dir, now=now)
     assert report.destroyed_segments == [old] and report.held_segments == [held] and not report.errors
@@ -395,8 +459,9 @@ def test_retention_destroys_old_unheld_recordings_and_records_each_destruction(h
         assert rows[old].destroyed_at == now and "30 days" in rows[old].destroyed_reason
         assert rows[held].destroyed_at is None and rows[recent].destroyed_at is None
         ledger = list(s.scalars(sa.select(LedgerEntry).where(LedgerEntry.kind == "destruction")))
-        assert [(e.reference_type, e.reference_id, e.method) for e in ledger] == \
-            [("recording", str(old), "auto_delete")]
+        assert [(e.reference_type, e.reference_id, e.method) for e in ledger] == [
+            ("recording", str(old), "auto_delete")
+        ]
         audit = list(s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "retention.destroyed")))
         assert [a.object_id for a in audit] == [str(old)]
 
@@ -419,17 +484,32 @@ def test_expired_playback_cache_is_removed_and_audited(h):
     path.write_bytes(b"\0" * 10)
     now = datetime.now(timezone.utc)
     with h.db.uow() as uow:
-        clip = VideoClip(kind="playback", camera_id=cam, start_at=now, end_at=now, path=str(path.relative_to(var_dir)),
-                         bytes=10, sha256="0" * 64, duration_s=1.0, segment_ids=",", purpose="crime_prevention",
-                         created_by_name="t", created_at=now - timedelta(hours=2),
-                         expires_at=now - timedelta(hours=1))
+        clip = VideoClip(
+            kind="playback",
+            camera_id=cam,
+            start_at=now,
+            end_at=now,
+            path=str(path.relative_to(var_dir)),
+            bytes=10,
+            sha256="0" * 64,
+            duration_s=1.0,
+            segment_ids=",",
+            purpose="crime_prevention",
+            created_by_name="t",
+            created_at=now - timedelta(hours=2),
+            expires_at=now - timedelta(hours=1),
+        )
         uow.session.add(clip)
         uow.commit()
     report = run_retention(h.db, h.policy, var_dir, now=now)
     assert report.expired_playback == [clip.id] and not path.exists()
     with h.db.reading() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                        .where(AuditEntry.action == "video.clip.expired")) == 1
+        assert (
+            s.scalar(
+                sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "video.clip.expired")
+            )
+            == 1
+        )
 
 
 # ---- ONVIF ------------------------------------------------------------------------------------------
@@ -453,25 +533,27 @@ class _OnvifCamera(BaseHTTPRequestHandler):
         created = re.search(r"<wsu:Created>([^<]+)<", body).group(1)
         digest = re.search(r"<wsse:Password[^>]*>([^<]+)<", body).group(1)
         if digest != onvif.password_digest(nonce, created, self.password):
-            return self._answer(400, '<s:Fault><s:Reason><s:Text>Sender not authorized</s:Text></s:Reason></s:Fault>')
+            return self._answer(400, "<s:Fault><s:Reason><s:Text>Sender not authorized</s:Text></s:Reason></s:Fault>")
         op = re.search(r"<(?:tds|trt):(GetCapabilities|GetProfiles|GetStreamUri)", body).group(1)
         self.calls.append(f"{self.path} {op}")
         port = self.server.server_address[1]
         answers = {
-            "GetCapabilities": f'<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media>'
-                               f'<tt:XAddr>http://127.0.0.1:{port}/onvif/media_service</tt:XAddr>'
-                               f'</tt:Media></tds:Capabilities></tds:GetCapabilitiesResponse>',
+            "GetCapabilities": f"<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media>"
+            f"<tt:XAddr>http://127.0.0.1:{port}/onvif/media_service</tt:XAddr>"
+            f"</tt:Media></tds:Capabilities></tds:GetCapabilitiesResponse>",
             "GetProfiles": '<trt:GetProfilesResponse><trt:Profiles token="Profile_1" fixed="true"><tt:Name>main'
-                           '</tt:Name></trt:Profiles><trt:Profiles token="Profile_2"/></trt:GetProfilesResponse>',
-            "GetStreamUri": f'<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>{self.rtsp_url}</tt:Uri>'
-                            f'</trt:MediaUri></trt:GetStreamUriResponse>',
+            '</tt:Name></trt:Profiles><trt:Profiles token="Profile_2"/></trt:GetProfilesResponse>',
+            "GetStreamUri": f"<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>{self.rtsp_url}</tt:Uri>"
+            f"</trt:MediaUri></trt:GetStreamUriResponse>",
         }
         self._answer(200, answers[op])
 
     def _answer(self, status: int, body: str) -> None:
-        data = (f'<?xml version="1.0"?><s:Envelope xmlns:s="{onvif.NS["s"]}" xmlns:tds="{onvif.NS["tds"]}" '
-                f'xmlns:trt="{onvif.NS["trt"]}" xmlns:tt="{onvif.NS["tt"]}"><s:Body>{body}</s:Body>'
-                f'</s:Envelope>').encode()
+        data = (
+            f'<?xml version="1.0"?><s:Envelope xmlns:s="{onvif.NS["s"]}" xmlns:tds="{onvif.NS["tds"]}" '
+            f'xmlns:trt="{onvif.NS["trt"]}" xmlns:tt="{onvif.NS["tt"]}"><s:Body>{body}</s:Body>'
+            f"</s:Envelope>"
+        ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/soap+xml")
         self.send_header("Content-Length", str(len(data)))
@@ -488,8 +570,11 @@ def test_onvif_get_stream_uri_with_username_token_digest():
         _OnvifCamera.calls.clear()
         uri = onvif.get_stream_uri(f"http://admin:s3cret%21@127.0.0.1:{port}/onvif/device_service")
         assert uri == "rtsp://admin:s3cret%21@10.0.0.5:554/Streaming/Channels/101"
-        assert _OnvifCamera.calls == ["/onvif/device_service GetCapabilities", "/onvif/media_service GetProfiles",
-                                      "/onvif/media_service GetStreamUri"]
+        assert _OnvifCamera.calls == [
+            "/onvif/device_service GetCapabilities",
+            "/onvif/media_service GetProfiles",
+            "/onvif/media_service GetStreamUri",
+        ]
         assert onvif.resolve_stream_url(f"onvif://admin:s3cret%21@127.0.0.1:{port}") == uri
         with pytest.raises(onvif.OnvifError, match="not authorized"):
             onvif.get_stream_uri(f"http://admin:wrong@127.0.0.1:{port}/onvif/device_service")
@@ -497,4 +582,3 @@ def test_onvif_get_stream_uri_with_username_token_digest():
     finally:
         server.shutdown()
         server.server_close()
-

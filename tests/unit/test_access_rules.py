@@ -22,8 +22,16 @@ T0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)
 
 
 def _incident(status="acknowledged", responsible="police", responding="police", camera_id=1):
-    return incident_facts(Incident(id=7, status=status, responsible_org=responsible, responding_org=responding,
-                                   responding_roles="police_112,police_officer", camera_id=camera_id))
+    return incident_facts(
+        Incident(
+            id=7,
+            status=status,
+            responsible_org=responsible,
+            responding_org=responding,
+            responding_roles="police_112,police_officer",
+            camera_id=camera_id,
+        )
+    )
 
 
 def _covers(policy, incident, camera_id, attached):

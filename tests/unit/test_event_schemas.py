@@ -29,12 +29,14 @@ def test_committed_schemas_equal_the_generated_ones():
     assert sorted(p.stem for p in SCHEMAS.glob("*.json")) == sorted(generated)
     for name, schema in generated.items():
         assert json.loads((SCHEMAS / f"{name}.json").read_text("utf-8")) == schema, (
-            f"docs/schemas/{name}.json is stale: run scripts/gen-schemas")
+            f"docs/schemas/{name}.json is stale: run scripts/gen-schemas"
+        )
 
 
 def test_gen_schemas_check_passes_on_the_committed_files():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen-schemas"), "--check"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen-schemas"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -65,15 +67,18 @@ def test_topic_names_source_and_device():
     assert (route.source, route.device_id) == ("mqtt:bells", "BELL-SD-AD-001")
 
 
-@pytest.mark.parametrize("topic", [
-    "gwanje/v1/events/bells",                      # no device level
-    "gwanje/v1/events/bells/a/b",                  # too deep
-    "gwanje/v1/events//dev",                       # empty source
-    "gwanje/v1/events/bells/",                     # empty device
-    "gwanje/v1/events/" + "s" * 36 + "/dev",       # source too long for the inbox
-    "gwanje/v1/events/bad source/dev",             # characters outside the set
-    "other/bells/dev",                             # outside the root
-])
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "gwanje/v1/events/bells",  # no device level
+        "gwanje/v1/events/bells/a/b",  # too deep
+        "gwanje/v1/events//dev",  # empty source
+        "gwanje/v1/events/bells/",  # empty device
+        "gwanje/v1/events/" + "s" * 36 + "/dev",  # source too long for the inbox
+        "gwanje/v1/events/bad source/dev",  # characters outside the set
+        "other/bells/dev",  # outside the root
+    ],
+)
 def test_malformed_topics_are_refused_with_a_reason(topic):
     with pytest.raises(TopicError, match="topic"):
         route_topic(topic)

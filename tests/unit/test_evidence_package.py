@@ -26,10 +26,23 @@ def built(tmp_path: Path) -> pkg.BuiltPackage:
     for i in (1, 2):
         path = tmp_path / f"source-{i}.mp4"
         path.write_bytes(bytes(range(256)) * (200 + i))  # stands in for a stream-copied clip
-        clips.append(pkg.ClipInput(path, f"SD-{i:03d}", NOW - timedelta(minutes=10), NOW - timedelta(minutes=5),
-                                   camera_name=f"왕십리 {i}"))
-    spec = pkg.PackageSpec("EV-20261126-TEST01", "성동서-2026-117", "crime_prevention", 7, "김수사",
-                           "police", "it_officer", "district", NOW, NOW + timedelta(days=30))
+        clips.append(
+            pkg.ClipInput(
+                path, f"SD-{i:03d}", NOW - timedelta(minutes=10), NOW - timedelta(minutes=5), camera_name=f"왕십리 {i}"
+            )
+        )
+    spec = pkg.PackageSpec(
+        "EV-20261126-TEST01",
+        "성동서-2026-117",
+        "crime_prevention",
+        7,
+        "김수사",
+        "police",
+        "it_officer",
+        "district",
+        NOW,
+        NOW + timedelta(days=30),
+    )
     return pkg.build_package(tmp_path / "out", spec, clips, mask_faces=False, watermark=False, key=KEY)
 
 
@@ -38,7 +51,7 @@ def _flip_byte_in_member(zip_path: Path, member: str) -> None:
     with pyzipper.AESZipFile(zip_path) as zf:
         info = zf.getinfo(member)
     data = bytearray(zip_path.read_bytes())
-    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
     start = info.header_offset + 30 + name_len + extra_len
     data[start + info.compress_size // 2] ^= 0x01
     zip_path.write_bytes(bytes(data))

@@ -18,13 +18,15 @@ from gwanje.situations.hotlist.rules import (
 
 @pytest.fixture(scope="module")
 def hot() -> HotList:
-    return HotList.build([
-        ("12가3456", "wanted", "2024-수배-001", "흰색 SUV"),
-        ("123나4567", "stolen", "2024-도난-017", ""),
-        ("서울12다3456", "stolen", "REF-3", None),
-        ("77호7711", "wanted", "REF-4", ""),
-        ("50배5050", "wanted", "REF-5", ""),
-    ])
+    return HotList.build(
+        [
+            ("12가3456", "wanted", "2024-수배-001", "흰색 SUV"),
+            ("123나4567", "stolen", "2024-도난-017", ""),
+            ("서울12다3456", "stolen", "REF-3", None),
+            ("77호7711", "wanted", "REF-4", ""),
+            ("50배5050", "wanted", "REF-5", ""),
+        ]
+    )
 
 
 # ---- exact -------------------------------------------------------------------------------------
@@ -56,26 +58,29 @@ def test_a_plate_that_is_not_listed_does_not_match(hot):
 # ---- one confusable character --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("read,position,read_char,list_char", [
-    ("12가3458", 6, "8", "6"),   # 6↔8
-    ("12가3466", 5, "6", "5"),   # 5↔6
-    ("12가8456", 3, "8", "3"),   # 3↔8
-    ("72가3456", 0, "7", "1"),   # 1↔7
-    ("12가34S6", 5, "S", "5"),   # Latin S for 5
-    ("12가345G", 6, "G", "6"),   # Latin G for 6
-    ("1Z가3456", 1, "Z", "2"),   # Latin Z for 2
-    ("I2가3456", 0, "I", "1"),   # Latin I for 1
-    ("L2가3456", 0, "L", "1"),   # Latin L for 1
-    ("12거3456", 2, "거", "가"),  # vowel ㅓ for ㅏ
-    ("12고3456", 2, "고", "가"),
-    ("12구3456", 2, "구", "가"),
-    ("123노4567", 3, "노", "나"),
-    ("123누4567", 3, "누", "나"),
-    ("서울12도3456", 4, "도", "다"),
-    ("사울12다3456", 0, "사", "서"),  # region syllables are plate syllables too
-    ("77허7711", 2, "허", "호"),
-    ("77하7711", 2, "하", "호"),
-])
+@pytest.mark.parametrize(
+    "read,position,read_char,list_char",
+    [
+        ("12가3458", 6, "8", "6"),  # 6↔8
+        ("12가3466", 5, "6", "5"),  # 5↔6
+        ("12가8456", 3, "8", "3"),  # 3↔8
+        ("72가3456", 0, "7", "1"),  # 1↔7
+        ("12가34S6", 5, "S", "5"),  # Latin S for 5
+        ("12가345G", 6, "G", "6"),  # Latin G for 6
+        ("1Z가3456", 1, "Z", "2"),  # Latin Z for 2
+        ("I2가3456", 0, "I", "1"),  # Latin I for 1
+        ("L2가3456", 0, "L", "1"),  # Latin L for 1
+        ("12거3456", 2, "거", "가"),  # vowel ㅓ for ㅏ
+        ("12고3456", 2, "고", "가"),
+        ("12구3456", 2, "구", "가"),
+        ("123노4567", 3, "노", "나"),
+        ("123누4567", 3, "누", "나"),
+        ("서울12도3456", 4, "도", "다"),
+        ("사울12다3456", 0, "사", "서"),  # region syllables are plate syllables too
+        ("77허7711", 2, "허", "호"),
+        ("77하7711", 2, "하", "호"),
+    ],
+)
 def test_one_confusable_character_matches_and_says_which(hot, read, position, read_char, list_char):
     m = hot.match(read)
     assert m is not None
@@ -84,10 +89,23 @@ def test_one_confusable_character_matches_and_says_which(hot, read, position, re
     assert m.plate[position] == list_char and m.read[position] == read_char
 
 
-@pytest.mark.parametrize("read_char,list_char", [
-    ("8", "0"), ("9", "0"), ("D", "0"), ("O", "0"), ("Q", "0"), ("B", "8"), ("0", "9"), ("0", "8"),
-    ("3", "8"), ("6", "8"), ("5", "6"), ("7", "1"),
-])
+@pytest.mark.parametrize(
+    "read_char,list_char",
+    [
+        ("8", "0"),
+        ("9", "0"),
+        ("D", "0"),
+        ("O", "0"),
+        ("Q", "0"),
+        ("B", "8"),
+        ("0", "9"),
+        ("0", "8"),
+        ("3", "8"),
+        ("6", "8"),
+        ("5", "6"),
+        ("7", "1"),
+    ],
+)
 def test_each_digit_confusion_matches_in_either_direction(read_char, list_char):
     plate = f"10가{list_char}000"
     hot = HotList.build([(plate, "stolen", "R", "")])
@@ -96,8 +114,21 @@ def test_each_digit_confusion_matches_in_either_direction(read_char, list_char):
     assert (m.position, m.read_char, m.list_char) == (3, read_char, list_char)
 
 
-@pytest.mark.parametrize("group", ["가거고구", "나너노누", "다더도두", "라러로루", "마머모무", "바버보부",
-                                   "사서소수", "아어오우", "자저조주", "하허호"])
+@pytest.mark.parametrize(
+    "group",
+    [
+        "가거고구",
+        "나너노누",
+        "다더도두",
+        "라러로루",
+        "마머모무",
+        "바버보부",
+        "사서소수",
+        "아어오우",
+        "자저조주",
+        "하허호",
+    ],
+)
 def test_each_hangul_vowel_group_is_confusable_within_itself(group):
     for listed in group:
         hot = HotList.build([(f"34{listed}5678", "wanted", "", "")])
@@ -147,8 +178,9 @@ def test_exact_is_preferred_over_a_confusable_neighbour():
 
 
 def test_the_lowest_position_wins_then_the_lowest_listed_character():
-    hot = HotList.build([("82가3450", "wanted", "pos0", ""), ("02가3458", "wanted", "pos6", ""),
-                         ("02가3459", "wanted", "pos6b", "")])
+    hot = HotList.build(
+        [("82가3450", "wanted", "pos0", ""), ("02가3458", "wanted", "pos6", ""), ("02가3459", "wanted", "pos6b", "")]
+    )
     m = hot.match("02가3450")  # pos 0: 0→8 hits "82가3450"; pos 6: 0→8 and 0→9 would hit too
     assert (m.position, m.case_ref) == (0, "pos0")
     hot = HotList.build([("02가3458", "wanted", "eight", ""), ("02가3459", "wanted", "nine", "")])
@@ -219,7 +251,7 @@ KOREAN_CSV = (
     "12가 3456,도난,2024-003,중복\n"
     "ABC,수배,2024-004,\n"
     "56다7890,분실,2024-005,\n"
-    "78라9012,도난차량,,\"쉼표, 포함\"\n"
+    '78라9012,도난차량,,"쉼표, 포함"\n'
 )
 
 

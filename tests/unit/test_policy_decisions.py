@@ -35,29 +35,75 @@ from gwanje.policy import (
 
 KST = timezone(timedelta(hours=9))
 ALL_PURPOSES = (
-    "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster",
-    "green_parking", "bicycle_storage", "child_protection", "traffic_enforcement", "traffic_info", "other",
+    "crime_prevention",
+    "illegal_parking",
+    "illegal_dumping",
+    "facility_management",
+    "disaster",
+    "green_parking",
+    "bicycle_storage",
+    "child_protection",
+    "traffic_enforcement",
+    "traffic_info",
+    "other",
 )
 ALL_ROLES = (
-    "district_manager", "district_it_officer", "monitoring_agent", "maintenance_staff",
-    "department_officer", "police_officer", "police_112", "police_investigator", "auditor",
+    "district_manager",
+    "district_it_officer",
+    "monitoring_agent",
+    "maintenance_staff",
+    "department_officer",
+    "police_officer",
+    "police_112",
+    "police_investigator",
+    "auditor",
 )
 POLICE_ROLES = ("police_officer", "police_112", "police_investigator")
 
 # Annex 1 as printed: (department, primary purpose, camera group) -> primary + approved secondary purposes.
 ANNEX_1 = {
-    ("autonomous_admin", "crime_prevention", None):
-        {"crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"},
-    ("traffic_guidance", "illegal_parking", None):
-        {"illegal_parking", "crime_prevention", "facility_management", "disaster"},
-    ("traffic_guidance", "green_parking", "green_parking"):
-        {"green_parking", "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"},
-    ("traffic_admin", "bicycle_storage", "bicycle_storage"):
-        {"bicycle_storage", "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management"},
-    ("parks_green", "facility_management", None):
-        {"facility_management", "crime_prevention", "illegal_parking", "illegal_dumping", "disaster"},
-    ("sanitation", "illegal_dumping", None):
-        {"illegal_dumping", "crime_prevention", "illegal_parking", "facility_management", "disaster"},
+    ("autonomous_admin", "crime_prevention", None): {
+        "crime_prevention",
+        "illegal_parking",
+        "illegal_dumping",
+        "facility_management",
+        "disaster",
+    },
+    ("traffic_guidance", "illegal_parking", None): {
+        "illegal_parking",
+        "crime_prevention",
+        "facility_management",
+        "disaster",
+    },
+    ("traffic_guidance", "green_parking", "green_parking"): {
+        "green_parking",
+        "crime_prevention",
+        "illegal_parking",
+        "illegal_dumping",
+        "facility_management",
+        "disaster",
+    },
+    ("traffic_admin", "bicycle_storage", "bicycle_storage"): {
+        "bicycle_storage",
+        "crime_prevention",
+        "illegal_parking",
+        "illegal_dumping",
+        "facility_management",
+    },
+    ("parks_green", "facility_management", None): {
+        "facility_management",
+        "crime_prevention",
+        "illegal_parking",
+        "illegal_dumping",
+        "disaster",
+    },
+    ("sanitation", "illegal_dumping", None): {
+        "illegal_dumping",
+        "crime_prevention",
+        "illegal_parking",
+        "facility_management",
+        "disaster",
+    },
     ("police_station", "crime_prevention", None): {"crime_prevention"},
 }
 
@@ -152,7 +198,11 @@ def test_purposes_for_lists_primary_first_then_approved_secondary(policy, key):
 
 def test_purposes_for_keeps_annex_order(policy):
     assert purposes_for(policy, "autonomous_admin", "crime_prevention") == (
-        "crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster",
+        "crime_prevention",
+        "illegal_parking",
+        "illegal_dumping",
+        "facility_management",
+        "disaster",
     )
 
 
@@ -430,8 +480,15 @@ def test_day_and_night_are_computed_in_seoul_time_not_the_callers_zone(policy):
     assert period_at(policy, datetime(2024, 3, 14, 23, 59, tzinfo=timezone.utc)) == "night"  # 08:59 KST
 
 
-@pytest.mark.parametrize(("at", "handler"), [(kst(9, 0), "maintenance_staff"), (kst(18, 0), "monitoring_agent"),
-                                             (kst(17, 59), "maintenance_staff"), (kst(8, 59), "monitoring_agent")])
+@pytest.mark.parametrize(
+    ("at", "handler"),
+    [
+        (kst(9, 0), "maintenance_staff"),
+        (kst(18, 0), "monitoring_agent"),
+        (kst(17, 59), "maintenance_staff"),
+        (kst(8, 59), "monitoring_agent"),
+    ],
+)
 def test_emergency_bell_is_handled_by_maintenance_by_day_and_monitoring_by_night(policy, at, handler):
     routing = route_situation(policy, "emergency_bell", at)
     assert routing.handler_role == routing.recognising_role == handler
@@ -638,8 +695,14 @@ ROUTED = {
     "mixed": ("district", "police"),
     "mixed_back": ("police", "district"),
 }
-SEES_ALL = ("district_manager", "district_it_officer", "monitoring_agent", "maintenance_staff", "police_officer",
-            "auditor")
+SEES_ALL = (
+    "district_manager",
+    "district_it_officer",
+    "monitoring_agent",
+    "maintenance_staff",
+    "police_officer",
+    "auditor",
+)
 
 
 @pytest.mark.parametrize(("role", "routed"), [(r, k) for r in SEES_ALL for k in ROUTED])
@@ -649,8 +712,15 @@ def test_operators_the_stationed_officer_and_auditors_see_every_incident(policy,
 
 @pytest.mark.parametrize(
     ("routed", "sees"),
-    [("emergency_bell", True), ("intelligent_event", True), ("wanted_vehicle", True), ("mixed", True),
-     ("mixed_back", True), ("u_seoul_safety", False), ("camera_fault", False)],
+    [
+        ("emergency_bell", True),
+        ("intelligent_event", True),
+        ("wanted_vehicle", True),
+        ("mixed", True),
+        ("mixed_back", True),
+        ("u_seoul_safety", False),
+        ("camera_fault", False),
+    ],
 )
 def test_the_112_room_sees_incidents_routed_to_the_police(policy, routed, sees):
     assert may_see_incident(policy, "police_112", None, *ROUTED[routed], ("crime_prevention",)) is sees
@@ -676,7 +746,8 @@ def test_investigators_devices_and_unknown_roles_see_nothing(policy, role):
     ],
 )
 def test_department_officers_see_incidents_on_cameras_of_their_primary_purposes(
-        policy, department, camera_purposes, sees):
+    policy, department, camera_purposes, sees
+):
     assert may_see_incident(policy, "department_officer", department, "district", "district", camera_purposes) is sees
 
 
@@ -700,8 +771,14 @@ def test_the_second_districts_board(hanbit):
 
 
 def facts(*, is_open=True, responsible="police", responding="police", camera_id=10, roles=("police_officer",)):
-    return IncidentFacts(id=7, open=is_open, responsible_org=responsible, responding_org=responding,
-                         responding_roles=roles, camera_id=camera_id)
+    return IncidentFacts(
+        id=7,
+        open=is_open,
+        responsible_org=responsible,
+        responding_org=responding,
+        responding_roles=roles,
+        camera_id=camera_id,
+    )
 
 
 @pytest.mark.parametrize(("role", "only"), [(r, r in POLICE_ROLES) for r in ALL_ROLES] + [("device", False)])
@@ -776,8 +853,9 @@ def test_roles_not_limited_to_incidents_are_always_granted(policy, role):
 
 def test_the_check_order_is_incident_open_routed_camera(policy):
     # A closed incident of another organisation on another camera names the first failure: closed.
-    d = incident_grants_view(policy, "police_officer", facts(is_open=False, responsible="district",
-                                                              responding="district"), 99, ())
+    d = incident_grants_view(
+        policy, "police_officer", facts(is_open=False, responsible="district", responding="district"), 99, ()
+    )
     assert "no longer open" in d.reason_en
     d = incident_grants_view(policy, "police_officer", facts(responsible="district", responding="district"), 99, ())
     assert "not routed" in d.reason_en
@@ -820,13 +898,14 @@ def test_district_roles_may_attach_cameras_to_any_incident(policy):
     assert may_attach_to_incident(policy, "monitoring_agent", facts(roles=("police_officer",)))
 
 
-
 def test_the_second_districts_police_attach_only_while_responding(hanbit):
     police = facts(responsible="hanbit_police", responding="hanbit_police")
     assert may_attach_to_incident(hanbit, "control_agent", police)
-    assert not may_attach_to_incident(hanbit, "station_dispatch",
-                                      facts(responsible="hanbit_police", responding="hanbit_police",
-                                            roles=("station_officer",)))
+    assert not may_attach_to_incident(
+        hanbit,
+        "station_dispatch",
+        facts(responsible="hanbit_police", responding="hanbit_police", roles=("station_officer",)),
+    )
 
 
 # ---- routing of the second district -----------------------------------------------------------
@@ -854,12 +933,21 @@ def test_the_second_district_sends_faults_to_it_and_dumping_to_the_district(hanb
 
 
 def test_the_second_districts_annex_1_and_police_cameras(hanbit):
-    assert purposes_for(hanbit, "cleanup_div", "illegal_dumping") == ("illegal_dumping", "crime_prevention",
-                                                                      "illegal_parking")
+    assert purposes_for(hanbit, "cleanup_div", "illegal_dumping") == (
+        "illegal_dumping",
+        "crime_prevention",
+        "illegal_parking",
+    )
     assert not secondary_purpose_allowed(hanbit, "parking_div", "illegal_parking", "illegal_dumping")
     assert owner_organisation(hanbit, "hanbit_police") == "hanbit_police"
     assert owner_organisation(hanbit, "gu_office") == "gu_office"
-    d = may_view_video(hanbit, role="station_officer", user_department=None, purpose="crime_prevention",
-                       camera_purposes=("crime_prevention",), camera_department="safety_div",
-                       responding_incident_camera=False)
+    d = may_view_video(
+        hanbit,
+        role="station_officer",
+        user_department=None,
+        purpose="crime_prevention",
+        camera_purposes=("crime_prevention",),
+        camera_department="safety_div",
+        responding_incident_camera=False,
+    )
     assert not d and d.clause == "art-7-3"

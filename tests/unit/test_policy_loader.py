@@ -21,8 +21,15 @@ from gwanje.policy import (
 DEFAULT_TEXT = resources.files("gwanje").joinpath("policies", "seongdong.yaml").read_text(encoding="utf-8")
 
 ALL_ROLES = {
-    "district_manager", "district_it_officer", "monitoring_agent", "maintenance_staff",
-    "department_officer", "police_officer", "police_112", "police_investigator", "auditor",
+    "district_manager",
+    "district_it_officer",
+    "monitoring_agent",
+    "maintenance_staff",
+    "department_officer",
+    "police_officer",
+    "police_112",
+    "police_investigator",
+    "auditor",
 }
 
 
@@ -137,28 +144,82 @@ def test_department_secondary_purposes_exclude_its_primary_purposes(policy):
 
 ANNEX_1 = [
     # department, primary, group, label, secondary (annex order), storage, owner, remarks
-    ("autonomous_admin", "crime_prevention", None, "방법",
-     ("illegal_parking", "illegal_dumping", "facility_management", "disaster"), "central", "district", None),
-    ("traffic_guidance", "illegal_parking", None, "불법주정차 단속",
-     ("crime_prevention", "illegal_parking", "facility_management", "disaster"), "central", "district", None),
-    ("traffic_guidance", "green_parking", "green_parking", "그린파킹",
-     ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"),
-     "central", "district", None),
-    ("traffic_admin", "bicycle_storage", "bicycle_storage", "자전거보관",
-     ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management"), "on_site", "district",
-     "현장저장"),
-    ("parks_green", "facility_management", None, "시설물관리",
-     ("crime_prevention", "illegal_parking", "illegal_dumping", "disaster"), "central", "district", None),
-    ("sanitation", "illegal_dumping", None, "쓰레기무단 투기 단속",
-     ("crime_prevention", "illegal_parking", "facility_management", "disaster"), "mobile", "district", "이동형"),
+    (
+        "autonomous_admin",
+        "crime_prevention",
+        None,
+        "방법",
+        ("illegal_parking", "illegal_dumping", "facility_management", "disaster"),
+        "central",
+        "district",
+        None,
+    ),
+    (
+        "traffic_guidance",
+        "illegal_parking",
+        None,
+        "불법주정차 단속",
+        ("crime_prevention", "illegal_parking", "facility_management", "disaster"),
+        "central",
+        "district",
+        None,
+    ),
+    (
+        "traffic_guidance",
+        "green_parking",
+        "green_parking",
+        "그린파킹",
+        ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management", "disaster"),
+        "central",
+        "district",
+        None,
+    ),
+    (
+        "traffic_admin",
+        "bicycle_storage",
+        "bicycle_storage",
+        "자전거보관",
+        ("crime_prevention", "illegal_parking", "illegal_dumping", "facility_management"),
+        "on_site",
+        "district",
+        "현장저장",
+    ),
+    (
+        "parks_green",
+        "facility_management",
+        None,
+        "시설물관리",
+        ("crime_prevention", "illegal_parking", "illegal_dumping", "disaster"),
+        "central",
+        "district",
+        None,
+    ),
+    (
+        "sanitation",
+        "illegal_dumping",
+        None,
+        "쓰레기무단 투기 단속",
+        ("crime_prevention", "illegal_parking", "facility_management", "disaster"),
+        "mobile",
+        "district",
+        "이동형",
+    ),
     ("police_station", "crime_prevention", None, "방법", ("crime_prevention",), "central", "police", None),
 ]
 
 
 def test_annex_1_rows_match_the_printed_annex_in_order(policy):
     rows = [
-        (r.department, r.primary_purpose, r.camera_group, r.label_ko, r.secondary_purposes, r.storage_mode, r.owner,
-         r.remarks_ko)
+        (
+            r.department,
+            r.primary_purpose,
+            r.camera_group,
+            r.label_ko,
+            r.secondary_purposes,
+            r.storage_mode,
+            r.owner,
+            r.remarks_ko,
+        )
         for r in policy.annex1
     ]
     assert rows == ANNEX_1
@@ -248,7 +309,12 @@ def test_day_window_is_nine_to_six_in_seoul(policy):
 
 def test_duty_table_has_every_situation_type(policy):
     assert [s.type for s in policy.duty.situations] == [
-        "emergency_bell", "u_seoul_safety", "intelligent_event", "wanted_vehicle", "camera_fault", "manual_report",
+        "emergency_bell",
+        "u_seoul_safety",
+        "intelligent_event",
+        "wanted_vehicle",
+        "camera_fault",
+        "manual_report",
     ]
 
 
@@ -262,7 +328,8 @@ def test_emergency_bell_handler_varies_by_day_and_night(policy):
 def test_room_access_rows_go_to_the_it_division(policy):
     rooms = {(r.code, r.ko, r.organisation, r.department) for r in policy.duty.rooms}
     assert rooms == {
-        ("system_room", "시스템실", "district", "it_info"), ("situation_room", "상황실", "district", "it_info")
+        ("system_room", "시스템실", "district", "it_info"),
+        ("situation_room", "상황실", "district", "it_info"),
     }
 
 
@@ -296,8 +363,18 @@ def test_ownership_rule_rests_on_article_5(policy):
 
 @pytest.mark.parametrize(
     "clause_id",
-    ["art-5", "art-9-2", "art-9-5", "art-10", "art-11-1", "art-11-2", "annex-1", "annex-2", "policy-rbac",
-     "policy-security"],
+    [
+        "art-5",
+        "art-9-2",
+        "art-9-5",
+        "art-10",
+        "art-11-1",
+        "art-11-2",
+        "annex-1",
+        "annex-2",
+        "policy-rbac",
+        "policy-security",
+    ],
 )
 def test_clause_catalogue_has_korean_excerpt_and_english_summary(policy, clause_id):
     clause = policy.clause(clause_id)
@@ -369,8 +446,10 @@ def test_unknown_purpose_in_annex_1_is_refused(tmp_path):
 
 
 def test_unknown_purpose_of_a_role_is_refused(tmp_path):
-    text = mutate("purposes: [crime_prevention]\n    board: none\n  - code: auditor",
-                  "purposes: [surveillance]\n    board: none\n  - code: auditor")
+    text = mutate(
+        "purposes: [crime_prevention]\n    board: none\n  - code: auditor",
+        "purposes: [surveillance]\n    board: none\n  - code: auditor",
+    )
     error = refused(tmp_path, text)
     assert error.line == line_of(text, "surveillance")
 
@@ -427,8 +506,10 @@ def test_unknown_time_zone_is_refused(tmp_path):
 
 
 def test_role_of_the_wrong_organisation_in_the_duty_table_is_refused(tmp_path):
-    text = mutate("respond: {organisation: police, roles: [police_officer]}",
-                  "respond: {organisation: police, roles: [monitoring_agent]}")
+    text = mutate(
+        "respond: {organisation: police, roles: [police_officer]}",
+        "respond: {organisation: police, roles: [monitoring_agent]}",
+    )
     error = refused(tmp_path, text)
     assert error.line == line_of(text, "police, roles: [monitoring_agent]")
     assert "does not belong" in str(error)
@@ -454,8 +535,10 @@ def test_duplicate_role_code_is_refused(tmp_path):
 
 
 def test_duplicate_annex_1_row_is_refused(tmp_path):
-    text = mutate("primary_purpose: green_parking\n    camera_group: green_parking",
-                  "primary_purpose: illegal_parking\n    camera_group: null")
+    text = mutate(
+        "primary_purpose: green_parking\n    camera_group: green_parking",
+        "primary_purpose: illegal_parking\n    camera_group: null",
+    )
     error = refused(tmp_path, text)
     assert "duplicate row" in str(error)
 
@@ -584,10 +667,16 @@ def test_the_district_runs_the_center(policy):
 @pytest.mark.parametrize(
     ("role", "operator"),
     [
-        ("district_manager", True), ("district_it_officer", True), ("monitoring_agent", True),
-        ("maintenance_staff", True), ("auditor", True), ("device", True),
+        ("district_manager", True),
+        ("district_it_officer", True),
+        ("monitoring_agent", True),
+        ("maintenance_staff", True),
+        ("auditor", True),
+        ("device", True),
         ("department_officer", False),  # of the district, but only its own department
-        ("police_officer", False), ("police_112", False), ("police_investigator", False),
+        ("police_officer", False),
+        ("police_112", False),
+        ("police_investigator", False),
         ("janitor", False),  # unknown
     ],
 )
@@ -605,10 +694,16 @@ def test_supervisors_and_dispatch_come_from_the_duty_section(policy):
 @pytest.mark.parametrize(
     ("role", "board"),
     [
-        ("district_manager", "all"), ("district_it_officer", "all"), ("monitoring_agent", "all"),
-        ("maintenance_staff", "all"), ("police_officer", "all"), ("auditor", "all"),
-        ("police_112", frozenset({"police"})), ("department_officer", "own_department"),
-        ("police_investigator", "none"), ("device", "none"),
+        ("district_manager", "all"),
+        ("district_it_officer", "all"),
+        ("monitoring_agent", "all"),
+        ("maintenance_staff", "all"),
+        ("police_officer", "all"),
+        ("auditor", "all"),
+        ("police_112", frozenset({"police"})),
+        ("department_officer", "own_department"),
+        ("police_investigator", "none"),
+        ("device", "none"),
     ],
 )
 def test_each_role_sees_the_board_as_today(policy, role, board):
@@ -657,8 +752,11 @@ def test_a_bad_board_value_is_refused_with_its_line(tmp_path, new, expected):
         ("  supervisors: [district_manager]\n", "  supervisors: [boss]\n", "duty.supervisors: unknown role 'boss'"),
         ("dispatch: {organisations: [police],", "dispatch: {organisations: [army],", "unknown organisation 'army'"),
         ("dispatch: {organisations: [police],", "dispatch: {organisations: [],", "must not be empty"),
-        ("roles: [police_112], clause: art-10}", "roles: [monitoring_agent], clause: art-10}",
-         "role 'monitoring_agent' does not belong to a dispatching organisation"),
+        (
+            "roles: [police_112], clause: art-10}",
+            "roles: [monitoring_agent], clause: art-10}",
+            "role 'monitoring_agent' does not belong to a dispatching organisation",
+        ),
         ("roles: [police_112], clause: art-10}", "roles: [police_112], clause: art-99}", "unknown clause 'art-99'"),
         ("roles: [police_112], clause: art-10}", "roles: [police_112], clause: art-10, by: radio}", "unknown key 'by'"),
     ],
@@ -682,7 +780,12 @@ def test_device_message_types_are_the_parsed_ones():
     from gwanje.policy import DEVICE_MESSAGE_TYPES
 
     assert DEVICE_MESSAGE_TYPES == (
-        "emergency_bell", "u_seoul_safety", "video_analytics", "plate_read", "camera_fault", "camera_recovery",
+        "emergency_bell",
+        "u_seoul_safety",
+        "video_analytics",
+        "plate_read",
+        "camera_fault",
+        "camera_recovery",
         "manual_report",
     )
 
@@ -741,10 +844,16 @@ def test_a_situation_raised_by_nothing_is_allowed(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("raised_by: [{message: camera_fault}]", "raised_by: [{message: camera_fault}, {message: emergency_bell}]",
-         "device message emergency_bell raises both 'emergency_bell' and 'camera_fault'"),
-        ("raised_by: [{message: camera_fault}]", "raised_by: [{message: camera_fault}, {message: camera_fault}]",
-         "device message camera_fault raises both 'camera_fault' and 'camera_fault'"),
+        (
+            "raised_by: [{message: camera_fault}]",
+            "raised_by: [{message: camera_fault}, {message: emergency_bell}]",
+            "device message emergency_bell raises both 'emergency_bell' and 'camera_fault'",
+        ),
+        (
+            "raised_by: [{message: camera_fault}]",
+            "raised_by: [{message: camera_fault}, {message: camera_fault}]",
+            "device message camera_fault raises both 'camera_fault' and 'camera_fault'",
+        ),
     ],
 )
 def test_a_message_claimed_twice_is_refused(tmp_path, old, new, expected):
@@ -756,10 +865,14 @@ def test_a_message_claimed_twice_is_refused(tmp_path, old, new, expected):
 
 
 def test_the_same_rule_claimed_by_two_situations_is_refused(tmp_path):
-    text = mutate("raised_by: [{message: camera_fault}]",
-                  "raised_by: [{message: camera_fault}, {message: video_analytics, rule: [tamper]}]")
-    text = text.replace("raised_by: [{message: manual_report}]",
-                        "raised_by: [{message: manual_report}, {message: video_analytics, rule: [fight, tamper]}]")
+    text = mutate(
+        "raised_by: [{message: camera_fault}]",
+        "raised_by: [{message: camera_fault}, {message: video_analytics, rule: [tamper]}]",
+    )
+    text = text.replace(
+        "raised_by: [{message: manual_report}]",
+        "raised_by: [{message: manual_report}, {message: video_analytics, rule: [fight, tamper]}]",
+    )
     error = refused(tmp_path, text)
     assert "video_analytics (rule tamper) raises both 'camera_fault' and 'manual_report'" in str(error)
 
@@ -803,13 +916,16 @@ def test_seongdong_provision_approvers_are_it_officer_then_manager(policy, purpo
 
 
 def test_provision_approvers_follow_the_video_management_organisation(tmp_path):
-    text = mutate("    - code: dumping_cctv\n      ko: 쓰레기무단투기CCTV\n      en: Illegal-dumping cameras\n"
-                  "      organisation: district\n",
-                  "    - code: dumping_cctv\n      ko: 쓰레기무단투기CCTV\n      en: Illegal-dumping cameras\n"
-                  "      organisation: police\n")
-    text = text.replace("  video.provision.approve:\n    roles: [district_manager, district_it_officer]",
-                        "  video.provision.approve:\n"
-                        "    roles: [district_manager, district_it_officer, police_officer]")
+    text = mutate(
+        "    - code: dumping_cctv\n      ko: 쓰레기무단투기CCTV\n      en: Illegal-dumping cameras\n"
+        "      organisation: district\n",
+        "    - code: dumping_cctv\n      ko: 쓰레기무단투기CCTV\n      en: Illegal-dumping cameras\n"
+        "      organisation: police\n",
+    )
+    text = text.replace(
+        "  video.provision.approve:\n    roles: [district_manager, district_it_officer]",
+        "  video.provision.approve:\n    roles: [district_manager, district_it_officer, police_officer]",
+    )
     p = load_policy(write(tmp_path, text))
     assert p.provision_approvers(("illegal_dumping",)) == ("police_officer",)
     assert p.provision_approvers(("crime_prevention",)) == ("district_it_officer", "district_manager")
@@ -828,9 +944,16 @@ def test_roles_with_a_permission_keep_the_declared_order(policy):
 
 # What registry/standard.py held in code before the map moved into the policy.
 SEONGDONG_STANDARD_PURPOSES = {
-    "생활방범": "crime_prevention", "차량방범": "crime_prevention", "어린이보호": "child_protection",
-    "교통단속": "traffic_enforcement", "교통정보수집": "traffic_info", "쓰레기단속": "illegal_dumping",
-    "시설물관리": "facility_management", "재난재해": "disaster", "다목적": "crime_prevention", "기타": "other",
+    "생활방범": "crime_prevention",
+    "차량방범": "crime_prevention",
+    "어린이보호": "child_protection",
+    "교통단속": "traffic_enforcement",
+    "교통정보수집": "traffic_info",
+    "쓰레기단속": "illegal_dumping",
+    "시설물관리": "facility_management",
+    "재난재해": "disaster",
+    "다목적": "crime_prevention",
+    "기타": "other",
 }
 
 
@@ -849,16 +972,22 @@ def test_standard_purpose_ignores_spaces_and_gives_none_for_unknown_text(policy)
 
 @pytest.mark.parametrize(
     ("agency", "organisation"),
-    [("서울특별시 성동경찰서", "police"), ("성동구청", "district"), ("서울 성동구 교통지도과", "district"),
-     ("", "district")],
+    [
+        ("서울특별시 성동경찰서", "police"),
+        ("성동구청", "district"),
+        ("서울 성동구 교통지도과", "district"),
+        ("", "district"),
+    ],
 )
 def test_standard_organisation_by_agency_name(policy, agency, organisation):
     assert policy.standard_organisation(agency) == organisation
 
 
 def test_first_matching_organisation_rule_wins(tmp_path):
-    text = mutate("    - {contains: 경찰, organisation: police}\n",
-                  "    - {contains: 경찰, organisation: police}\n    - {contains: 성동, organisation: police}\n")
+    text = mutate(
+        "    - {contains: 경찰, organisation: police}\n",
+        "    - {contains: 경찰, organisation: police}\n    - {contains: 성동, organisation: police}\n",
+    )
     p = load_policy(write(tmp_path, text))
     assert p.standard_data.organisation_rules == (("경찰", "police"), ("성동", "police"))
     assert p.standard_organisation("성동구청") == "police"
@@ -870,12 +999,21 @@ def test_first_matching_organisation_rule_wins(tmp_path):
     [
         ("    다목적: crime_prevention\n", "    다목적: surveillance\n", "unknown purpose 'surveillance'"),
         ("    다목적: crime_prevention\n", "    생활 방범: disaster\n", "duplicate purpose text '생활방범'"),
-        ("    - {contains: 경찰, organisation: police}\n", "    - {contains: 경찰, organisation: army}\n",
-         "unknown organisation 'army'"),
-        ("    - {contains: 경찰, organisation: police}\n", "    - {contains: '', organisation: police}\n",
-         "empty string"),
-        ("    - {contains: 경찰, organisation: police}\n", "    - {text: 경찰, organisation: police}\n",
-         "unknown key 'text'"),
+        (
+            "    - {contains: 경찰, organisation: police}\n",
+            "    - {contains: 경찰, organisation: army}\n",
+            "unknown organisation 'army'",
+        ),
+        (
+            "    - {contains: 경찰, organisation: police}\n",
+            "    - {contains: '', organisation: police}\n",
+            "empty string",
+        ),
+        (
+            "    - {contains: 경찰, organisation: police}\n",
+            "    - {text: 경찰, organisation: police}\n",
+            "unknown key 'text'",
+        ),
         ("  default_organisation: district\n", "  default_organisation: nobody\n", "unknown organisation 'nobody'"),
         ("  purpose_map:\n", "  purpose_map: []\n  purpose_list:\n", "unknown key 'purpose_list'"),
     ],
@@ -942,8 +1080,10 @@ def test_neighbourhoods_are_optional(tmp_path):
 
 
 def test_unknown_map_key_is_refused(tmp_path):
-    text = mutate("  neighbourhoods: seongdong_neighborhoods.geojson\n",
-                  "  neighbourhoods: seongdong_neighborhoods.geojson\n  roads: roads.geojson\n")
+    text = mutate(
+        "  neighbourhoods: seongdong_neighborhoods.geojson\n",
+        "  neighbourhoods: seongdong_neighborhoods.geojson\n  roads: roads.geojson\n",
+    )
     assert "unknown key 'roads'" in str(refused(tmp_path, text))
 
 
@@ -952,11 +1092,16 @@ def test_unknown_map_key_is_refused(tmp_path):
 
 def test_demo_accounts_are_todays_list(policy):
     assert [(a.username, a.role, a.department) for a in policy.demo_accounts] == [
-        ("manager", "district_manager", None), ("itofficer", "district_it_officer", "it_info"),
-        ("agent", "monitoring_agent", None), ("maint", "maintenance_staff", None),
-        ("dept", "department_officer", "autonomous_admin"), ("police", "police_officer", None),
-        ("p112", "police_112", None), ("detective", "police_investigator", None),
-        ("auditor", "auditor", None), ("sensor", "device", None),
+        ("manager", "district_manager", None),
+        ("itofficer", "district_it_officer", "it_info"),
+        ("agent", "monitoring_agent", None),
+        ("maint", "maintenance_staff", None),
+        ("dept", "department_officer", "autonomous_admin"),
+        ("police", "police_officer", None),
+        ("p112", "police_112", None),
+        ("detective", "police_investigator", None),
+        ("auditor", "auditor", None),
+        ("sensor", "device", None),
     ]
     assert policy.demo_accounts[0].display_name == "김관리 (관리책임자)"
 
@@ -970,12 +1115,21 @@ def test_demo_accounts_are_optional(tmp_path):
     ("old", "new", "expected"),
     [
         ("role: district_manager}", "role: mayor}", "unknown role 'mayor'"),
-        ("role: district_it_officer, department: it_info}", "role: district_it_officer, department: it}",
-         "unknown department 'it'"),
-        ("role: district_it_officer, department: it_info}", "role: police_officer, department: it_info}",
-         "department 'it_info' is not of role 'police_officer''s organisation"),
-        ("{username: agent, display_name: 박요원", "{username: manager, display_name: 박요원",
-         "duplicate username 'manager'"),
+        (
+            "role: district_it_officer, department: it_info}",
+            "role: district_it_officer, department: it}",
+            "unknown department 'it'",
+        ),
+        (
+            "role: district_it_officer, department: it_info}",
+            "role: police_officer, department: it_info}",
+            "department 'it_info' is not of role 'police_officer''s organisation",
+        ),
+        (
+            "{username: agent, display_name: 박요원",
+            "{username: manager, display_name: 박요원",
+            "duplicate username 'manager'",
+        ),
         ("{username: agent,", "{username: Agent Smith,", "malformed code"),
         ("role: district_manager}", "role: district_manager, password: x}", "unknown key 'password'"),
     ],
@@ -998,6 +1152,7 @@ def hanbit():
 def test_the_second_district_loads_with_codes_of_its_own(hanbit, policy):
     assert hanbit.agreement.id == "hanbit-2021"
     assert {o.code for o in hanbit.organisations} == {"gu_office", "hanbit_police"}
+
     def codes(p):
         return {o.code for o in p.organisations} | {r.code for r in p.roles} | {d.code for d in p.departments}
 
@@ -1019,7 +1174,10 @@ def test_the_second_districts_bell_is_its_own_day_and_night(hanbit, policy, hour
     at = datetime(2026, 5, 4, hour, tzinfo=timezone(timedelta(hours=9)))
     bell = route_situation(hanbit, "emergency_bell", at)
     assert (bell.responsible_organisation, bell.handler_role, bell.responding_roles) == (
-        "gu_office", "control_agent", ("control_agent",))
+        "gu_office",
+        "control_agent",
+        ("control_agent",),
+    )
     assert route_situation(policy, "emergency_bell", at).responsible_organisation == "police"
     fault = route_situation(hanbit, "camera_fault", at)
     assert (fault.handler_role, fault.responding_roles) == ("field_engineer", ("field_engineer",))

@@ -38,10 +38,16 @@ def test_finished_incidents_allow_nothing():
 
 def _routed(type_: str, assigned: str | None = None) -> rules.Routed:
     s = POLICY.situation(type_)
-    return rules.Routed(type=type_, responsible_org=s.responsible, recognising_org=s.recognise_organisation,
-                        recognising_role=s.recognise_role.day, responding_org=s.respond_organisation,
-                        responding_roles=s.respond_roles, assigned_role=assigned or s.recognise_role.day,
-                        two_stage=s.two_stage)
+    return rules.Routed(
+        type=type_,
+        responsible_org=s.responsible,
+        recognising_org=s.recognise_organisation,
+        recognising_role=s.recognise_role.day,
+        responding_org=s.respond_organisation,
+        responding_roles=s.respond_roles,
+        assigned_role=assigned or s.recognise_role.day,
+        two_stage=s.two_stage,
+    )
 
 
 def test_the_district_recognises_and_the_police_respond_to_video_analytics():

@@ -162,8 +162,9 @@ def test_nearest_refuses_a_bad_k(k):
         index.nearest(37.5, 127.0, k=k)
 
 
-@pytest.mark.parametrize("lat,lon", [(math.nan, 127.0), (37.5, math.inf), (91.0, 127.0), (37.5, -180.5),
-                                     ("north", 127.0), (None, 127.0)])
+@pytest.mark.parametrize(
+    "lat,lon", [(math.nan, 127.0), (37.5, math.inf), (91.0, 127.0), (37.5, -180.5), ("north", 127.0), (None, 127.0)]
+)
 def test_queries_refuse_bad_positions(lat, lon):
     index = CameraIndex.build([1], [37.5], [127.0])
     with pytest.raises(ValueError):
@@ -200,8 +201,18 @@ def _check_everywhere(points, queries, ks=(1, 10), radii=(300, 5000)):
 def test_queries_far_outside_the_cameras_are_exact():
     rnd = random.Random(31)
     points = _points(rnd, 1500, (37.42, 37.70), (126.76, 127.18))
-    queries = [(0.0, 0.0), (-37.5, -52.0), (89.9, 127.0), (-90.0, 180.0), (37.5, 180.0), (37.5, -180.0),
-               (37.56, 126.0), (38.5, 127.0), (36.0, 127.0), (37.56, 130.0)]
+    queries = [
+        (0.0, 0.0),
+        (-37.5, -52.0),
+        (89.9, 127.0),
+        (-90.0, 180.0),
+        (37.5, 180.0),
+        (37.5, -180.0),
+        (37.56, 126.0),
+        (38.5, 127.0),
+        (36.0, 127.0),
+        (37.56, 130.0),
+    ]
     _check_everywhere(points, queries, ks=(1, 10, 57), radii=(50_000,))
 
 
@@ -310,11 +321,26 @@ def test_bearing_points_north_east_south_west():
     assert CameraIndex.bearing_deg(lat, lon, lat + 0.01, lon) == pytest.approx(0.0, abs=1e-9)
 
 
-@pytest.mark.parametrize("bearing,label", [
-    (0, ("북", "N")), (22.4, ("북", "N")), (22.5, ("북동", "NE")), (45, ("북동", "NE")), (90, ("동", "E")),
-    (135, ("남동", "SE")), (180, ("남", "S")), (225, ("남서", "SW")), (270, ("서", "W")), (315, ("북서", "NW")),
-    (337.4, ("북서", "NW")), (337.5, ("북", "N")), (359.99, ("북", "N")), (360, ("북", "N")), (-90, ("서", "W")),
-])
+@pytest.mark.parametrize(
+    "bearing,label",
+    [
+        (0, ("북", "N")),
+        (22.4, ("북", "N")),
+        (22.5, ("북동", "NE")),
+        (45, ("북동", "NE")),
+        (90, ("동", "E")),
+        (135, ("남동", "SE")),
+        (180, ("남", "S")),
+        (225, ("남서", "SW")),
+        (270, ("서", "W")),
+        (315, ("북서", "NW")),
+        (337.4, ("북서", "NW")),
+        (337.5, ("북", "N")),
+        (359.99, ("북", "N")),
+        (360, ("북", "N")),
+        (-90, ("서", "W")),
+    ],
+)
 def test_compass_labels_have_eight_points(bearing, label):
     assert compass_ko_en(bearing) == label
 

@@ -24,8 +24,10 @@ from gwanje.registry.standard import (
 )
 
 HEADER = ",".join(STANDARD_COLUMNS)
-ROW = ("서울특별시 성동구청,서울특별시 성동구 용답길 133,서울특별시 성동구 용답동 24-37,생활방범,4,200,360도 전방면,30,"
-       "17-Dec,02-2286-5879,37.5607872,127.054718,2018-03-28")
+ROW = (
+    "서울특별시 성동구청,서울특별시 성동구 용답길 133,서울특별시 성동구 용답동 24-37,생활방범,4,200,360도 전방면,30,"
+    "17-Dec,02-2286-5879,37.5607872,127.054718,2018-03-28"
+)
 
 
 def row(**changes: str) -> str:
@@ -148,12 +150,17 @@ def test_an_empty_file_is_refused():
 
 
 def test_quoted_fields_with_commas_and_line_breaks_keep_their_text_and_line_numbers_follow_the_records():
-    text = "\n".join([
-        HEADER,
-        row(LAT="37.561"),
-        row(LAT="37.562", DIRECTION="북,남\n(교차로)"),  # csv quotes it: one record over two lines
-        row(LAT="37.563"),
-    ]) + "\n"
+    text = (
+        "\n".join(
+            [
+                HEADER,
+                row(LAT="37.561"),
+                row(LAT="37.562", DIRECTION="북,남\n(교차로)"),  # csv quotes it: one record over two lines
+                row(LAT="37.563"),
+            ]
+        )
+        + "\n"
+    )
     assert '"북,남\n(교차로)"' in text
     rows = parse_standard(text.encode()).rows
     assert [r.line for r in rows] == [2, 3, 5]
@@ -249,10 +256,18 @@ def test_purpose_mapping_keeps_the_original_text(value, purpose):
 @pytest.mark.parametrize(
     ("purpose", "value"),
     [
-        ("crime_prevention", "생활방범"), ("illegal_parking", "교통단속"), ("green_parking", "교통단속"),
-        ("traffic_enforcement", "교통단속"), ("illegal_dumping", "쓰레기단속"),
-        ("facility_management", "시설물관리"), ("disaster", "재난재해"), ("child_protection", "어린이보호"),
-        ("traffic_info", "교통정보수집"), ("bicycle_storage", "기타"), ("other", "기타"), ("unknown", "기타"),
+        ("crime_prevention", "생활방범"),
+        ("illegal_parking", "교통단속"),
+        ("green_parking", "교통단속"),
+        ("traffic_enforcement", "교통단속"),
+        ("illegal_dumping", "쓰레기단속"),
+        ("facility_management", "시설물관리"),
+        ("disaster", "재난재해"),
+        ("child_protection", "어린이보호"),
+        ("traffic_info", "교통정보수집"),
+        ("bicycle_storage", "기타"),
+        ("other", "기타"),
+        ("unknown", "기타"),
     ],
 )
 def test_reverse_purpose_mapping(purpose, value):
@@ -376,10 +391,20 @@ def test_reader_estimates_rows_from_lines_and_iterates_once():
 
 def out(**changes: object) -> StandardOut:
     values = dict(
-        managing_agency="서울특별시 성동구청", road_address="서울특별시 성동구 용답길 133",
-        lot_address="서울특별시 성동구 용답동 24-37", standard_purpose="생활방범", primary_purpose="crime_prevention",
-        camera_count=4, resolution_mp=2.0, direction="북,남\n교차로", retention_days=30, installed_month="2017-12",
-        agency_phone="02-2286-5879", latitude=37.5607872, longitude=127.054718, data_date=date(2018, 3, 28),
+        managing_agency="서울특별시 성동구청",
+        road_address="서울특별시 성동구 용답길 133",
+        lot_address="서울특별시 성동구 용답동 24-37",
+        standard_purpose="생활방범",
+        primary_purpose="crime_prevention",
+        camera_count=4,
+        resolution_mp=2.0,
+        direction="북,남\n교차로",
+        retention_days=30,
+        installed_month="2017-12",
+        agency_phone="02-2286-5879",
+        latitude=37.5607872,
+        longitude=127.054718,
+        data_date=date(2018, 3, 28),
     )
     values.update(changes)
     return StandardOut(**values)
@@ -387,8 +412,13 @@ def out(**changes: object) -> StandardOut:
 
 def test_written_rows_parse_back_to_the_same_values():
     buf = io.StringIO()
-    assert write_standard([out(), out(latitude=37.6, resolution_mp=0.41, standard_purpose=None,
-                                      primary_purpose="illegal_parking")], buf) == 2
+    assert (
+        write_standard(
+            [out(), out(latitude=37.6, resolution_mp=0.41, standard_purpose=None, primary_purpose="illegal_parking")],
+            buf,
+        )
+        == 2
+    )
     rows = parse_standard(buf.getvalue().encode("utf-8")).rows
     first, second = rows[0].record, rows[1].record
     assert first.direction == "북,남\n교차로"

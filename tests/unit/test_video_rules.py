@@ -77,7 +77,7 @@ def test_jpeg_splitter_finds_frames_across_chunk_boundaries():
     splitter = live.JpegSplitter()
     frames = []
     for i in range(0, len(stream), 7):
-        frames += splitter.feed(stream[i:i + 7])
+        frames += splitter.feed(stream[i : i + 7])
     assert frames == [a, b]
     chunk = live.multipart_chunk(a)
     assert chunk.startswith(f"--{live.BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(a)}".encode())

@@ -18,8 +18,9 @@ def ids_by_number(session: Session, numbers: Sequence[str], field: str = "camera
     numbers = list(numbers)
     if not numbers:
         raise ValidationFailed("CCTV를 하나 이상 지정하세요", "name at least one camera", field=field)
-    found = dict(session.execute(select(Camera.management_number, Camera.id)
-                                 .where(Camera.management_number.in_(numbers))).all())
+    found = dict(
+        session.execute(select(Camera.management_number, Camera.id).where(Camera.management_number.in_(numbers))).all()
+    )
     missing = [n for n in numbers if n not in found]
     if missing:
         raise not_found("CCTV", "camera", ", ".join(missing), field=field)

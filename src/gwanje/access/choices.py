@@ -42,18 +42,25 @@ class LegalGround(ChoiceSet):
 
     consent = Choice("제18조제2항제1호: 정보주체의 별도 동의", "Art. 18 ② 1: separate consent of the data subject")
     other_law = Choice("제18조제2항제2호: 다른 법률의 특별한 규정", "Art. 18 ② 2: special provision of another law")
-    urgent_life_body_property = Choice("제18조제2항제3호: 급박한 생명·신체·재산의 이익",
-                                       "Art. 18 ② 3: urgent interest of life, body or property")
-    commission_resolution = Choice("제18조제2항제5호: 소관 업무 수행 (보호위원회 심의·의결)",
-                                   "Art. 18 ② 5: statutory duty, after a resolution of the PIPC")
-    international_agreement = Choice("제18조제2항제6호: 조약·국제협정 이행",
-                                     "Art. 18 ② 6: treaty or international agreement")
-    crime_investigation = Choice("제18조제2항제7호: 범죄의 수사와 공소의 제기 및 유지",
-                                 "Art. 18 ② 7: investigation of a crime, prosecution")
+    urgent_life_body_property = Choice(
+        "제18조제2항제3호: 급박한 생명·신체·재산의 이익", "Art. 18 ② 3: urgent interest of life, body or property"
+    )
+    commission_resolution = Choice(
+        "제18조제2항제5호: 소관 업무 수행 (보호위원회 심의·의결)",
+        "Art. 18 ② 5: statutory duty, after a resolution of the PIPC",
+    )
+    international_agreement = Choice(
+        "제18조제2항제6호: 조약·국제협정 이행", "Art. 18 ② 6: treaty or international agreement"
+    )
+    crime_investigation = Choice(
+        "제18조제2항제7호: 범죄의 수사와 공소의 제기 및 유지", "Art. 18 ② 7: investigation of a crime, prosecution"
+    )
     court = Choice("제18조제2항제8호: 법원의 재판업무 수행", "Art. 18 ② 8: court proceedings")
     sentence_execution = Choice("제18조제2항제9호: 형 및 감호, 보호처분의 집행", "Art. 18 ② 9: execution of sentences")
-    public_safety_emergency = Choice("제18조제2항제10호: 공중위생 등 공공의 안전과 안녕을 위한 긴급 필요",
-                                     "Art. 18 ② 10: urgent need for public health and safety")
+    public_safety_emergency = Choice(
+        "제18조제2항제10호: 공중위생 등 공공의 안전과 안녕을 위한 긴급 필요",
+        "Art. 18 ② 10: urgent need for public health and safety",
+    )
 
 
 class UsageOutcome(ChoiceSet):
@@ -84,17 +91,26 @@ class IdentityMethod(ChoiceSet):
 class SubjectRefusalReason(ChoiceSet):
     """PIPA Art. 35 ④ and the standard guideline on video: the only grounds to refuse."""
 
-    law_forbids = Choice("법률에 따라 열람이 금지되거나 제한되는 경우 (제35조제4항제1호)",
-                         "viewing is forbidden or limited by law (Art. 35 ④ 1)")
-    harm_life_body = Choice("다른 사람의 생명·신체를 해할 우려가 있는 경우 (제35조제4항제2호)",
-                            "may harm another person's life or body (Art. 35 ④ 2)")
-    harm_property_interests = Choice("다른 사람의 재산과 그 밖의 이익을 부당하게 침해할 우려 (제35조제4항제2호)",
-                                     "may unduly harm another person's property or other interests (Art. 35 ④ 2)")
-    ongoing_investigation_trial = Choice("범죄 수사·공소 유지·재판 수행에 중대한 지장 (제35조제4항제3호)",
-                                         "would seriously hinder an investigation, prosecution or trial "
-                                         "(Art. 35 ④ 3)")
-    public_duty_hindrance = Choice("조세·시험·보상금·감사 등 공공기관 업무에 중대한 지장 (제35조제4항제3호)",
-                                   "would seriously hinder a public duty (tax, examinations, audits) (Art. 35 ④ 3)")
+    law_forbids = Choice(
+        "법률에 따라 열람이 금지되거나 제한되는 경우 (제35조제4항제1호)",
+        "viewing is forbidden or limited by law (Art. 35 ④ 1)",
+    )
+    harm_life_body = Choice(
+        "다른 사람의 생명·신체를 해할 우려가 있는 경우 (제35조제4항제2호)",
+        "may harm another person's life or body (Art. 35 ④ 2)",
+    )
+    harm_property_interests = Choice(
+        "다른 사람의 재산과 그 밖의 이익을 부당하게 침해할 우려 (제35조제4항제2호)",
+        "may unduly harm another person's property or other interests (Art. 35 ④ 2)",
+    )
+    ongoing_investigation_trial = Choice(
+        "범죄 수사·공소 유지·재판 수행에 중대한 지장 (제35조제4항제3호)",
+        "would seriously hinder an investigation, prosecution or trial (Art. 35 ④ 3)",
+    )
+    public_duty_hindrance = Choice(
+        "조세·시험·보상금·감사 등 공공기관 업무에 중대한 지장 (제35조제4항제3호)",
+        "would seriously hinder a public duty (tax, examinations, audits) (Art. 35 ④ 3)",
+    )
     footage_destroyed = Choice("보관기간 경과로 이미 파기된 영상", "the footage was already destroyed after retention")
     not_the_subject = Choice("청구인이 영상에 나타나지 않음", "the requester does not appear in the footage")
 
@@ -102,10 +118,13 @@ class SubjectRefusalReason(ChoiceSet):
 class InvalidRefusalReason(ChoiceSet):
     """Grounds that people often give and the law does not accept: refused with a pointed message."""
 
-    no_police_present = Choice("경찰관 입회가 없다는 것은 열람 거절 사유가 아닙니다",
-                               "'no police present' is not a ground to refuse viewing")
-    others_in_frame = Choice("다른 사람이 찍혀 있다는 것은 거절 사유가 아닙니다 — 타인을 마스킹하여 제공하십시오",
-                             "'other people are in the frame' is not a ground to refuse — mask them and provide")
+    no_police_present = Choice(
+        "경찰관 입회가 없다는 것은 열람 거절 사유가 아닙니다", "'no police present' is not a ground to refuse viewing"
+    )
+    others_in_frame = Choice(
+        "다른 사람이 찍혀 있다는 것은 거절 사유가 아닙니다 — 타인을 마스킹하여 제공하십시오",
+        "'other people are in the frame' is not a ground to refuse — mask them and provide",
+    )
 
 
 class SubjectDelayReason(ChoiceSet):

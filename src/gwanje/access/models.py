@@ -17,8 +17,7 @@ class IncidentCamera(Base):
     __tablename__ = "incident_cameras"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False,
-                                             index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), nullable=False)
     attached_by_id: Mapped[int | None] = mapped_column(Integer)
     attached_by_name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -36,8 +35,7 @@ class ProvisionRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)  # regular | emergency
     status: Mapped[str] = mapped_column(String(30), nullable=False, index=True)
-    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False,
-                                              index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True)
     requester_name: Mapped[str] = mapped_column(String(200), nullable=False)
     requester_role: Mapped[str] = mapped_column(String(40), nullable=False)
     organisation: Mapped[str] = mapped_column(String(40), nullable=False)

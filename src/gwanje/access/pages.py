@@ -18,9 +18,18 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gwanje.access.choices import (IdentityMethod, InvalidRefusalReason, LedgerKind, LedgerMethod, LegalGround,
-                                   ProvisionStatus, SubjectDelayReason, SubjectRefusalReason, SubjectStatus,
-                                   UsageOutcome)
+from gwanje.access.choices import (
+    IdentityMethod,
+    InvalidRefusalReason,
+    LedgerKind,
+    LedgerMethod,
+    LegalGround,
+    ProvisionStatus,
+    SubjectDelayReason,
+    SubjectRefusalReason,
+    SubjectStatus,
+    UsageOutcome,
+)
 from gwanje.core.clock import utcnow
 from gwanje.core.errors import DomainError
 from gwanje.http.deps import Principal
@@ -49,8 +58,7 @@ TABS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 ANY_TAB = tuple(dict.fromkeys(p for _, _, perms in TABS for p in perms))
 
-DONE_KEYS = frozenset({"requested", "document", "approved", "rejected", "emergency", "result", "subject",
-                       "decided"})
+DONE_KEYS = frozenset({"requested", "document", "approved", "rejected", "emergency", "result", "subject", "decided"})
 
 Build = Callable[[Session], dict[str, Any]]
 
@@ -88,8 +96,12 @@ def clause_line(policy: Policy, tr: Translator, clause: str | None) -> str | Non
 
 
 def error_view(policy: Policy, tr: Translator, exc: DomainError) -> dict[str, Any]:
-    return {"message": exc.message_en if tr.lang == "en" else exc.message_ko,
-            "clause": clause_line(policy, tr, exc.clause), "field": exc.field, "status": exc.status}
+    return {
+        "message": exc.message_en if tr.lang == "en" else exc.message_ko,
+        "clause": clause_line(policy, tr, exc.clause),
+        "field": exc.field,
+        "status": exc.status,
+    }
 
 
 def _common(request: Request, policy: Policy, principal: Principal, tab: str) -> dict[str, Any]:
@@ -128,8 +140,16 @@ def _common(request: Request, policy: Policy, principal: Principal, tab: str) ->
     }
 
 
-async def page(request: Request, principal: Principal, template: str, tab: str, build: Build, *,
-               status_code: int = 200, **extra: Any) -> Response:
+async def page(
+    request: Request,
+    principal: Principal,
+    template: str,
+    tab: str,
+    build: Build,
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
     """Read what the page shows (``build`` in a read-only session, off the event loop) and render it."""
     policy = request.app.state.policy
     db = request.app.state.db
@@ -139,13 +159,22 @@ async def page(request: Request, principal: Principal, template: str, tab: str, 
             return build(session)
 
     context = await run_in_threadpool(_read)
-    return render(request, template, principal, status_code, **_common(request, policy, principal, tab),
-                  **context, **extra)
+    return render(
+        request, template, principal, status_code, **_common(request, policy, principal, tab), **context, **extra
+    )
 
 
-async def submit(request: Request, principal: Principal, *, template: str, tab: str, build: Build,
-                 action: Callable[..., Any], prepare: Callable[[FormInput], Awaitable[Any]] | None = None,
-                 form_name: str = "form") -> Response:
+async def submit(
+    request: Request,
+    principal: Principal,
+    *,
+    template: str,
+    tab: str,
+    build: Build,
+    action: Callable[..., Any],
+    prepare: Callable[[FormInput], Awaitable[Any]] | None = None,
+    form_name: str = "form",
+) -> Response:
     """Parse the form, run one use case, and redirect to ``?done=…`` — or show the refusal on the page.
 
     ``action`` runs in the thread pool and returns the URL to go to, or a dict of things to show once
@@ -157,9 +186,17 @@ async def submit(request: Request, principal: Principal, *, template: str, tab: 
         args = (form,) if prepare is None else (form, await prepare(form))
         target = await run_in_threadpool(action, *args)
     except DomainError as exc:
-        return await page(request, principal, template, tab, build, status_code=exc.status,
-                          error=error_view(policy, translator(request), exc), failed_form=form_name,
-                          form=form.values())
+        return await page(
+            request,
+            principal,
+            template,
+            tab,
+            build,
+            status_code=exc.status,
+            error=error_view(policy, translator(request), exc),
+            failed_form=form_name,
+            form=form.values(),
+        )
     if isinstance(target, dict):  # something to show once (never in a URL): render, do not redirect
         return await page(request, principal, template, tab, build, **target)
     return RedirectResponse(target, status_code=303)

@@ -26,7 +26,9 @@ MAX_CAMERAS = 200  # cameras per request
 def check_code(choices: type[ChoiceSet], code: str, field: str, what_ko: str, what_en: str) -> str:
     if code not in choices:
         raise ValidationFailed(
-            f"허용되지 않는 {what_ko}: {code}", f"{what_en} not allowed: {code}", field=field,
+            f"허용되지 않는 {what_ko}: {code}",
+            f"{what_en} not allowed: {code}",
+            field=field,
             details={"allowed": sorted(choices.codes())},
         )
     return code
@@ -34,11 +36,13 @@ def check_code(choices: type[ChoiceSet], code: str, field: str, what_ko: str, wh
 
 def check_period(start: datetime, end: datetime, *, max_days: int = 31) -> None:
     if end <= start:
-        raise ValidationFailed("기간의 끝이 시작보다 뒤여야 합니다", "the period must end after it starts",
-                               field="period_end")
+        raise ValidationFailed(
+            "기간의 끝이 시작보다 뒤여야 합니다", "the period must end after it starts", field="period_end"
+        )
     if end - start > timedelta(days=max_days):
-        raise ValidationFailed(f"기간은 {max_days}일 이내여야 합니다", f"the period may not exceed {max_days} days",
-                               field="period_end")
+        raise ValidationFailed(
+            f"기간은 {max_days}일 이내여야 합니다", f"the period may not exceed {max_days} days", field="period_end"
+        )
 
 
 def check_reason(text: str | None, field: str = "reason") -> str:
@@ -54,13 +58,17 @@ def check_camera_count(camera_ids: Iterable[int]) -> list[int]:
     if not ids:
         raise ValidationFailed("CCTV를 하나 이상 지정하세요", "name at least one camera", field="camera_ids")
     if len(ids) > MAX_CAMERAS:
-        raise ValidationFailed(f"한 번에 {MAX_CAMERAS}대까지 요청할 수 있습니다",
-                               f"at most {MAX_CAMERAS} cameras per request", field="camera_ids")
+        raise ValidationFailed(
+            f"한 번에 {MAX_CAMERAS}대까지 요청할 수 있습니다",
+            f"at most {MAX_CAMERAS} cameras per request",
+            field="camera_ids",
+        )
     return ids
 
 
-def transition(table: Mapping[tuple[str, str], str], labels: type[ChoiceSet], status: str, action: str,
-               what_ko: str, what_en: str) -> str:
+def transition(
+    table: Mapping[tuple[str, str], str], labels: type[ChoiceSet], status: str, action: str, what_ko: str, what_en: str
+) -> str:
     """The state a declared ``(status, action)`` leads to; any other move is a Conflict naming the allowed ones."""
     try:
         return table[(status, action)]
@@ -70,8 +78,7 @@ def transition(table: Mapping[tuple[str, str], str], labels: type[ChoiceSet], st
             f"{what_ko}이(가) '{s_ko}' 상태여서 '{action}'을(를) 할 수 없습니다",
             f"cannot {action} a {what_en} that is {s_en}",
             field="status",
-            details={"status": status, "action": action,
-                     "allowed": sorted(a for (s, a) in table if s == status)},
+            details={"status": status, "action": action, "allowed": sorted(a for (s, a) in table if s == status)},
         ) from None
 
 

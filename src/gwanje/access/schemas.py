@@ -17,8 +17,6 @@ from gwanje.core.schemas import StrictModel, Timestamp
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
-
-
 class Label(BaseModel):
     ko: str
     en: str
@@ -64,8 +62,13 @@ class AttachedCameraRead(BaseModel):
 
     @classmethod
     def of(cls, link: IncidentCamera) -> "AttachedCameraRead":
-        return cls(incident_id=link.incident_id, camera_id=link.camera_id, attached_by=link.attached_by_name,
-                   attached_at=link.attached_at, reason=link.reason)
+        return cls(
+            incident_id=link.incident_id,
+            camera_id=link.camera_id,
+            attached_by=link.attached_by_name,
+            attached_at=link.attached_at,
+            reason=link.reason,
+        )
 
 
 class CodeRead(BaseModel):

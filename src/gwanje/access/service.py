@@ -24,6 +24,7 @@ from gwanje.access.choices import ACTION_METHOD, ProvisionStatus, VideoAction
 from gwanje.access.ledger import service as ledger
 from gwanje.access.models import IncidentCamera, ProvisionRequest
 from gwanje.access.provisions.rules import PROVISION_ACCESS_STATUSES
+
 # What other capabilities call of the parts: the evidence side marks provisions exported, the video
 # side destroys what is due, the web app's background job flags missed deadlines.
 from gwanje.access.provisions.service import flag_overdue, get_provision, mark_exported
@@ -61,10 +62,13 @@ class AccessGrant:
 def incident_facts(incident: Incident) -> IncidentFacts:
     """What the Art. 9 ⑤ test needs to know about an incident row."""
     return IncidentFacts(
-        id=incident.id, open=incident.status in situation_rules.OPEN, responsible_org=incident.responsible_org,
+        id=incident.id,
+        open=incident.status in situation_rules.OPEN,
+        responsible_org=incident.responsible_org,
         responding_org=incident.responding_org,
         responding_roles=tuple(filter(None, (incident.responding_roles or "").split(","))),
-        camera_id=incident.camera_id)
+        camera_id=incident.camera_id,
+    )
 
 
 def attached_camera_ids(session: Session, incident_id: int) -> set[int]:
@@ -72,8 +76,9 @@ def attached_camera_ids(session: Session, incident_id: int) -> set[int]:
     return set(session.scalars(select(IncidentCamera.camera_id).where(IncidentCamera.incident_id == incident_id)))
 
 
-def _provision_problem(p: ProvisionRequest | None, provision_id: int, user: User, camera: Camera, purpose: str,
-                       action: str) -> tuple[str, str] | None:
+def _provision_problem(
+    p: ProvisionRequest | None, provision_id: int, user: User, camera: Camera, purpose: str, action: str
+) -> tuple[str, str] | None:
     """Why a provision does not cover this opening, or None when it does."""
     if p is None:
         return (f"제공 요청 {provision_id}을(를) 찾을 수 없습니다", f"provision request {provision_id} not found")
@@ -91,15 +96,28 @@ def _provision_problem(p: ProvisionRequest | None, provision_id: int, user: User
     return None
 
 
-def _decide(session: Session, policy: Policy, user: User, camera: Camera, purpose: str, action: str,
-            incident_id: int | None, provision_id: int | None) -> Decision:
+def _decide(
+    session: Session,
+    policy: Policy,
+    user: User,
+    camera: Camera,
+    purpose: str,
+    action: str,
+    incident_id: int | None,
+    provision_id: int | None,
+) -> Decision:
     """The whole rule, read-only: Annex 1 purpose, role purposes, then Art. 9 ⑤ or the provision."""
 
     def base(responding: bool) -> Decision:
         return decisions.may_view_video(
-            policy, role=user.role, user_department=user.department, purpose=purpose,
-            camera_purposes=camera.purposes, camera_department=camera.department,
-            responding_incident_camera=responding)
+            policy,
+            role=user.role,
+            user_department=user.department,
+            purpose=purpose,
+            camera_purposes=camera.purposes,
+            camera_department=camera.department,
+            responding_incident_camera=responding,
+        )
 
     if provision_id is not None:
         p = session.get(ProvisionRequest, provision_id)
@@ -121,8 +139,11 @@ def _decide(session: Session, policy: Policy, user: User, camera: Camera, purpos
         attached: Collection[int] = attached_camera_ids(session, incident.id) if incident is not None else set()
         facts = incident_facts(incident) if incident is not None else None
         grants = decisions.incident_grants_view(policy, user.role, facts, camera.id, attached)
-        ok, ko, en = grants.allowed, ("" if grants.allowed else grants.reason_ko), ("" if grants.allowed
-                                                                                   else grants.reason_en)
+        ok, ko, en = (
+            grants.allowed,
+            ("" if grants.allowed else grants.reason_ko),
+            ("" if grants.allowed else grants.reason_en),
+        )
     decision = base(ok)
     if not decision.allowed and decision.clause == policy.access.incident_only_clause and ko:
         return Decision(False, decision.clause, f"{decision.reason_ko}: {ko}", f"{decision.reason_en}: {en}")
@@ -131,15 +152,28 @@ def _decide(session: Session, policy: Policy, user: User, camera: Camera, purpos
 
 def _check_request(policy: Policy, purpose: str, action: str) -> None:
     if action not in VideoAction:
-        raise ValidationFailed(f"알 수 없는 열람 방식: {action}", f"unknown action: {action}", field="action",
-                               details={"allowed": sorted(VideoAction.codes())})
+        raise ValidationFailed(
+            f"알 수 없는 열람 방식: {action}",
+            f"unknown action: {action}",
+            field="action",
+            details={"allowed": sorted(VideoAction.codes())},
+        )
     if not policy.has_purpose(purpose):
         raise ValidationFailed(f"알 수 없는 목적: {purpose}", f"unknown purpose: {purpose}", field="purpose")
 
 
-def authorize_video(db: Database, policy: Policy, user: User, camera_id: int, purpose: str, action: str, *,
-                    incident_id: int | None = None, request_id: str | None = None,
-                    provision_id: int | None = None) -> AccessGrant:
+def authorize_video(
+    db: Database,
+    policy: Policy,
+    user: User,
+    camera_id: int,
+    purpose: str,
+    action: str,
+    *,
+    incident_id: int | None = None,
+    request_id: str | None = None,
+    provision_id: int | None = None,
+) -> AccessGrant:
     """Decide one live view, playback, snapshot or export and put the decision on the audit chain.
 
     Allowed: audit ``video.access.allowed`` and a ledger row (use or viewing), returns the grant.
@@ -155,35 +189,67 @@ def authorize_video(db: Database, policy: Policy, user: User, camera_id: int, pu
         if camera is None:
             raise not_found("CCTV", "camera", camera_id, field="camera_id")
         decision = _decide(session, policy, user, camera, purpose, action, incident_id, provision_id)
-        detail = {"camera": camera.management_number, "action": action, "incident_id": incident_id,
-                  "provision_id": provision_id, "reason": decision.reason_en}
+        detail = {
+            "camera": camera.management_number,
+            "action": action,
+            "incident_id": incident_id,
+            "provision_id": provision_id,
+            "reason": decision.reason_en,
+        }
         audit = AuditLog(session)
         if not decision.allowed:
-            audit.append(actor, Change("video.access.denied", "camera", camera_id, None, detail,
-                                       purpose=purpose, clause=decision.clause))
+            audit.append(
+                actor,
+                Change(
+                    "video.access.denied", "camera", camera_id, None, detail, purpose=purpose, clause=decision.clause
+                ),
+            )
             uow.commit()
-            raise Forbidden(decision.reason_ko, decision.reason_en, clause=decision.clause,
-                            details={"camera_id": camera_id, "action": action,
-                                     "clause_text": clause_text(policy, decision.clause)})
-        entry = audit.append(actor, Change("video.access.allowed", "camera", camera_id, None, detail,
-                                           purpose=purpose, clause=decision.clause))
+            raise Forbidden(
+                decision.reason_ko,
+                decision.reason_en,
+                clause=decision.clause,
+                details={"camera_id": camera_id, "action": action, "clause_text": clause_text(policy, decision.clause)},
+            )
+        entry = audit.append(
+            actor,
+            Change("video.access.allowed", "camera", camera_id, None, detail, purpose=purpose, clause=decision.clause),
+        )
         # An incident-only organisation's opening is a viewing (열람); everyone else's is a use (이용).
         viewing = decisions.is_incident_only(policy, user.role)
         ledger.append(
-            session, kind="viewing" if viewing else "use",
+            session,
+            kind="viewing" if viewing else "use",
             items=f"CCTV {camera.management_number} ({camera.name or ''}) — {VideoAction.label(action)}",
-            method=ACTION_METHOD[action], handler_id=user.id, handler_name=user.username,
-            occurred_at=utcnow(), recipient=user.display_name or user.username,
-            recipient_organisation=policy.organisation(user.organisation).name_ko, purpose=purpose,
-            legal_ground=clause_label(policy, decision.clause), camera_ids=[camera_id],
-            reference_type="incident" if incident_id is not None and provision_id is None else (
-                "provision" if provision_id is not None else None),
+            method=ACTION_METHOD[action],
+            handler_id=user.id,
+            handler_name=user.username,
+            occurred_at=utcnow(),
+            recipient=user.display_name or user.username,
+            recipient_organisation=policy.organisation(user.organisation).name_ko,
+            purpose=purpose,
+            legal_ground=clause_label(policy, decision.clause),
+            camera_ids=[camera_id],
+            reference_type="incident"
+            if incident_id is not None and provision_id is None
+            else ("provision" if provision_id is not None else None),
             reference_id=provision_id if provision_id is not None else incident_id,
-            clause=decision.clause, audit_seq=entry.seq,
+            clause=decision.clause,
+            audit_seq=entry.seq,
         )
         uow.commit()
-        return AccessGrant(user.id, user.username, user.role, camera_id, purpose, action, incident_id,
-                           decision.clause, entry.seq, provision_id)
+        return AccessGrant(
+            user.id,
+            user.username,
+            user.role,
+            camera_id,
+            purpose,
+            action,
+            incident_id,
+            decision.clause,
+            entry.seq,
+            provision_id,
+        )
 
 
 def grant_still_valid(db: Database, policy: Policy, grant: AccessGrant) -> bool:
@@ -194,15 +260,24 @@ def grant_still_valid(db: Database, policy: Policy, grant: AccessGrant) -> bool:
         camera = session.get(Camera, grant.camera_id)
         if user is None or user.locked or user.role != grant.role or camera is None:
             return False
-        return _decide(session, policy, user, camera, grant.purpose, grant.action, grant.incident_id,
-                       grant.provision_id).allowed
+        return _decide(
+            session, policy, user, camera, grant.purpose, grant.action, grant.incident_id, grant.provision_id
+        ).allowed
 
 
 # ---- cameras attached to an incident ----------------------------------------------------------
 
 
-def attach_camera(db: Database, policy: Policy, user: User, incident_id: int, camera_id: int,
-                  reason: str | None = None, *, request_id: str | None = None) -> IncidentCamera:
+def attach_camera(
+    db: Database,
+    policy: Policy,
+    user: User,
+    incident_id: int,
+    camera_id: int,
+    reason: str | None = None,
+    *,
+    request_id: str | None = None,
+) -> IncidentCamera:
     """The operator's staff or the responding incident-only roles attach a nearby camera to an open incident."""
     actor = actor_of(user, request_id)
     with db.uow() as uow:
@@ -214,24 +289,43 @@ def attach_camera(db: Database, policy: Policy, user: User, incident_id: int, ca
             raise not_found("CCTV", "camera", camera_id, field="camera_id")
         facts = incident_facts(incident)
         if not facts.open:
-            raise ValidationFailed("종결된 상황에는 CCTV를 연결할 수 없습니다",
-                                   "cannot attach a camera to an incident that is no longer open",
-                                   field="incident_id", clause=policy.access.incident_only_clause)
+            raise ValidationFailed(
+                "종결된 상황에는 CCTV를 연결할 수 없습니다",
+                "cannot attach a camera to an incident that is no longer open",
+                field="incident_id",
+                clause=policy.access.incident_only_clause,
+            )
         may = decisions.may_attach_to_incident(policy, user.role, facts)
         if not may.allowed:
             raise Forbidden(may.reason_ko, may.reason_en, clause=may.clause)
-        existing = session.scalar(select(IncidentCamera).where(IncidentCamera.incident_id == incident_id,
-                                                               IncidentCamera.camera_id == camera_id))
+        existing = session.scalar(
+            select(IncidentCamera).where(
+                IncidentCamera.incident_id == incident_id, IncidentCamera.camera_id == camera_id
+            )
+        )
         if existing is not None:
             return existing
-        link = IncidentCamera(incident_id=incident_id, camera_id=camera_id, attached_by_id=user.id,
-                              attached_by_name=user.username, attached_at=utcnow(),
-                              reason=(reason or "").strip()[:500] or None)
+        link = IncidentCamera(
+            incident_id=incident_id,
+            camera_id=camera_id,
+            attached_by_id=user.id,
+            attached_by_name=user.username,
+            attached_at=utcnow(),
+            reason=(reason or "").strip()[:500] or None,
+        )
         session.add(link)
         session.flush()
-        AuditLog(session).append(actor, Change("incident.camera.attached", "incident", incident_id, None,
-                                               {"camera_id": camera_id, "reason": link.reason},
-                                               clause=policy.access.incident_only_clause))
+        AuditLog(session).append(
+            actor,
+            Change(
+                "incident.camera.attached",
+                "incident",
+                incident_id,
+                None,
+                {"camera_id": camera_id, "reason": link.reason},
+                clause=policy.access.incident_only_clause,
+            ),
+        )
         uow.commit()
         return link
 
@@ -239,8 +333,11 @@ def attach_camera(db: Database, policy: Policy, user: User, incident_id: int, ca
 def incident_cameras(session: Session, incident_id: int) -> list[IncidentCamera]:
     if session.get(Incident, incident_id) is None:
         raise not_found("상황", "incident", incident_id)
-    return list(session.scalars(select(IncidentCamera).where(IncidentCamera.incident_id == incident_id)
-                                .order_by(IncidentCamera.id)))
+    return list(
+        session.scalars(
+            select(IncidentCamera).where(IncidentCamera.incident_id == incident_id).order_by(IncidentCamera.id)
+        )
+    )
 
 
 def read_incident_cameras(db: Database, incident_id: int) -> list[IncidentCamera]:
@@ -249,7 +346,20 @@ def read_incident_cameras(db: Database, incident_id: int) -> list[IncidentCamera
 
 
 __all__ = [
-    "AccessGrant", "active_holds", "attach_camera", "attached_camera_ids", "authorize_video", "due_for_destruction",
-    "flag_overdue", "get_provision", "grant_still_valid", "incident_cameras", "incident_facts", "mark_exported",
-    "place_hold", "read_incident_cameras", "record_destruction", "release_hold",
+    "AccessGrant",
+    "active_holds",
+    "attach_camera",
+    "attached_camera_ids",
+    "authorize_video",
+    "due_for_destruction",
+    "flag_overdue",
+    "get_provision",
+    "grant_still_valid",
+    "incident_cameras",
+    "incident_facts",
+    "mark_exported",
+    "place_hold",
+    "read_incident_cameras",
+    "record_destruction",
+    "release_hold",
 ]

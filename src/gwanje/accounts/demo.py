@@ -54,8 +54,17 @@ def create_demo_accounts(db: Database, policy: Policy) -> list[DemoAccount]:
                 dept = None
             user = existing.get(person.username)
             if user is None:
-                user, _ = service.add_user(uow, Actor.system("demo"), policy, service.NewUser(
-                    username=person.username, display_name=person.display_name, role=person.role,
-                    password=DEMO_PASSWORD, department=dept))
+                user, _ = service.add_user(
+                    uow,
+                    Actor.system("demo"),
+                    policy,
+                    service.NewUser(
+                        username=person.username,
+                        display_name=person.display_name,
+                        role=person.role,
+                        password=DEMO_PASSWORD,
+                        department=dept,
+                    ),
+                )
             out.append(DemoAccount(person.username, DEMO_PASSWORD, person.role, user.totp_secret))
     return out

@@ -59,7 +59,8 @@ class UserRead(BaseModel):
 
 class UserCreated(UserRead):
     totp_uri: str | None = Field(
-        default=None, description="otpauth:// URI to enrol the second factor; only for roles that need one")
+        default=None, description="otpauth:// URI to enrol the second factor; only for roles that need one"
+    )
 
 
 class MeRead(UserRead):

@@ -71,7 +71,8 @@ def add_user(uow: UnitOfWork, actor: Actor, policy: Policy, cmd: NewUser) -> tup
             ) from None
         if dept.organisation != role.organisation:
             raise ValidationFailed(
-                "부서와 역할의 기관이 다릅니다", "department and role belong to different organisations",
+                "부서와 역할의 기관이 다릅니다",
+                "department and role belong to different organisations",
                 field="department",
             )
     elif role.own_department:
@@ -94,8 +95,9 @@ def add_user(uow: UnitOfWork, actor: Actor, policy: Policy, cmd: NewUser) -> tup
     )
     session.add(user)
     session.flush()
-    AuditLog(session).append(actor, Change("user.create", "user", user.username, None, user.summary(),
-                                           clause="policy-rbac"))
+    AuditLog(session).append(
+        actor, Change("user.create", "user", user.username, None, user.summary(), clause="policy-rbac")
+    )
     uow.commit()
     return user, totp_secret
 
@@ -126,8 +128,10 @@ def set_locked(uow: UnitOfWork, actor: Actor, username: str, locked: bool) -> Us
     if not locked:
         user.failed_logins = 0
     AuditLog(uow.session).append(
-        actor, Change("user.lock" if locked else "user.unlock", "user", username, before, user.summary(),
-                      clause="policy-rbac")
+        actor,
+        Change(
+            "user.lock" if locked else "user.unlock", "user", username, before, user.summary(), clause="policy-rbac"
+        ),
     )
     if locked:
         _end_sessions(uow.session, user.id)
@@ -135,8 +139,9 @@ def set_locked(uow: UnitOfWork, actor: Actor, username: str, locked: bool) -> Us
     return user
 
 
-def set_role(uow: UnitOfWork, actor: Actor, policy: Policy, username: str, role: str,
-             department: str | None = None) -> User:
+def set_role(
+    uow: UnitOfWork, actor: Actor, policy: Policy, username: str, role: str, department: str | None = None
+) -> User:
     """Change what a person may do: a permission change, audited with before and after."""
     user = _get_user(uow.session, username)
     try:
@@ -146,20 +151,26 @@ def set_role(uow: UnitOfWork, actor: Actor, policy: Policy, username: str, role:
     if department is not None:
         try:
             if policy.department(department).organisation != new_role.organisation:
-                raise ValidationFailed("부서와 역할의 기관이 다릅니다",
-                                       "department and role belong to different organisations", field="department")
+                raise ValidationFailed(
+                    "부서와 역할의 기관이 다릅니다",
+                    "department and role belong to different organisations",
+                    field="department",
+                )
         except UnknownCode:
-            raise ValidationFailed(f"알 수 없는 부서: {department}", f"unknown department: {department}",
-                                   field="department") from None
+            raise ValidationFailed(
+                f"알 수 없는 부서: {department}", f"unknown department: {department}", field="department"
+            ) from None
     elif new_role.own_department:
-        raise ValidationFailed("부서 담당자는 부서를 지정해야 합니다", "a department officer needs a department",
-                               field="department")
+        raise ValidationFailed(
+            "부서 담당자는 부서를 지정해야 합니다", "a department officer needs a department", field="department"
+        )
     before = user.summary()
     user.role, user.organisation, user.department = new_role.code, new_role.organisation, department
     if new_role.totp_required and not user.totp_secret:
         user.totp_secret = pyotp.random_base32()
-    AuditLog(uow.session).append(actor, Change("user.role", "user", username, before, user.summary(),
-                                               clause="policy-rbac"))
+    AuditLog(uow.session).append(
+        actor, Change("user.role", "user", username, before, user.summary(), clause="policy-rbac")
+    )
     # Sessions opened under the old role end: the next request must sign in under the new one.
     _end_sessions(uow.session, user.id)
     uow.commit()
@@ -183,13 +194,18 @@ class LoginResult:
     csrf_token: str
 
 
-def _refuse(message_ko: str = "사용자명 또는 비밀번호가 올바르지 않습니다",
-            message_en: str = "wrong username or password") -> NotAuthenticated:
+def _refuse(
+    message_ko: str = "사용자명 또는 비밀번호가 올바르지 않습니다", message_en: str = "wrong username or password"
+) -> NotAuthenticated:
     return NotAuthenticated(message_ko, message_en)
 
 
 def verify_credentials(
-    uow: UnitOfWork, policy: Policy, username: str, password: str, totp_code: str | None,
+    uow: UnitOfWork,
+    policy: Policy,
+    username: str,
+    password: str,
+    totp_code: str | None,
     request_id: str | None = None,
 ) -> User:
     """Check password and (where the role needs it) the TOTP code; count and audit failures.
@@ -206,16 +222,21 @@ def verify_credentials(
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password + "x")
         shown = "".join(ch if ch.isprintable() else "?" for ch in username)
-        audit.append(Actor(None, shown, request_id=request_id),
-                     Change("auth.login_failed", "user", shown, after={"reason": "unknown_user"}))
+        audit.append(
+            Actor(None, shown, request_id=request_id),
+            Change("auth.login_failed", "user", shown, after={"reason": "unknown_user"}),
+        )
         uow.commit()
         raise _refuse()
     actor = actor_of(user, request_id)
     if user.locked:
         audit.append(actor, Change("auth.login_refused_locked", "user", user.username))
         uow.commit()
-        raise AccountLocked("잠긴 계정입니다. 관리자에게 해제를 요청하세요",
-                            "account is locked; ask an administrator to unlock it", field="username")
+        raise AccountLocked(
+            "잠긴 계정입니다. 관리자에게 해제를 요청하세요",
+            "account is locked; ask an administrator to unlock it",
+            field="username",
+        )
     reason = None
     try:
         _hasher.verify(user.password_hash, password)
@@ -228,19 +249,38 @@ def verify_credentials(
     if reason is not None:
         user.failed_logins += 1
         limit = policy.security.lockout_after_failed_logins
-        audit.append(actor, Change("auth.login_failed", "user", user.username,
-                                   after={"reason": reason, "failed_logins": user.failed_logins}))
+        audit.append(
+            actor,
+            Change(
+                "auth.login_failed",
+                "user",
+                user.username,
+                after={"reason": reason, "failed_logins": user.failed_logins},
+            ),
+        )
         if user.failed_logins >= limit:
             user.locked = True
-            audit.append(actor, Change("user.lock", "user", user.username, after={"reason": f"{limit} failed logins"},
-                                       clause=policy.security.clause))
+            audit.append(
+                actor,
+                Change(
+                    "user.lock",
+                    "user",
+                    user.username,
+                    after={"reason": f"{limit} failed logins"},
+                    clause=policy.security.clause,
+                ),
+            )
         uow.commit()
         if user.locked:
-            raise AccountLocked(f"로그인 {limit}회 실패로 계정이 잠겼습니다",
-                                f"account locked after {limit} failed logins", field="username")
+            raise AccountLocked(
+                f"로그인 {limit}회 실패로 계정이 잠겼습니다",
+                f"account locked after {limit} failed logins",
+                field="username",
+            )
         if reason == "totp":
-            raise _refuse("2단계 인증(OTP) 코드가 필요하거나 올바르지 않습니다",
-                          "a valid one-time (TOTP) code is required")
+            raise _refuse(
+                "2단계 인증(OTP) 코드가 필요하거나 올바르지 않습니다", "a valid one-time (TOTP) code is required"
+            )
         raise _refuse()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -249,14 +289,16 @@ def verify_credentials(
     return user
 
 
-def login(uow: UnitOfWork, policy: Policy, username: str, password: str, totp_code: str | None,
-          request_id: str | None = None) -> LoginResult:
+def login(
+    uow: UnitOfWork, policy: Policy, username: str, password: str, totp_code: str | None, request_id: str | None = None
+) -> LoginResult:
     user = verify_credentials(uow, policy, username, password, totp_code, request_id)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
-    uow.session.add(WebSession(token_hash=sha256_hex(token), user_id=user.id, csrf_token=csrf,
-                               created_at=now, last_seen_at=now))
+    uow.session.add(
+        WebSession(token_hash=sha256_hex(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen_at=now)
+    )
     AuditLog(uow.session).append(actor_of(user, request_id), Change("auth.login", "user", user.username))
     uow.commit()
     return LoginResult(user, token, csrf)
@@ -296,17 +338,28 @@ def issue_token(uow: UnitOfWork, actor: Actor, user: User, name: str, days: int 
     token = "gwj_" + secrets.token_urlsafe(32)
     now = utcnow()
     expires: datetime | None = now + timedelta(days=days) if days else None
-    uow.session.add(ApiToken(token_hash=sha256_hex(token), user_id=user.id, name=name[:120] or "api",
-                             created_at=now, expires_at=expires))
-    AuditLog(uow.session).append(actor, Change("token.issue", "user", user.username,
-                                               after={"name": name, "expires_at": expires}))
+    uow.session.add(
+        ApiToken(
+            token_hash=sha256_hex(token), user_id=user.id, name=name[:120] or "api", created_at=now, expires_at=expires
+        )
+    )
+    AuditLog(uow.session).append(
+        actor, Change("token.issue", "user", user.username, after={"name": name, "expires_at": expires})
+    )
     uow.commit()
     return token
 
 
-def issue_token_for_credentials(uow: UnitOfWork, policy: Policy, username: str, password: str,
-                                totp_code: str | None, name: str, days: int | None = 90,
-                                request_id: str | None = None) -> tuple[User, str]:
+def issue_token_for_credentials(
+    uow: UnitOfWork,
+    policy: Policy,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    name: str,
+    days: int | None = 90,
+    request_id: str | None = None,
+) -> tuple[User, str]:
     """An API client signs in with its credentials and gets a bearer token (one transaction)."""
     user = verify_credentials(uow, policy, username, password, totp_code, request_id)
     return user, issue_token(uow, actor_of(user, request_id), user, name, days)

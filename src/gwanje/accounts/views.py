@@ -45,8 +45,15 @@ def _settings(request: Request):  # noqa: ANN202
 
 
 def _set_login_csrf(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login",
-                        secure=_settings(request).cookie_secure, max_age=3600)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/login",
+        secure=_settings(request).cookie_secure,
+        max_age=3600,
+    )
 
 
 def _same_origin(request: Request) -> bool:
@@ -57,11 +64,21 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-def _login_page(request: Request, status_code: int = 200, error: str | None = None, username: str = "",
-                next_url: str = HOME) -> Response:
+def _login_page(
+    request: Request, status_code: int = 200, error: str | None = None, username: str = "", next_url: str = HOME
+) -> Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, "accounts/login.html", None, status_code, error=error, username=username,
-                      next_url=next_url, login_csrf=token, login_csrf_field=LOGIN_CSRF_FIELD)
+    response = render(
+        request,
+        "accounts/login.html",
+        None,
+        status_code,
+        error=error,
+        username=username,
+        next_url=next_url,
+        login_csrf=token,
+        login_csrf_field=LOGIN_CSRF_FIELD,
+    )
     _set_login_csrf(request, response, token)
     return response
 
@@ -106,8 +123,14 @@ async def login_submit(request: Request) -> Response:
         return _login_page(request, exc.status, message, username, target)
 
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, result.session_token, httponly=True, samesite="lax", path="/",
-                        secure=_settings(request).cookie_secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.session_token,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=_settings(request).cookie_secure,
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -145,8 +168,15 @@ def set_language(lang: str, request: Request, next: str | None = None) -> Respon
             parts = urlsplit(referer)
             target = parts.path + (f"?{parts.query}" if parts.query else "")
     response = RedirectResponse(safe_next(target, default="/", allow_login=True), status_code=303)
-    response.set_cookie(LANG_COOKIE, code, max_age=LANG_COOKIE_SECONDS, samesite="lax", path="/",
-                        httponly=True, secure=_settings(request).cookie_secure)
+    response.set_cookie(
+        LANG_COOKIE,
+        code,
+        max_age=LANG_COOKIE_SECONDS,
+        samesite="lax",
+        path="/",
+        httponly=True,
+        secure=_settings(request).cookie_secure,
+    )
     return response
 
 

@@ -14,14 +14,16 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
 @router.get("", response_model=list[AuditEntryRead])
-def read_entries(_: Annotated[Principal, Depends(requires("audit.read"))], db: DB,
-                 action: Annotated[str | None, Query(max_length=80)] = None,
-                 object_id: Annotated[str | None, Query(max_length=120)] = None,
-                 before_seq: Annotated[int | None, Query(ge=1)] = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AuditEntryRead]:
+def read_entries(
+    _: Annotated[Principal, Depends(requires("audit.read"))],
+    db: DB,
+    action: Annotated[str | None, Query(max_length=80)] = None,
+    object_id: Annotated[str | None, Query(max_length=120)] = None,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AuditEntryRead]:
     with db.reading() as session:
-        return service.read_entries(session, action=action, object_id=object_id, before_seq=before_seq,
-                                    limit=limit)
+        return service.read_entries(session, action=action, object_id=object_id, before_seq=before_seq, limit=limit)
 
 
 @router.get("/verify", response_model=AuditVerifyRead)

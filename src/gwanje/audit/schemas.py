@@ -7,8 +7,6 @@ from gwanje.core.schemas import Timestamp
 from pydantic import BaseModel, ConfigDict, Field
 
 
-
-
 class AuditEntryRead(BaseModel):
     """One row of the tamper-evident chain; ``before`` and ``after`` are the JSON text that was hashed."""
 

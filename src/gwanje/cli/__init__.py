@@ -14,17 +14,26 @@ from gwanje.cli.common import GwanjeGroup
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """gwanje (관제): integrated CCTV control center operations."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 COMMANDS = (
-    serve.serve, serve.demo, serve.db,
-    registry.seed, registry.import_group, registry.export_group, registry.report,
-    accounts.users, audit.audit,
-    situations.consume_command, situations.simulate_command,
-    video.record_command, video.retention_command,
+    serve.serve,
+    serve.demo,
+    serve.db,
+    registry.seed,
+    registry.import_group,
+    registry.export_group,
+    registry.report,
+    accounts.users,
+    audit.audit,
+    situations.consume_command,
+    situations.simulate_command,
+    video.record_command,
+    video.retention_command,
     evidence.evidence_command,
 )
 for _command in COMMANDS:

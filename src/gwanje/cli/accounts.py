@@ -19,8 +19,7 @@ def users() -> None:
 @click.option("--name", "display_name", default=None, help="Display name.")
 @click.option("--department", default=None, help="Department code (department officers).")
 @click.option("--password", default=None, help="Password (prompted when omitted).")
-def users_add(username: str, role: str, display_name: str | None, department: str | None,
-              password: str | None) -> None:
+def users_add(username: str, role: str, display_name: str | None, department: str | None, password: str | None) -> None:
     """Create an account."""
     from gwanje.accounts import service
 
@@ -30,9 +29,18 @@ def users_add(username: str, role: str, display_name: str | None, department: st
     if password is None:
         password = click.prompt("비밀번호 / password", hide_input=True, confirmation_prompt=True)
     with db.uow() as uow:
-        user, secret = service.add_user(uow, _actor(), policy, service.NewUser(
-            username=username, display_name=display_name or username, role=role, password=password,
-            department=department))
+        user, secret = service.add_user(
+            uow,
+            _actor(),
+            policy,
+            service.NewUser(
+                username=username,
+                display_name=display_name or username,
+                role=role,
+                password=password,
+                department=department,
+            ),
+        )
         uow.commit()
         click.echo(f"{user.username} ({user.role}, {user.organisation}) 생성 / created")
         if secret:

@@ -25,6 +25,8 @@ def audit_verify() -> None:
     if result.ok:
         click.echo(f"감사 체인 정상 / audit chain intact: {result.rows:,} rows, head {result.head_hash}")
         return
-    click.echo(f"감사 체인 손상 / audit chain broken at row {result.bad_seq}: "
-               f"{result.problem_ko} / {result.problem_en}", err=True)
+    click.echo(
+        f"감사 체인 손상 / audit chain broken at row {result.bad_seq}: {result.problem_ko} / {result.problem_en}",
+        err=True,
+    )
     sys.exit(1)

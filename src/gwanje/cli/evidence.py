@@ -18,10 +18,17 @@ def evidence_command() -> None:
 
 @evidence_command.command("verify")
 @click.argument("package", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--password", prompt="패키지 비밀번호 / package password", hide_input=True,
-              help="The password sent to the recipient separately (prompted when omitted).")
-@click.option("--check-signature", is_flag=True,
-              help="Also check manifest.sig with this center's secret key (GWANJE_SECRET_KEY or var/secret_key).")
+@click.option(
+    "--password",
+    prompt="패키지 비밀번호 / package password",
+    hide_input=True,
+    help="The password sent to the recipient separately (prompted when omitted).",
+)
+@click.option(
+    "--check-signature",
+    is_flag=True,
+    help="Also check manifest.sig with this center's secret key (GWANJE_SECRET_KEY or var/secret_key).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(package: Path, password: str, check_signature: bool, as_json: bool) -> None:
     """Exit 0 when every file matches the manifest; 1 naming each file that does not."""

@@ -76,8 +76,7 @@ def export_group() -> None:
 
 @export_group.command("standard")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--encoding", type=click.Choice(["utf-8-sig", "utf-8", "cp949"]), default="utf-8-sig",
-              show_default=True)
+@click.option("--encoding", type=click.Choice(["utf-8-sig", "utf-8", "cp949"]), default="utf-8-sig", show_default=True)
 def export_standard_cmd(file: Path, encoding: str) -> None:
     """Write the registry in the 13-column national standard form."""
     from gwanje.registry.importer import export_standard

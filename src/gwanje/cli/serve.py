@@ -51,16 +51,17 @@ def demo(host: str | None, port: int | None) -> None:
         role = policy.role(acct.role)
         otp = f"  OTP: {me} users otp {acct.username}" if acct.totp_secret else ""
         click.echo(f"  {acct.username:<10} {role.ko} / {role.en}{otp}")
-    click.echo("OTP가 필요한 계정은 위 명령으로 현재 코드를 확인하세요 / "
-               "accounts marked OTP need a one-time code: run the command shown.\n")
+    click.echo(
+        "OTP가 필요한 계정은 위 명령으로 현재 코드를 확인하세요 / "
+        "accounts marked OTP need a one-time code: run the command shown.\n"
+    )
     app = create_app(settings, db=db, policy=policy)
     from gwanje.situations.simulator import run_simulator_in_background
 
     if settings.mqtt_url:
         from gwanje.situations.mqtt import ConsumerConfig, MqttConsumer
 
-        MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url),
-                     hotlist=app.state.hotlist.match).start()
+        MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url), hotlist=app.state.hotlist.match).start()
     # The board is alive from the first minute: a simulated feed from real Seongdong sites.
     run_simulator_in_background(db, policy, settings=settings)
     click.echo("상황판 / situation board: http://%s:%s/board (simulated events every few seconds)" % (host, port))

@@ -33,8 +33,12 @@ from gwanje.situations.simulator import (
 
 @click.command("consume")
 @click.option("--url", default=None, help=f"Broker (default GWANJE_MQTT_URL or {DEFAULT_URL}).")
-@click.option("--client-id", default=DEFAULT_CLIENT_ID, show_default=True,
-              help="Fixed client id: the broker keeps this id's session while the consumer is down.")
+@click.option(
+    "--client-id",
+    default=DEFAULT_CLIENT_ID,
+    show_default=True,
+    help="Fixed client id: the broker keeps this id's session while the consumer is down.",
+)
 @click.option("--topic-root", default=TOPIC_ROOT, show_default=True, help="Subscribe to ROOT/#.")
 @click.option("--batch-max", default=500, show_default=True, help="Most messages stored per transaction.")
 @click.option("--batch-ms", default=0, show_default=True, help="Longest wait to fill a batch.")
@@ -57,8 +61,9 @@ def consume_command(url: str | None, client_id: str, topic_root: str, batch_max:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    config = ConsumerConfig(url=url, client_id=client_id, topic_root=topic_root, batch_max=batch_max,
-                            batch_wait_s=batch_ms / 1000)
+    config = ConsumerConfig(
+        url=url, client_id=client_id, topic_root=topic_root, batch_max=batch_max, batch_wait_s=batch_ms / 1000
+    )
     click.echo(f"MQTT 수신 / consuming {topic_root}/# from {url} as {client_id}", err=True)
     try:
         run_consumer(db, policy, config, stop_event=stop)
@@ -69,8 +74,11 @@ def consume_command(url: str | None, client_id: str, topic_root: str, batch_max:
 
 @click.command("simulate")
 @click.option("--via", type=click.Choice(["mqtt", "http"]), default="mqtt", show_default=True)
-@click.option("--url", default=None,
-              help=f"Broker (mqtt, default GWANJE_MQTT_URL or {DEFAULT_URL}) or app (http://127.0.0.1:8000).")
+@click.option(
+    "--url",
+    default=None,
+    help=f"Broker (mqtt, default GWANJE_MQTT_URL or {DEFAULT_URL}) or app (http://127.0.0.1:8000).",
+)
 @click.option("--rate", default=5.0, show_default=True, help="Events per second.")
 @click.option("--count", default=None, type=int, help="Stop after this many events.")
 @click.option("--duration", default=None, type=float, help="Stop after this many seconds.")
@@ -78,11 +86,23 @@ def consume_command(url: str | None, client_id: str, topic_root: str, batch_max:
 @click.option("--with-bad", is_flag=True, help="About 1% malformed, oversized, bad-topic and replayed messages.")
 @click.option("--seed", default=None, type=int, help="Random seed (same seed, same events).")
 @click.option("--topic-root", default=TOPIC_ROOT, show_default=True)
-@click.option("--packaged-registry", is_flag=True,
-              help="Use the packaged Seongdong seed's cameras instead of reading the database.")
-def simulate_command(via: str, url: str | None, rate: float, count: int | None, duration: float | None,
-                     token: str | None, with_bad: bool, seed: int | None, topic_root: str,
-                     packaged_registry: bool) -> None:
+@click.option(
+    "--packaged-registry",
+    is_flag=True,
+    help="Use the packaged Seongdong seed's cameras instead of reading the database.",
+)
+def simulate_command(
+    via: str,
+    url: str | None,
+    rate: float,
+    count: int | None,
+    duration: float | None,
+    token: str | None,
+    with_bad: bool,
+    seed: int | None,
+    topic_root: str,
+    packaged_registry: bool,
+) -> None:
     """Publish a realistic mix of device events at real registry sites."""
     settings = _settings()
     if packaged_registry:
@@ -92,13 +112,15 @@ def simulate_command(via: str, url: str | None, rate: float, count: int | None, 
         try:
             cameras, hot = load_cameras(db), load_hot_plates(db)
         except Exception as exc:  # noqa: BLE001 - no database here: say what to do
-            raise click.ClickException(f"등록부를 읽을 수 없습니다 / cannot read the registry ({exc}); "
-                                       "use --packaged-registry") from None
+            raise click.ClickException(
+                f"등록부를 읽을 수 없습니다 / cannot read the registry ({exc}); use --packaged-registry"
+            ) from None
         finally:
             db.dispose()
     if not cameras:
-        raise click.ClickException("등록된 카메라가 없습니다 / no cameras: run `gwanje seed seongdong` "
-                                   "or use --packaged-registry")
+        raise click.ClickException(
+            "등록된 카메라가 없습니다 / no cameras: run `gwanje seed seongdong` or use --packaged-registry"
+        )
     mix = EventMix(cameras, hot, seed=seed, with_bad=with_bad)
     if via == "http":
         if not token:
@@ -109,7 +131,9 @@ def simulate_command(via: str, url: str | None, rate: float, count: int | None, 
         try:
             sender = MqttSender(target, topic_root)
         except (OSError, ValueError) as exc:
-            raise click.ClickException(f"브로커에 연결할 수 없습니다 / cannot reach the broker {target}: {exc}") from None
+            raise click.ClickException(
+                f"브로커에 연결할 수 없습니다 / cannot reach the broker {target}: {exc}"
+            ) from None
     if count is None and duration is None:
         click.echo("Ctrl-C로 멈춤 / Ctrl-C to stop", err=True)
     stop = threading.Event()
@@ -124,7 +148,9 @@ def simulate_command(via: str, url: str | None, rate: float, count: int | None, 
         sender.close()
     if report is not None:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(report.by_type.items()))
-        click.echo(f"보냄 / sent {report.sent:,} in {report.seconds:.1f}s ({report.sent / max(report.seconds, 1e-9):.0f}/s): "
-                   f"{kinds}; {report.incident_raising} should raise incidents")
+        click.echo(
+            f"보냄 / sent {report.sent:,} in {report.seconds:.1f}s ({report.sent / max(report.seconds, 1e-9):.0f}/s): "
+            f"{kinds}; {report.incident_raising} should raise incidents"
+        )
         if isinstance(sender, HttpSender):
             click.echo("HTTP: " + ", ".join(f"{k}×{v}" for k, v in sorted(sender.statuses.items())))

@@ -15,16 +15,19 @@ from gwanje.video.retention import run_retention
 
 @click.command("record")
 @click.option("--poll", default=30.0, show_default=True, help="Seconds between re-reading recording settings.")
-@click.option("--retention-every", default=3600.0, show_default=True,
-              help="Seconds between retention passes (0: none here; run `gwanje retention`).")
+@click.option(
+    "--retention-every",
+    default=3600.0,
+    show_default=True,
+    help="Seconds between retention passes (0: none here; run `gwanje retention`).",
+)
 def record_command(poll: float, retention_every: float) -> None:
     """Record every camera set to record (stream copy into segments) until stopped (Ctrl-C, SIGTERM)."""
     settings = _settings()
     db = _database(settings)
     policy = _policy(settings)
     click.echo(f"녹화 시작 / recording into {Path(settings.var_dir).resolve() / 'recordings'}")
-    asyncio.run(record_forever(db, policy, Path(settings.var_dir), poll_s=poll,
-                               retention_every_s=retention_every))
+    asyncio.run(record_forever(db, policy, Path(settings.var_dir), poll_s=poll, retention_every_s=retention_every))
 
 
 @click.command("retention")

@@ -42,7 +42,9 @@ class Actor:
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -76,8 +78,20 @@ def row_digest(fields: dict[str, Any], prev_hash: str) -> str:
 
 
 HASHED_FIELDS = (
-    "seq", "at", "actor_id", "actor_name", "organisation", "role", "action",
-    "object_type", "object_id", "purpose", "clause", "before", "after", "request_id",
+    "seq",
+    "at",
+    "actor_id",
+    "actor_name",
+    "organisation",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "purpose",
+    "clause",
+    "before",
+    "after",
+    "request_id",
 )
 
 
@@ -147,8 +161,14 @@ class AuditLog:
         return entries
 
 
-def list_entries(session: Session, *, action: str | None = None, object_id: str | None = None,
-                 before_seq: int | None = None, limit: int = 100) -> list[AuditEntry]:
+def list_entries(
+    session: Session,
+    *,
+    action: str | None = None,
+    object_id: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
     """Newest first; ``before_seq`` pages backwards."""
     stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if action:
@@ -177,26 +197,40 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
     count = 0
     last_seq = 0
     while True:
-        rows = session.execute(
-            select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
-        ).scalars().all()
+        rows = (
+            session.execute(select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch))
+            .scalars()
+            .all()
+        )
         if not rows:
             break
         for entry in rows:
             if entry.seq != expected_seq:
                 if entry.seq > expected_seq:
-                    return VerifyResult(False, count, prev, expected_seq,
-                                        f"{expected_seq}번 행이 삭제되었습니다",
-                                        f"row {expected_seq} was removed")
-                return VerifyResult(False, count, prev, entry.seq, f"{entry.seq}번 행 순서 오류", f"row {entry.seq} is out of order")
+                    return VerifyResult(
+                        False,
+                        count,
+                        prev,
+                        expected_seq,
+                        f"{expected_seq}번 행이 삭제되었습니다",
+                        f"row {expected_seq} was removed",
+                    )
+                return VerifyResult(
+                    False, count, prev, entry.seq, f"{entry.seq}번 행 순서 오류", f"row {entry.seq} is out of order"
+                )
             if entry.prev_hash != prev:
-                return VerifyResult(False, count, prev, entry.seq,
-                                    f"{entry.seq}번 행이 앞 행과 연결되지 않습니다 (삭제 또는 순서 변경)",
-                                    f"row {entry.seq} does not link to the row before it (removed or reordered)")
+                return VerifyResult(
+                    False,
+                    count,
+                    prev,
+                    entry.seq,
+                    f"{entry.seq}번 행이 앞 행과 연결되지 않습니다 (삭제 또는 순서 변경)",
+                    f"row {entry.seq} does not link to the row before it (removed or reordered)",
+                )
             if row_digest(_fields_of(entry), entry.prev_hash) != entry.hash:
-                return VerifyResult(False, count, prev, entry.seq,
-                                    f"{entry.seq}번 행이 변경되었습니다",
-                                    f"row {entry.seq} was edited")
+                return VerifyResult(
+                    False, count, prev, entry.seq, f"{entry.seq}번 행이 변경되었습니다", f"row {entry.seq} was edited"
+                )
             prev = entry.hash
             expected_seq += 1
             count += 1
@@ -216,6 +250,7 @@ def record_policy_in_force(session: Session, source: str, digest: str) -> bool:
     before = json.loads(last) if last else None
     if before and before.get("sha256") == digest:
         return False
-    AuditLog(session).append(Actor.system("policy"), Change("policy.load", "policy", source, before,
-                                                            {"source": source, "sha256": digest}))
+    AuditLog(session).append(
+        Actor.system("policy"), Change("policy.load", "policy", source, before, {"source": source, "sha256": digest})
+    )
     return True

@@ -71,7 +71,7 @@ class LocalBus:
         for listener in list(self.listeners):
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a listener must not break publishing
+            except Exception:
                 log.exception("bus listener failed")
 
     def publish(self, event: Event) -> None:

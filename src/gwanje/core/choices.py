@@ -26,7 +26,7 @@ class Choice:
 
 
 class _ChoiceSetMeta(type):
-    def __new__(mcs, name, bases, ns):  # noqa: ANN001, ANN204, N804
+    def __new__(mcs, name, bases, ns):
         cls = super().__new__(mcs, name, bases, ns)
         choices: dict[str, Choice] = {}
         for base in reversed(cls.__mro__[1:]):
@@ -80,7 +80,7 @@ class ChoiceSet(metaclass=_ChoiceSetMeta):
     @classmethod
     def colour(cls, code: str, default: str = "#757575") -> str:
         choice = cls._choices.get(code)
-        return (choice.colour if choice and choice.colour else default)
+        return choice.colour if choice and choice.colour else default
 
     @classmethod
     def as_table(cls) -> dict[str, tuple[str, str]]:

@@ -40,7 +40,7 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001
+    def process_bind_param(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
@@ -48,7 +48,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001
+    def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
@@ -65,7 +65,7 @@ def make_engine(url: str, **kwargs) -> Engine:  # noqa: ANN003
         _sqlite_pragmas(engine)
         return engine
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -73,7 +73,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN until the first write, which lets two
     # writers read the same audit head and fork the chain. We take the write lock up front.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -83,7 +83,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         readonly = conn.get_execution_options().get("gwanje_readonly", False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
@@ -128,7 +128,7 @@ class UnitOfWork:
         if events and self._publisher is not None:
             try:
                 self._publisher(events)
-            except Exception:  # noqa: BLE001 - the transaction stands; consoles reload from the database
+            except Exception:
                 log.exception("publishing %d events after commit failed", len(events))
 
 

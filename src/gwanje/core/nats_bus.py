@@ -46,8 +46,13 @@ def split_bus_url(url: str) -> tuple[str, str]:
     if parts.scheme not in ("nats", "tls", "ws", "wss"):
         raise ValueError(f"버스 주소는 nats://로 시작해야 합니다 / the bus URL must start with nats://: {url!r}")
     subject = parse_qs(parts.query).get("subject", [DEFAULT_SUBJECT])[-1]
-    if not subject or set(subject) - _SUBJECT_CHARS or ".." in subject or subject.startswith(".") \
-            or subject.endswith("."):
+    if (
+        not subject
+        or set(subject) - _SUBJECT_CHARS
+        or ".." in subject
+        or subject.startswith(".")
+        or subject.endswith(".")
+    ):
         raise ValueError(f"NATS 주제 이름이 올바르지 않습니다 / invalid NATS subject: {subject!r}")
     return urlunsplit((parts.scheme, parts.netloc, "", "", "")), subject
 
@@ -69,7 +74,7 @@ class NatsBus(LocalBus):
         self._stopping = False
         self._last_error_log = -ERROR_LOG_SECONDS
         self.received = 0  # events from other instances, for tests and health checks
-        self.lost = 0      # events that could not be handed to the broker
+        self.lost = 0  # events that could not be handed to the broker
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -143,8 +148,12 @@ class NatsBus(LocalBus):
             self.lost += 1
             log.warning("NATS bus not started; %s event kept local", event.kind)
             return
-        data = json.dumps({"origin": self.instance_id, "event": event.to_wire()}, ensure_ascii=False, default=str,
-                          separators=(",", ":")).encode("utf-8")
+        data = json.dumps(
+            {"origin": self.instance_id, "event": event.to_wire()},
+            ensure_ascii=False,
+            default=str,
+            separators=(",", ":"),
+        ).encode("utf-8")
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:

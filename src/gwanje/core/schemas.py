@@ -38,5 +38,8 @@ def _iso(value: datetime) -> str:
 
 
 # Times on the wire as ``datetime.isoformat()`` ("…+00:00"), as the API has always answered.
-Timestamp = Annotated[datetime, PlainSerializer(_iso, return_type=str, when_used="json"),
-                      WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization")]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]

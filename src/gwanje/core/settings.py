@@ -25,7 +25,9 @@ class Settings(BaseSettings):
         title="Database URL",
         description="SQLAlchemy URL. Empty: SQLite file var/gwanje.db under the working directory.",
     )
-    var_dir: Path = Field(default=Path("var"), title="State folder", description="Where SQLite, secrets and uploads live.")
+    var_dir: Path = Field(
+        default=Path("var"), title="State folder", description="Where SQLite, secrets and uploads live."
+    )
     policy_file: Path | None = Field(
         default=None,
         title="Policy file",
@@ -36,7 +38,9 @@ class Settings(BaseSettings):
         title="Secret key",
         description="Signs sessions and CSRF tokens. Empty: generated once and kept in var/secret_key.",
     )
-    cookie_secure: bool = Field(default=False, title="Secure cookies", description="Set the Secure flag (behind HTTPS).")
+    cookie_secure: bool = Field(
+        default=False, title="Secure cookies", description="Set the Secure flag (behind HTTPS)."
+    )
     max_body_bytes: int = Field(
         default=1_048_576, title="Request body limit", description="Larger JSON/form bodies are refused with 413."
     )
@@ -48,19 +52,19 @@ class Settings(BaseSettings):
     bus_url: str = Field(default="", title="Event bus", description="nats://… to share live feeds between instances.")
     mqtt_url: str = Field(default="", title="MQTT broker", description="mqtt://host:port for device events.")
     escalation_seconds: int = Field(
-        default=10, ge=0, title="Escalation interval",
+        default=10,
+        ge=0,
+        title="Escalation interval",
         description="How often unacknowledged incidents are escalated; 0 turns the background pass off.",
     )
 
     @model_validator(mode="before")
     @classmethod
-    def _refuse_unknown_environment(cls, data):  # noqa: ANN001
+    def _refuse_unknown_environment(cls, data):
         known = {PREFIX + name.upper() for name in cls.model_fields}
         unknown = sorted(k for k in os.environ if k.startswith(PREFIX) and k not in known)
         if unknown:
-            raise ValueError(
-                "알 수 없는 환경변수 / unknown environment variables: " + ", ".join(unknown)
-            )
+            raise ValueError("알 수 없는 환경변수 / unknown environment variables: " + ", ".join(unknown))
         return data
 
     def resolved_database_url(self) -> str:

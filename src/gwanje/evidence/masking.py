@@ -74,9 +74,18 @@ class VideoInfo:
 
 
 def probe(path: Path) -> VideoInfo:
-    cmd = [FFPROBE, "-v", "error", "-select_streams", "v:0",
-           "-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate,codec_name,nb_frames:format=duration",
-           "-of", "json", str(path)]
+    cmd = [
+        FFPROBE,
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=width,height,avg_frame_rate,r_frame_rate,codec_name,nb_frames:format=duration",
+        "-of",
+        "json",
+        str(path),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise MaskingFailed(f"ffprobe cannot read {path.name}: {done.stderr.strip()[-300:]}")
@@ -94,8 +103,14 @@ def probe(path: Path) -> VideoInfo:
             break
     duration = data.get("format", {}).get("duration")
     frames = s.get("nb_frames")
-    return VideoInfo(int(s["width"]), int(s["height"]), fps, s.get("codec_name", "?"),
-                     float(duration) if duration else None, int(frames) if frames and frames.isdigit() else None)
+    return VideoInfo(
+        int(s["width"]),
+        int(s["height"]),
+        fps,
+        s.get("codec_name", "?"),
+        float(duration) if duration else None,
+        int(frames) if frames and frames.isdigit() else None,
+    )
 
 
 def ffmpeg_version() -> str:
@@ -195,8 +210,14 @@ def _downscale(gray: np.ndarray, detect_width: int) -> tuple[np.ndarray, float]:
 class HaarFaceDetector:
     """OpenCV's Haar cascades (frontal, and profile both ways), shipped in ``cv2.data``."""
 
-    def __init__(self, detect_width: int = 640, profile: bool = False, scale_factor: float = 1.15,
-                 min_neighbors: int = 4, min_size: int = 20):
+    def __init__(
+        self,
+        detect_width: int = 640,
+        profile: bool = False,
+        scale_factor: float = 1.15,
+        min_neighbors: int = 4,
+        min_size: int = 20,
+    ):
         import cv2
 
         root = Path(cv2.data.haarcascades)
@@ -217,8 +238,9 @@ class HaarFaceDetector:
         # No histogram equalisation: on flat backgrounds it stretches noise and loses faces.
         small, scale = _downscale(gray, self.detect_width)
         found: list[tuple[int, int, int, int]] = []
-        kwargs = dict(scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-                      minSize=(self.min_size, self.min_size))
+        kwargs = dict(
+            scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(self.min_size, self.min_size)
+        )
         found.extend(map(tuple, self._frontal.detectMultiScale(small, **kwargs)))
         if self._profile is not None:
             found.extend(map(tuple, self._profile.detectMultiScale(small, **kwargs)))
@@ -227,8 +249,10 @@ class HaarFaceDetector:
             for x, y, w, h in self._profile.detectMultiScale(cv2.flip(small, 1), **kwargs):
                 found.append((sw - x - w, y, w, h))
         inv = 1.0 / scale
-        return [Box(int(x * inv), int(y * inv), int(math.ceil((x + w) * inv)), int(math.ceil((y + h) * inv)))
-                for x, y, w, h in found]
+        return [
+            Box(int(x * inv), int(y * inv), int(math.ceil((x + w) * inv)), int(math.ceil((y + h) * inv)))
+            for x, y, w, h in found
+        ]
 
 
 def centerface_model_path() -> Path | None:
@@ -339,8 +363,9 @@ def _mosaic(plane: np.ndarray, x0: int, y0: int, x1: int, y1: int, cells: int) -
         return
     block = max(2, math.ceil(max(w, h) / cells))
     region = plane[y0:y1, x0:x1]
-    small = cv2.resize(region, (max(1, math.ceil(w / block)), max(1, math.ceil(h / block))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        region, (max(1, math.ceil(w / block)), max(1, math.ceil(h / block))), interpolation=cv2.INTER_AREA
+    )
     plane[y0:y1, x0:x1] = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
@@ -383,8 +408,19 @@ def _read_exact(stream, n: int) -> bytearray | None:  # noqa: ANN001
 
 
 def encoder_args(preset: str = "veryfast", crf: int = 20) -> list[str]:
-    return ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-            "-movflags", "+faststart", "-an"]
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-crf",
+        str(crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        "-an",
+    ]
 
 
 @dataclass
@@ -407,9 +443,16 @@ class MaskReport:
         return self.frames / self.seconds if self.seconds else 0.0
 
     def summary(self) -> dict:
-        return {"detector": self.detector, "stride": self.stride, "margin": self.margin, "mode": self.mode,
-                "frames": self.frames, "keyframes": self.keyframes, "frames_masked": self.frames_masked,
-                "faces_detected": self.faces_detected}
+        return {
+            "detector": self.detector,
+            "stride": self.stride,
+            "margin": self.margin,
+            "mode": self.mode,
+            "frames": self.frames,
+            "keyframes": self.keyframes,
+            "frames_masked": self.frames_masked,
+            "faces_detected": self.faces_detected,
+        }
 
 
 @dataclass
@@ -421,9 +464,25 @@ class _Procs:
 
 def _decoder(src: Path, pix_fmt: str, log_file) -> subprocess.Popen:  # noqa: ANN001
     return subprocess.Popen(
-        [FFMPEG, "-nostdin", "-v", "error", "-i", str(src), "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", pix_fmt,
-         "-"],
-        stdout=subprocess.PIPE, stderr=log_file, bufsize=0)
+        [
+            FFMPEG,
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(src),
+            "-map",
+            "0:v:0",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            pix_fmt,
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log_file,
+        bufsize=0,
+    )
 
 
 def iter_frames(src: Path, info: VideoInfo | None = None, pix_fmt: str = "yuv420p") -> Iterator[Frame | np.ndarray]:
@@ -444,10 +503,20 @@ def iter_frames(src: Path, info: VideoInfo | None = None, pix_fmt: str = "yuv420
             proc.wait()
 
 
-def mask_video(src: Path, dst: Path, *, detector: FaceDetector | None = None, stride: int | None = None,
-               detect_hz: float = 6.0, margin: float = 0.3, mode: str = "mosaic", watermark: Watermark | None = None,
-               preset: str = "veryfast", crf: int = 20,
-               on_keyframe: Callable[[int, list[Box]], None] | None = None) -> MaskReport:
+def mask_video(
+    src: Path,
+    dst: Path,
+    *,
+    detector: FaceDetector | None = None,
+    stride: int | None = None,
+    detect_hz: float = 6.0,
+    margin: float = 0.3,
+    mode: str = "mosaic",
+    watermark: Watermark | None = None,
+    preset: str = "veryfast",
+    crf: int = 20,
+    on_keyframe: Callable[[int, list[Box]], None] | None = None,
+) -> MaskReport:
     """Decode ``src``, mask every face, burn in the watermark, encode to ``dst`` (H.264 MP4).
 
     The detector runs ``detect_hz`` times per second of video (every ``stride``-th frame when
@@ -460,18 +529,39 @@ def mask_video(src: Path, dst: Path, *, detector: FaceDetector | None = None, st
     if stride < 1:
         raise ValueError("stride must be >= 1")
     size = frame_bytes(info.width, info.height)
-    report = MaskReport(detector=detector.name, stride=stride, margin=margin, mode=mode,
-                        width=info.width, height=info.height)
+    report = MaskReport(
+        detector=detector.name, stride=stride, margin=margin, mode=mode, width=info.width, height=info.height
+    )
     wm = WatermarkFilter(watermark, info.height) if watermark else None
     vf = ["-vf", wm.vf()] if wm else []
     started = time.perf_counter()
     with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as enc_err:
         decoder = _decoder(src, "yuv420p", dec_err)
         encoder = subprocess.Popen(
-            [FFMPEG, "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p",
-             "-s", f"{info.width}x{info.height}", "-framerate", str(info.fps), "-i", "-", *vf,
-             *encoder_args(preset, crf), str(dst)],
-            stdin=subprocess.PIPE, stderr=enc_err, bufsize=0)
+            [
+                FFMPEG,
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                "-s",
+                f"{info.width}x{info.height}",
+                "-framerate",
+                str(info.fps),
+                "-i",
+                "-",
+                *vf,
+                *encoder_args(preset, crf),
+                str(dst),
+            ],
+            stdin=subprocess.PIPE,
+            stderr=enc_err,
+            bufsize=0,
+        )
         # Reading, detecting and writing overlap: pipe I/O and OpenCV both release the GIL.
         # Room for a few intervals each way keeps the encoder fed while a keyframe is analysed.
         inbox: queue.Queue = queue.Queue(maxsize=2 * stride + 4)
@@ -572,13 +662,20 @@ def mask_video(src: Path, dst: Path, *, detector: FaceDetector | None = None, st
         if report.frames == 0:
             raise MaskingFailed(f"no frames decoded from {src.name}: {_tail(dec_err)}")
     report.seconds = time.perf_counter() - started
-    log.info("masked %s: %d frames, %d keyframes, %d faces, %.1f fps", src.name, report.frames,
-             report.keyframes, report.faces_detected, report.fps)
+    log.info(
+        "masked %s: %d frames, %d keyframes, %d faces, %.1f fps",
+        src.name,
+        report.frames,
+        report.keyframes,
+        report.faces_detected,
+        report.fps,
+    )
     return report
 
 
-def transcode(src: Path, dst: Path, *, watermark: Watermark | None = None, preset: str = "veryfast",
-              crf: int = 20) -> float:
+def transcode(
+    src: Path, dst: Path, *, watermark: Watermark | None = None, preset: str = "veryfast", crf: int = 20
+) -> float:
     """Plain decode + (watermark) + encode, one ffmpeg process. Returns seconds taken."""
     vf: list[str] = []
     wm = None
@@ -587,8 +684,25 @@ def transcode(src: Path, dst: Path, *, watermark: Watermark | None = None, prese
         vf = ["-vf", wm.vf()]
     started = time.perf_counter()
     try:
-        done = subprocess.run([FFMPEG, "-nostdin", "-v", "error", "-y", "-i", str(src), "-map", "0:v:0", *vf,
-                               *encoder_args(preset, crf), str(dst)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [
+                FFMPEG,
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(src),
+                "-map",
+                "0:v:0",
+                *vf,
+                *encoder_args(preset, crf),
+                str(dst),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         if wm:
             wm.close()

@@ -24,8 +24,9 @@ class EvidencePackage(Base):
     package_uid: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
     request_ref: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
     purpose: Mapped[str] = mapped_column(String(60), nullable=False)
-    recipient_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False,
-                                                   index=True)
+    recipient_user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
     recipient_name: Mapped[str] = mapped_column(String(200), nullable=False)
     created_by_id: Mapped[int | None] = mapped_column(Integer)
     created_by_name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -55,8 +56,9 @@ class DownloadLink(Base):
     __tablename__ = "evidence_download_links"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    package_id: Mapped[int] = mapped_column(ForeignKey("evidence_packages.id", ondelete="RESTRICT"), nullable=False,
-                                            index=True)
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence_packages.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     recipient_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -74,8 +76,9 @@ class CustodyEntry(Base):
     __table_args__ = (UniqueConstraint("package_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    package_id: Mapped[int] = mapped_column(ForeignKey("evidence_packages.id", ondelete="RESTRICT"), nullable=False,
-                                            index=True)
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence_packages.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
     seq: Mapped[int] = mapped_column(Integer, nullable=False)  # 1, 2, … within the package
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     action: Mapped[str] = mapped_column(String(40), nullable=False)

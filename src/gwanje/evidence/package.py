@@ -156,8 +156,9 @@ def render_clip(clip: ClipInput, dst: Path, *, mask_faces: bool, watermark, dete
             seconds = masking.transcode(clip.path, dst, watermark=watermark)
             processing = {"reencoded": True, "masking": None, "seconds": round(seconds, 3)}
     except (masking.MaskingFailed, FontMissing, OSError) as exc:
-        raise PackageError(f"영상을 처리할 수 없습니다: {clip.path.name} ({exc})",
-                           f"cannot process clip {clip.path.name} ({exc})") from exc
+        raise PackageError(
+            f"영상을 처리할 수 없습니다: {clip.path.name} ({exc})", f"cannot process clip {clip.path.name} ({exc})"
+        ) from exc
     if not (mask_faces or watermark is not None):
         shutil.copyfile(clip.path, dst)
         processing = {"reencoded": False, "masking": None}
@@ -167,8 +168,15 @@ def render_clip(clip: ClipInput, dst: Path, *, mask_faces: bool, watermark, dete
 # --- building ------------------------------------------------------------------------------------
 
 
-def build_manifest(spec: PackageSpec, rendered: list[RenderedClip], files: dict[str, str], *,
-                   mask_faces: bool, watermark_text: str | None, detector_name: str | None) -> dict[str, Any]:
+def build_manifest(
+    spec: PackageSpec,
+    rendered: list[RenderedClip],
+    files: dict[str, str],
+    *,
+    mask_faces: bool,
+    watermark_text: str | None,
+    detector_name: str | None,
+) -> dict[str, Any]:
     try:
         import cv2  # heavy (and only needed for masking): loaded when a package is built, not to verify one
 
@@ -178,30 +186,39 @@ def build_manifest(spec: PackageSpec, rendered: list[RenderedClip], files: dict[
     clips = []
     for i, item in enumerate(rendered, start=1):
         name = f"clips/{item.path.name}"
-        clips.append({
-            "file": name,
-            "camera_id": item.source.camera_id,
-            "camera_name": item.source.camera_name,
-            "location": item.source.location,
-            "start": _stamp(item.source.start),
-            "end": _stamp(item.source.end),
-            "source_file": item.source.path.name,
-            "source_sha256": item.source_sha256,
-            "sha256": files[name],
-            "processing": item.processing,
-        })
+        clips.append(
+            {
+                "file": name,
+                "camera_id": item.source.camera_id,
+                "camera_name": item.source.camera_name,
+                "location": item.source.location,
+                "start": _stamp(item.source.start),
+                "end": _stamp(item.source.end),
+                "source_file": item.source.path.name,
+                "source_sha256": item.source_sha256,
+                "sha256": files[name],
+                "processing": item.processing,
+            }
+        )
     return {
         "format": FORMAT,
         "package_id": spec.package_uid,
         "request": {"ref": spec.request_ref, "purpose": spec.purpose, "note": spec.note},
-        "recipient": {"user_id": spec.recipient_user_id, "name": spec.recipient_name,
-                      "organisation": spec.recipient_organisation},
+        "recipient": {
+            "user_id": spec.recipient_user_id,
+            "name": spec.recipient_name,
+            "organisation": spec.recipient_organisation,
+        },
         "created_by": {"name": spec.created_by, "organisation": spec.created_by_organisation},
         "created_at": _stamp(spec.created_at),
         "expires_at": _stamp(spec.expires_at),
         "tool": {"gwanje": __version__, "ffmpeg": masking.ffmpeg_version(), "opencv": opencv},
-        "processing": {"face_masking": mask_faces, "detector": detector_name,
-                       "watermark": watermark_text is not None, "watermark_text": watermark_text},
+        "processing": {
+            "face_masking": mask_faces,
+            "detector": detector_name,
+            "watermark": watermark_text is not None,
+            "watermark_text": watermark_text,
+        },
         "cameras": sorted({c["camera_id"] for c in clips}),
         "clips": clips,
         "files": files,
@@ -242,9 +259,17 @@ def seal(build_dir: Path, out_path: Path, password: str) -> None:
     tmp.replace(out_path)
 
 
-def build_package(out_dir: Path, spec: PackageSpec, clips: list[ClipInput], *, mask_faces: bool,
-                  watermark: bool, key: bytes, detector_kind: str = "haar",
-                  password: str | None = None) -> BuiltPackage:
+def build_package(
+    out_dir: Path,
+    spec: PackageSpec,
+    clips: list[ClipInput],
+    *,
+    mask_faces: bool,
+    watermark: bool,
+    key: bytes,
+    detector_kind: str = "haar",
+    password: str | None = None,
+) -> BuiltPackage:
     """Render the clips, write manifest and signature, seal them. The password is returned once."""
     if not clips:
         raise PackageError("내보낼 영상이 없습니다", "no clips to export")
@@ -257,24 +282,40 @@ def build_package(out_dir: Path, spec: PackageSpec, clips: list[ClipInput], *, m
     with tempfile.TemporaryDirectory(prefix="gwanje-ev-", dir=out_dir) as work:
         build = Path(work) / spec.package_uid
         (build / "clips").mkdir(parents=True)
-        rendered = [render_clip(clip, build / "clips" / f"clip-{i:02d}.mp4", mask_faces=mask_faces,
-                                watermark=mark, detector=detector)
-                    for i, clip in enumerate(clips, start=1)]
-        (build / README).write_text(README_TEXT.format(
-            package_id=spec.package_uid, request_ref=spec.request_ref,
-            recipient=spec.recipient_name), encoding="utf-8")
-        files = {p.relative_to(build).as_posix(): sha256_file(p)
-                 for p in sorted(build.rglob("*")) if p.is_file()}
-        manifest = build_manifest(spec, rendered, files, mask_faces=mask_faces,
-                                  watermark_text=mark.text() if mark else None,
-                                  detector_name=detector.name if detector else None)
+        rendered = [
+            render_clip(
+                clip, build / "clips" / f"clip-{i:02d}.mp4", mask_faces=mask_faces, watermark=mark, detector=detector
+            )
+            for i, clip in enumerate(clips, start=1)
+        ]
+        (build / README).write_text(
+            README_TEXT.format(
+                package_id=spec.package_uid, request_ref=spec.request_ref, recipient=spec.recipient_name
+            ),
+            encoding="utf-8",
+        )
+        files = {p.relative_to(build).as_posix(): sha256_file(p) for p in sorted(build.rglob("*")) if p.is_file()}
+        manifest = build_manifest(
+            spec,
+            rendered,
+            files,
+            mask_faces=mask_faces,
+            watermark_text=mark.text() if mark else None,
+            detector_name=detector.name if detector else None,
+        )
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False).encode("utf-8")
         (build / MANIFEST).write_bytes(manifest_bytes)
         (build / SIGNATURE).write_text(sign(manifest_bytes, key) + "\n", encoding="ascii")
         out_path = out_dir / f"{spec.package_uid}.zip"
         seal(build, out_path, password)
-    return BuiltPackage(out_path, sha256_file(out_path), out_path.stat().st_size,
-                        hashlib.sha256(manifest_bytes).hexdigest(), manifest, password)
+    return BuiltPackage(
+        out_path,
+        sha256_file(out_path),
+        out_path.stat().st_size,
+        hashlib.sha256(manifest_bytes).hexdigest(),
+        manifest,
+        password,
+    )
 
 
 # --- verifying -----------------------------------------------------------------------------------
@@ -356,8 +397,13 @@ def verify_package(path: Path, password: str, *, key: bytes | None = None) -> Ve
     try:
         zf = pyzipper.AESZipFile(path)
     except (pyzipper.BadZipFile, zipfile.BadZipFile, OSError, EOFError) as exc:
-        return _problem(report, None, "corrupt_zip", f"ZIP 파일이 손상되었거나 ZIP이 아닙니다 ({exc})",
-                        f"the ZIP file is damaged or not a ZIP ({exc})")
+        return _problem(
+            report,
+            None,
+            "corrupt_zip",
+            f"ZIP 파일이 손상되었거나 ZIP이 아닙니다 ({exc})",
+            f"the ZIP file is damaged or not a ZIP ({exc})",
+        )
     with zf:
         zf.setpassword(password.encode("utf-8"))
         names = [i.filename for i in zf.infolist() if not i.is_dir()]
@@ -365,32 +411,44 @@ def verify_package(path: Path, password: str, *, key: bytes | None = None) -> Ve
             return _problem(report, MANIFEST, "missing", "manifest.json 이 없습니다", "manifest.json is missing")
         _, manifest_bytes, error = _read_member(zf, MANIFEST)
         if error == "password":
-            return _problem(report, None, "wrong_password", "비밀번호가 올바르지 않습니다",
-                            "wrong password")
+            return _problem(report, None, "wrong_password", "비밀번호가 올바르지 않습니다", "wrong password")
         if error or manifest_bytes is None:
-            return _problem(report, MANIFEST, "altered", f"manifest.json 을 읽을 수 없습니다 (변경 또는 손상: {error})",
-                            f"manifest.json cannot be read (changed or damaged: {error})")
+            return _problem(
+                report,
+                MANIFEST,
+                "altered",
+                f"manifest.json 을 읽을 수 없습니다 (변경 또는 손상: {error})",
+                f"manifest.json cannot be read (changed or damaged: {error})",
+            )
         report.manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
         try:
             manifest = json.loads(manifest_bytes.decode("utf-8"))
             expected: dict[str, str] = dict(manifest["files"])
             report.package_id = manifest.get("package_id")
         except (ValueError, KeyError, TypeError) as exc:
-            return _problem(report, MANIFEST, "manifest", f"manifest.json 형식 오류 ({exc})",
-                            f"manifest.json is malformed ({exc})")
+            return _problem(
+                report, MANIFEST, "manifest", f"manifest.json 형식 오류 ({exc})", f"manifest.json is malformed ({exc})"
+            )
 
         if SIGNATURE not in names:
             report.signature = "absent"
             _problem(report, SIGNATURE, "missing", "manifest.sig 가 없습니다", "manifest.sig is missing")
         elif key is not None:
             _, sig_bytes, error = _read_member(zf, SIGNATURE)
-            good = (error is None and sig_bytes is not None
-                    and hmac.compare_digest(sig_bytes.decode("ascii", "replace").strip(), sign(manifest_bytes, key)))
+            good = (
+                error is None
+                and sig_bytes is not None
+                and hmac.compare_digest(sig_bytes.decode("ascii", "replace").strip(), sign(manifest_bytes, key))
+            )
             report.signature = "valid" if good else "invalid"
             if not good:
-                _problem(report, MANIFEST, "signature",
-                         "manifest.json 서명이 맞지 않습니다 (목록이 변경되었거나 다른 센터의 패키지)",
-                         "manifest.json signature does not match (list changed, or another center's package)")
+                _problem(
+                    report,
+                    MANIFEST,
+                    "signature",
+                    "manifest.json 서명이 맞지 않습니다 (목록이 변경되었거나 다른 센터의 패키지)",
+                    "manifest.json signature does not match (list changed, or another center's package)",
+                )
 
         for name in sorted(expected):
             if name not in names:
@@ -398,15 +456,29 @@ def verify_package(path: Path, password: str, *, key: bytes | None = None) -> Ve
                 continue
             digest, _, error = _read_member(zf, name)
             if error == "password":
-                _problem(report, name, "wrong_password", "이 파일의 비밀번호가 다릅니다",
-                         "this file has a different password")
+                _problem(
+                    report,
+                    name,
+                    "wrong_password",
+                    "이 파일의 비밀번호가 다릅니다",
+                    "this file has a different password",
+                )
             elif error:
-                _problem(report, name, "altered", f"파일이 변경되었거나 손상되었습니다 ({error})",
-                         f"file was changed or damaged ({error})")
+                _problem(
+                    report,
+                    name,
+                    "altered",
+                    f"파일이 변경되었거나 손상되었습니다 ({error})",
+                    f"file was changed or damaged ({error})",
+                )
             elif digest != expected[name]:
-                _problem(report, name, "sha256_mismatch",
-                         f"SHA-256 불일치: 목록 {expected[name][:16]}…, 실제 {digest[:16]}…",
-                         f"SHA-256 mismatch: manifest {expected[name][:16]}…, actual {digest[:16]}…")
+                _problem(
+                    report,
+                    name,
+                    "sha256_mismatch",
+                    f"SHA-256 불일치: 목록 {expected[name][:16]}…, 실제 {digest[:16]}…",
+                    f"SHA-256 mismatch: manifest {expected[name][:16]}…, actual {digest[:16]}…",
+                )
             else:
                 report.files_ok.append(name)
         for name in sorted(set(names) - set(expected) - {MANIFEST, SIGNATURE}):

@@ -17,8 +17,17 @@ GENESIS = "0" * 64
 MAX_LINK_TTL = timedelta(days=14)
 TOKEN_PREFIX = "gwe_"
 
-CUSTODY_FIELDS = ("package_id", "seq", "at", "action", "actor_id", "actor_name", "organisation",
-                  "request_id", "details")
+CUSTODY_FIELDS = (
+    "package_id",
+    "seq",
+    "at",
+    "action",
+    "actor_id",
+    "actor_name",
+    "organisation",
+    "request_id",
+    "details",
+)
 
 
 class LinkExpired(DomainError):
@@ -57,8 +66,11 @@ def new_token() -> tuple[str, str]:
 
 def check_link_ttl(ttl: timedelta) -> None:
     if ttl <= timedelta(0) or ttl > MAX_LINK_TTL:
-        raise ValidationFailed("다운로드 링크 유효기간은 14일 이내여야 합니다",
-                               "a download link must expire within 14 days", field="link_hours")
+        raise ValidationFailed(
+            "다운로드 링크 유효기간은 14일 이내여야 합니다",
+            "a download link must expire within 14 days",
+            field="link_hours",
+        )
 
 
 @dataclass(frozen=True)
@@ -86,24 +98,39 @@ class Refusal:
 
 def download_refusal(state: LinkState, now: datetime) -> Refusal | None:
     """Why this download is refused, in order of precedence; ``None`` when the file may be handed out."""
-    if state.user_id != state.recipient_user_id or (
-            state.link_found and state.user_id != state.link_recipient_user_id):
-        return Refusal(DownloadRefusal.not_recipient.code, Forbidden(
-            "이 패키지의 수령인만 내려받을 수 있습니다", "only the package's recipient may download it", field="token"))
+    if state.user_id != state.recipient_user_id or (state.link_found and state.user_id != state.link_recipient_user_id):
+        return Refusal(
+            DownloadRefusal.not_recipient.code,
+            Forbidden(
+                "이 패키지의 수령인만 내려받을 수 있습니다",
+                "only the package's recipient may download it",
+                field="token",
+            ),
+        )
     if not state.link_found:
-        return Refusal(DownloadRefusal.invalid_token.code, Forbidden(
-            "다운로드 링크가 올바르지 않습니다", "invalid download link", field="token"))
+        return Refusal(
+            DownloadRefusal.invalid_token.code,
+            Forbidden("다운로드 링크가 올바르지 않습니다", "invalid download link", field="token"),
+        )
     if state.package_revoked or state.link_revoked:
-        return Refusal(DownloadRefusal.revoked.code, LinkExpired(
-            "회수된 다운로드 링크입니다", "the download link was revoked", field="token"))
+        return Refusal(
+            DownloadRefusal.revoked.code,
+            LinkExpired("회수된 다운로드 링크입니다", "the download link was revoked", field="token"),
+        )
     assert state.link_expires_at is not None
     if as_utc(state.link_expires_at) <= now or as_utc(state.package_expires_at) <= now:
-        return Refusal(DownloadRefusal.expired.code, LinkExpired(
-            "다운로드 링크가 만료되었습니다", "the download link has expired", field="token"))
+        return Refusal(
+            DownloadRefusal.expired.code,
+            LinkExpired("다운로드 링크가 만료되었습니다", "the download link has expired", field="token"),
+        )
     if state.max_uses is not None and state.used_count >= state.max_uses:
-        return Refusal(DownloadRefusal.used_up.code, LinkExpired(
-            "다운로드 횟수를 모두 사용했습니다", "the download link has been used up", field="token"))
+        return Refusal(
+            DownloadRefusal.used_up.code,
+            LinkExpired("다운로드 횟수를 모두 사용했습니다", "the download link has been used up", field="token"),
+        )
     if not state.file_present:
-        return Refusal(DownloadRefusal.file_missing.code, LinkExpired(
-            "패키지 파일이 파기되었습니다", "the package file was destroyed", field="package_id"))
+        return Refusal(
+            DownloadRefusal.file_missing.code,
+            LinkExpired("패키지 파일이 파기되었습니다", "the package file was destroyed", field="package_id"),
+        )
     return None

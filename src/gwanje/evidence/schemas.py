@@ -87,13 +87,27 @@ class EvidencePackageRead(BaseModel):
     @classmethod
     def of(cls, row: EvidencePackage) -> EvidencePackageRead:
         return cls(
-            id=row.id, package_uid=row.package_uid, request_ref=row.request_ref, purpose=row.purpose,
-            recipient_user_id=row.recipient_user_id, recipient_name=row.recipient_name,
-            created_by=row.created_by_name, created_at=row.created_at, expires_at=row.expires_at,
-            file_name=row.file_name, size_bytes=row.size_bytes, sha256=row.sha256,
-            manifest_sha256=row.manifest_sha256, clip_count=row.clip_count,
-            camera_ids=[c for c in row.camera_ids.split(",") if c], masked=row.masked, watermarked=row.watermarked,
-            detector=row.detector, password_channel=row.password_channel, revoked_at=row.revoked_at)
+            id=row.id,
+            package_uid=row.package_uid,
+            request_ref=row.request_ref,
+            purpose=row.purpose,
+            recipient_user_id=row.recipient_user_id,
+            recipient_name=row.recipient_name,
+            created_by=row.created_by_name,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            file_name=row.file_name,
+            size_bytes=row.size_bytes,
+            sha256=row.sha256,
+            manifest_sha256=row.manifest_sha256,
+            clip_count=row.clip_count,
+            camera_ids=[c for c in row.camera_ids.split(",") if c],
+            masked=row.masked,
+            watermarked=row.watermarked,
+            detector=row.detector,
+            password_channel=row.password_channel,
+            revoked_at=row.revoked_at,
+        )
 
 
 class EvidenceExportRead(EvidencePackageRead):
@@ -123,9 +137,17 @@ class CustodyEntryRead(BaseModel):
 
     @classmethod
     def of(cls, e: CustodyEntry) -> CustodyEntryRead:
-        return cls(seq=e.seq, at=e.at, action=e.action, actor_id=e.actor_id, actor_name=e.actor_name,
-                   organisation=e.organisation, request_id=e.request_id,
-                   details=json.loads(e.details) if e.details else None, hash=e.hash)
+        return cls(
+            seq=e.seq,
+            at=e.at,
+            action=e.action,
+            actor_id=e.actor_id,
+            actor_name=e.actor_name,
+            organisation=e.organisation,
+            request_id=e.request_id,
+            details=json.loads(e.details) if e.details else None,
+            hash=e.hash,
+        )
 
 
 class CustodyChainRead(BaseModel):
@@ -138,8 +160,12 @@ class CustodyChainRead(BaseModel):
 
     @classmethod
     def of(cls, check: CustodyCheck) -> CustodyChainRead:
-        return cls(ok=check.ok, entries=check.entries, bad_seq=check.bad_seq,
-                   problem=None if check.ok else Notice(ko=check.problem_ko, en=check.problem_en))
+        return cls(
+            ok=check.ok,
+            entries=check.entries,
+            bad_seq=check.bad_seq,
+            problem=None if check.ok else Notice(ko=check.problem_ko, en=check.problem_en),
+        )
 
 
 class CustodyLogRead(BaseModel):

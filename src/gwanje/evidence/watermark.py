@@ -71,8 +71,10 @@ class WatermarkFilter:
         self.size = max(14, height // 28)
 
     def vf(self) -> str:
-        common = (f"fontfile={_escape_path(self.font)}:expansion=none:fontsize={self.size}:"
-                  f"fontcolor=white@0.85:box=1:boxcolor=black@0.45:boxborderw={max(4, self.size // 4)}")
+        common = (
+            f"fontfile={_escape_path(self.font)}:expansion=none:fontsize={self.size}:"
+            f"fontcolor=white@0.85:box=1:boxcolor=black@0.45:boxborderw={max(4, self.size // 4)}"
+        )
         margin = max(8, self.size // 2)
         top = f"drawtext={common}:textfile={_escape_path(self._top)}:x={margin}:y={margin}"
         bottom = f"drawtext={common}:textfile={_escape_path(self._bottom)}:x=w-tw-{margin}:y=h-th-{margin}"

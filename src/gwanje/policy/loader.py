@@ -90,9 +90,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
             path=source,
         ) from exc
     except UnicodeDecodeError as exc:
-        raise PolicyError(
-            "정책 파일은 UTF-8이어야 합니다", "policy file must be UTF-8", path=source
-        ) from exc
+        raise PolicyError("정책 파일은 UTF-8이어야 합니다", "policy file must be UTF-8", path=source) from exc
     return parse_policy(text, source=source)
 
 
@@ -223,8 +221,8 @@ class _Builder:
         if not (isinstance(node, ScalarNode) and node.tag == _TAG + "str" and _HHMM.match(node.value)):
             self.fail(
                 node,
-                f"{what}: 잘못된 시각 {raw!r} — 따옴표로 감싼 \"HH:MM\" 형식이어야 합니다",
-                f"{what}: bad time {raw!r} — expected a quoted \"HH:MM\"",
+                f'{what}: 잘못된 시각 {raw!r} — 따옴표로 감싼 "HH:MM" 형식이어야 합니다',
+                f'{what}: bad time {raw!r} — expected a quoted "HH:MM"',
             )
         hours, minutes = node.value.split(":")
         return time(int(hours), int(minutes))
@@ -290,9 +288,23 @@ class _Builder:
             root,
             "policy",
             (
-                "schema_version", "agreement", "organisations", "clauses", "purposes", "departments",
-                "annex1", "roles", "permissions", "duty", "ownership", "access", "staffing",
-                "retention", "security", "standard_data", "map",
+                "schema_version",
+                "agreement",
+                "organisations",
+                "clauses",
+                "purposes",
+                "departments",
+                "annex1",
+                "roles",
+                "permissions",
+                "duty",
+                "ownership",
+                "access",
+                "staffing",
+                "retention",
+                "security",
+                "standard_data",
+                "map",
             ),
             ("demo_accounts",),
         )
@@ -347,8 +359,11 @@ class _Builder:
 
     def organisation(self, node: Node, what: str) -> Organisation:
         m = _Map(
-            self, node, what,
-            ("code", "party_ko", "name_ko", "name_en", "head_ko", "head_en"), ("address_ko", "short_ko", "short_en"),
+            self,
+            node,
+            what,
+            ("code", "party_ko", "name_ko", "name_en", "head_ko", "head_en"),
+            ("address_ko", "short_ko", "short_en"),
         )
         code = self.pattern(m["code"], f"{what}.code", _CODE)
         address = m.get("address_ko")
@@ -396,10 +411,19 @@ class _Builder:
 
     def annex1_row(self, node: Node, what: str) -> Annex1Row:
         m = _Map(
-            self, node, what,
+            self,
+            node,
+            what,
             (
-                "department", "primary_purpose", "camera_group", "label_ko", "secondary_purposes",
-                "storage_mode", "owner", "remarks_ko", "clause",
+                "department",
+                "primary_purpose",
+                "camera_group",
+                "label_ko",
+                "secondary_purposes",
+                "storage_mode",
+                "owner",
+                "remarks_ko",
+                "clause",
             ),
         )
         group = m["camera_group"]
@@ -510,7 +534,9 @@ class _Builder:
 
     def duty(self, node: Node) -> Duty:
         m = _Map(
-            self, node, "duty",
+            self,
+            node,
+            "duty",
             ("timezone", "day", "operator", "supervisors", "dispatch", "situations", "rooms", "video_management"),
         )
         operator = self.ref(m["operator"], "duty.operator", "organisation")
@@ -556,7 +582,8 @@ class _Builder:
         organisations = self.refs(m["organisations"], "duty.dispatch.organisations", "organisation")
         if not organisations:
             self.fail(
-                m["organisations"], "duty.dispatch.organisations: 비어 있습니다",
+                m["organisations"],
+                "duty.dispatch.organisations: 비어 있습니다",
                 "duty.dispatch.organisations: must not be empty",
             )
         roles = []
@@ -607,16 +634,16 @@ class _Builder:
                             item,
                             f"duty.situations: 장치 메시지 {by}이(가) '{claimed[key]}'와 '{situation.type}'에 "
                             "중복 지정되었습니다",
-                            f"duty.situations: device message {by} raises both '{claimed[key]}' and "
-                            f"'{situation.type}'",
+                            f"duty.situations: device message {by} raises both '{claimed[key]}' and '{situation.type}'",
                         )
                     claimed[key] = situation.type
 
     def situation(self, node: Node, what: str) -> Situation:
         m = _Map(
-            self, node, what,
-            ("type", "ko", "en", "responsible", "recognise", "respond", "two_stage", "remarks_ko", "clause",
-             "purpose"),
+            self,
+            node,
+            what,
+            ("type", "ko", "en", "responsible", "recognise", "respond", "two_stage", "remarks_ko", "clause", "purpose"),
             ("sop", "escalation", "raised_by"),
         )
         recognise = _Map(self, m["recognise"], f"{what}.recognise", ("organisation", "role"))
@@ -671,12 +698,14 @@ class _Builder:
                 self.fail(m["code"], f"{what}: 중복된 단계 '{code}'", f"{what}: duplicate step '{code}'")
             seen.add(code)
             required = m.get("required")
-            steps.append(SopStep(
-                code=code,
-                ko=self.text(m["ko"], f"{what}[{i}].ko"),
-                en=self.text(m["en"], f"{what}[{i}].en"),
-                required=True if required is None else self.boolean(required, f"{what}[{i}].required"),
-            ))
+            steps.append(
+                SopStep(
+                    code=code,
+                    ko=self.text(m["ko"], f"{what}[{i}].ko"),
+                    en=self.text(m["en"], f"{what}[{i}].en"),
+                    required=True if required is None else self.boolean(required, f"{what}[{i}].required"),
+                )
+            )
         return tuple(steps)
 
     def escalation(self, node: Node | None, what: str) -> Escalation | None:
@@ -701,7 +730,9 @@ class _Builder:
 
     def video_management(self, node: Node, what: str) -> VideoManagementDuty:
         m = _Map(
-            self, node, what,
+            self,
+            node,
+            what,
             ("code", "ko", "en", "organisation", "department", "purposes", "system_ko", "clause"),
         )
         return VideoManagementDuty(
@@ -725,11 +756,18 @@ class _Builder:
 
     def access(self, node: Node) -> AccessRules:
         m = _Map(
-            self, node, "access",
+            self,
+            node,
+            "access",
             (
-                "rbac_clause", "incident_only_organisations", "incident_only_clause",
-                "emergency_organisations", "emergency_clause", "document_due_hours",
-                "usage_result_due_days", "usage_result_clause",
+                "rbac_clause",
+                "incident_only_organisations",
+                "incident_only_clause",
+                "emergency_organisations",
+                "emergency_clause",
+                "document_due_hours",
+                "usage_result_due_days",
+                "usage_result_clause",
             ),
         )
         return AccessRules(
@@ -774,7 +812,6 @@ class _Builder:
             clause=self.ref(m["clause"], "security.clause", "clause"),
         )
 
-
     def standard_data(self, node: Node) -> StandardData:
         m = _Map(self, node, "standard_data", ("purpose_map", "organisation_rules", "default_organisation"))
         what = "standard_data.purpose_map"
@@ -790,10 +827,12 @@ class _Builder:
         for i, item in enumerate(self.seq(m["organisation_rules"], "standard_data.organisation_rules")):
             where = f"standard_data.organisation_rules[{i}]"
             rule = _Map(self, item, where, ("contains", "organisation"))
-            rules.append((
-                self.text(rule["contains"], f"{where}.contains"),
-                self.ref(rule["organisation"], f"{where}.organisation", "organisation"),
-            ))
+            rules.append(
+                (
+                    self.text(rule["contains"], f"{where}.contains"),
+                    self.ref(rule["organisation"], f"{where}.organisation", "organisation"),
+                )
+            )
         return StandardData(
             purpose_map=FrozenMap(purpose_map),
             organisation_rules=tuple(rules),
@@ -807,7 +846,8 @@ class _Builder:
         neighbourhoods = m.get("neighbourhoods")
         return MapSettings(
             boundary=self.map_name(m["boundary"], "map.boundary"),
-            neighbourhoods=None if neighbourhoods is None or self.is_null(neighbourhoods)
+            neighbourhoods=None
+            if neighbourhoods is None or self.is_null(neighbourhoods)
             else self.map_name(neighbourhoods, "map.neighbourhoods"),
         )
 
@@ -850,12 +890,14 @@ class _Builder:
                     f"{what}.department: 부서 '{department}'은(는) 역할 '{role}'의 기관 소속이 아닙니다",
                     f"{what}.department: department '{department}' is not of role '{role}''s organisation",
                 )
-            accounts.append(DemoAccount(
-                username=username,
-                display_name=self.text(m["display_name"], f"{what}.display_name"),
-                role=role,
-                department=department,
-            ))
+            accounts.append(
+                DemoAccount(
+                    username=username,
+                    display_name=self.text(m["display_name"], f"{what}.display_name"),
+                    role=role,
+                    department=department,
+                )
+            )
         return tuple(accounts)
 
 
@@ -869,9 +911,7 @@ def _keyword(node: Node) -> str | None:
 def _with_annex_purposes(department: Department, annex1: tuple[Annex1Row, ...]) -> Department:
     rows = [row for row in annex1 if row.department == department.code]
     primary = tuple(dict.fromkeys(row.primary_purpose for row in rows))
-    secondary = tuple(
-        dict.fromkeys(p for row in rows for p in row.secondary_purposes if p not in primary)
-    )
+    secondary = tuple(dict.fromkeys(p for row in rows for p in row.secondary_purposes if p not in primary))
     return Department(
         code=department.code,
         ko=department.ko,

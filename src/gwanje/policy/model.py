@@ -21,7 +21,12 @@ BOARD_KEYWORDS: tuple[str, ...] = ("all", "own_department", "none")
 # The device message types the situations capability parses (gwanje.situations.messages). Data, not
 # policy: a policy says which of them raise which situation (duty.situations[].raised_by).
 DEVICE_MESSAGE_TYPES: tuple[str, ...] = (
-    "emergency_bell", "u_seoul_safety", "video_analytics", "plate_read", "camera_fault", "camera_recovery",
+    "emergency_bell",
+    "u_seoul_safety",
+    "video_analytics",
+    "plate_read",
+    "camera_fault",
+    "camera_recovery",
     "manual_report",
 )
 
@@ -526,8 +531,7 @@ class Policy:
         """
         wanted = set(purposes)
         rows = [
-            row for row in self.duty.video_management
-            if row.purposes and (not wanted or wanted & set(row.purposes))
+            row for row in self.duty.video_management if row.purposes and (not wanted or wanted & set(row.purposes))
         ]
         organisations = {row.organisation for row in rows} or {self.duty.operator}
         try:

@@ -39,8 +39,9 @@ def _floats(value: str | None, n: int, name: str) -> tuple[float, ...] | None:
     except ValueError:
         parts = ()
     if len(parts) != n or any(p != p or p in (float("inf"), float("-inf")) for p in parts):
-        raise ValidationFailed(f"{name}: 숫자 {n}개를 쉼표로 구분해 주세요",
-                               f"{name}: expected {n} comma-separated numbers", field=name)
+        raise ValidationFailed(
+            f"{name}: 숫자 {n}개를 쉼표로 구분해 주세요", f"{name}: expected {n} comma-separated numbers", field=name
+        )
     return parts
 
 
@@ -60,13 +61,23 @@ def camera_query(
             raise ValidationFailed("제어 문자는 쓸 수 없습니다", "control characters are not allowed", field=name)
     box = _floats(bbox, 4, "bbox")
     if box and (box[0] > box[2] or box[1] > box[3]):
-        raise ValidationFailed("bbox: 남<북, 서<동이어야 합니다", "bbox: south must be < north and west < east",
-                               field="bbox")
+        raise ValidationFailed(
+            "bbox: 남<북, 서<동이어야 합니다", "bbox: south must be < north and west < east", field="bbox"
+        )
     around = _floats(near, 3, "near")
     if around and not (0 < around[2] <= 50_000):
         raise ValidationFailed("반경은 0~50,000m입니다", "radius must be within 0-50,000 m", field="near")
-    return CameraQuery(q=q, department=department, purpose=purpose, status=status.value if status else None,
-                       bbox=box, near=around, include_retired=include_retired, limit=limit, offset=offset)
+    return CameraQuery(
+        q=q,
+        department=department,
+        purpose=purpose,
+        status=status.value if status else None,
+        bbox=box,
+        near=around,
+        include_retired=include_retired,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/cameras", response_model=CameraPage)
@@ -83,8 +94,9 @@ def cameras_geojson(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(cam
 
 
 @router.post("/cameras", response_model=CameraRead, status_code=201)
-def create(body: CameraCreate, request: Request, db: DB, policy: PolicyDep, principal: Writer,
-           scope: WriteScope) -> CameraRead:
+def create(
+    body: CameraCreate, request: Request, db: DB, policy: PolicyDep, principal: Writer, scope: WriteScope
+) -> CameraRead:
     with db.uow() as uow:
         return CameraRead.from_camera(service.create_camera(uow, principal.actor(request), policy, body, scope))
 
@@ -95,19 +107,29 @@ def read(camera: ReadableCamera) -> CameraRead:
 
 
 @router.patch("/cameras/{camera_id}", response_model=CameraRead)
-def update(camera_id: int, body: CameraUpdate, request: Request, db: DB, policy: PolicyDep,
-           principal: Writer, scope: WriteScope) -> CameraRead:
+def update(
+    camera_id: int,
+    body: CameraUpdate,
+    request: Request,
+    db: DB,
+    policy: PolicyDep,
+    principal: Writer,
+    scope: WriteScope,
+) -> CameraRead:
     with db.uow() as uow:
-        return CameraRead.from_camera(service.update_camera(uow, principal.actor(request), policy, camera_id, body,
-                                                            scope))
+        return CameraRead.from_camera(
+            service.update_camera(uow, principal.actor(request), policy, camera_id, body, scope)
+        )
 
 
 @router.post("/cameras/{camera_id}/retire", response_model=CameraRead)
-def retire(camera_id: int, body: CameraRetire, request: Request, db: DB, principal: Writer,
-           scope: WriteScope) -> CameraRead:
+def retire(
+    camera_id: int, body: CameraRetire, request: Request, db: DB, principal: Writer, scope: WriteScope
+) -> CameraRead:
     with db.uow() as uow:
-        return CameraRead.from_camera(service.retire_camera(uow, principal.actor(request), camera_id, body.reason,
-                                                            scope))
+        return CameraRead.from_camera(
+            service.retire_camera(uow, principal.actor(request), camera_id, body.reason, scope)
+        )
 
 
 @router.get("/reports/annex1", response_model=Annex1Read)

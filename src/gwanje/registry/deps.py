@@ -58,8 +58,9 @@ def _console_camera(camera_id: int, _: Reader, db: DB, policy: PolicyDep) -> Cam
         return _camera(camera_id, _, db)
     except NotFound:
         # The console says it in its own words (the API names the id it did not find).
-        raise NotFound(Translator("ko", policy)("camera.not_found"),
-                       Translator("en", policy)("camera.not_found")) from None
+        raise NotFound(
+            Translator("ko", policy)("camera.not_found"), Translator("en", policy)("camera.not_found")
+        ) from None
 
 
 ConsoleCamera = Annotated[CameraRead, Depends(_console_camera)]

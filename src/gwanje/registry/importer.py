@@ -84,10 +84,14 @@ class ImportSummary:
         return self.imported + self.updated + self.unchanged + len(self.rejected)
 
     def audit_payload(self) -> dict[str, Any]:
-        lines = [{"line": line, "reasons": [r.code for r in reasons]}
-                 for line, reasons in self.rejected[:REJECTED_DETAIL_LIMIT]]
-        warned = [{"line": line, "warnings": [r.code for r in reasons]}
-                  for line, reasons in self.warnings[:REJECTED_DETAIL_LIMIT]]
+        lines = [
+            {"line": line, "reasons": [r.code for r in reasons]}
+            for line, reasons in self.rejected[:REJECTED_DETAIL_LIMIT]
+        ]
+        warned = [
+            {"line": line, "warnings": [r.code for r in reasons]}
+            for line, reasons in self.warnings[:REJECTED_DETAIL_LIMIT]
+        ]
         payload: dict[str, Any] = {
             "file_sha256": self.file_sha256,
             "encoding": self.encoding,
@@ -150,13 +154,39 @@ def _lookup(policy: Any) -> DepartmentLookup:
 # import holds the sites table (see _IdBlock), so encoding needs no database round trip.
 
 SITE_COLUMNS = (
-    "id", "site_key", "managing_agency", "road_address", "lot_address", "agency_phone", "latitude",
-    "longitude", "standard_purpose", "data_date", "row_digest", "created_at", "updated_at",
+    "id",
+    "site_key",
+    "managing_agency",
+    "road_address",
+    "lot_address",
+    "agency_phone",
+    "latitude",
+    "longitude",
+    "standard_purpose",
+    "data_date",
+    "row_digest",
+    "created_at",
+    "updated_at",
 )
 CAMERA_COLUMNS = (
-    "site_id", "management_number", "search_text", "department", "owner_organisation", "primary_purpose",
-    "secondary_purposes", "camera_group", "storage_mode", "latitude", "longitude", "direction",
-    "resolution_mp", "retention_days", "installed_month", "status", "created_at", "updated_at",
+    "site_id",
+    "management_number",
+    "search_text",
+    "department",
+    "owner_organisation",
+    "primary_purpose",
+    "secondary_purposes",
+    "camera_group",
+    "storage_mode",
+    "latitude",
+    "longitude",
+    "direction",
+    "resolution_mp",
+    "retention_days",
+    "installed_month",
+    "status",
+    "created_at",
+    "updated_at",
 )
 
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -192,8 +222,7 @@ def _annex(defaults: DepartmentLookup, rec: SiteRecord) -> tuple[str | None, str
 class _Encoder:
     """Builds new site and camera rows for one dialect."""
 
-    def __init__(self, dialect: str, now: datetime, bind: Callable[[Any, str, Any], Any],
-                 defaults: DepartmentLookup):
+    def __init__(self, dialect: str, now: datetime, bind: Callable[[Any, str, Any], Any], defaults: DepartmentLookup):
         self.text = dialect == "postgresql"
         self.defaults = defaults
         self.now = now.isoformat() if self.text else bind(SITES, "created_at", now)
@@ -212,13 +241,27 @@ class _Encoder:
 
     def site(self, rec: SiteRecord, site_id: int) -> Any:
         if self.text:
-            return (f"{site_id}\t{_esc(rec.site_key)}\t{_esc(rec.managing_agency)}\t{_esc(rec.road_address)}"
-                    f"\t{_esc(rec.lot_address)}\t{_esc(rec.agency_phone)}\t{rec.latitude!r}\t{rec.longitude!r}"
-                    f"\t{_esc(rec.standard_purpose)}\t{self._date(rec.data_date)}\t{rec.digest}"
-                    f"\t{self.now}\t{self.now}\n")
-        return (site_id, rec.site_key, rec.managing_agency, rec.road_address, rec.lot_address, rec.agency_phone,
-                rec.latitude, rec.longitude, rec.standard_purpose, self._date(rec.data_date), rec.digest,
-                self.now, self.now)
+            return (
+                f"{site_id}\t{_esc(rec.site_key)}\t{_esc(rec.managing_agency)}\t{_esc(rec.road_address)}"
+                f"\t{_esc(rec.lot_address)}\t{_esc(rec.agency_phone)}\t{rec.latitude!r}\t{rec.longitude!r}"
+                f"\t{_esc(rec.standard_purpose)}\t{self._date(rec.data_date)}\t{rec.digest}"
+                f"\t{self.now}\t{self.now}\n"
+            )
+        return (
+            site_id,
+            rec.site_key,
+            rec.managing_agency,
+            rec.road_address,
+            rec.lot_address,
+            rec.agency_phone,
+            rec.latitude,
+            rec.longitude,
+            rec.standard_purpose,
+            self._date(rec.data_date),
+            rec.digest,
+            self.now,
+            self.now,
+        )
 
     def cameras(self, rec: SiteRecord, site_id: int, numbers: Iterable[int]) -> list[Any]:
         department, storage, group = _annex(self.defaults, rec)
@@ -226,15 +269,31 @@ class _Encoder:
         tail = " " + tail if tail else ""
         key = rec.site_key
         if self.text:
-            const = (f"{_esc(department)}\t{rec.owner_organisation}\t{rec.primary_purpose}\t,\t{_esc(group)}"
-                     f"\t{storage}\t{rec.latitude!r}\t{rec.longitude!r}\t{_esc(rec.direction)}"
-                     f"\t{_num(rec.resolution_mp)}\t{rec.retention_days}\t{_esc(rec.installed_month)}"
-                     f"\tactive\t{self.now}\t{self.now}\n")
+            const = (
+                f"{_esc(department)}\t{rec.owner_organisation}\t{rec.primary_purpose}\t,\t{_esc(group)}"
+                f"\t{storage}\t{rec.latitude!r}\t{rec.longitude!r}\t{_esc(rec.direction)}"
+                f"\t{_num(rec.resolution_mp)}\t{rec.retention_days}\t{_esc(rec.installed_month)}"
+                f"\tactive\t{self.now}\t{self.now}\n"
+            )
             key, key_lower, tail = _esc(key), _esc(key.lower()), _esc(tail)
             return [f"{site_id}\t{key}-{n:02d}\t{key_lower}-{n:02d}{tail}\t{const}" for n in numbers]
-        const = (department, rec.owner_organisation, rec.primary_purpose, ",", group, storage, rec.latitude,
-                 rec.longitude, rec.direction, rec.resolution_mp, rec.retention_days, rec.installed_month,
-                 "active", self.now, self.now)
+        const = (
+            department,
+            rec.owner_organisation,
+            rec.primary_purpose,
+            ",",
+            group,
+            storage,
+            rec.latitude,
+            rec.longitude,
+            rec.direction,
+            rec.resolution_mp,
+            rec.retention_days,
+            rec.installed_month,
+            "active",
+            self.now,
+            self.now,
+        )
         key_lower = key.lower()
         return [(site_id, f"{key}-{n:02d}", f"{key_lower}-{n:02d}{tail}", *const) for n in numbers]
 
@@ -271,8 +330,9 @@ class _IdBlock:
 
     def publish(self) -> None:
         if self.postgres and self.next > self.first:
-            self.conn.exec_driver_sql("SELECT setval(%(seq)s::regclass, %(last)s)",
-                                      {"seq": self.sequence, "last": self.next - 1})
+            self.conn.exec_driver_sql(
+                "SELECT setval(%(seq)s::regclass, %(last)s)", {"seq": self.sequence, "last": self.next - 1}
+            )
 
 
 class _BulkWriter:
@@ -297,8 +357,13 @@ class _BulkWriter:
         """Insert one encoded payload (see :meth:`_Encoder.payload`)."""
         self.insert_pieces(table, columns, [(0, payload)])
 
-    def insert_pieces(self, table, columns: tuple[str, ...], pieces: list[tuple[int, Any]],  # noqa: ANN001
-                      after: Callable[[int], None] | None = None) -> None:
+    def insert_pieces(
+        self,
+        table: Any,
+        columns: tuple[str, ...],
+        pieces: list[tuple[int, Any]],
+        after: Callable[[int], None] | None = None,
+    ) -> None:
         """Insert payload pieces in one statement where the driver allows; ``after(mark)`` follows each piece."""
         if not any(payload for _, payload in pieces):
             for mark, _ in pieces:
@@ -340,8 +405,14 @@ class _Batch:
     new_cameras: int = 0
 
 
-def _classify(rows: Iterable[StandardRow], existing: dict[str, tuple[int, str | None]], encoder: _Encoder,
-              ids: _IdBlock, size: int, step: int) -> Iterator[_Batch]:
+def _classify(
+    rows: Iterable[StandardRow],
+    existing: dict[str, tuple[int, str | None]],
+    encoder: _Encoder,
+    ids: _IdBlock,
+    size: int,
+    step: int,
+) -> Iterator[_Batch]:
     """Sort rows into rejected / unchanged / changed / new, and encode the new ones. No database access.
 
     A batch's cameras come in pieces of about ``step`` file rows, so that progress can be reported
@@ -499,25 +570,49 @@ def import_standard(
         if changed:
             audit.append_many(actor, _apply_changes(conn, writer, encoder, changed, now, summary))
         audit.append(actor, Change("registry.import", "standard_file", reader.sha256, None, summary.audit_payload()))
-        uow.record(StandardDataImported(reader.sha256, summary.imported, summary.updated, summary.cameras_added,
-                                        summary.cameras_retired))
+        uow.record(
+            StandardDataImported(
+                reader.sha256, summary.imported, summary.updated, summary.cameras_added, summary.cameras_retired
+            )
+        )
         uow.commit()
 
     summary.seconds = time.perf_counter() - started
     if progress is not None and last != (done, done):
         progress(done, done)
-    log.info("standard import %s: %d new, %d updated, %d unchanged, %d rejected, %d warned in %.1fs",
-             reader.sha256[:12], summary.imported, summary.updated, summary.unchanged, len(summary.rejected),
-             len(summary.warnings), summary.seconds)
+    log.info(
+        "standard import %s: %d new, %d updated, %d unchanged, %d rejected, %d warned in %.1fs",
+        reader.sha256[:12],
+        summary.imported,
+        summary.updated,
+        summary.unchanged,
+        len(summary.rejected),
+        len(summary.warnings),
+        summary.seconds,
+    )
     return summary
 
 
 # ---- changed sites -----------------------------------------------------------------------------
 
-SITE_FIELDS = ("managing_agency", "road_address", "lot_address", "agency_phone", "latitude", "longitude",
-               "standard_purpose", "data_date")
-CAMERA_FIELDS = ("primary_purpose", "owner_organisation", "direction", "resolution_mp", "retention_days",
-                 "installed_month")
+SITE_FIELDS = (
+    "managing_agency",
+    "road_address",
+    "lot_address",
+    "agency_phone",
+    "latitude",
+    "longitude",
+    "standard_purpose",
+    "data_date",
+)
+CAMERA_FIELDS = (
+    "primary_purpose",
+    "owner_organisation",
+    "direction",
+    "resolution_mp",
+    "retention_days",
+    "installed_month",
+)
 _NUMBER_RE = re.compile(r"-(\d{2,3})$")
 
 
@@ -535,8 +630,14 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _apply_changes(conn: Connection, writer: _BulkWriter, encoder: _Encoder, changed: list[tuple[int, SiteRecord]],
-                   now: datetime, summary: ImportSummary) -> list[Change]:
+def _apply_changes(
+    conn: Connection,
+    writer: _BulkWriter,
+    encoder: _Encoder,
+    changed: list[tuple[int, SiteRecord]],
+    now: datetime,
+    summary: ImportSummary,
+) -> list[Change]:
     """Update changed sites and their numbered cameras; returns one audit change per site."""
     defaults = encoder.defaults
     changes: list[Change] = []
@@ -544,14 +645,31 @@ def _apply_changes(conn: Connection, writer: _BulkWriter, encoder: _Encoder, cha
     camera_updates: list[dict[str, Any]] = []
     camera_retirements: list[dict[str, Any]] = []
     new_cameras: list[Any] = []
-    cam_cols = [CAMERAS.c[name] for name in (
-        "id", "site_id", "management_number", "status", "department", "storage_mode", "camera_group",
-        "latitude", "longitude", "search_text", *CAMERA_FIELDS)]
+    cam_cols = [
+        CAMERAS.c[name]
+        for name in (
+            "id",
+            "site_id",
+            "management_number",
+            "status",
+            "department",
+            "storage_mode",
+            "camera_group",
+            "latitude",
+            "longitude",
+            "search_text",
+            *CAMERA_FIELDS,
+        )
+    ]
     for i in range(0, len(changed), 500):
-        chunk = changed[i:i + 500]
+        chunk = changed[i : i + 500]
         ids = [site_id for site_id, _ in chunk]
-        sites = {r.id: r for r in conn.execute(
-            select(SITES.c.id, SITES.c.site_key, *[SITES.c[f] for f in SITE_FIELDS]).where(SITES.c.id.in_(ids)))}
+        sites = {
+            r.id: r
+            for r in conn.execute(
+                select(SITES.c.id, SITES.c.site_key, *[SITES.c[f] for f in SITE_FIELDS]).where(SITES.c.id.in_(ids))
+            )
+        }
         cams: dict[int, list] = {site_id: [] for site_id in ids}
         for cam in conn.execute(select(*cam_cols).where(CAMERAS.c.site_id.in_(ids)).order_by(CAMERAS.c.id)):
             cams[cam.site_id].append(cam)
@@ -573,10 +691,14 @@ def _apply_changes(conn: Connection, writer: _BulkWriter, encoder: _Encoder, cha
                 new = getattr(rec, name)
                 if old != new:
                     before[name], after[name] = old, new
-            site_updates.append({
-                "b_id": site_id, "row_digest": rec.digest, "updated_at": now,
-                **{name: getattr(rec, name) for name in SITE_FIELDS},
-            })
+            site_updates.append(
+                {
+                    "b_id": site_id,
+                    "row_digest": rec.digest,
+                    "updated_at": now,
+                    **{name: getattr(rec, name) for name in SITE_FIELDS},
+                }
+            )
 
             annex = defaults(rec.primary_purpose, rec.owner_organisation)
             tail = _haystack_tail(rec)
@@ -609,11 +731,15 @@ def _apply_changes(conn: Connection, writer: _BulkWriter, encoder: _Encoder, cha
                 }
                 reactivate = cam.status == "retired"
                 if reactivate or any(getattr(cam, k) != v for k, v in values.items()):
-                    camera_updates.append({
-                        "b_id": cam.id, **values, "updated_at": now,
-                        "status": "active" if reactivate else cam.status,
-                        "retired_at": None,
-                    })
+                    camera_updates.append(
+                        {
+                            "b_id": cam.id,
+                            **values,
+                            "updated_at": now,
+                            "status": "active" if reactivate else cam.status,
+                            "retired_at": None,
+                        }
+                    )
                     added += reactivate
             missing = [n for n in range(1, rec.camera_count + 1) if n not in numbered]
             new_cameras.extend(encoder.cameras(rec, site_id, missing))
@@ -625,9 +751,13 @@ def _apply_changes(conn: Connection, writer: _BulkWriter, encoder: _Encoder, cha
 
     if site_updates:
         conn.execute(
-            update(SITES).where(SITES.c.id == bindparam("b_id")).values(
-                row_digest=bindparam("row_digest"), updated_at=bindparam("updated_at"),
-                **{name: bindparam(name) for name in SITE_FIELDS}),
+            update(SITES)
+            .where(SITES.c.id == bindparam("b_id"))
+            .values(
+                row_digest=bindparam("row_digest"),
+                updated_at=bindparam("updated_at"),
+                **{name: bindparam(name) for name in SITE_FIELDS},
+            ),
             site_updates,
         )
     if camera_updates:
@@ -638,8 +768,9 @@ def _apply_changes(conn: Connection, writer: _BulkWriter, encoder: _Encoder, cha
         )
     if camera_retirements:
         conn.execute(
-            update(CAMERAS).where(CAMERAS.c.id == bindparam("b_id")).values(
-                status="retired", retired_at=now, updated_at=now),
+            update(CAMERAS)
+            .where(CAMERAS.c.id == bindparam("b_id"))
+            .values(status="retired", retired_at=now, updated_at=now),
             camera_retirements,
         )
     writer.insert(CAMERAS, CAMERA_COLUMNS, encoder.payload(new_cameras))
@@ -661,14 +792,28 @@ def export_standard(db: Database, path: str | os.PathLike, encoding: str = "utf-
     """
     s, c = SITES.c, CAMERAS.c
     stmt = (
-        select(s.id, s.managing_agency, s.road_address, s.lot_address, s.standard_purpose, s.agency_phone,
-               s.latitude, s.longitude, s.data_date, c.primary_purpose, c.resolution_mp, c.direction,
-               c.retention_days, c.installed_month)
+        select(
+            s.id,
+            s.managing_agency,
+            s.road_address,
+            s.lot_address,
+            s.standard_purpose,
+            s.agency_phone,
+            s.latitude,
+            s.longitude,
+            s.data_date,
+            c.primary_purpose,
+            c.resolution_mp,
+            c.direction,
+            c.retention_days,
+            c.installed_month,
+        )
         .join_from(SITES, CAMERAS, c.site_id == s.id)
         .where(c.status != "retired")
         .order_by(s.id, c.id)
     )
     with db.reading() as session:
+
         def sites() -> Iterator[StandardOut]:
             for _, group in groupby(_stream(session, stmt), key=lambda r: r.id):
                 rows = list(group)
@@ -694,9 +839,22 @@ def export_standard(db: Database, path: str | os.PathLike, encoding: str = "utf-
 
 
 GEOJSON_PROPERTIES = (
-    "management_number", "name", "site_key", "department", "owner_organisation", "primary_purpose",
-    "camera_group", "status", "storage_mode", "direction", "direction_deg", "resolution_mp",
-    "retention_days", "installed_month", "road_address", "lot_address",
+    "management_number",
+    "name",
+    "site_key",
+    "department",
+    "owner_organisation",
+    "primary_purpose",
+    "camera_group",
+    "status",
+    "storage_mode",
+    "direction",
+    "direction_deg",
+    "resolution_mp",
+    "retention_days",
+    "installed_month",
+    "road_address",
+    "lot_address",
 )
 
 
@@ -707,10 +865,28 @@ def export_geojson(db: Database, path: str | os.PathLike, *, include_retired: bo
     """
     s, c = SITES.c, CAMERAS.c
     stmt = (
-        select(c.id, c.management_number, c.name, s.site_key, c.department, c.owner_organisation,
-               c.primary_purpose, c.secondary_purposes, c.camera_group, c.status, c.storage_mode, c.direction,
-               c.direction_deg, c.resolution_mp, c.retention_days, c.installed_month, s.road_address,
-               s.lot_address, c.latitude, c.longitude)
+        select(
+            c.id,
+            c.management_number,
+            c.name,
+            s.site_key,
+            c.department,
+            c.owner_organisation,
+            c.primary_purpose,
+            c.secondary_purposes,
+            c.camera_group,
+            c.status,
+            c.storage_mode,
+            c.direction,
+            c.direction_deg,
+            c.resolution_mp,
+            c.retention_days,
+            c.installed_month,
+            s.road_address,
+            s.lot_address,
+            c.latitude,
+            c.longitude,
+        )
         .join_from(CAMERAS, SITES, c.site_id == s.id)
         .order_by(c.id)
     )

@@ -50,8 +50,16 @@ def radius_bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, 
     return lat - dlat, lon - dlon, lat + dlat, lon + dlon
 
 
-_COMPASS = (("북", "N"), ("북동", "NE"), ("동", "E"), ("남동", "SE"),
-            ("남", "S"), ("남서", "SW"), ("서", "W"), ("북서", "NW"))
+_COMPASS = (
+    ("북", "N"),
+    ("북동", "NE"),
+    ("동", "E"),
+    ("남동", "SE"),
+    ("남", "S"),
+    ("남서", "SW"),
+    ("서", "W"),
+    ("북서", "NW"),
+)
 
 
 def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

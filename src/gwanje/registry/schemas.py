@@ -36,13 +36,15 @@ class SiteRef(Strict):
 
 
 class CameraCreate(Strict):
-    management_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80,
-                                                        pattern=r"^[0-9A-Za-z가-힣_.\-]+$")]
+    management_number: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[0-9A-Za-z가-힣_.\-]+$")
+    ]
     name: Annotated[str, StringConstraints(max_length=200)] | None = None
     site: SiteRef | None = None
     department: Code | None = None
     installed_by: Code | None = Field(
-        default=None, description="Organisation that installed it (Art. 5 ownership); none: the policy's default owner")
+        default=None, description="Organisation that installed it (Art. 5 ownership); none: the policy's default owner"
+    )
     primary_purpose: Code | None = None
     secondary_purposes: list[Code] = Field(default_factory=list, max_length=20)
     camera_group: Code | None = None
@@ -247,7 +249,8 @@ class ImportSummaryRead(BaseModel):
     cameras_retired: int
     rejected: list[ImportLineRead]
     warnings: list[ImportLineRead] = Field(
-        default_factory=list, description="lines kept, but not as the file said (e.g. an unmapped 설치목적구분)")
+        default_factory=list, description="lines kept, but not as the file said (e.g. an unmapped 설치목적구분)"
+    )
     seconds: float
 
     @classmethod
@@ -255,11 +258,22 @@ class ImportSummaryRead(BaseModel):
         """From a :class:`gwanje.registry.importer.ImportSummary`."""
 
         def lines(items: list) -> list[ImportLineRead]:
-            return [ImportLineRead(line=line, reasons=[ReasonRead(**r.to_dict()) for r in reasons])
-                    for line, reasons in items]
+            return [
+                ImportLineRead(line=line, reasons=[ReasonRead(**r.to_dict()) for r in reasons])
+                for line, reasons in items
+            ]
 
-        return cls(file_sha256=summary.file_sha256, encoding=summary.encoding, form=summary.form,
-                   rows=summary.rows, imported=summary.imported, updated=summary.updated,
-                   unchanged=summary.unchanged, cameras_added=summary.cameras_added,
-                   cameras_retired=summary.cameras_retired, rejected=lines(summary.rejected),
-                   warnings=lines(summary.warnings), seconds=round(summary.seconds, 3))
+        return cls(
+            file_sha256=summary.file_sha256,
+            encoding=summary.encoding,
+            form=summary.form,
+            rows=summary.rows,
+            imported=summary.imported,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            cameras_added=summary.cameras_added,
+            cameras_retired=summary.cameras_retired,
+            rejected=lines(summary.rejected),
+            warnings=lines(summary.warnings),
+            seconds=round(summary.seconds, 3),
+        )

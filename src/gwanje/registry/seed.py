@@ -52,8 +52,15 @@ def annex_counts() -> tuple[AnnexCount, ...]:
     """The printed Annex 1 rows, from the data file shipped with the package."""
     text = resources.files("gwanje.data").joinpath(COUNTS_FILE).read_text(encoding="utf-8")
     return tuple(
-        AnnexCount(r["department"], r["primary_purpose"], r["camera_group"] or None, int(r["sites"]),
-                   int(r["cameras"]), tuple(p for p in r["prefer"].split(";") if p), r["prefix"])
+        AnnexCount(
+            r["department"],
+            r["primary_purpose"],
+            r["camera_group"] or None,
+            int(r["sites"]),
+            int(r["cameras"]),
+            tuple(p for p in r["prefer"].split(";") if p),
+            r["prefix"],
+        )
         for r in csv.DictReader(io.StringIO(text))
     )
 
@@ -61,7 +68,9 @@ def annex_counts() -> tuple[AnnexCount, ...]:
 def _annex_row(policy: Policy, count: AnnexCount) -> Annex1Row:
     for row in policy.annex1:
         if (row.department, row.primary_purpose, row.camera_group) == (
-            count.department, count.primary_purpose, count.camera_group
+            count.department,
+            count.primary_purpose,
+            count.camera_group,
         ):
             return row
     raise LookupError(f"policy has no Annex 1 row for {count.department}/{count.primary_purpose}")
@@ -106,37 +115,65 @@ def seed_seongdong(db: Database, policy: Policy, actor: Actor | None = None) -> 
                 site_id = next_site_id
                 next_site_id += 1
                 key = f"{count.prefix}-{n:03d}"
-                site_rows.append({
-                    "id": site_id, "site_key": key, "managing_agency": owner.name_ko,
-                    "road_address": rec.road_address, "lot_address": rec.lot_address,
-                    "agency_phone": rec.agency_phone, "latitude": rec.latitude, "longitude": rec.longitude,
-                    "standard_purpose": rec.standard_purpose, "data_date": rec.data_date, "row_digest": None,
-                    "created_at": now, "updated_at": now,
-                })
+                site_rows.append(
+                    {
+                        "id": site_id,
+                        "site_key": key,
+                        "managing_agency": owner.name_ko,
+                        "road_address": rec.road_address,
+                        "lot_address": rec.lot_address,
+                        "agency_phone": rec.agency_phone,
+                        "latitude": rec.latitude,
+                        "longitude": rec.longitude,
+                        "standard_purpose": rec.standard_purpose,
+                        "data_date": rec.data_date,
+                        "row_digest": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
                 for c in range(1, base + (1 if n <= extra else 0) + 1):
                     number = f"{key}-{c}"
-                    camera_rows.append({
-                        "management_number": number, "name": None, "site_id": site_id,
-                        "department": annex.department, "owner_organisation": annex.owner,
-                        "primary_purpose": annex.primary_purpose,
-                        "secondary_purposes": rules.join_purposes(secondary),
-                        "camera_group": annex.camera_group, "storage_mode": annex.storage_mode,
-                        "latitude": rec.latitude, "longitude": rec.longitude, "direction": rec.direction,
-                        "direction_deg": None,
-                        "resolution_mp": rec.pixels / 100 if rec.pixels else None,
-                        "retention_days": rec.retention_days or policy.retention.default_days,
-                        "installed_month": rec.installed_month, "status": "active", "stream_url": None,
-                        "search_text": rules.search_text(number, rec.road_address, rec.lot_address, owner.name_ko,
-                                                         rec.direction),
-                        "created_at": now, "updated_at": now, "retired_at": None,
-                    })
+                    camera_rows.append(
+                        {
+                            "management_number": number,
+                            "name": None,
+                            "site_id": site_id,
+                            "department": annex.department,
+                            "owner_organisation": annex.owner,
+                            "primary_purpose": annex.primary_purpose,
+                            "secondary_purposes": rules.join_purposes(secondary),
+                            "camera_group": annex.camera_group,
+                            "storage_mode": annex.storage_mode,
+                            "latitude": rec.latitude,
+                            "longitude": rec.longitude,
+                            "direction": rec.direction,
+                            "direction_deg": None,
+                            "resolution_mp": rec.pixels / 100 if rec.pixels else None,
+                            "retention_days": rec.retention_days or policy.retention.default_days,
+                            "installed_month": rec.installed_month,
+                            "status": "active",
+                            "stream_url": None,
+                            "search_text": rules.search_text(
+                                number, rec.road_address, rec.lot_address, owner.name_ko, rec.direction
+                            ),
+                            "created_at": now,
+                            "updated_at": now,
+                            "retired_at": None,
+                        }
+                    )
         session.execute(insert(Site), site_rows)
         session.execute(insert(Camera), camera_rows)
-        AuditLog(session).append(actor, Change(
-            "registry.seed", "registry", "seongdong",
-            after={"sites": len(site_rows), "cameras": len(camera_rows), "source": SEED_FILE},
-            clause="annex-1",
-        ))
+        AuditLog(session).append(
+            actor,
+            Change(
+                "registry.seed",
+                "registry",
+                "seongdong",
+                after={"sites": len(site_rows), "cameras": len(camera_rows), "source": SEED_FILE},
+                clause="annex-1",
+            ),
+        )
         uow.record(RegistrySeeded(len(site_rows), len(camera_rows)))
         uow.commit()
     log.info("seeded %d sites and %d cameras", len(site_rows), len(camera_rows))

@@ -37,9 +37,23 @@ from gwanje.registry.seed import seed_seongdong as seed_seongdong
 from gwanje.registry.spatial import CameraIndex as CameraIndex
 
 AUDITED_FIELDS = (
-    "name", "department", "owner_organisation", "primary_purpose", "secondary_purposes", "camera_group",
-    "storage_mode", "latitude", "longitude", "direction", "direction_deg", "resolution_mp", "retention_days",
-    "installed_month", "status", "stream_url", "retired_at",
+    "name",
+    "department",
+    "owner_organisation",
+    "primary_purpose",
+    "secondary_purposes",
+    "camera_group",
+    "storage_mode",
+    "latitude",
+    "longitude",
+    "direction",
+    "direction_deg",
+    "resolution_mp",
+    "retention_days",
+    "installed_month",
+    "status",
+    "stream_url",
+    "retired_at",
 )
 
 
@@ -76,8 +90,9 @@ def _validate_purposes(policy: Policy, department: str | None, primary: str | No
         if not policy.has_purpose(code):
             raise ValidationFailed(f"알 수 없는 목적: {code}", f"unknown purpose: {code}", field=name)
     if len(set(secondary)) != len(secondary):
-        raise ValidationFailed("주목적 외 용도가 중복되었습니다", "secondary purposes repeat",
-                               field="secondary_purposes")
+        raise ValidationFailed(
+            "주목적 외 용도가 중복되었습니다", "secondary purposes repeat", field="secondary_purposes"
+        )
     if department is None:
         if secondary:
             raise ValidationFailed(
@@ -90,8 +105,9 @@ def _validate_purposes(policy: Policy, department: str | None, primary: str | No
     for code in secondary:
         decision = decisions.secondary_purpose_allowed(policy, department, primary, code)
         if not decision.allowed:
-            raise ValidationFailed(decision.reason_ko, decision.reason_en, field="secondary_purposes",
-                                   clause=decision.clause)
+            raise ValidationFailed(
+                decision.reason_ko, decision.reason_en, field="secondary_purposes", clause=decision.clause
+            )
 
 
 def _validate_department(policy: Policy, department: str | None) -> None:
@@ -100,8 +116,9 @@ def _validate_department(policy: Policy, department: str | None) -> None:
     try:
         policy.department(department)
     except UnknownCode:
-        raise ValidationFailed(f"알 수 없는 부서: {department}", f"unknown department: {department}",
-                               field="department") from None
+        raise ValidationFailed(
+            f"알 수 없는 부서: {department}", f"unknown department: {department}", field="department"
+        ) from None
 
 
 def _validate_position(latitude: float, longitude: float) -> None:
@@ -116,11 +133,14 @@ def _validate_position(latitude: float, longitude: float) -> None:
 def _validate_group(policy: Policy, department: str | None, primary: str, group: str | None) -> None:
     if group is None:
         return
-    if not any(r.camera_group == group and r.department == department and r.primary_purpose == primary
-               for r in policy.annex1):
+    if not any(
+        r.camera_group == group and r.department == department and r.primary_purpose == primary for r in policy.annex1
+    ):
         raise ValidationFailed(
-            f"별표1에 없는 카메라 그룹: {group}", f"camera group not in Annex 1 for this department: {group}",
-            field="camera_group", clause="annex-1",
+            f"별표1에 없는 카메라 그룹: {group}",
+            f"camera group not in Annex 1 for this department: {group}",
+            field="camera_group",
+            clause="annex-1",
         )
 
 
@@ -135,8 +155,9 @@ def create_camera(uow: UnitOfWork, actor: Actor, policy: Policy, data: CameraCre
     try:
         policy.organisation(installed_by)
     except UnknownCode:
-        raise ValidationFailed(f"알 수 없는 기관: {installed_by}", f"unknown organisation: {installed_by}",
-                               field="installed_by") from None
+        raise ValidationFailed(
+            f"알 수 없는 기관: {installed_by}", f"unknown organisation: {installed_by}", field="installed_by"
+        ) from None
     if session.scalar(select(Camera.id).where(Camera.management_number == data.management_number)):
         raise Conflict(
             f"이미 등록된 관리번호: {data.management_number}",
@@ -171,16 +192,23 @@ def create_camera(uow: UnitOfWork, actor: Actor, policy: Policy, data: CameraCre
     camera.search_text = _haystack(camera, site)
     session.add(camera)
     session.flush()
-    AuditLog(session).append(actor, Change("camera.create", "camera", camera.management_number, None,
-                                           _snapshot(camera), clause="annex-1"))
+    AuditLog(session).append(
+        actor, Change("camera.create", "camera", camera.management_number, None, _snapshot(camera), clause="annex-1")
+    )
     uow.record(CameraRegistered(camera.id, camera.management_number))
     uow.commit()
     return camera
 
 
 def _haystack(camera: Camera, site: Site) -> str:
-    return rules.search_text(camera.management_number, camera.name, site.road_address, site.lot_address,
-                             site.managing_agency, camera.direction)
+    return rules.search_text(
+        camera.management_number,
+        camera.name,
+        site.road_address,
+        site.lot_address,
+        site.managing_agency,
+        camera.direction,
+    )
 
 
 def _site_for(session: Session, policy: Policy, data: CameraCreate, installed_by: str, now) -> Site:  # noqa: ANN001
@@ -215,8 +243,9 @@ def read_camera(session: Session, camera_id: int) -> CameraRead:
     return CameraRead.from_camera(get_camera(session, camera_id))
 
 
-def update_camera(uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int, data: CameraUpdate,
-                  scope: Scope = Scope()) -> Camera:
+def update_camera(
+    uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int, data: CameraUpdate, scope: Scope = Scope()
+) -> Camera:
     session = uow.session
     camera = get_camera(session, camera_id)
     scope.check(camera.department)
@@ -227,8 +256,9 @@ def update_camera(uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int,
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key}은(는) 비울 수 없습니다", f"{key} cannot be empty", field=key)
     if changes.get("status") == "retired":
-        raise ValidationFailed("철거는 retire 요청으로 하세요", "use the retire action to retire a camera",
-                               field="status")
+        raise ValidationFailed(
+            "철거는 retire 요청으로 하세요", "use the retire action to retire a camera", field="status"
+        )
     department = changes.get("department", camera.department)
     scope.check(department)
     primary = changes.get("primary_purpose", camera.primary_purpose)
@@ -260,8 +290,17 @@ def update_camera(uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int,
     camera.updated_at = utcnow()
     camera.search_text = _haystack(camera, camera.site)
     session.flush()
-    AuditLog(session).append(actor, Change("camera.update", "camera", camera.management_number, diff_before,
-                                           {k: after[k] for k in diff_before}, clause="annex-1"))
+    AuditLog(session).append(
+        actor,
+        Change(
+            "camera.update",
+            "camera",
+            camera.management_number,
+            diff_before,
+            {k: after[k] for k in diff_before},
+            clause="annex-1",
+        ),
+    )
     uow.record(CameraUpdated(camera.id, camera.management_number, tuple(diff_before)))
     uow.commit()
     return camera
@@ -279,9 +318,16 @@ def retire_camera(uow: UnitOfWork, actor: Actor, camera_id: int, reason: str, sc
     camera.retired_at = now
     camera.updated_at = now
     session.flush()
-    AuditLog(session).append(actor, Change("camera.retire", "camera", camera.management_number,
-                                           {"status": before["status"]},
-                                           {"status": "retired", "retired_at": now, "reason": reason}))
+    AuditLog(session).append(
+        actor,
+        Change(
+            "camera.retire",
+            "camera",
+            camera.management_number,
+            {"status": before["status"]},
+            {"status": "retired", "retired_at": now, "reason": reason},
+        ),
+    )
     uow.record(CameraRetired(camera.id, camera.management_number))
     uow.commit()
     return camera
@@ -304,8 +350,9 @@ def _filters(query: CameraQuery) -> list:
     if query.department:
         conds.append(Camera.department == query.department)
     if query.purpose:
-        conds.append(or_(Camera.primary_purpose == query.purpose,
-                         Camera.secondary_purposes.like(f"%,{query.purpose},%")))
+        conds.append(
+            or_(Camera.primary_purpose == query.purpose, Camera.secondary_purposes.like(f"%,{query.purpose},%"))
+        )
     if query.status:
         conds.append(Camera.status == query.status)
     box = query.bbox
@@ -324,12 +371,16 @@ def search_cameras(session: Session, query: CameraQuery) -> SearchResult:
         rows = session.scalars(select(Camera).options(joinedload(Camera.site)).where(*conds)).all()
         dist = {c.id: rules.haversine_m(lat, lon, c.latitude, c.longitude) for c in rows}
         inside = sorted((c for c in rows if dist[c.id] <= radius), key=lambda c: (dist[c.id], c.id))
-        page = inside[query.offset: query.offset + query.limit]
+        page = inside[query.offset : query.offset + query.limit]
         return SearchResult(page, len(inside), {c.id: round(dist[c.id], 1) for c in page})
     # One scan gives the page and the total (a window count), instead of a count and a page query.
     rows = session.execute(
-        select(Camera, func.count().over().label("total")).options(joinedload(Camera.site)).where(*conds)
-        .order_by(Camera.management_number).limit(query.limit).offset(query.offset)
+        select(Camera, func.count().over().label("total"))
+        .options(joinedload(Camera.site))
+        .where(*conds)
+        .order_by(Camera.management_number)
+        .limit(query.limit)
+        .offset(query.offset)
     ).all()
     if rows:
         return SearchResult([r[0] for r in rows], rows[0][1])
@@ -342,15 +393,24 @@ def search_cameras(session: Session, query: CameraQuery) -> SearchResult:
 def search_page(session: Session, query: CameraQuery) -> CameraPage:
     """One page of matching cameras, as the API and the console list show it."""
     result = search_cameras(session, query)
-    return CameraPage(total=result.total, limit=query.limit, offset=query.offset,
-                      items=[CameraRead.from_camera(c) for c in result.items])
+    return CameraPage(
+        total=result.total,
+        limit=query.limit,
+        offset=query.offset,
+        items=[CameraRead.from_camera(c) for c in result.items],
+    )
 
 
 def annex1_report(session: Session, policy: Policy) -> Annex1Read:
     """Annex 1 computed from the registry: sites and cameras per department and camera group."""
     rows = session.execute(
-        select(Camera.department, Camera.primary_purpose, Camera.camera_group,
-               func.count(func.distinct(Camera.site_id)), func.count(Camera.id))
+        select(
+            Camera.department,
+            Camera.primary_purpose,
+            Camera.camera_group,
+            func.count(func.distinct(Camera.site_id)),
+            func.count(Camera.id),
+        )
         .where(Camera.status != "retired")
         .group_by(Camera.department, Camera.primary_purpose, Camera.camera_group)
     ).all()
@@ -358,26 +418,49 @@ def annex1_report(session: Session, policy: Policy) -> Annex1Read:
     out: list[Annex1RowRead] = []
     for row in policy.annex1:
         sites, cams = counts.pop((row.department, row.primary_purpose, row.camera_group), (0, 0))
-        out.append(_annex_row(policy, row.department, row.primary_purpose, row.camera_group, row.label_ko,
-                              list(row.secondary_purposes), row.remarks_ko or "", sites, cams))
+        out.append(
+            _annex_row(
+                policy,
+                row.department,
+                row.primary_purpose,
+                row.camera_group,
+                row.label_ko,
+                list(row.secondary_purposes),
+                row.remarks_ko or "",
+                sites,
+                cams,
+            )
+        )
     for (dept, primary, group), (sites, cams) in sorted(counts.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         label = policy.purpose(primary).ko if policy.has_purpose(primary) else primary
         out.append(_annex_row(policy, dept, primary, group, label, [], "별표1 외 / not in Annex 1", sites, cams))
     # A site can hold cameras of several rows, so the total counts distinct sites.
-    total_sites = session.scalar(
-        select(func.count(func.distinct(Camera.site_id))).where(Camera.status != "retired")) or 0
+    total_sites = (
+        session.scalar(select(func.count(func.distinct(Camera.site_id))).where(Camera.status != "retired")) or 0
+    )
     operator = policy.operator_organisation
     return Annex1Read(
         title_ko=f"[별표 1] {operator.name_ko} 다목적 CCTV 운영 현황",
         title_en=f"Annex 1 — multi-purpose CCTV, {operator.name_en}",
         agreement_ko=policy.agreement.title_ko,
         agreement_en=policy.agreement.title_en,
-        rows=out, total_sites=total_sites, total_cameras=sum(r.cameras for r in out),
+        rows=out,
+        total_sites=total_sites,
+        total_cameras=sum(r.cameras for r in out),
     )
 
 
-def _annex_row(policy: Policy, dept: str | None, primary: str, group: str | None, label: str,
-               secondary: list[str], remarks: str, sites: int, cams: int) -> Annex1RowRead:
+def _annex_row(
+    policy: Policy,
+    dept: str | None,
+    primary: str,
+    group: str | None,
+    label: str,
+    secondary: list[str],
+    remarks: str,
+    sites: int,
+    cams: int,
+) -> Annex1RowRead:
     try:
         dept_ko = policy.department(dept).ko if dept else "(미지정)"
     except UnknownCode:
@@ -400,10 +483,22 @@ def cameras_feature_collection(session: Session, query: CameraQuery) -> dict[str
     """A light FeatureCollection for the map: one Point per camera, no ORM objects."""
     conds = _filters(query)
     rows = session.execute(
-        select(Camera.id, Camera.management_number, Camera.latitude, Camera.longitude, Camera.primary_purpose,
-               Camera.secondary_purposes, Camera.status, Camera.department, Camera.storage_mode, Site.site_key,
-               Site.road_address)
-        .join(Site, Site.id == Camera.site_id).where(*conds).order_by(Camera.id)
+        select(
+            Camera.id,
+            Camera.management_number,
+            Camera.latitude,
+            Camera.longitude,
+            Camera.primary_purpose,
+            Camera.secondary_purposes,
+            Camera.status,
+            Camera.department,
+            Camera.storage_mode,
+            Site.site_key,
+            Site.road_address,
+        )
+        .join(Site, Site.id == Camera.site_id)
+        .where(*conds)
+        .order_by(Camera.id)
     ).all()
     features = [
         {
@@ -411,9 +506,14 @@ def cameras_feature_collection(session: Session, query: CameraQuery) -> dict[str
             "id": r.id,
             "geometry": {"type": "Point", "coordinates": [round(r.longitude, 7), round(r.latitude, 7)]},
             "properties": {
-                "id": r.id, "management_number": r.management_number, "primary_purpose": r.primary_purpose,
-                "secondary_purposes": [p for p in r.secondary_purposes.split(",") if p], "status": r.status,
-                "department": r.department, "storage_mode": r.storage_mode, "site_key": r.site_key,
+                "id": r.id,
+                "management_number": r.management_number,
+                "primary_purpose": r.primary_purpose,
+                "secondary_purposes": [p for p in r.secondary_purposes.split(",") if p],
+                "status": r.status,
+                "department": r.department,
+                "storage_mode": r.storage_mode,
+                "site_key": r.site_key,
                 "address": r.road_address,
             },
         }

@@ -59,12 +59,14 @@ def _coordinate(lat: float, lon: float) -> tuple[float, float]:
         lat_f, lon_f = float(lat), float(lon)
     except (TypeError, ValueError):
         raise ValueError(
-            f"위경도는 숫자여야 합니다 / latitude and longitude must be numbers: {lat!r}, {lon!r}") from None
+            f"위경도는 숫자여야 합니다 / latitude and longitude must be numbers: {lat!r}, {lon!r}"
+        ) from None
     if not (math.isfinite(lat_f) and math.isfinite(lon_f)):
         raise ValueError(f"위경도가 유한한 값이 아닙니다 / latitude and longitude must be finite: {lat!r}, {lon!r}")
     if not (-90.0 <= lat_f <= 90.0 and -180.0 <= lon_f <= 180.0):
-        raise ValueError(f"위경도 범위를 벗어났습니다 / latitude must be in [-90, 90] and longitude in [-180, 180]: "
-                         f"{lat_f}, {lon_f}")
+        raise ValueError(
+            f"위경도 범위를 벗어났습니다 / latitude must be in [-90, 90] and longitude in [-180, 180]: {lat_f}, {lon_f}"
+        )
     return lat_f, lon_f
 
 
@@ -319,8 +321,10 @@ def _kernels() -> tuple:
         try:
             import numba
         except ImportError:
-            log.warning("numba가 없어 카메라 색인이 느리게 동작합니다 / numba is not installed: "
-                        "the camera index runs as plain Python, far slower")
+            log.warning(
+                "numba가 없어 카메라 색인이 느리게 동작합니다 / numba is not installed: "
+                "the camera index runs as plain Python, far slower"
+            )
             _compiled = (_knn, _ball)
             return _compiled
 
@@ -402,8 +406,10 @@ class CameraIndex:
         lat = np.asarray(lats, dtype=np.float64)
         lon = np.asarray(lons, dtype=np.float64)
         if id_arr.ndim != 1 or lat.ndim != 1 or lon.ndim != 1 or not (len(id_arr) == len(lat) == len(lon)):
-            raise ValueError("ids, lats, lons는 같은 길이의 1차원 목록이어야 합니다 / "
-                             f"ids, lats and lons must be 1-D and equally long ({len(id_arr)}, {len(lat)}, {len(lon)})")
+            raise ValueError(
+                "ids, lats, lons는 같은 길이의 1차원 목록이어야 합니다 / "
+                f"ids, lats and lons must be 1-D and equally long ({len(id_arr)}, {len(lat)}, {len(lon)})"
+            )
         if len(id_arr) == 0:
             return cls(np.empty(0, dtype=np.int64), lat, lon)
         if not np.issubdtype(id_arr.dtype, np.integer):
@@ -415,8 +421,10 @@ class CameraIndex:
         bad = ~(np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"카메라 {int(id_arr[i])}의 위경도가 잘못되었습니다 / camera {int(id_arr[i])} has an "
-                             f"invalid position: {lat[i]}, {lon[i]}")
+            raise ValueError(
+                f"카메라 {int(id_arr[i])}의 위경도가 잘못되었습니다 / camera {int(id_arr[i])} has an "
+                f"invalid position: {lat[i]}, {lon[i]}"
+            )
         return cls(id_arr, lat, lon)
 
     def __len__(self) -> int:
@@ -436,8 +444,7 @@ class CameraIndex:
             k = int(k)
         if not 1 <= k <= MAX_K:
             raise ValueError(f"k는 1 이상 {MAX_K} 이하여야 합니다 / k must be between 1 and {MAX_K}: {k}")
-        if not (lat.__class__ is float and lon.__class__ is float and -90.0 <= lat <= 90.0
-                and -180.0 <= lon <= 180.0):
+        if not (lat.__class__ is float and lon.__class__ is float and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             lat, lon = _coordinate(lat, lon)
         if max_m is None:
             max_m, bound2 = math.inf, math.inf
@@ -475,8 +482,7 @@ def load_camera_positions(db: Database) -> tuple[list[int], list[float], list[fl
     lats: list[float] = []
     lons: list[float] = []
     with db.reading() as session:
-        rows = session.execute(
-            select(Camera.id, Camera.latitude, Camera.longitude).where(Camera.status != "retired"))
+        rows = session.execute(select(Camera.id, Camera.latitude, Camera.longitude).where(Camera.status != "retired"))
         for cid, lat, lon in rows:
             ids.append(cid)
             lats.append(lat)
@@ -492,8 +498,12 @@ class CameraIndexCache:
     change is never lost to a build that read the table just before it.
     """
 
-    def __init__(self, db: Database | None = None, *,
-                 loader: Callable[[], tuple[Sequence[int], Sequence[float], Sequence[float]]] | None = None):
+    def __init__(
+        self,
+        db: Database | None = None,
+        *,
+        loader: Callable[[], tuple[Sequence[int], Sequence[float], Sequence[float]]] | None = None,
+    ):
         if loader is None:
             if db is None:
                 raise ValueError("db 또는 loader가 필요합니다 / a database or a loader is required")

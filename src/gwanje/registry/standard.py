@@ -46,7 +46,19 @@ LON = "WGS84경도"
 DATA_DATE = "데이터기준일자"
 
 STANDARD_COLUMNS: tuple[str, ...] = (
-    AGENCY, ROAD, LOT, PURPOSE, COUNT, PIXELS, DIRECTION, RETENTION, INSTALLED, PHONE, LAT, LON, DATA_DATE,
+    AGENCY,
+    ROAD,
+    LOT,
+    PURPOSE,
+    COUNT,
+    PIXELS,
+    DIRECTION,
+    RETENTION,
+    INSTALLED,
+    PHONE,
+    LAT,
+    LON,
+    DATA_DATE,
 )
 REQUIRED_COLUMNS = STANDARD_COLUMNS
 
@@ -102,11 +114,13 @@ def purpose_outcome(policy: Policy, value: str) -> tuple[str | None, Reason | No
         return OTHER_PURPOSE, Reason(
             "purpose_unmapped",
             f"정책에 없는 설치목적구분 {shown!r}: '기타'(other)로 등록했습니다",
-            f"installation purpose (설치목적구분) {shown!r} is not in the policy: registered as 'other'")
+            f"installation purpose (설치목적구분) {shown!r} is not in the policy: registered as 'other'",
+        )
     return None, Reason(
         "purpose_unmapped",
         f"정책에 없는 설치목적구분입니다: {shown!r}",
-        f"installation purpose (설치목적구분) {shown!r} is not in the policy")
+        f"installation purpose (설치목적구분) {shown!r} is not in the policy",
+    )
 
 
 def purpose_from_standard(value: str, policy: Policy | None = None) -> str:
@@ -203,8 +217,10 @@ class StandardHeader:
 
 # ---- value parsing -----------------------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 _YM = re.compile(r"^(\d{4})\s*[-./]?\s*(\d{1,2})(?:\s*[-./]\s*\d{1,2})?\.?$")
 _YM_KO = re.compile(r"^(\d{4})\s*년\s*(\d{1,2})\s*월?(?:\s*\d{1,2}\s*일)?$")
 _YY_MON = re.compile(r"^(\d{1,2})-([A-Za-z]{3})$")
@@ -286,12 +302,17 @@ def _count_of(text: str) -> int | Reason:
         if not value.is_integer() or value <= 0:
             raise ValueError(text)
     except ValueError:
-        return Reason("camera_count_invalid",
-                      f"카메라대수는 1 이상의 정수여야 합니다: {text!r}",
-                      f"camera count (카메라대수) must be a whole number of at least 1: {text!r}")
+        return Reason(
+            "camera_count_invalid",
+            f"카메라대수는 1 이상의 정수여야 합니다: {text!r}",
+            f"camera count (카메라대수) must be a whole number of at least 1: {text!r}",
+        )
     if value > MAX_CAMERAS_PER_SITE:
-        return Reason("camera_count_implausible", f"카메라대수가 너무 큽니다: {text}",
-                      f"camera count is implausibly large (over {MAX_CAMERAS_PER_SITE}): {text}")
+        return Reason(
+            "camera_count_implausible",
+            f"카메라대수가 너무 큽니다: {text}",
+            f"camera count is implausibly large (over {MAX_CAMERAS_PER_SITE}): {text}",
+        )
     return int(value)
 
 
@@ -305,8 +326,11 @@ def _pixels_of(text: str) -> float | None | Reason:
         if value < 0:
             raise ValueError(text)
     except ValueError:
-        return Reason("pixels_invalid", f"카메라화소수가 0 이상의 숫자가 아닙니다: {text!r}",
-                      f"pixel count (카메라화소수) is not a non-negative number: {text!r}")
+        return Reason(
+            "pixels_invalid",
+            f"카메라화소수가 0 이상의 숫자가 아닙니다: {text!r}",
+            f"pixel count (카메라화소수) is not a non-negative number: {text!r}",
+        )
     return value or None  # "0" means unknown in published files
 
 
@@ -320,8 +344,11 @@ def _retention_of(text: str) -> int | Reason:
         if not value.is_integer() or value <= 0:
             raise ValueError(text)
     except ValueError:
-        return Reason("retention_invalid", f"보관일수는 1 이상의 정수여야 합니다: {text!r}",
-                      f"retention days (보관일수) must be a whole number of at least 1: {text!r}")
+        return Reason(
+            "retention_invalid",
+            f"보관일수는 1 이상의 정수여야 합니다: {text!r}",
+            f"retention days (보관일수) must be a whole number of at least 1: {text!r}",
+        )
     return int(value)
 
 
@@ -330,32 +357,56 @@ def _month_of(text: str) -> str | None | Reason:
     try:
         return parse_month(text)
     except ValueError:
-        return Reason("installed_month_invalid", f"설치연월을 해석할 수 없습니다: {text.strip()!r}",
-                      f"installation month (설치연월) is not a month: {text.strip()!r}")
+        return Reason(
+            "installed_month_invalid",
+            f"설치연월을 해석할 수 없습니다: {text.strip()!r}",
+            f"installation month (설치연월) is not a month: {text.strip()!r}",
+        )
 
 
 def _position_reason(lat_text: str, lon_text: str, lat: float | None, lon: float | None) -> Reason:
     if not lat_text or not lon_text:
         return Reason("position_missing", "위도 또는 경도가 없습니다", "latitude or longitude is missing")
     if lat is None or lon is None:
-        return Reason("position_invalid", f"위도·경도가 숫자가 아닙니다: {lat_text}, {lon_text}",
-                      f"latitude/longitude is not a number: {lat_text}, {lon_text}")
+        return Reason(
+            "position_invalid",
+            f"위도·경도가 숫자가 아닙니다: {lat_text}, {lon_text}",
+            f"latitude/longitude is not a number: {lat_text}, {lon_text}",
+        )
     if lat == 0 and lon == 0:
         return Reason("position_zero", "위도·경도가 0/0입니다 (좌표 없음)", "position is 0/0 (no coordinates)")
     if inside_korea(lon, lat):
-        return Reason("position_swapped", f"위치가 대한민국 밖입니다 (위도·경도가 바뀐 듯): {lat_text}, {lon_text}",
-                      f"position is outside Korea (latitude and longitude swapped?): {lat_text}, {lon_text}")
-    return Reason("position_outside_korea", f"위치가 대한민국 밖입니다: {lat_text}, {lon_text}",
-                  f"position is outside Korea: {lat_text}, {lon_text}")
+        return Reason(
+            "position_swapped",
+            f"위치가 대한민국 밖입니다 (위도·경도가 바뀐 듯): {lat_text}, {lon_text}",
+            f"position is outside Korea (latitude and longitude swapped?): {lat_text}, {lon_text}",
+        )
+    return Reason(
+        "position_outside_korea",
+        f"위치가 대한민국 밖입니다: {lat_text}, {lon_text}",
+        f"position is outside Korea: {lat_text}, {lon_text}",
+    )
 
 
-def _too_long(agency: str, road: str, lot: str, purpose: str, direction: str, phone: str,
-              site_key: str) -> tuple[Reason, ...]:
-    checks = ((AGENCY, agency, 120), (ROAD, road, 300), (LOT, lot, 300), (PURPOSE, purpose, 40),
-              (DIRECTION, direction, 120), (PHONE, phone, 40), (MANAGEMENT_NO, site_key, MAX_SITE_KEY))
-    return tuple(Reason("field_too_long", f"{name} 값이 너무 깁니다 (최대 {limit}자)",
-                        f"{name} is longer than {limit} characters")
-                 for name, value, limit in checks if len(value) > limit)
+def _too_long(
+    agency: str, road: str, lot: str, purpose: str, direction: str, phone: str, site_key: str
+) -> tuple[Reason, ...]:
+    checks = (
+        (AGENCY, agency, 120),
+        (ROAD, road, 300),
+        (LOT, lot, 300),
+        (PURPOSE, purpose, 40),
+        (DIRECTION, direction, 120),
+        (PHONE, phone, 40),
+        (MANAGEMENT_NO, site_key, MAX_SITE_KEY),
+    )
+    return tuple(
+        Reason(
+            "field_too_long", f"{name} 값이 너무 깁니다 (최대 {limit}자)", f"{name} is longer than {limit} characters"
+        )
+        for name, value, limit in checks
+        if len(value) > limit
+    )
 
 
 # ---- decoding and header -------------------------------------------------------------------------
@@ -417,7 +468,7 @@ def _lines(text: str) -> Iterator[str]:
             if start < len(text):
                 yield text[start:]
             return
-        yield text[start:end + 1]
+        yield text[start : end + 1]
         start = end + 1
 
 
@@ -500,10 +551,17 @@ class StandardReader:
                 if n < ncols:
                     cells = cells + [""] * (ncols - n)
                 elif any(c.strip() for c in cells[ncols:]):
-                    yield StandardRow(line, None, (Reason(
-                        "field_count",
-                        f"필드 수({n})가 헤더({ncols})와 다릅니다 (따옴표 누락?)",
-                        f"{n} fields but the header has {ncols} (unbalanced quotes?)"),))
+                    yield StandardRow(
+                        line,
+                        None,
+                        (
+                            Reason(
+                                "field_count",
+                                f"필드 수({n})가 헤더({ncols})와 다릅니다 (따옴표 누락?)",
+                                f"{n} fields but the header has {ncols} (unbalanced quotes?)",
+                            ),
+                        ),
+                    )
                     continue
             reasons: list[Reason] = []
             agency = cells[i_agency].strip()
@@ -548,16 +606,30 @@ class StandardReader:
                 site_key = "STD-" + sha1(basis.encode("utf-8")).hexdigest()[:20]
             road, lot = cells[i_road].strip(), cells[i_lot].strip()
             direction, phone = cells[i_dir].strip(), cells[i_phone].strip()
-            if (len(agency) > 120 or len(road) > 300 or len(lot) > 300 or len(purpose_text) > 40
-                    or len(direction) > 120 or len(phone) > 40 or len(site_key) > MAX_SITE_KEY):
+            if (
+                len(agency) > 120
+                or len(road) > 300
+                or len(lot) > 300
+                or len(purpose_text) > 40
+                or len(direction) > 120
+                or len(phone) > 40
+                or len(site_key) > MAX_SITE_KEY
+            ):
                 yield StandardRow(line, None, _too_long(agency, road, lot, purpose_text, direction, phone, site_key))
                 continue
             first = seen.get(site_key)
             if first is not None:
-                yield StandardRow(line, None, (Reason(
-                    "duplicate_site",
-                    f"같은 개소가 {first}행에 이미 있습니다 ({site_key})",
-                    f"the same site already appears on line {first} ({site_key})"),))
+                yield StandardRow(
+                    line,
+                    None,
+                    (
+                        Reason(
+                            "duplicate_site",
+                            f"같은 개소가 {first}행에 이미 있습니다 ({site_key})",
+                            f"the same site already appears on line {first} ({site_key})",
+                        ),
+                    ),
+                )
                 continue
             seen[site_key] = line
 
@@ -565,29 +637,50 @@ class StandardReader:
             if owner is None:
                 owner = owners[agency] = policy.standard_organisation(agency)
             data_date = parse_data_date(cells[i_date].strip())
-            digest = sha256("\x1f".join((
-                site_key, agency, road, lot, purpose_text, str(count), fmt_number(pixels), direction,
-                str(retention), month or "", phone, repr(lat), repr(lon), str(data_date or ""),
-            )).encode("utf-8")).hexdigest()
-            yield StandardRow(line, SiteRecord(
-                site_key=site_key,
-                managing_agency=agency,
-                road_address=road or None,
-                lot_address=lot or None,
-                standard_purpose=purpose_text,
-                primary_purpose=primary,
-                camera_count=count,
-                pixels=pixels,
-                direction=direction or None,
-                retention_days=retention,
-                installed_month=month,
-                agency_phone=phone or None,
-                latitude=lat,
-                longitude=lon,
-                data_date=data_date,
-                owner_organisation=owner,
-                digest=digest,
-            ), (), (purpose_note,) if purpose_note is not None else ())
+            digest = sha256(
+                "\x1f".join(
+                    (
+                        site_key,
+                        agency,
+                        road,
+                        lot,
+                        purpose_text,
+                        str(count),
+                        fmt_number(pixels),
+                        direction,
+                        str(retention),
+                        month or "",
+                        phone,
+                        repr(lat),
+                        repr(lon),
+                        str(data_date or ""),
+                    )
+                ).encode("utf-8")
+            ).hexdigest()
+            yield StandardRow(
+                line,
+                SiteRecord(
+                    site_key=site_key,
+                    managing_agency=agency,
+                    road_address=road or None,
+                    lot_address=lot or None,
+                    standard_purpose=purpose_text,
+                    primary_purpose=primary,
+                    camera_count=count,
+                    pixels=pixels,
+                    direction=direction or None,
+                    retention_days=retention,
+                    installed_month=month,
+                    agency_phone=phone or None,
+                    latitude=lat,
+                    longitude=lon,
+                    data_date=data_date,
+                    owner_organisation=owner,
+                    digest=digest,
+                ),
+                (),
+                (purpose_note,) if purpose_note is not None else (),
+            )
         self._text = ""  # release the decoded text once read
 
 
@@ -684,8 +777,9 @@ def write_standard_file(sites: Iterable[StandardOut], path: str | os.PathLike, e
     The file is written next to its target and renamed, so a failure leaves no half-written file.
     """
     if encoding.lower().replace("_", "-") not in {"utf-8-sig", "utf-8", "cp949", "euc-kr"}:
-        raise StandardFormatError(f"지원하지 않는 인코딩: {encoding}", f"unsupported encoding: {encoding}",
-                                  field="encoding")
+        raise StandardFormatError(
+            f"지원하지 않는 인코딩: {encoding}", f"unsupported encoding: {encoding}", field="encoding"
+        )
     target = Path(path)
     tmp = target.with_name(target.name + ".part")
     try:
@@ -693,7 +787,7 @@ def write_standard_file(sites: Iterable[StandardOut], path: str | os.PathLike, e
             n = write_standard(sites, fh)
     except UnicodeEncodeError as exc:
         tmp.unlink(missing_ok=True)
-        bad = exc.object[exc.start:exc.end]
+        bad = exc.object[exc.start : exc.end]
         raise StandardFormatError(
             f"{encoding}(으)로 쓸 수 없는 문자가 있습니다: {bad!r}; UTF-8로 내보내세요",
             f"character {bad!r} cannot be written in {encoding}; export as UTF-8",

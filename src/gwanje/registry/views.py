@@ -51,9 +51,17 @@ def _clean(value: str | None, limit: int) -> str | None:
 
 
 @router.get("/cameras")
-def camera_list(request: Request, principal: Reader, db: DB, policy: PolicyDep, q: str | None = None,
-                department: str | None = None, purpose: str | None = None, status: str | None = None,
-                page: str | None = None) -> Response:
+def camera_list(
+    request: Request,
+    principal: Reader,
+    db: DB,
+    policy: PolicyDep,
+    q: str | None = None,
+    department: str | None = None,
+    purpose: str | None = None,
+    status: str | None = None,
+    page: str | None = None,
+) -> Response:
     filters = {
         "q": _clean(q, 200),
         "department": _clean(department, 40),
@@ -72,10 +80,20 @@ def camera_list(request: Request, principal: Reader, db: DB, policy: PolicyDep, 
         return "/cameras?" + urlencode({**active, "page": n})
 
     context = dict(
-        items=items, total=result.total, page=number, pages=pages, filters=filters, page_url=page_url,
-        start=(number - 1) * PAGE_SIZE + 1 if items else 0, end=(number - 1) * PAGE_SIZE + len(items),
-        departments=policy.departments, purposes=policy.purposes, statuses=list(CameraStatus.codes()),
-        colours=purpose_colours(policy), status_colours=status_colours(), **LABEL_SETS,
+        items=items,
+        total=result.total,
+        page=number,
+        pages=pages,
+        filters=filters,
+        page_url=page_url,
+        start=(number - 1) * PAGE_SIZE + 1 if items else 0,
+        end=(number - 1) * PAGE_SIZE + len(items),
+        departments=policy.departments,
+        purposes=policy.purposes,
+        statuses=list(CameraStatus.codes()),
+        colours=purpose_colours(policy),
+        status_colours=status_colours(),
+        **LABEL_SETS,
     )
     name = "registry/camera_results.html" if is_htmx_partial(request) else "registry/cameras.html"
     return render(request, name, principal, **context)
@@ -84,9 +102,15 @@ def camera_list(request: Request, principal: Reader, db: DB, policy: PolicyDep, 
 @router.get("/cameras/{camera_id}")
 def camera_detail(request: Request, principal: Reader, camera: ConsoleCamera, policy: PolicyDep) -> Response:
     colours = purpose_colours(policy)
-    return render(request, "registry/camera_detail.html", principal, camera=camera,
-                  colour=colours.get(camera.primary_purpose, "#333333"),
-                  boundary_url="/api/geo/boundary" if policy.map is not None else None, **LABEL_SETS)
+    return render(
+        request,
+        "registry/camera_detail.html",
+        principal,
+        camera=camera,
+        colour=colours.get(camera.primary_purpose, "#333333"),
+        boundary_url="/api/geo/boundary" if policy.map is not None else None,
+        **LABEL_SETS,
+    )
 
 
 # ---------------------------------------------------------------- map
@@ -103,13 +127,24 @@ def map_config(policy: Policy, tr: Translator) -> dict[str, Any]:
         "boundaryUrl": "/api/geo/boundary" if policy.map is not None else None,
         "neighbourhoodsUrl": "/api/geo/neighbourhoods" if policy.map and policy.map.neighbourhoods else None,
         "lang": tr.lang,
-        "purposes": [{"code": p.code, "label": tr.purpose(p.code), "colour": colours[p.code]}
-                     for p in policy.purposes],
-        "statuses": {c.code: {"label": tr.label(c.code, CameraStatus), "colour": CameraStatus.colour(c.code)}
-                     for c in CameraStatus},
+        "purposes": [{"code": p.code, "label": tr.purpose(p.code), "colour": colours[p.code]} for p in policy.purposes],
+        "statuses": {
+            c.code: {"label": tr.label(c.code, CameraStatus), "colour": CameraStatus.colour(c.code)}
+            for c in CameraStatus
+        },
         "departments": {d.code: tr.department(d.code) for d in policy.departments},
-        "text": {key: tr(key) for key in ("map.detail", "map.load_failed", "map.loading", "field.status",
-                                          "field.department", "field.primary_purpose", "field.address")},
+        "text": {
+            key: tr(key)
+            for key in (
+                "map.detail",
+                "map.load_failed",
+                "map.loading",
+                "field.status",
+                "field.department",
+                "field.primary_purpose",
+                "field.address",
+            )
+        },
         "loadedForms": tr.raw_n("map.loaded"),  # by plural category: Intl.PluralRules picks one
     }
 
@@ -117,8 +152,14 @@ def map_config(policy: Policy, tr: Translator) -> dict[str, Any]:
 @router.get("/map")
 def camera_map(request: Request, principal: Reader, policy: PolicyDep) -> Response:
     config = map_config(policy, translator(request))
-    return render(request, "registry/map.html", principal, config=config, colours=purpose_colours(policy),
-                  status_colours=status_colours())
+    return render(
+        request,
+        "registry/map.html",
+        principal,
+        config=config,
+        colours=purpose_colours(policy),
+        status_colours=status_colours(),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -131,8 +172,11 @@ def _geojson(policy: Policy, layer: str) -> Response:
     name = getattr(settings, layer) if settings is not None else None
     if not name:
         raise NotFound("정책에 이 지도 배경 파일이 없습니다", f"the policy names no {layer} map file")
-    return Response(_geojson_bytes(policy.map_file(name)), media_type="application/geo+json",
-                    headers={"cache-control": "private, max-age=3600"})
+    return Response(
+        _geojson_bytes(policy.map_file(name)),
+        media_type="application/geo+json",
+        headers={"cache-control": "private, max-age=3600"},
+    )
 
 
 GEOJSON = {200: {"content": {"application/geo+json": {}}, "description": "an RFC 7946 FeatureCollection"}}
@@ -169,9 +213,16 @@ def annex_rows(report: Annex1Read, tr: Translator) -> list[dict[str, Any]]:
             secondary = row.secondary_purposes_ko
             remarks = row.remarks_ko
         department = tr.department(row.department) if row.department else row.department_ko
-        entry = {"department": department, "span": 1, "primary": primary, "sites": row.sites,
-                 "cameras": row.cameras, "secondary": " ".join(f"{i}. {s}" for i, s in enumerate(secondary, 1)),
-                 "remarks": remarks, "code": row.department}
+        entry = {
+            "department": department,
+            "span": 1,
+            "primary": primary,
+            "sites": row.sites,
+            "cameras": row.cameras,
+            "secondary": " ".join(f"{i}. {s}" for i, s in enumerate(secondary, 1)),
+            "remarks": remarks,
+            "code": row.department,
+        }
         if rows and rows[-1]["code"] == row.department:
             head = next(r for r in reversed(rows) if r["span"] > 0)
             head["span"] += 1
@@ -184,8 +235,9 @@ def annex_rows(report: Annex1Read, tr: Translator) -> list[dict[str, Any]]:
 def annex1(request: Request, principal: ReportReader, db: DB, policy: PolicyDep) -> Response:
     with db.reading() as session:
         report = service.annex1_report(session, policy)
-    return render(request, "registry/annex1.html", principal, rows=annex_rows(report, translator(request)),
-                  report=report)
+    return render(
+        request, "registry/annex1.html", principal, rows=annex_rows(report, translator(request)), report=report
+    )
 
 
 routers = [router, geo_router]

@@ -45,18 +45,20 @@ K = Annotated[int, Query(ge=1, le=MAX_K)]
 Lat = Annotated[float, Query(ge=-90, le=90)]
 Lon = Annotated[float, Query(ge=-180, le=180)]
 
+
 @router.post("/events", status_code=202, response_model=IngestResultRead)
-async def post_event(request: Request, response: Response, db: DB, policy: PolicyDep,
-                     principal: Device) -> IngestResultRead:
+async def post_event(
+    request: Request, response: Response, db: DB, policy: PolicyDep, principal: Device
+) -> IngestResultRead:
     """A device message over HTTP: stored in the inbox before this answers (202; 200 for a replay,
     422 when it is kept but cannot be used)."""
     raw = await request.body()
     if len(raw) > MAX_MESSAGE_BYTES:
-        raw = raw[:MAX_MESSAGE_BYTES + 1]
-    item = service.RawMessage(source=f"http:{principal.user.username}", raw=raw, channel="http",
-                              device_id=request.headers.get("x-device-id"))
-    batch = await run_in_threadpool(service.ingest_batch, db, policy, [item],
-                                    hotlist=request.app.state.hotlist.match)
+        raw = raw[: MAX_MESSAGE_BYTES + 1]
+    item = service.RawMessage(
+        source=f"http:{principal.user.username}", raw=raw, channel="http", device_id=request.headers.get("x-device-id")
+    )
+    batch = await run_in_threadpool(service.ingest_batch, db, policy, [item], hotlist=request.app.state.hotlist.match)
     body = IngestResultRead.from_result(batch.results[0])
     response.status_code = body.http_status
     return body
@@ -74,23 +76,32 @@ def read_incident(_: Reader, incident: VisibleIncident, db: DB, policy: PolicyDe
 
 
 @router.post("/incidents/{incident_id}/actions/{action}")
-def incident_action(action: str, body: IncidentActionCreate, request: Request, db: DB, policy: PolicyDep,
-                    principal: Responder, incident: WorkableIncident) -> IncidentRead:
-    return IncidentRead.from_incident(service.act(db, policy, principal.actor(request), incident.id, action,
-                                                  note=body.note, unit=body.unit))
+def incident_action(
+    action: str,
+    body: IncidentActionCreate,
+    request: Request,
+    db: DB,
+    policy: PolicyDep,
+    principal: Responder,
+    incident: WorkableIncident,
+) -> IncidentRead:
+    return IncidentRead.from_incident(
+        service.act(db, policy, principal.actor(request), incident.id, action, note=body.note, unit=body.unit)
+    )
 
 
 @router.post("/incidents/{incident_id}/sop/{code}")
-def incident_step(incident_id: int, code: str, body: SopStepUpdate, request: Request, db: DB, policy: PolicyDep,
-                  principal: Responder) -> IncidentRead:
-    return IncidentRead.from_incident(service.sop_step(db, policy, principal.actor(request), incident_id, code,
-                                                       skip_reason=body.skip_reason))
+def incident_step(
+    incident_id: int, code: str, body: SopStepUpdate, request: Request, db: DB, policy: PolicyDep, principal: Responder
+) -> IncidentRead:
+    return IncidentRead.from_incident(
+        service.sop_step(db, policy, principal.actor(request), incident_id, code, skip_reason=body.skip_reason)
+    )
 
 
 @router.post("/incidents", status_code=201)
 def report_incident(body: IncidentCreate, db: DB, policy: PolicyDep, principal: Reporter) -> IncidentRead:
-    return IncidentRead.from_incident(service.report_incident(db, policy, principal.user.username,
-                                                              body.model_dump()))
+    return IncidentRead.from_incident(service.report_incident(db, policy, principal.user.username, body.model_dump()))
 
 
 @router.get("/inbox/rejected")
@@ -102,8 +113,9 @@ def rejected(_: Reader, db: DB) -> list[RejectedMessageRead]:
 
 
 @router.get("/incidents/{incident_id}/cameras")
-def nearby_cameras(principal: Reader, incident: VisibleIncident, db: DB, policy: PolicyDep, index: Index,
-                   k: K = 10) -> list[NearbyCameraRead]:
+def nearby_cameras(
+    principal: Reader, incident: VisibleIncident, db: DB, policy: PolicyDep, index: Index, k: K = 10
+) -> list[NearbyCameraRead]:
     """The k cameras nearest the incident, each with whether the caller may open its video."""
     rows = service.nearby_cameras(db, policy, principal.user.role, principal.user.department, incident, index, k)
     return [NearbyCameraRead.from_near(r) for r in rows]
@@ -116,8 +128,14 @@ def nearest_cameras(_: RegistryReader, db: DB, index: Index, lat: Lat, lon: Lon,
 
 
 @cameras_router.get("/cameras/within")
-def cameras_within(_: RegistryReader, db: DB, index: Index, lat: Lat, lon: Lon,
-                   radius_m: Annotated[float, Query(gt=0, le=MAX_RADIUS_M)]) -> list[CameraDistanceRead]:
+def cameras_within(
+    _: RegistryReader,
+    db: DB,
+    index: Index,
+    lat: Lat,
+    lon: Lon,
+    radius_m: Annotated[float, Query(gt=0, le=MAX_RADIUS_M)],
+) -> list[CameraDistanceRead]:
     """Cameras within a radius of a point, nearest first (at most 1,000)."""
     return [CameraDistanceRead.from_near(r) for r in service.cameras_within(db, index, lat, lon, radius_m, MAX_WITHIN)]
 

@@ -97,8 +97,15 @@ class SopStepSkipped(IncidentChange):
 # The action of the state machine (rules.ACTIONS) -> the event that records it.
 ACTION_EVENTS: dict[str, type[IncidentChange]] = {
     cls.change: cls
-    for cls in (IncidentAcknowledged, IncidentHandedOver, PatrolDispatched, IncidentResolved, IncidentClosed,
-                IncidentMarkedFalseAlarm, IncidentCancelled)
+    for cls in (
+        IncidentAcknowledged,
+        IncidentHandedOver,
+        PatrolDispatched,
+        IncidentResolved,
+        IncidentClosed,
+        IncidentMarkedFalseAlarm,
+        IncidentCancelled,
+    )
 }
 
 

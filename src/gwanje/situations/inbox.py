@@ -61,9 +61,16 @@ def plan(session: Session, batch: list[RawMessage], hotlist: HotListMatcher | No
     cameras = {}
     if refs:
         rows = session.execute(
-            select(Camera.id, Camera.management_number, Camera.latitude, Camera.longitude, Camera.status,
-                   Camera.primary_purpose, Camera.secondary_purposes, Camera.department)
-            .where(Camera.management_number.in_(refs))
+            select(
+                Camera.id,
+                Camera.management_number,
+                Camera.latitude,
+                Camera.longitude,
+                Camera.status,
+                Camera.primary_purpose,
+                Camera.secondary_purposes,
+                Camera.department,
+            ).where(Camera.management_number.in_(refs))
         ).all()
         cameras = {r.management_number: r for r in rows}
     for p in planned:
@@ -91,23 +98,34 @@ def store(session: Session, planned: list[Planned], now: datetime) -> dict[tuple
         if key in seen:
             continue
         seen.add(key)
-        rows.append({
-            "source": p.raw.source, "message_id": p.message_id, "device_id": p.raw.device_id,
-            "channel": p.raw.channel, "type": p.type, "received_at": now,
-            "raw": p.raw.raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
-            "status": "rejected" if p.error else "processed", "error": p.error,
-        })
+        rows.append(
+            {
+                "source": p.raw.source,
+                "message_id": p.message_id,
+                "device_id": p.raw.device_id,
+                "channel": p.raw.channel,
+                "type": p.type,
+                "received_at": now,
+                "raw": p.raw.raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),
+                "status": "rejected" if p.error else "processed",
+                "error": p.error,
+            }
+        )
     if session.get_bind().dialect.name == "postgresql":
         return _store_pg(session, rows)
-    stmt = (sqlite.insert(InboxMessage)
-            .on_conflict_do_nothing(index_elements=["source", "message_id"])
-            .returning(InboxMessage.id, InboxMessage.source, InboxMessage.message_id, sort_by_parameter_order=True))
+    stmt = (
+        sqlite.insert(InboxMessage)
+        .on_conflict_do_nothing(index_elements=["source", "message_id"])
+        .returning(InboxMessage.id, InboxMessage.source, InboxMessage.message_id, sort_by_parameter_order=True)
+    )
     return {(r.source, r.message_id): r.id for r in session.execute(stmt, rows) if r.id is not None}
 
 
 _INBOX_COLUMNS = ("source", "message_id", "device_id", "channel", "type", "received_at", "raw", "status", "error")
-_INBOX_PG = (f"INSERT INTO inbox ({', '.join(_INBOX_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INBOX_COLUMNS))}) "
-             "ON CONFLICT (source, message_id) DO NOTHING RETURNING id, source, message_id")
+_INBOX_PG = (
+    f"INSERT INTO inbox ({', '.join(_INBOX_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_INBOX_COLUMNS))}) "
+    "ON CONFLICT (source, message_id) DO NOTHING RETURNING id, source, message_id"
+)
 
 
 def _store_pg(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
@@ -133,7 +151,10 @@ def allocate_ids(session: Session, model, n: int) -> list[int]:  # noqa: ANN001
     """Reserve ``n`` primary keys in one round trip (the SQLite write lock is already held)."""
     table = model.__tablename__
     if session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+        return list(
+            session.scalars(
+                text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": n}
+            )
+        )
     start = (session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}")) or 0) + 1
     return list(range(start, start + n))

@@ -80,8 +80,14 @@ class Viewer:
 def may_see_incident(policy: Policy, viewer: Viewer, incident: dict[str, Any]) -> bool:
     """``incident``: what the board shows of it (:func:`gwanje.situations.schemas.incident_view`)."""
     purposes = tuple((incident.get("details") or {}).get("camera_purposes") or ())
-    return decisions.may_see_incident(policy, viewer.role, viewer.department, incident.get("responsible_org") or "",
-                                      incident.get("responding_org") or "", purposes)
+    return decisions.may_see_incident(
+        policy,
+        viewer.role,
+        viewer.department,
+        incident.get("responsible_org") or "",
+        incident.get("responding_org") or "",
+        purposes,
+    )
 
 
 def may_receive(policy: Policy, viewer: Viewer, event: DomainEvent) -> bool:

@@ -14,8 +14,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from gwanje.core.schemas import has_control_chars
 
-Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
-                                         pattern=r"^[0-9A-Za-z가-힣_.:\-]+$")]
+Ident = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=r"^[0-9A-Za-z가-힣_.:\-]+$")
+]
 Lat = Annotated[float, Field(ge=33.0, le=38.7, description="WGS84 latitude (inside Korea)")]
 Lon = Annotated[float, Field(ge=124.5, le=132.0, description="WGS84 longitude (inside Korea)")]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
@@ -157,8 +158,9 @@ def _describe(exc: ValidationError) -> str:
 def parse_message(raw: bytes) -> DeviceMessage:
     """Bytes in, a typed message out, or :class:`MessageError` saying what is wrong."""
     if len(raw) > MAX_MESSAGE_BYTES:
-        raise MessageError(f"message larger than {MAX_MESSAGE_BYTES} bytes ({len(raw)})",
-                           f"메시지가 너무 큽니다 ({len(raw)} 바이트)")
+        raise MessageError(
+            f"message larger than {MAX_MESSAGE_BYTES} bytes ({len(raw)})", f"메시지가 너무 큽니다 ({len(raw)} 바이트)"
+        )
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
@@ -168,8 +170,11 @@ def parse_message(raw: bytes) -> DeviceMessage:
         raise MessageError("the message must be a JSON object", "메시지는 JSON 객체여야 합니다")
     # Raw control characters are already refused by json.loads; escaped ones need \u00XX.
     if "\\u00" in text and _has_control(data):
-        raise MessageError("control characters are not allowed", "제어 문자는 쓸 수 없습니다",
-                           data.get("message_id") if isinstance(data.get("message_id"), str) else None)
+        raise MessageError(
+            "control characters are not allowed",
+            "제어 문자는 쓸 수 없습니다",
+            data.get("message_id") if isinstance(data.get("message_id"), str) else None,
+        )
     found_id = data.get("message_id") if isinstance(data.get("message_id"), str) else None
     found_type = data.get("type") if isinstance(data.get("type"), str) else None
     try:
@@ -177,8 +182,13 @@ def parse_message(raw: bytes) -> DeviceMessage:
         payload = PAYLOADS[envelope.type].model_validate(envelope.payload)
     except ValidationError as exc:
         raise MessageError(f"invalid message: {_describe(exc)}", "메시지 형식 오류", found_id, found_type) from None
-    return DeviceMessage(message_id=envelope.message_id, type=envelope.type, occurred_at=envelope.occurred_at,
-                         device_id=envelope.device_id, payload=payload)
+    return DeviceMessage(
+        message_id=envelope.message_id,
+        type=envelope.type,
+        occurred_at=envelope.occurred_at,
+        device_id=envelope.device_id,
+        payload=payload,
+    )
 
 
 def json_schemas() -> dict[str, dict]:

@@ -74,8 +74,7 @@ class IncidentEvent(Base):
     __tablename__ = "incident_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False,
-                                             index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -93,8 +92,7 @@ class Dispatch(Base):
     __tablename__ = "dispatches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False,
-                                             index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True)
     unit: Mapped[str] = mapped_column(String(60), nullable=False)
     dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     dispatched_by: Mapped[str] = mapped_column(String(200), nullable=False)

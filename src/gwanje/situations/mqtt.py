@@ -63,7 +63,7 @@ def route_topic(topic: str, root: str = TOPIC_ROOT) -> TopicRoute:
     prefix = root.rstrip("/") + "/"
     if not topic.startswith(prefix):
         raise TopicError(f"토픽 형식 오류 / topic outside {root}/: {topic[:200]}")
-    parts = topic[len(prefix):].split("/")
+    parts = topic[len(prefix) :].split("/")
     if len(parts) != 2:
         raise TopicError(f"토픽 형식 오류 / topic must be {root}/{{source}}/{{device_id}}: {topic[:200]}")
     source, device = parts
@@ -89,9 +89,13 @@ def parse_broker_url(url: str) -> BrokerAddress:
     if parts.scheme not in {"mqtt", "mqtts", "tcp", "ssl"} or not parts.hostname:
         raise ValueError(f"MQTT 주소 형식 오류 / bad MQTT url (mqtt://host:port): {url}")
     tls = parts.scheme in {"mqtts", "ssl"}
-    return BrokerAddress(parts.hostname, parts.port or (8883 if tls else 1883), tls,
-                         unquote(parts.username) if parts.username else None,
-                         unquote(parts.password) if parts.password else None)
+    return BrokerAddress(
+        parts.hostname,
+        parts.port or (8883 if tls else 1883),
+        tls,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+    )
 
 
 def topic_for(source: str, device_id: str, root: str = TOPIC_ROOT) -> str:
@@ -149,8 +153,14 @@ class MqttConsumer:
     units of work to wherever ``db`` publishes (the wiring root sets it).
     """
 
-    def __init__(self, db: Database, policy: Policy, config: ConsumerConfig | None = None, *,
-                 hotlist: Callable[[str], Any] | None = None):
+    def __init__(
+        self,
+        db: Database,
+        policy: Policy,
+        config: ConsumerConfig | None = None,
+        *,
+        hotlist: Callable[[str], Any] | None = None,
+    ):
         self.db = db
         self.policy = policy
         self.config = config or ConsumerConfig()
@@ -168,8 +178,9 @@ class MqttConsumer:
     # ---- connection (paho's network thread) ---------------------------------------------------
 
     def _make_client(self) -> paho.Client:
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=paho.MQTTv5,
-                        manual_ack=True)
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=paho.MQTTv5, manual_ack=True
+        )
         if self._address.username:
             c.username_pw_set(self._address.username, self._address.password)
         if self._address.tls:
@@ -194,8 +205,13 @@ class MqttConsumer:
         with self._lock:
             self._generation += 1
         self.stats.connects += 1
-        log.info("MQTT connected to %s:%d as %s (session present: %s)", self._address.host, self._address.port,
-                 self.config.client_id, flags.session_present)
+        log.info(
+            "MQTT connected to %s:%d as %s (session present: %s)",
+            self._address.host,
+            self._address.port,
+            self.config.client_id,
+            flags.session_present,
+        )
         client.subscribe(self.config.topic_root.rstrip("/") + "/#", qos=1)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # noqa: ANN001
@@ -242,7 +258,7 @@ class MqttConsumer:
             payload = item.payload
             if len(payload) > MAX_MESSAGE_BYTES:
                 # Keep enough to show and to be refused as oversized, not the whole flood.
-                payload = payload[:MAX_MESSAGE_BYTES + 1]
+                payload = payload[: MAX_MESSAGE_BYTES + 1]
             try:
                 route = route_topic(item.topic, self.config.topic_root)
             except TopicError as exc:
@@ -306,8 +322,13 @@ class MqttConsumer:
         self._stop.clear()
         self._worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
         self._worker.start()
-        self._client.connect_async(self._address.host, self._address.port, keepalive=self.config.keepalive_s,
-                                   clean_start=False, properties=self._connect_properties())
+        self._client.connect_async(
+            self._address.host,
+            self._address.port,
+            keepalive=self.config.keepalive_s,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
         self._client.loop_start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -326,8 +347,14 @@ class MqttConsumer:
         self.stop()
 
 
-def run_consumer(db: Database, policy: Policy, config: ConsumerConfig | None = None, *,
-                 stop_event: threading.Event | None = None, hotlist: Callable[[str], Any] | None = None) -> None:
+def run_consumer(
+    db: Database,
+    policy: Policy,
+    config: ConsumerConfig | None = None,
+    *,
+    stop_event: threading.Event | None = None,
+    hotlist: Callable[[str], Any] | None = None,
+) -> None:
     """Consume until ``stop_event`` is set (or forever); for ``gwanje consume`` and the app."""
     stop_event = stop_event or threading.Event()
     consumer = MqttConsumer(db, policy, config, hotlist=hotlist)
@@ -335,7 +362,12 @@ def run_consumer(db: Database, policy: Policy, config: ConsumerConfig | None = N
     try:
         while not stop_event.wait(60):
             s = consumer.stats
-            log.info("MQTT ingest: %d received, %d stored, %d duplicate, %d rejected", s.received, s.stored,
-                     s.duplicate, s.rejected)
+            log.info(
+                "MQTT ingest: %d received, %d stored, %d duplicate, %d rejected",
+                s.received,
+                s.stored,
+                s.duplicate,
+                s.rejected,
+            )
     finally:
         consumer.stop()

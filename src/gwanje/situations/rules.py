@@ -33,6 +33,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 
 ACTIONS = IncidentAction.codes()
 
+
 def next_status(status: str, action: str) -> str:
     try:
         return TRANSITIONS[(status, action)]
@@ -43,8 +44,7 @@ def next_status(status: str, action: str) -> str:
             f"'{s_ko}' 상태에서는 '{a_ko}'을(를) 할 수 없습니다",
             f"cannot {a_en} an incident that is {s_en}",
             field="action",
-            details={"status": status, "action": action,
-                     "allowed": sorted(a for (s, a) in TRANSITIONS if s == status)},
+            details={"status": status, "action": action, "allowed": sorted(a for (s, a) in TRANSITIONS if s == status)},
         ) from None
 
 
@@ -103,18 +103,26 @@ def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
         )
 
 
-def may_see(policy: Policy, role: str, department: str | None, routed: Routed,
-            camera_purposes: tuple[str, ...] = ()) -> bool:
+def may_see(
+    policy: Policy, role: str, department: str | None, routed: Routed, camera_purposes: tuple[str, ...] = ()
+) -> bool:
     """Who sees an incident on the live board: the role's ``board`` in the policy (everything, the
     incidents routed to some organisations, those on cameras of its department's purposes, or none)."""
-    return decisions.may_see_incident(policy, role, department, routed.responsible_org, routed.responding_org,
-                                      camera_purposes)
+    return decisions.may_see_incident(
+        policy, role, department, routed.responsible_org, routed.responding_org, camera_purposes
+    )
 
 
 def sop_status(policy: Policy, type_: str, done: set[str], skipped: set[str]) -> list[dict]:
     return [
-        {"code": s.code, "ko": s.ko, "en": s.en, "required": s.required,
-         "done": s.code in done, "skipped": s.code in skipped}
+        {
+            "code": s.code,
+            "ko": s.ko,
+            "en": s.en,
+            "required": s.required,
+            "done": s.code in done,
+            "skipped": s.code in skipped,
+        }
         for s in policy.situation(type_).sop
     ]
 

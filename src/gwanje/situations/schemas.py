@@ -54,18 +54,32 @@ def _iso(value: datetime | None) -> str | None:
 def incident_view(incident: Any) -> dict[str, Any]:
     """What the board shows of an incident, in plain JSON values (times as ISO 8601 text)."""
     return {
-        "id": incident.id, "type": incident.type, "status": incident.status, "title": incident.title,
-        "source": incident.source, "device_id": incident.device_id, "camera_id": incident.camera_id,
-        "latitude": incident.latitude, "longitude": incident.longitude,
-        "responsible_org": incident.responsible_org, "recognising_org": incident.recognising_org,
-        "recognising_role": incident.recognising_role, "responding_org": incident.responding_org,
+        "id": incident.id,
+        "type": incident.type,
+        "status": incident.status,
+        "title": incident.title,
+        "source": incident.source,
+        "device_id": incident.device_id,
+        "camera_id": incident.camera_id,
+        "latitude": incident.latitude,
+        "longitude": incident.longitude,
+        "responsible_org": incident.responsible_org,
+        "recognising_org": incident.recognising_org,
+        "recognising_role": incident.recognising_role,
+        "responding_org": incident.responding_org,
         "responding_roles": sorted(rules.split(incident.responding_roles)),
-        "assigned_role": incident.assigned_role, "period": incident.period, "clause": incident.clause,
-        "escalation_level": incident.escalation_level, "ack_due_at": _iso(incident.ack_due_at),
-        "sop_done": sorted(rules.split(incident.sop_done)), "sop_skipped": sorted(rules.split(incident.sop_skipped)),
+        "assigned_role": incident.assigned_role,
+        "period": incident.period,
+        "clause": incident.clause,
+        "escalation_level": incident.escalation_level,
+        "ack_due_at": _iso(incident.ack_due_at),
+        "sop_done": sorted(rules.split(incident.sop_done)),
+        "sop_skipped": sorted(rules.split(incident.sop_skipped)),
         "details": json.loads(incident.details or "{}"),
-        "occurred_at": _iso(incident.occurred_at), "created_at": _iso(incident.created_at),
-        "updated_at": _iso(incident.updated_at), "acknowledged_at": _iso(incident.acknowledged_at),
+        "occurred_at": _iso(incident.occurred_at),
+        "created_at": _iso(incident.created_at),
+        "updated_at": _iso(incident.updated_at),
+        "acknowledged_at": _iso(incident.acknowledged_at),
         "closed_at": _iso(incident.closed_at),
         "allowed_actions": rules.allowed_actions(incident.status),
     }
@@ -146,12 +160,14 @@ class IncidentDetailRead(IncidentRead):
     @classmethod
     def from_detail(cls, detail: Any) -> "IncidentDetailRead":
         """``detail``: a :class:`gwanje.situations.service.IncidentDetail`."""
-        return cls.model_validate({
-            **incident_view(detail.incident),
-            "sop": detail.sop,
-            "timeline": [TimelineEntryRead.model_validate(e, from_attributes=True) for e in detail.timeline],
-            "dispatches": [DispatchRead.model_validate(d, from_attributes=True) for d in detail.dispatches],
-        })
+        return cls.model_validate(
+            {
+                **incident_view(detail.incident),
+                "sop": detail.sop,
+                "timeline": [TimelineEntryRead.model_validate(e, from_attributes=True) for e in detail.timeline],
+                "dispatches": [DispatchRead.model_validate(d, from_attributes=True) for d in detail.dispatches],
+            }
+        )
 
 
 # ---- device messages in -----------------------------------------------------------------------
@@ -180,12 +196,19 @@ class IngestResultRead(BaseModel):
     @classmethod
     def from_result(cls, result: Any) -> "IngestResultRead":
         """``result``: a :class:`gwanje.situations.service.IngestResult`."""
-        body = cls(status=result.status, message_id=result.message_id, inbox_id=result.inbox_id,
-                   incident_id=result.incident_id, note=result.note)
+        body = cls(
+            status=result.status,
+            message_id=result.message_id,
+            inbox_id=result.inbox_id,
+            incident_id=result.incident_id,
+            note=result.note,
+        )
         if result.status == "rejected":
             body.error = "message_rejected"
-            body.message = LocalText(ko="메시지를 보관했으나 처리할 수 없습니다: " + (result.error or ""),
-                                     en="message kept but cannot be used: " + (result.error or ""))
+            body.message = LocalText(
+                ko="메시지를 보관했으나 처리할 수 없습니다: " + (result.error or ""),
+                en="message kept but cannot be used: " + (result.error or ""),
+            )
         return body
 
     @property
@@ -205,8 +228,16 @@ class RejectedMessageRead(BaseModel):
 
     @classmethod
     def from_message(cls, message: Any) -> "RejectedMessageRead":
-        return cls(id=message.id, source=message.source, message_id=message.message_id, channel=message.channel,
-                   type=message.type, received_at=message.received_at, error=message.error, raw=message.raw[:2000])
+        return cls(
+            id=message.id,
+            source=message.source,
+            message_id=message.message_id,
+            channel=message.channel,
+            type=message.type,
+            received_at=message.received_at,
+            error=message.error,
+            raw=message.raw[:2000],
+        )
 
 
 # ---- cameras near a place ------------------------------------------------------------------------
@@ -232,10 +263,21 @@ class CameraDistanceRead(BaseModel):
     @classmethod
     def _fields(cls, near: Any) -> dict[str, Any]:
         c = near.camera
-        return {"id": c.id, "management_number": c.management_number, "name": c.name, "latitude": c.latitude,
-                "longitude": c.longitude, "status": c.status, "department": c.department,
-                "primary_purpose": c.primary_purpose, "purposes": near.purposes, "direction_deg": c.direction_deg,
-                "distance_m": near.distance_m, "bearing_deg": near.bearing_deg, "compass": near.compass}
+        return {
+            "id": c.id,
+            "management_number": c.management_number,
+            "name": c.name,
+            "latitude": c.latitude,
+            "longitude": c.longitude,
+            "status": c.status,
+            "department": c.department,
+            "primary_purpose": c.primary_purpose,
+            "purposes": near.purposes,
+            "direction_deg": c.direction_deg,
+            "distance_m": near.distance_m,
+            "bearing_deg": near.bearing_deg,
+            "compass": near.compass,
+        }
 
     @classmethod
     def from_near(cls, near: Any) -> "CameraDistanceRead":
@@ -255,5 +297,13 @@ class NearbyCameraRead(CameraDistanceRead):
     @classmethod
     def from_near(cls, near: Any) -> "NearbyCameraRead":
         """``near``: a :class:`gwanje.situations.service.NearbyCamera`."""
-        return cls.model_validate({**cls._fields(near), "may_open": near.may_open, "clause": near.clause,
-                                   "purpose": near.purpose, "attached": near.attached, "reason": near.reason})
+        return cls.model_validate(
+            {
+                **cls._fields(near),
+                "may_open": near.may_open,
+                "clause": near.clause,
+                "purpose": near.purpose,
+                "attached": near.attached,
+                "reason": near.reason,
+            }
+        )

@@ -42,6 +42,7 @@ from gwanje.situations.schemas import incident_view
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class IngestResult:
     status: str  # stored | duplicate | rejected
@@ -83,8 +84,14 @@ class _Batch:
     camera_reports: list[_CameraReport] = field(default_factory=list)
 
 
-def ingest_batch(db: Database, policy: Policy, batch: list[RawMessage], *,
-                 hotlist: inbox.HotListMatcher | None = None, now: datetime | None = None) -> IngestBatch:
+def ingest_batch(
+    db: Database,
+    policy: Policy,
+    batch: list[RawMessage],
+    *,
+    hotlist: inbox.HotListMatcher | None = None,
+    now: datetime | None = None,
+) -> IngestBatch:
     """Store and process a batch in one transaction; the caller acknowledges after it returns."""
     if not batch:
         return IngestBatch([])
@@ -144,14 +151,16 @@ def reject_unroutable(db: Database, items: list[tuple[RawMessage, str]], now: da
         results = []
         for p in planned:
             inbox_id = stored.pop((p.raw.source, p.message_id), None)
-            results.append(_rejected(uow, p, inbox_id) if inbox_id is not None
-                           else IngestResult("duplicate", p.message_id))
+            results.append(
+                _rejected(uow, p, inbox_id) if inbox_id is not None else IngestResult("duplicate", p.message_id)
+            )
         uow.commit()
         return IngestBatch(results, list(uow.published))
 
 
-def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: inbox.HotListMatcher | None,
-            now: datetime) -> list[IngestResult]:
+def _ingest(
+    uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: inbox.HotListMatcher | None, now: datetime
+) -> list[IngestResult]:
     session = uow.session
     planned = inbox.plan(session, batch, hotlist)
     stored = inbox.store(session, planned, now)
@@ -178,16 +187,29 @@ def _ingest(uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: i
         # Plain executemany with ids chosen up front: psycopg pipelines it, and no wide
         # multi-row VALUES statement has to be built and parsed per batch.
         session.execute(insert(Incident), rows)
-        session.execute(insert(IncidentEvent), [
-            {"incident_id": row["id"], "at": now, "actor_id": None, "actor_name": f"device:{row['source']}",
-             "role": None, "action": "created", "from_status": None, "to_status": "new", "note": None,
-             "data": _json({"inbox_id": row["inbox_id"], "clause": row["clause"]})}
-            for row in rows
-        ])
+        session.execute(
+            insert(IncidentEvent),
+            [
+                {
+                    "incident_id": row["id"],
+                    "at": now,
+                    "actor_id": None,
+                    "actor_name": f"device:{row['source']}",
+                    "role": None,
+                    "action": "created",
+                    "from_status": None,
+                    "to_status": "new",
+                    "note": None,
+                    "data": _json({"inbox_id": row["inbox_id"], "clause": row["clause"]}),
+                }
+                for row in rows
+            ],
+        )
         for result, row in work.new_incidents:
             result.incident_id = row["id"]
-            uow.record(events.IncidentRaised(incident_view(SimpleNamespace(**row, acknowledged_at=None,
-                                                                           closed_at=None))))
+            uow.record(
+                events.IncidentRaised(incident_view(SimpleNamespace(**row, acknowledged_at=None, closed_at=None)))
+            )
     session.flush()
     return work.results
 
@@ -215,8 +237,9 @@ def _apply(policy: Policy, p: inbox.Planned, inbox_id: int, now: datetime, work:
     payload = msg.payload
     occurred = msg.occurred_at or now
     if msg.type in ("camera_fault", "camera_recovery"):
-        work.camera_reports.append(_CameraReport(p.camera.id, "fault" if msg.type == "camera_fault" else "active",
-                                                 p.raw.source, p.message_id))
+        work.camera_reports.append(
+            _CameraReport(p.camera.id, "fault" if msg.type == "camera_fault" else "active", p.raw.source, p.message_id)
+        )
     if msg.type == "camera_recovery":
         return
     if msg.type == "plate_read" and p.match is None:
@@ -226,8 +249,10 @@ def _apply(policy: Policy, p: inbox.Planned, inbox_id: int, now: datetime, work:
     raised = policy.situation_for_message(msg.type, rule)
     if raised is None:
         what = f"{msg.type}/{rule}" if rule else msg.type
-        result.note = (f"보관만 함: 정책에 이 메시지({what})로 발생하는 상황이 없습니다 / "
-                       f"kept only: the policy raises no situation for {what}")
+        result.note = (
+            f"보관만 함: 정책에 이 메시지({what})로 발생하는 상황이 없습니다 / "
+            f"kept only: the policy raises no situation for {what}"
+        )
         return
     situation = raised.type
     details: dict[str, Any] = {"message_type": msg.type, **payload.model_dump(mode="json")}
@@ -236,22 +261,48 @@ def _apply(policy: Policy, p: inbox.Planned, inbox_id: int, now: datetime, work:
     camera_id = None
     if p.camera is not None:
         camera_id = p.camera.id
-        details["camera_purposes"] = [p.camera.primary_purpose,
-                                      *[x for x in p.camera.secondary_purposes.split(",") if x]]
+        details["camera_purposes"] = [
+            p.camera.primary_purpose,
+            *[x for x in p.camera.secondary_purposes.split(",") if x],
+        ]
         if lat is None:
             lat, lon = p.camera.latitude, p.camera.longitude
     if msg.type == "plate_read":
         m = p.match
-        details["hotlist"] = {"plate": m.plate, "read": m.read, "kind": m.kind, "position": m.position,
-                              "read_char": m.read_char, "list_char": m.list_char, "reason": m.reason,
-                              "case_ref": m.case_ref}
-    work.new_incidents.append((result, {
-        "type": situation, "status": "new", "title": _title(msg, p), "source": p.raw.source,
-        "device_id": msg.device_id or p.raw.device_id, "camera_id": camera_id, "latitude": lat, "longitude": lon,
-        "escalation_level": 0, "sop_done": ",", "sop_skipped": ",", "details": _json(details),
-        "occurred_at": occurred, "created_at": now, "updated_at": now, "inbox_id": inbox_id,
-        **_route(policy, situation, min(occurred, now), now),
-    }))
+        details["hotlist"] = {
+            "plate": m.plate,
+            "read": m.read,
+            "kind": m.kind,
+            "position": m.position,
+            "read_char": m.read_char,
+            "list_char": m.list_char,
+            "reason": m.reason,
+            "case_ref": m.case_ref,
+        }
+    work.new_incidents.append(
+        (
+            result,
+            {
+                "type": situation,
+                "status": "new",
+                "title": _title(msg, p),
+                "source": p.raw.source,
+                "device_id": msg.device_id or p.raw.device_id,
+                "camera_id": camera_id,
+                "latitude": lat,
+                "longitude": lon,
+                "escalation_level": 0,
+                "sop_done": ",",
+                "sop_skipped": ",",
+                "details": _json(details),
+                "occurred_at": occurred,
+                "created_at": now,
+                "updated_at": now,
+                "inbox_id": inbox_id,
+                **_route(policy, situation, min(occurred, now), now),
+            },
+        )
+    )
 
 
 def _title(msg: DeviceMessage, p: inbox.Planned) -> str:
@@ -292,9 +343,16 @@ def _apply_camera_reports(uow: UnitOfWork, policy: Policy, now: datetime, report
         if camera.status == r.status:
             continue
         before, camera.status, camera.updated_at = camera.status, r.status, now
-        audit.append(Actor(None, f"device:{r.source}", role=role),
-                     Change("camera.status", "camera", camera.management_number,
-                            {"status": before}, {"status": r.status, "message_id": r.message_id}))
+        audit.append(
+            Actor(None, f"device:{r.source}", role=role),
+            Change(
+                "camera.status",
+                "camera",
+                camera.management_number,
+                {"status": before},
+                {"status": r.status, "message_id": r.message_id},
+            ),
+        )
         event = events.CameraFaulted if r.status == "fault" else events.CameraRecovered
         uow.record(event(camera_id=camera.id, management_number=camera.management_number))
 
@@ -305,10 +363,14 @@ def _apply_camera_reports(uow: UnitOfWork, policy: Policy, now: datetime, report
 def routed(policy: Policy, incident: Incident) -> rules.Routed:
     """What the incident row says about who is responsible (frozen at creation)."""
     return rules.Routed(
-        type=incident.type, responsible_org=incident.responsible_org, recognising_org=incident.recognising_org,
-        recognising_role=incident.recognising_role, responding_org=incident.responding_org,
+        type=incident.type,
+        responsible_org=incident.responsible_org,
+        recognising_org=incident.recognising_org,
+        recognising_role=incident.recognising_role,
+        responding_org=incident.responding_org,
         responding_roles=tuple(sorted(rules.split(incident.responding_roles))),
-        assigned_role=incident.assigned_role, two_stage=policy.situation(incident.type).two_stage,
+        assigned_role=incident.assigned_role,
+        two_stage=policy.situation(incident.type).two_stage,
     )
 
 
@@ -334,16 +396,26 @@ def visible_incident(db: Database, policy: Policy, role: str, department: str | 
     with db.reading() as session:
         incident = _get_incident(session, incident_id)
     if not may_see(policy, role, department, incident):
-        raise Forbidden("이 상황을 볼 수 없습니다", "you may not see this incident",
-                        clause=policy.access.incident_only_clause)
+        raise Forbidden(
+            "이 상황을 볼 수 없습니다", "you may not see this incident", clause=policy.access.incident_only_clause
+        )
     return incident
 
 
 # ---- working an incident ----------------------------------------------------------------------
 
 
-def act(db: Database, policy: Policy, actor: Actor, incident_id: int, action: str, *,
-        note: str | None = None, unit: str | None = None, now: datetime | None = None) -> Incident:
+def act(
+    db: Database,
+    policy: Policy,
+    actor: Actor,
+    incident_id: int,
+    action: str,
+    *,
+    note: str | None = None,
+    unit: str | None = None,
+    now: datetime | None = None,
+) -> Incident:
     """Move an incident along the state machine; refuses any other move with a clear error."""
     now = now or utcnow()
     if action not in rules.ACTIONS:
@@ -357,21 +429,31 @@ def act(db: Database, policy: Policy, actor: Actor, incident_id: int, action: st
         rules.check_actor(policy, routed(policy, incident), actor.role or "", action)
         data: dict[str, Any] = {}
         if action == "resolve":
-            missing = rules.missing_required_steps(policy, incident.type, rules.split(incident.sop_done),
-                                                   rules.split(incident.sop_skipped))
+            missing = rules.missing_required_steps(
+                policy, incident.type, rules.split(incident.sop_done), rules.split(incident.sop_skipped)
+            )
             if missing:
                 labels = [s.ko for s in policy.situation(incident.type).sop if s.code in missing]
                 raise ValidationFailed(
                     "필수 처리 단계가 남았습니다: " + ", ".join(labels),
                     "required SOP steps are not done: " + ", ".join(missing),
-                    field="sop", details={"missing": missing},
+                    field="sop",
+                    details={"missing": missing},
                 )
         if action == "dispatch":
             if not unit or not unit.strip():
-                raise ValidationFailed("출동 순찰차(호출부호)를 입력하세요", "name the patrol unit dispatched",
-                                       field="unit")
-            session.add(Dispatch(incident_id=incident.id, unit=unit.strip()[:60], dispatched_at=now,
-                                 dispatched_by=actor.name, note=note))
+                raise ValidationFailed(
+                    "출동 순찰차(호출부호)를 입력하세요", "name the patrol unit dispatched", field="unit"
+                )
+            session.add(
+                Dispatch(
+                    incident_id=incident.id,
+                    unit=unit.strip()[:60],
+                    dispatched_at=now,
+                    dispatched_by=actor.name,
+                    note=note,
+                )
+            )
             data["unit"] = unit.strip()[:60]
         if action == "hand_over":
             incident.assigned_role = sorted(rules.split(incident.responding_roles))[0]
@@ -385,16 +467,35 @@ def act(db: Database, policy: Policy, actor: Actor, incident_id: int, action: st
         if target in rules.FINISHED:
             incident.closed_at = now
             incident.ack_due_at = None
-        session.add(IncidentEvent(incident_id=incident.id, at=now, actor_id=actor.id, actor_name=actor.name,
-                                  role=actor.role, action=action, from_status=before, to_status=target,
-                                  note=note, data=_json(data) if data else None))
+        session.add(
+            IncidentEvent(
+                incident_id=incident.id,
+                at=now,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                role=actor.role,
+                action=action,
+                from_status=before,
+                to_status=target,
+                note=note,
+                data=_json(data) if data else None,
+            )
+        )
         uow.record(events.ACTION_EVENTS[action](incident_view(incident)))
         uow.commit()
         return incident
 
 
-def sop_step(db: Database, policy: Policy, actor: Actor, incident_id: int, code: str, *,
-             skip_reason: str | None = None, now: datetime | None = None) -> Incident:
+def sop_step(
+    db: Database,
+    policy: Policy,
+    actor: Actor,
+    incident_id: int,
+    code: str,
+    *,
+    skip_reason: str | None = None,
+    now: datetime | None = None,
+) -> Incident:
     """Tick a checklist step, or skip it with a reason (which alerts the supervisor)."""
     now = now or utcnow()
     with db.uow() as uow:
@@ -402,12 +503,14 @@ def sop_step(db: Database, policy: Policy, actor: Actor, incident_id: int, code:
         incident = _get_incident(session, incident_id)
         steps = {s.code: s for s in policy.situation(incident.type).sop}
         if code not in steps:
-            raise ValidationFailed(f"이 상황 유형에 없는 단계: {code}", f"no such SOP step for this incident: {code}",
-                                   field="code")
+            raise ValidationFailed(
+                f"이 상황 유형에 없는 단계: {code}", f"no such SOP step for this incident: {code}", field="code"
+            )
         if incident.status in rules.FINISHED or incident.status == "resolved":
             raise ValidationFailed("끝난 상황입니다", "the incident is already finished", field="status")
         if actor.role not in policy.supervisors and not rules.may_see(
-                policy, actor.role or "", None, routed(policy, incident)):
+            policy, actor.role or "", None, routed(policy, incident)
+        ):
             raise Forbidden("이 상황을 처리할 수 없습니다", "you may not work this incident", clause="annex-2")
         done, skipped = rules.split(incident.sop_done), rules.split(incident.sop_skipped)
         alert = None
@@ -418,17 +521,31 @@ def sop_step(db: Database, policy: Policy, actor: Actor, incident_id: int, code:
             done.discard(code)
             action, happened = "sop.skipped", events.SopStepSkipped
             alert = events.SupervisorAlerted(
-                to_roles=tuple(sorted(policy.supervisors)), incident_id=incident.id,
-                message={"ko": f"필수 단계 생략: {steps[code].ko} — {skip_reason}",
-                         "en": f"SOP step skipped: {steps[code].en} — {skip_reason}"})
+                to_roles=tuple(sorted(policy.supervisors)),
+                incident_id=incident.id,
+                message={
+                    "ko": f"필수 단계 생략: {steps[code].ko} — {skip_reason}",
+                    "en": f"SOP step skipped: {steps[code].en} — {skip_reason}",
+                },
+            )
         else:
             done.add(code)
             skipped.discard(code)
             action, happened = "sop.done", events.SopStepDone
         incident.sop_done, incident.sop_skipped = rules.join(done), rules.join(skipped)
         incident.updated_at = now
-        session.add(IncidentEvent(incident_id=incident.id, at=now, actor_id=actor.id, actor_name=actor.name,
-                                  role=actor.role, action=action, note=skip_reason, data=_json({"step": code})))
+        session.add(
+            IncidentEvent(
+                incident_id=incident.id,
+                at=now,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                role=actor.role,
+                action=action,
+                note=skip_reason,
+                data=_json({"step": code}),
+            )
+        )
         uow.record(happened(incident_view(incident), step=code))
         if alert is not None:
             uow.record(alert)
@@ -444,8 +561,11 @@ def escalate_overdue(db: Database, policy: Policy, now: datetime | None = None) 
     now = now or utcnow()
     with db.uow() as uow:
         session = uow.session
-        due = session.scalars(select(Incident).where(Incident.status == "new", Incident.ack_due_at.is_not(None),
-                                                     Incident.ack_due_at <= now)).all()
+        due = session.scalars(
+            select(Incident).where(
+                Incident.status == "new", Incident.ack_due_at.is_not(None), Incident.ack_due_at <= now
+            )
+        ).all()
         escalated = []
         for incident in due:
             escalation = policy.situation(incident.type).escalation
@@ -457,10 +577,20 @@ def escalate_overdue(db: Database, policy: Policy, now: datetime | None = None) 
             incident.escalation_level += 1
             incident.ack_due_at = now + timedelta(minutes=escalation.ack_minutes)
             incident.updated_at = now
-            session.add(IncidentEvent(incident_id=incident.id, at=now, actor_id=None, actor_name="system:escalation",
-                                      role="system", action="escalated", from_status="new", to_status="new",
-                                      note=None, data=_json({"from": before, "to": incident.assigned_role,
-                                                             "level": incident.escalation_level})))
+            session.add(
+                IncidentEvent(
+                    incident_id=incident.id,
+                    at=now,
+                    actor_id=None,
+                    actor_name="system:escalation",
+                    role="system",
+                    action="escalated",
+                    from_status="new",
+                    to_status="new",
+                    note=None,
+                    data=_json({"from": before, "to": incident.assigned_role, "level": incident.escalation_level}),
+                )
+            )
             escalated.append(events.IncidentEscalated(incident_view(incident)))
         uow.record(*escalated)
         uow.commit()
@@ -469,14 +599,20 @@ def escalate_overdue(db: Database, policy: Policy, now: datetime | None = None) 
 
 def report_incident(db: Database, policy: Policy, reporter: str, payload: dict[str, Any]) -> Incident:
     """An operator's own report goes through the inbox like any device message (kept, then routed)."""
-    raw = json.dumps({"message_id": f"manual-{uuid.uuid4().hex}", "type": "manual_report",
-                      "payload": {k: v for k, v in payload.items() if v is not None}},
-                     ensure_ascii=False).encode("utf-8")
+    raw = json.dumps(
+        {
+            "message_id": f"manual-{uuid.uuid4().hex}",
+            "type": "manual_report",
+            "payload": {k: v for k, v in payload.items() if v is not None},
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
     result = ingest_batch(db, policy, [RawMessage(f"operator:{reporter}", raw, channel="http")]).results[0]
     if result.status != "stored" or result.incident_id is None:
         problem = result.error or result.note or ""
-        raise ValidationFailed("보고를 처리할 수 없습니다: " + problem, "the report cannot be used: " + problem,
-                               field="payload")
+        raise ValidationFailed(
+            "보고를 처리할 수 없습니다: " + problem, "the report cannot be used: " + problem, field="payload"
+        )
     with db.reading() as session:
         return _get_incident(session, result.incident_id)
 
@@ -495,10 +631,14 @@ class IncidentDetail:
 def incident_detail(db: Database, policy: Policy, incident: Incident) -> IncidentDetail:
     """An incident with its checklist, timeline and the patrols sent."""
     with db.reading() as session:
-        timeline = list(session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
-                                        .order_by(IncidentEvent.at, IncidentEvent.id)))
-        sent = list(session.scalars(select(Dispatch).where(Dispatch.incident_id == incident.id)
-                                    .order_by(Dispatch.id)))
+        timeline = list(
+            session.scalars(
+                select(IncidentEvent)
+                .where(IncidentEvent.incident_id == incident.id)
+                .order_by(IncidentEvent.at, IncidentEvent.id)
+            )
+        )
+        sent = list(session.scalars(select(Dispatch).where(Dispatch.incident_id == incident.id).order_by(Dispatch.id)))
     sop = rules.sop_status(policy, incident.type, rules.split(incident.sop_done), rules.split(incident.sop_skipped))
     return IncidentDetail(incident, sop, timeline, sent)
 
@@ -516,8 +656,9 @@ def open_incidents(db: Database, limit: int = 200) -> list[Incident]:
         return _list_incidents(session, open_only=True, limit=limit)
 
 
-def visible_incidents(db: Database, policy: Policy, role: str, department: str | None, *,
-                      open_only: bool = False, limit: int = 200) -> list[Incident]:
+def visible_incidents(
+    db: Database, policy: Policy, role: str, department: str | None, *, open_only: bool = False, limit: int = 200
+) -> list[Incident]:
     """The latest incidents (newest first) this person may see on the board."""
     with db.reading() as session:
         rows = _list_incidents(session, open_only=open_only, limit=limit)
@@ -526,8 +667,14 @@ def visible_incidents(db: Database, policy: Policy, role: str, department: str |
 
 def rejected_messages(db: Database, limit: int = 100) -> list[InboxMessage]:
     with db.reading() as session:
-        return list(session.scalars(select(InboxMessage).where(InboxMessage.status == "rejected")
-                                    .order_by(InboxMessage.id.desc()).limit(limit)))
+        return list(
+            session.scalars(
+                select(InboxMessage)
+                .where(InboxMessage.status == "rejected")
+                .order_by(InboxMessage.id.desc())
+                .limit(limit)
+            )
+        )
 
 
 # ---- cameras near an incident or a point -----------------------------------------------------
@@ -563,9 +710,19 @@ def _cameras(session: Session, ids: list[int]) -> dict[int, Any]:
     if not ids:
         return {}
     rows = session.execute(
-        select(Camera.id, Camera.management_number, Camera.name, Camera.latitude, Camera.longitude, Camera.status,
-               Camera.primary_purpose, Camera.secondary_purposes, Camera.department, Camera.direction_deg)
-        .where(Camera.id.in_(ids))).all()
+        select(
+            Camera.id,
+            Camera.management_number,
+            Camera.name,
+            Camera.latitude,
+            Camera.longitude,
+            Camera.status,
+            Camera.primary_purpose,
+            Camera.secondary_purposes,
+            Camera.department,
+            Camera.direction_deg,
+        ).where(Camera.id.in_(ids))
+    ).all()
     return {r.id: r for r in rows}
 
 
@@ -575,8 +732,9 @@ def _near(camera: Any, metres: float, lat: float, lon: float) -> NearCamera:
     return NearCamera(camera, round(metres, 1), round(bearing, 1), {"ko": ko, "en": en})
 
 
-def nearby_cameras(db: Database, policy: Policy, role: str, department: str | None, incident: Incident,
-                   index: CameraIndex, k: int) -> list[NearbyCamera]:
+def nearby_cameras(
+    db: Database, policy: Policy, role: str, department: str | None, incident: Incident, index: CameraIndex, k: int
+) -> list[NearbyCamera]:
     """The k cameras nearest an incident the caller may see, each with whether they may open its video."""
     if incident.latitude is None or incident.longitude is None:
         return []
@@ -595,24 +753,51 @@ def nearby_cameras(db: Database, policy: Policy, role: str, department: str | No
             continue
         row = _near(camera, metres, incident.latitude, incident.longitude)
         decision = _may_open(policy, role, department, purpose, row, facts, attached)
-        out.append(NearbyCamera(row.camera, row.distance_m, row.bearing_deg, row.compass,
-                                may_open=decision.allowed, clause=decision.clause, purpose=purpose,
-                                attached=cid in attached, reason={"ko": decision.reason_ko, "en": decision.reason_en}))
+        out.append(
+            NearbyCamera(
+                row.camera,
+                row.distance_m,
+                row.bearing_deg,
+                row.compass,
+                may_open=decision.allowed,
+                clause=decision.clause,
+                purpose=purpose,
+                attached=cid in attached,
+                reason={"ko": decision.reason_ko, "en": decision.reason_en},
+            )
+        )
     return out
 
 
-def _may_open(policy: Policy, role: str, department: str | None, purpose: str, near: NearCamera,
-              facts: decisions.IncidentFacts, attached: set[int]) -> decisions.Decision:
+def _may_open(
+    policy: Policy,
+    role: str,
+    department: str | None,
+    purpose: str,
+    near: NearCamera,
+    facts: decisions.IncidentFacts,
+    attached: set[int],
+) -> decisions.Decision:
     """What opening the camera's video for this incident would be told: the same two decisions, in
     the same order and words, as the access check itself (``access.service.authorize_video``)."""
     camera = near.camera
     grants = decisions.incident_grants_view(policy, role, facts, camera.id, attached)
     decision = decisions.may_view_video(
-        policy, role=role, user_department=department, purpose=purpose, camera_purposes=near.purposes,
-        camera_department=camera.department, responding_incident_camera=grants.allowed)
+        policy,
+        role=role,
+        user_department=department,
+        purpose=purpose,
+        camera_purposes=near.purposes,
+        camera_department=camera.department,
+        responding_incident_camera=grants.allowed,
+    )
     if not decision.allowed and not grants.allowed and decision.clause == policy.access.incident_only_clause:
-        return decisions.Decision(False, decision.clause, f"{decision.reason_ko}: {grants.reason_ko}",
-                                  f"{decision.reason_en}: {grants.reason_en}")
+        return decisions.Decision(
+            False,
+            decision.clause,
+            f"{decision.reason_ko}: {grants.reason_ko}",
+            f"{decision.reason_en}: {grants.reason_en}",
+        )
     return decision
 
 
@@ -628,7 +813,8 @@ def cameras_nearest(db: Database, index: CameraIndex, lat: float, lon: float, k:
     return _cameras_at(db, index.nearest(lat, lon, k), lat, lon)
 
 
-def cameras_within(db: Database, index: CameraIndex, lat: float, lon: float, radius_m: float,
-                   limit: int) -> list[NearCamera]:
+def cameras_within(
+    db: Database, index: CameraIndex, lat: float, lon: float, radius_m: float, limit: int
+) -> list[NearCamera]:
     """Cameras within a radius of a point, nearest first, at most ``limit``."""
     return _cameras_at(db, index.within(lat, lon, radius_m)[:limit], lat, lon)

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,14 +54,27 @@ SOURCE_OF = {
     "camera_fault": "nms",
     "camera_recovery": "nms",
 }
-DAY_WEIGHTS = {"plate_read": 70.0, "video_analytics": 18.0, "emergency_bell": 2.0, "u_seoul_safety": 1.0,
-               "camera_fault": 1.0}
+DAY_WEIGHTS = {
+    "plate_read": 70.0,
+    "video_analytics": 18.0,
+    "emergency_bell": 2.0,
+    "u_seoul_safety": 1.0,
+    "camera_fault": 1.0,
+}
 NIGHT_BELL_FACTOR = 3.0
 HOT_HIT_RATE = 0.02
 BAD_RATE = 0.01
-RULES = [("loitering", "person"), ("intrusion", "person"), ("fall_detection", "person"), ("fight", "person"),
-         ("abandoned_object", "bag"), ("crowding", "person"), ("wrong_way", "vehicle"),
-         ("illegal_parking", "vehicle"), ("illegal_dumping", "person")]
+RULES = [
+    ("loitering", "person"),
+    ("intrusion", "person"),
+    ("fall_detection", "person"),
+    ("fight", "person"),
+    ("abandoned_object", "bag"),
+    ("crowding", "person"),
+    ("wrong_way", "vehicle"),
+    ("illegal_parking", "vehicle"),
+    ("illegal_dumping", "person"),
+]
 FAULTS = ["offline", "offline", "video_loss", "tamper", "storage"]
 PLATE_SYLLABLES = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주하허호배"
 U_SEOUL_CATEGORIES = ["child", "child", "elderly", "elderly", "disabled", "woman", "other"]
@@ -86,9 +100,11 @@ class SimMessage:
 
 def load_cameras(db: Database) -> list[SimCamera]:
     with db.reading() as session:
-        rows = session.execute(select(Camera.management_number, Camera.latitude, Camera.longitude,
-                                      Camera.primary_purpose).where(Camera.status != "retired")
-                               .order_by(Camera.id)).all()
+        rows = session.execute(
+            select(Camera.management_number, Camera.latitude, Camera.longitude, Camera.primary_purpose)
+            .where(Camera.status != "retired")
+            .order_by(Camera.id)
+        ).all()
     return [SimCamera(*r) for r in rows]
 
 
@@ -163,8 +179,13 @@ class EventMix:
 
     def _envelope(self, type_: str, device_id: str, payload: dict, at: datetime) -> bytes:
         self._seq += 1
-        body = {"message_id": f"sim-{self.run_id}-{self._seq}", "type": type_,
-                "occurred_at": at.isoformat(timespec="milliseconds"), "device_id": device_id, "payload": payload}
+        body = {
+            "message_id": f"sim-{self.run_id}-{self._seq}",
+            "type": type_,
+            "occurred_at": at.isoformat(timespec="milliseconds"),
+            "device_id": device_id,
+            "payload": payload,
+        }
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def _jitter(self, value: float, metres: float) -> float:
@@ -175,49 +196,73 @@ class EventMix:
         hit = bool(self.hot_plates) and self.rnd.random() < HOT_HIT_RATE
         plate = self.rnd.choice(self.hot_plates) if hit else random_plate(self.rnd)
         payload = {"camera": cam.number, "plate": plate, "confidence": round(self.rnd.uniform(0.72, 0.99), 2)}
-        return SimMessage("lpr", cam.number, self._envelope("plate_read", cam.number, payload, now), "plate_read",
-                          raises_incident=hit)
+        return SimMessage(
+            "lpr", cam.number, self._envelope("plate_read", cam.number, payload, now), "plate_read", raises_incident=hit
+        )
 
     def _video_analytics(self, now: datetime) -> SimMessage:
         cam = self.rnd.choice(self.cameras)
         rule, obj = self.rnd.choice(RULES)
         w, h = round(self.rnd.uniform(0.05, 0.3), 3), round(self.rnd.uniform(0.1, 0.5), 3)
         box = [round(self.rnd.uniform(0, 1 - w), 3), round(self.rnd.uniform(0, 1 - h), 3), w, h]
-        payload = {"camera": cam.number, "rule": rule, "object_class": obj, "box": box,
-                   "confidence": round(self.rnd.uniform(0.55, 0.98), 2)}
-        return SimMessage("analytics", cam.number, self._envelope("video_analytics", cam.number, payload, now),
-                          "video_analytics", raises_incident=True)
+        payload = {
+            "camera": cam.number,
+            "rule": rule,
+            "object_class": obj,
+            "box": box,
+            "confidence": round(self.rnd.uniform(0.55, 0.98), 2),
+        }
+        return SimMessage(
+            "analytics",
+            cam.number,
+            self._envelope("video_analytics", cam.number, payload, now),
+            "video_analytics",
+            raises_incident=True,
+        )
 
     def _emergency_bell(self, now: datetime) -> SimMessage:
         cam = self.rnd.choice(self.street)
         bell = "BELL-" + cam.number.rsplit("-", 1)[0]
-        payload = {"bell_id": bell, "latitude": self._jitter(cam.latitude, 15),
-                   "longitude": self._jitter(cam.longitude, 15), "camera": cam.number}
-        return SimMessage("bells", bell, self._envelope("emergency_bell", bell, payload, now), "emergency_bell",
-                          raises_incident=True)
+        payload = {
+            "bell_id": bell,
+            "latitude": self._jitter(cam.latitude, 15),
+            "longitude": self._jitter(cam.longitude, 15),
+            "camera": cam.number,
+        }
+        return SimMessage(
+            "bells", bell, self._envelope("emergency_bell", bell, payload, now), "emergency_bell", raises_incident=True
+        )
 
     def _u_seoul_safety(self, now: datetime) -> SimMessage:
         cam = self.rnd.choice(self.cameras)
-        payload = {"person_id": f"US-{self.rnd.randint(100000, 999999)}",
-                   "category": self.rnd.choice(U_SEOUL_CATEGORIES),
-                   "latitude": self._jitter(cam.latitude, 150), "longitude": self._jitter(cam.longitude, 150),
-                   "accuracy_m": round(self.rnd.uniform(8, 250), 1)}
-        return SimMessage("useoul", "useoul-gw-1", self._envelope("u_seoul_safety", "useoul-gw-1", payload, now),
-                          "u_seoul_safety", raises_incident=True)
+        payload = {
+            "person_id": f"US-{self.rnd.randint(100000, 999999)}",
+            "category": self.rnd.choice(U_SEOUL_CATEGORIES),
+            "latitude": self._jitter(cam.latitude, 150),
+            "longitude": self._jitter(cam.longitude, 150),
+            "accuracy_m": round(self.rnd.uniform(8, 250), 1),
+        }
+        return SimMessage(
+            "useoul",
+            "useoul-gw-1",
+            self._envelope("u_seoul_safety", "useoul-gw-1", payload, now),
+            "u_seoul_safety",
+            raises_incident=True,
+        )
 
     def _camera_fault(self, now: datetime) -> SimMessage:
         cam = self.rnd.choice(self.cameras)
         if cam not in self._faulted:
             self._faulted.append(cam)
         payload = {"camera": cam.number, "fault": self.rnd.choice(FAULTS)}
-        return SimMessage("nms", "nms-1", self._envelope("camera_fault", "nms-1", payload, now), "camera_fault",
-                          raises_incident=True)
+        return SimMessage(
+            "nms", "nms-1", self._envelope("camera_fault", "nms-1", payload, now), "camera_fault", raises_incident=True
+        )
 
     def _camera_recovery(self, now: datetime) -> SimMessage:
         cam = self._faulted.pop(self.rnd.randrange(len(self._faulted)))
         payload = {"camera": cam.number, "detail": "자동 복구 / recovered"}
-        return SimMessage("nms", "nms-1", self._envelope("camera_recovery", "nms-1", payload, now),
-                          "camera_recovery")
+        return SimMessage("nms", "nms-1", self._envelope("camera_recovery", "nms-1", payload, now), "camera_recovery")
 
     def _bad(self) -> SimMessage:
         kind = self.rnd.choice(["json", "schema", "oversized", "topic", "replay"])
@@ -228,14 +273,18 @@ class EventMix:
         if kind == "json" or kind == "replay":
             return SimMessage("lpr", "lpr-garbled", b'{"message_id": "' + mid.encode() + b'", "type": ', None)
         if kind == "schema":
-            body = {"message_id": mid, "type": "video_analytics", "payload": {"camera": self.cameras[0].number,
-                                                                               "rule": "Loitering!"}}
+            body = {
+                "message_id": mid,
+                "type": "video_analytics",
+                "payload": {"camera": self.cameras[0].number, "rule": "Loitering!"},
+            }
             return SimMessage("analytics", "va-bad", json.dumps(body).encode(), "video_analytics")
         if kind == "oversized":
             body = {"message_id": mid, "type": "manual_report", "payload": {"title": "x", "description": "x" * 70_000}}
             return SimMessage("lpr", "lpr-big", json.dumps(body).encode(), "manual_report")
-        return SimMessage("bad", "x", self._plate_read(self.clock()).body, "plate_read",
-                          topic=f"{TOPIC_ROOT}/no-device-level")
+        return SimMessage(
+            "bad", "x", self._plate_read(self.clock()).body, "plate_read", topic=f"{TOPIC_ROOT}/no-device-level"
+        )
 
 
 # ---- senders -----------------------------------------------------------------------------------
@@ -262,7 +311,7 @@ class MqttSender:
         for m in messages:
             topic = m.topic or topic_for(m.source, m.device_id, self.topic_root)
             if m.topic and self.topic_root != TOPIC_ROOT:
-                topic = self.topic_root + m.topic[len(TOPIC_ROOT):]
+                topic = self.topic_root + m.topic[len(TOPIC_ROOT) :]
             self._last = self.client.publish(topic, m.body, qos=1)
 
     def close(self) -> None:
@@ -278,8 +327,9 @@ class HttpSender:
 
     def __init__(self, url: str, token: str):
         self.url = url.rstrip("/") + "/api/events"
-        self.http = httpx.Client(headers={"Authorization": f"Bearer {token}",
-                                          "Content-Type": "application/json"}, timeout=10)
+        self.http = httpx.Client(
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, timeout=10
+        )
         self.statuses: dict[int, int] = {}
 
     def send(self, messages: list[SimMessage]) -> None:
@@ -307,7 +357,7 @@ class DirectSender:
             if m.topic:
                 continue  # a bad topic only means something on a broker
             route = route_topic(topic_for(m.source, m.device_id))
-            batch.append(RawMessage("sim:" + route.source[len("mqtt:"):], m.body, "sim", route.device_id))
+            batch.append(RawMessage("sim:" + route.source[len("mqtt:") :], m.body, "sim", route.device_id))
         service.ingest_batch(self.db, self.policy, batch, hotlist=self.hotlist)
 
     def close(self) -> None:
@@ -325,9 +375,16 @@ class SimulationReport:
     seconds: float = 0.0
 
 
-def simulate(sender, mix: EventMix, rate: float, *, count: int | None = None,  # noqa: ANN001
-             duration: float | None = None, stop_event: threading.Event | None = None,
-             tick: float = 0.1) -> SimulationReport:
+def simulate(
+    sender: Any,
+    mix: EventMix,
+    rate: float,
+    *,
+    count: int | None = None,
+    duration: float | None = None,
+    stop_event: threading.Event | None = None,
+    tick: float = 0.1,
+) -> SimulationReport:
     """Send at ``rate`` events/s until ``count`` are sent, ``duration`` passes, or ``stop_event``."""
     if rate <= 0:
         raise ValueError("rate must be positive")
@@ -361,9 +418,15 @@ def simulate(sender, mix: EventMix, rate: float, *, count: int | None = None,  #
     return report
 
 
-def run_simulator_in_background(db: Database, policy, *, settings=None,  # noqa: ANN001
-                                rate: float = 0.5, stop_event: threading.Event | None = None,
-                                seed: int | None = None) -> tuple[threading.Thread, threading.Event]:
+def run_simulator_in_background(
+    db: Database,
+    policy: Any,
+    *,
+    settings: Any = None,
+    rate: float = 0.5,
+    stop_event: threading.Event | None = None,
+    seed: int | None = None,
+) -> tuple[threading.Thread, threading.Event]:
     """For ``gwanje demo``: a daemon thread that keeps the board alive until ``stop_event`` is set.
 
     With ``settings.mqtt_url`` it publishes over MQTT (something must consume: the app's or a

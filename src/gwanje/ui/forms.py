@@ -30,8 +30,9 @@ class FormInput:
     def text(self, name: str, limit: int, *, required: bool = False) -> str | None:
         value = str(self.form.get(name) or "").strip()
         if len(value) > limit:
-            raise ValidationFailed(f"{limit}자 이내로 입력하세요: {name}", f"at most {limit} characters: {name}",
-                                   field=name)
+            raise ValidationFailed(
+                f"{limit}자 이내로 입력하세요: {name}", f"at most {limit} characters: {name}", field=name
+            )
         if required and not value:
             raise ValidationFailed(f"필수 입력 항목입니다: {name}", f"required: {name}", field=name)
         return value or None
@@ -56,8 +57,9 @@ class FormInput:
         value = self.text(name, 20_000, required=True) or ""
         words = list(dict.fromkeys(w for w in re.split(r"[\s,;]+", value) if w))
         if len(words) > limit:
-            raise ValidationFailed(f"한 번에 {limit}대까지 지정할 수 있습니다",
-                                   f"at most {limit} cameras at once", field=name)
+            raise ValidationFailed(
+                f"한 번에 {limit}대까지 지정할 수 있습니다", f"at most {limit} cameras at once", field=name
+            )
         return words
 
     def file(self, name: str) -> UploadFile | None:
@@ -74,8 +76,11 @@ def parse_kst(value: str | None, field: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace(" ", "T"))
     except ValueError:
-        raise ValidationFailed(f"일시 형식이 올바르지 않습니다 (예: 2026-11-20 10:00): {field}",
-                               f"not a date and time (e.g. 2026-11-20 10:00): {field}", field=field) from None
+        raise ValidationFailed(
+            f"일시 형식이 올바르지 않습니다 (예: 2026-11-20 10:00): {field}",
+            f"not a date and time (e.g. 2026-11-20 10:00): {field}",
+            field=field,
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=KST)
     return parsed.astimezone(timezone.utc)
@@ -89,8 +94,11 @@ def parse_kst_day(value: str | None, field: str, *, end: bool = False) -> dateti
     try:
         day = date.fromisoformat(value[:10])
     except ValueError:
-        raise ValidationFailed(f"날짜 형식이 올바르지 않습니다 (예: 2026-11-20): {field}",
-                               f"not a date (e.g. 2026-11-20): {field}", field=field) from None
+        raise ValidationFailed(
+            f"날짜 형식이 올바르지 않습니다 (예: 2026-11-20): {field}",
+            f"not a date (e.g. 2026-11-20): {field}",
+            field=field,
+        ) from None
     start = datetime(day.year, day.month, day.day, tzinfo=KST)
     return (start + timedelta(days=1) if end else start).astimezone(timezone.utc)
 
@@ -102,8 +110,9 @@ def parse_month(value: str | None, field: str, *, end: bool = False) -> datetime
         return None
     match = re.fullmatch(r"(\d{4})-(\d{2})", value)
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValidationFailed(f"월 형식이 올바르지 않습니다 (예: 2026-11): {field}",
-                               f"not a month (e.g. 2026-11): {field}", field=field)
+        raise ValidationFailed(
+            f"월 형식이 올바르지 않습니다 (예: 2026-11): {field}", f"not a month (e.g. 2026-11): {field}", field=field
+        )
     year, month = int(match.group(1)), int(match.group(2))
     if end:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)

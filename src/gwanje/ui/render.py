@@ -25,23 +25,37 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 DATA_DIR = PACKAGE_DIR / "data"
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 # Colour-blind-safe first (Okabe-Ito), then Tableau; assigned to purposes in policy order.
 PURPOSE_PALETTE = (
-    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#7a5195",
-    "#8c564b", "#bcbd22", "#17becf", "#7f7f7f", "#1f3a93", "#b8860b", "#2f4f4f",
+    "#0072b2",
+    "#e69f00",
+    "#009e73",
+    "#cc79a7",
+    "#d55e00",
+    "#56b4e9",
+    "#7a5195",
+    "#8c564b",
+    "#bcbd22",
+    "#17becf",
+    "#7f7f7f",
+    "#1f3a93",
+    "#b8860b",
+    "#2f4f4f",
 )
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -93,8 +107,7 @@ def render(request: Request, name: str, principal: Any, status_code: int = 200, 
 
 def is_htmx_partial(request: Request) -> bool:
     # A history restore asks for the whole page even though htmx sends it.
-    return (request.headers.get("hx-request") == "true"
-            and request.headers.get("hx-history-restore-request") != "true")
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
 
 def clause_text(policy, tr: Translator, clause: str | None) -> str | None:  # noqa: ANN001
@@ -111,5 +124,11 @@ def render_error(request: Request, exc: DomainError) -> Response:
     """A domain error as a console page, in the reader's language, citing its clause."""
     tr = translator(request)
     message = exc.message_ko if tr.lang == "ko" else exc.message_en
-    return render(request, "error.html", getattr(request.state, "principal", None), exc.status,
-                  message=message, clause=clause_text(request.app.state.policy, tr, exc.clause))
+    return render(
+        request,
+        "error.html",
+        getattr(request.state, "principal", None),
+        exc.status,
+        message=message,
+        clause=clause_text(request.app.state.policy, tr, exc.clause),
+    )

@@ -32,8 +32,17 @@ def input_args(url: str) -> list[str]:
 
 def probe(target: str | Path, timeout: float = FFMPEG_TIMEOUT_S) -> dict:
     """``ffprobe`` streams and format of a file or URL, as JSON."""
-    cmd = [ffprobe_bin(), "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
-           *input_args(str(target)), str(target)]
+    cmd = [
+        ffprobe_bin(),
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_streams",
+        "-show_format",
+        *input_args(str(target)),
+        str(target),
+    ]
     out = subprocess.run(cmd, capture_output=True, timeout=timeout, check=True)
     return json.loads(out.stdout or b"{}")
 

@@ -17,10 +17,26 @@ from starlette.types import Receive, Scope, Send
 from gwanje.http.deps import DB, PolicyDep
 from gwanje.video import service
 from gwanje.video.choices import ClipKind
-from gwanje.video.deps import (ClipDownload, ExportAccess, Hub, LiveAccess, Manager, PlaybackAccess, SnapshotAccess,
-                               VarDir, Viewer)
-from gwanje.video.schemas import ClipExported, ClipRead, LiveStatusRead, RecordingRead, RecordingUpdate, SegmentList, \
-    SegmentRead
+from gwanje.video.deps import (
+    ClipDownload,
+    ExportAccess,
+    Hub,
+    LiveAccess,
+    Manager,
+    PlaybackAccess,
+    SnapshotAccess,
+    VarDir,
+    Viewer,
+)
+from gwanje.video.schemas import (
+    ClipExported,
+    ClipRead,
+    LiveStatusRead,
+    RecordingRead,
+    RecordingUpdate,
+    SegmentList,
+    SegmentRead,
+)
 
 router = APIRouter(prefix="/api", tags=["video"])
 
@@ -41,8 +57,9 @@ class _ClosingStream(StreamingResponse):
 async def live_mjpeg(_: Viewer, grant: LiveAccess, hub: Hub, db: DB, policy: PolicyDep) -> StreamingResponse:
     """Live view as ``multipart/x-mixed-replace`` JPEGs (plays in an ``<img>``); one transcoder per camera."""
     parts = await service.open_live(hub, db, policy, grant)
-    return _ClosingStream(parts, media_type=service.MJPEG_MEDIA_TYPE,
-                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return _ClosingStream(
+        parts, media_type=service.MJPEG_MEDIA_TYPE, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
 @router.get("/cameras/{camera_id}/snapshot.jpg", response_class=Response)
@@ -53,27 +70,36 @@ async def snapshot(_: Viewer, grant: SnapshotAccess, hub: Hub, db: DB) -> Respon
 
 
 @router.get("/cameras/{camera_id}/playback", response_class=FileResponse)
-async def playback(request: Request, principal: Viewer, opened: PlaybackAccess, db: DB,
-                   var_dir: VarDir) -> FileResponse:
+async def playback(
+    request: Request, principal: Viewer, opened: PlaybackAccess, db: DB, var_dir: VarDir
+) -> FileResponse:
     """Recorded video of ``[start, end)`` as one MP4 (HTTP range requests work; each is authorised)."""
     grant, window = opened.grant, opened.window
-    cmd = service.MakeClip(grant.camera_id, window.start, window.end, grant.purpose, ClipKind.playback.code,
-                             grant.incident_id)
-    clip = await run_in_threadpool(service.make_clip, db, var_dir, principal.user, cmd,
-                                   request_id=request.state.request_id)
-    return FileResponse(var_dir / clip.path, media_type="video/mp4",
-                        headers={"Cache-Control": "private, no-store", "X-Clip-Id": str(clip.id)})
+    cmd = service.MakeClip(
+        grant.camera_id, window.start, window.end, grant.purpose, ClipKind.playback.code, grant.incident_id
+    )
+    clip = await run_in_threadpool(
+        service.make_clip, db, var_dir, principal.user, cmd, request_id=request.state.request_id
+    )
+    return FileResponse(
+        var_dir / clip.path,
+        media_type="video/mp4",
+        headers={"Cache-Control": "private, no-store", "X-Clip-Id": str(clip.id)},
+    )
 
 
 @router.post("/cameras/{camera_id}/clips", status_code=201, response_model=ClipExported)
-async def export_clip(request: Request, principal: Viewer, opened: ExportAccess, db: DB,
-                      var_dir: VarDir) -> ClipExported:
+async def export_clip(
+    request: Request, principal: Viewer, opened: ExportAccess, db: DB, var_dir: VarDir
+) -> ClipExported:
     """Cut ``[start, end)`` into a kept MP4 copy (export); download it from ``/api/video/clips/{id}/file``."""
     grant, window = opened.grant, opened.window
-    cmd = service.MakeClip(grant.camera_id, window.start, window.end, grant.purpose, ClipKind.export.code,
-                             grant.incident_id)
-    clip = await run_in_threadpool(service.make_clip, db, var_dir, principal.user, cmd,
-                                   request_id=request.state.request_id)
+    cmd = service.MakeClip(
+        grant.camera_id, window.start, window.end, grant.purpose, ClipKind.export.code, grant.incident_id
+    )
+    clip = await run_in_threadpool(
+        service.make_clip, db, var_dir, principal.user, cmd, request_id=request.state.request_id
+    )
     return ClipExported.of_export(clip, grant.purpose)
 
 
@@ -86,8 +112,12 @@ def clip_info(clip_id: int, _: Viewer, db: DB) -> ClipRead:
 async def clip_download(_: Viewer, opened: ClipDownload) -> FileResponse:
     """Download an exported clip; authorised (and audited) like the export itself."""
     clip = opened.clip
-    return FileResponse(opened.path, media_type="video/mp4", filename=f"camera{clip.camera_id}-clip{clip.id}.mp4",
-                        headers={"Cache-Control": "private, no-store"})
+    return FileResponse(
+        opened.path,
+        media_type="video/mp4",
+        filename=f"camera{clip.camera_id}-clip{clip.id}.mp4",
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.get("/video/cameras/{camera_id}/segments", response_model=SegmentList)
@@ -102,11 +132,11 @@ def recording(camera_id: int, _: Viewer, db: DB) -> RecordingRead:
 
 
 @router.put("/video/cameras/{camera_id}/recording", response_model=RecordingRead)
-def set_recording(camera_id: int, body: RecordingUpdate, request: Request, principal: Manager,
-                  db: DB) -> RecordingRead:
+def set_recording(camera_id: int, body: RecordingUpdate, request: Request, principal: Manager, db: DB) -> RecordingRead:
     """Turn central recording of a camera on or off (the recorder picks it up within its poll interval)."""
-    done = service.set_recording(db, principal.actor(request),
-                                 service.SetRecording(camera_id, body.enabled, body.segment_seconds))
+    done = service.set_recording(
+        db, principal.actor(request), service.SetRecording(camera_id, body.enabled, body.segment_seconds)
+    )
     return RecordingRead.of(done)
 
 

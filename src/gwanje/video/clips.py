@@ -57,8 +57,9 @@ def plan_cut(segments: Sequence[Span], start: datetime, end: datetime) -> CutPla
     """Which segments, and where to cut in their concatenation; ``None`` if nothing was recorded then."""
     if end <= start:
         raise ValueError("end must be after start")
-    spans = sorted((s for s in segments if s.ended_at > start and s.started_at < end and s.seconds > 0),
-                   key=lambda s: s.started_at)
+    spans = sorted(
+        (s for s in segments if s.ended_at > start and s.started_at < end and s.seconds > 0), key=lambda s: s.started_at
+    )
     # Overlapping rows (a restart re-recording the same seconds) would play twice: keep the first.
     kept: list[Span] = []
     for span in spans:
@@ -96,9 +97,32 @@ def concat_list(paths: Sequence[Path]) -> str:
 
 
 def cut_command(list_file: Path, ss: float, to: float, out: Path) -> list[str]:
-    return [ffmpeg_bin(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-            "-ss", f"{ss:.3f}", "-to", f"{to:.3f}", "-f", "concat", "-safe", "0", "-i", str(list_file),
-            "-map", "0:v:0", "-an", "-c", "copy", "-movflags", "+faststart", str(out)]
+    return [
+        ffmpeg_bin(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-ss",
+        f"{ss:.3f}",
+        "-to",
+        f"{to:.3f}",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(list_file),
+        "-map",
+        "0:v:0",
+        "-an",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        str(out),
+    ]
 
 
 def cut(plan: CutPlan, out: Path, *, timeout_s: float | None = None) -> Path:
@@ -113,8 +137,7 @@ def cut(plan: CutPlan, out: Path, *, timeout_s: float | None = None) -> Path:
         list_file = Path(fh.name)
     try:
         timeout = timeout_s or max(FFMPEG_TIMEOUT_S, 5 * len(plan.spans))
-        result = subprocess.run(cut_command(list_file, plan.ss, plan.to, partial), capture_output=True,
-                                timeout=timeout)
+        result = subprocess.run(cut_command(list_file, plan.ss, plan.to, partial), capture_output=True, timeout=timeout)
         if result.returncode != 0:
             raise RuntimeError("ffmpeg cut failed: " + result.stderr[-400:].decode(errors="replace").strip())
         partial.replace(out)  # readers never see half a file

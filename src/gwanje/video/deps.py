@@ -33,8 +33,15 @@ from gwanje.video.schemas import ClipCreate
 
 Viewer = Annotated[Principal, Depends(requires("registry.read"))]
 Manager = Annotated[Principal, Depends(requires("registry.write"))]
-Purpose = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[a-z_]+$",
-                               description="Why the video is opened (a purpose code of the policy)")]
+Purpose = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z_]+$",
+        description="Why the video is opened (a purpose code of the policy)",
+    ),
+]
 IncidentId = Annotated[int | None, Query(ge=1, description="The incident the viewing serves")]
 ProvisionId = Annotated[int | None, Query(ge=1, description="An approved provision or emergency access")]
 
@@ -88,50 +95,111 @@ class ClipAccess:
     path: Path
 
 
-async def _authorize(request: Request, principal: Principal, db: DB, policy: PolicyDep, action: Choice,
-                     camera_id: int, purpose: str, incident_id: int | None, provision_id: int | None) -> AccessGrant:
+async def _authorize(
+    request: Request,
+    principal: Principal,
+    db: DB,
+    policy: PolicyDep,
+    action: Choice,
+    camera_id: int,
+    purpose: str,
+    incident_id: int | None,
+    provision_id: int | None,
+) -> AccessGrant:
     return await run_in_threadpool(
-        service.authorize, db, policy, principal.user, camera_id, purpose, action.code,
-        incident_id=incident_id, provision_id=provision_id, request_id=request.state.request_id)
+        service.authorize,
+        db,
+        policy,
+        principal.user,
+        camera_id,
+        purpose,
+        action.code,
+        incident_id=incident_id,
+        provision_id=provision_id,
+        request_id=request.state.request_id,
+    )
 
 
-async def live_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
-                      purpose: Purpose, incident_id: IncidentId = None,
-                      provision_id: ProvisionId = None) -> AccessGrant:
-    return await _authorize(request, principal, db, policy, VideoAction.live, camera_id, purpose, incident_id,
-                            provision_id)
+async def live_access(
+    request: Request,
+    principal: Viewer,
+    db: DB,
+    policy: PolicyDep,
+    camera_id: int,
+    purpose: Purpose,
+    incident_id: IncidentId = None,
+    provision_id: ProvisionId = None,
+) -> AccessGrant:
+    return await _authorize(
+        request, principal, db, policy, VideoAction.live, camera_id, purpose, incident_id, provision_id
+    )
 
 
-async def snapshot_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
-                          purpose: Purpose, incident_id: IncidentId = None,
-                          provision_id: ProvisionId = None) -> AccessGrant:
-    return await _authorize(request, principal, db, policy, VideoAction.snapshot, camera_id, purpose, incident_id,
-                            provision_id)
+async def snapshot_access(
+    request: Request,
+    principal: Viewer,
+    db: DB,
+    policy: PolicyDep,
+    camera_id: int,
+    purpose: Purpose,
+    incident_id: IncidentId = None,
+    provision_id: ProvisionId = None,
+) -> AccessGrant:
+    return await _authorize(
+        request, principal, db, policy, VideoAction.snapshot, camera_id, purpose, incident_id, provision_id
+    )
 
 
-async def playback_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
-                          purpose: Purpose, window: Annotated[Window, Depends(query_window)],
-                          incident_id: IncidentId = None, provision_id: ProvisionId = None) -> WindowAccess:
-    grant = await _authorize(request, principal, db, policy, VideoAction.playback, camera_id, purpose, incident_id,
-                             provision_id)
+async def playback_access(
+    request: Request,
+    principal: Viewer,
+    db: DB,
+    policy: PolicyDep,
+    camera_id: int,
+    purpose: Purpose,
+    window: Annotated[Window, Depends(query_window)],
+    incident_id: IncidentId = None,
+    provision_id: ProvisionId = None,
+) -> WindowAccess:
+    grant = await _authorize(
+        request, principal, db, policy, VideoAction.playback, camera_id, purpose, incident_id, provision_id
+    )
     return WindowAccess(grant, window)
 
 
-async def export_access(request: Request, principal: Viewer, db: DB, policy: PolicyDep, camera_id: int,
-                        purpose: Purpose, window: Annotated[Window, Depends(body_window)],
-                        incident_id: IncidentId = None, provision_id: ProvisionId = None) -> WindowAccess:
-    grant = await _authorize(request, principal, db, policy, VideoAction.export, camera_id, purpose, incident_id,
-                             provision_id)
+async def export_access(
+    request: Request,
+    principal: Viewer,
+    db: DB,
+    policy: PolicyDep,
+    camera_id: int,
+    purpose: Purpose,
+    window: Annotated[Window, Depends(body_window)],
+    incident_id: IncidentId = None,
+    provision_id: ProvisionId = None,
+) -> WindowAccess:
+    grant = await _authorize(
+        request, principal, db, policy, VideoAction.export, camera_id, purpose, incident_id, provision_id
+    )
     return WindowAccess(grant, window)
 
 
-async def clip_download(request: Request, principal: Viewer, db: DB, policy: PolicyDep, var_dir: VarDir,
-                        clip_id: int, purpose: Purpose, incident_id: IncidentId = None,
-                        provision_id: ProvisionId = None) -> ClipAccess:
+async def clip_download(
+    request: Request,
+    principal: Viewer,
+    db: DB,
+    policy: PolicyDep,
+    var_dir: VarDir,
+    clip_id: int,
+    purpose: Purpose,
+    incident_id: IncidentId = None,
+    provision_id: ProvisionId = None,
+) -> ClipAccess:
     """An exported clip is authorised (and audited) like the export itself, for the clip's camera."""
     clip, path = await run_in_threadpool(service.clip_file, db, var_dir, clip_id)
-    grant = await _authorize(request, principal, db, policy, VideoAction.export, clip.camera_id, purpose,
-                             incident_id, provision_id)
+    grant = await _authorize(
+        request, principal, db, policy, VideoAction.export, clip.camera_id, purpose, incident_id, provision_id
+    )
     return ClipAccess(grant, clip, path)
 
 

@@ -35,14 +35,53 @@ class SourceUnavailable(RuntimeError):
 
 def transcode_command(url: str, *, fps: float, max_height: int, quality: int) -> list[str]:
     # Scale down only (never up) and keep the aspect; mjpeg at -q:v 2 (best) … 31 (worst).
-    return [ffmpeg_bin(), "-hide_banner", "-loglevel", "error", "-nostdin", *input_args(url), "-i", url,
-            "-map", "0:v:0", "-an", "-vf", f"fps={fps},scale=-2:'min({max_height},ih)'",
-            "-c:v", "mjpeg", "-q:v", str(quality), "-f", "image2pipe", "pipe:1"]
+    return [
+        ffmpeg_bin(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        *input_args(url),
+        "-i",
+        url,
+        "-map",
+        "0:v:0",
+        "-an",
+        "-vf",
+        f"fps={fps},scale=-2:'min({max_height},ih)'",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        str(quality),
+        "-f",
+        "image2pipe",
+        "pipe:1",
+    ]
 
 
 def snapshot_command(url: str) -> list[str]:
-    return [ffmpeg_bin(), "-hide_banner", "-loglevel", "error", "-nostdin", *input_args(url), "-i", url,
-            "-map", "0:v:0", "-an", "-frames:v", "1", "-c:v", "mjpeg", "-q:v", "3", "-f", "image2pipe", "pipe:1"]
+    return [
+        ffmpeg_bin(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        *input_args(url),
+        "-i",
+        url,
+        "-map",
+        "0:v:0",
+        "-an",
+        "-frames:v",
+        "1",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "3",
+        "-f",
+        "image2pipe",
+        "pipe:1",
+    ]
 
 
 class JpegSplitter:
@@ -65,8 +104,8 @@ class JpegSplitter:
                 if len(self._buf) > MAX_FRAME_BYTES:
                     self._buf.clear()
                 break
-            frames.append(bytes(self._buf[start:end + 2]))
-            del self._buf[:end + 2]
+            frames.append(bytes(self._buf[start : end + 2]))
+            del self._buf[: end + 2]
         return frames
 
 
@@ -95,8 +134,16 @@ class _Channel:
 class LiveHub:
     """Per camera, one transcoder shared by all viewers; started on demand, stopped when unwatched."""
 
-    def __init__(self, *, fps: float = 5.0, max_height: int = 720, quality: int = 7, linger_s: float = 5.0,
-                 restart_s: float = 2.0, frame_timeout_s: float = 20.0):
+    def __init__(
+        self,
+        *,
+        fps: float = 5.0,
+        max_height: int = 720,
+        quality: int = 7,
+        linger_s: float = 5.0,
+        restart_s: float = 2.0,
+        frame_timeout_s: float = 20.0,
+    ):
         self.fps = fps
         self.max_height = max_height
         self.quality = quality
@@ -108,8 +155,11 @@ class LiveHub:
 
     # --- what is running ------------------------------------------------------------------
     def pids(self) -> dict[int, int]:
-        return {cid: ch.process.pid for cid, ch in self._channels.items()
-                if ch.process is not None and ch.process.returncode is None}
+        return {
+            cid: ch.process.pid
+            for cid, ch in self._channels.items()
+            if ch.process is not None and ch.process.returncode is None
+        }
 
     def process_count(self) -> int:
         return len(self.pids())
@@ -130,8 +180,9 @@ class LiveHub:
                     try:
                         await asyncio.wait_for(ch.changed.wait(), max(0.0, deadline - time.monotonic()))
                     except asyncio.TimeoutError:
-                        raise SourceUnavailable(f"no picture from camera {camera_id} "
-                                                f"for {self.frame_timeout_s:.0f} s") from None
+                        raise SourceUnavailable(
+                            f"no picture from camera {camera_id} for {self.frame_timeout_s:.0f} s"
+                        ) from None
                 if ch.closed:
                     return
                 seen = ch.seq
@@ -192,9 +243,12 @@ class LiveHub:
         while not ch.closed:
             cmd = transcode_command(ch.url, fps=self.fps, max_height=self.max_height, quality=self.quality)
             try:
-                proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.DEVNULL,
-                                                            stdout=asyncio.subprocess.PIPE,
-                                                            stderr=asyncio.subprocess.PIPE)
+                proc = await asyncio.create_subprocess_exec(
+                    *cmd,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
             except OSError as exc:
                 log.error("cannot start ffmpeg for camera %s: %s", ch.camera_id, exc)
                 await asyncio.sleep(self.restart_s)
@@ -213,8 +267,12 @@ class LiveHub:
                         ch.publish(frame)
                 await proc.wait()
                 tail = await stderr_task
-                log.warning("live transcoder for camera %s ended (rc %s): %s", ch.camera_id, proc.returncode,
-                            tail[-300:].decode(errors="replace").strip())
+                log.warning(
+                    "live transcoder for camera %s ended (rc %s): %s",
+                    ch.camera_id,
+                    proc.returncode,
+                    tail[-300:].decode(errors="replace").strip(),
+                )
             finally:
                 await _terminate(proc)
                 stderr_task.cancel()
@@ -249,8 +307,12 @@ async def _terminate(proc: asyncio.subprocess.Process, grace_s: float = 3.0) -> 
 
 async def grab_frame(url: str, *, timeout_s: float = 20.0) -> bytes:
     """One JPEG from the camera by a one-shot ffmpeg."""
-    proc = await asyncio.create_subprocess_exec(*snapshot_command(url), stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        *snapshot_command(url),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
     except asyncio.TimeoutError:
@@ -259,11 +321,13 @@ async def grab_frame(url: str, *, timeout_s: float = 20.0) -> bytes:
         await _terminate(proc)
     frames = JpegSplitter().feed(out)
     if proc.returncode != 0 or not frames:
-        raise SourceUnavailable(f"snapshot failed for {redact(url)}: "
-                                f"{err[-300:].decode(errors='replace').strip() or 'no frame'}")
+        raise SourceUnavailable(
+            f"snapshot failed for {redact(url)}: {err[-300:].decode(errors='replace').strip() or 'no frame'}"
+        )
     return frames[0]
 
 
 def multipart_chunk(frame: bytes) -> bytes:
-    return (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}\r\n\r\n".encode()
-            + frame + b"\r\n")
+    return (
+        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame)}\r\n\r\n".encode() + frame + b"\r\n"
+    )

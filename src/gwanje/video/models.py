@@ -47,8 +47,10 @@ class RecordingSegment(Base):
     destroyed_reason: Mapped[str | None] = mapped_column(String(300))
 
     # Playback asks "this camera, overlapping [start, end]"; retention asks "oldest not destroyed".
-    __table_args__ = (Index("ix_video_segments_camera_started", "camera_id", "started_at"),
-                      Index("ix_video_segments_destroyed_ended", "destroyed_at", "ended_at"))
+    __table_args__ = (
+        Index("ix_video_segments_camera_started", "camera_id", "started_at"),
+        Index("ix_video_segments_destroyed_ended", "destroyed_at", "ended_at"),
+    )
 
     @property
     def duration_s(self) -> float:

@@ -32,10 +32,8 @@ NS = {
 }
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-DIGEST_TYPE = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
-               "#PasswordDigest")
-NONCE_TYPE = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0"
-              "#Base64Binary")
+DIGEST_TYPE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
+NONCE_TYPE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 DEFAULT_DEVICE_PATH = "/onvif/device_service"
 TIMEOUT_S = 5.0
 CACHE_SECONDS = 300.0
@@ -69,9 +67,11 @@ def parse_onvif_url(url: str) -> OnvifTarget:
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     netloc = f"{host}:{parts.port}" if parts.port else host
     path = parts.path if parts.path not in ("", "/") else DEFAULT_DEVICE_PATH
-    return OnvifTarget(urlunsplit((scheme, netloc, path, parts.query, "")),
-                       unquote(parts.username) if parts.username else None,
-                       unquote(parts.password) if parts.password is not None else None)
+    return OnvifTarget(
+        urlunsplit((scheme, netloc, path, parts.query, "")),
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password is not None else None,
+    )
 
 
 def password_digest(nonce: bytes, created: str, password: str) -> str:
@@ -97,9 +97,11 @@ def _xml_text(value: str) -> str:
 
 def envelope(body: str, username: str | None = None, password: str | None = None) -> str:
     header = f"<s:Header>{_security_header(username, password or '')}</s:Header>" if username else ""
-    return (f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{NS["s"]}" '
-            f'xmlns:tds="{NS["tds"]}" xmlns:trt="{NS["trt"]}" xmlns:tt="{NS["tt"]}">{header}'
-            f"<s:Body>{body}</s:Body></s:Envelope>")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{NS["s"]}" '
+        f'xmlns:tds="{NS["tds"]}" xmlns:trt="{NS["trt"]}" xmlns:tt="{NS["tt"]}">{header}'
+        f"<s:Body>{body}</s:Body></s:Envelope>"
+    )
 
 
 def _call(client: httpx.Client, url: str, action: str, body: str, target: OnvifTarget) -> ET.Element:
@@ -126,20 +128,31 @@ def get_stream_uri(onvif_url: str, *, client: httpx.Client | None = None) -> str
     own = client is None
     client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
     try:
-        caps = _call(client, target.device_url, "http://www.onvif.org/ver10/device/wsdl/GetCapabilities",
-                     "<tds:GetCapabilities><tds:Category>Media</tds:Category></tds:GetCapabilities>", target)
+        caps = _call(
+            client,
+            target.device_url,
+            "http://www.onvif.org/ver10/device/wsdl/GetCapabilities",
+            "<tds:GetCapabilities><tds:Category>Media</tds:Category></tds:GetCapabilities>",
+            target,
+        )
         xaddr = caps.find(".//tt:Media/tt:XAddr", NS)
         media_url = xaddr.text.strip() if xaddr is not None and xaddr.text else target.device_url
-        profiles = _call(client, media_url, "http://www.onvif.org/ver10/media/wsdl/GetProfiles",
-                         "<trt:GetProfiles/>", target)
+        profiles = _call(
+            client, media_url, "http://www.onvif.org/ver10/media/wsdl/GetProfiles", "<trt:GetProfiles/>", target
+        )
         first = profiles.find(".//trt:Profiles", NS)
         token = first.get("token") if first is not None else None
         if not token:
             raise OnvifError(f"ONVIF camera at {target.device_url} has no media profile")
-        answer = _call(client, media_url, "http://www.onvif.org/ver10/media/wsdl/GetStreamUri",
-                       "<trt:GetStreamUri><trt:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream>"
-                       "<tt:Transport><tt:Protocol>RTSP</tt:Protocol></tt:Transport></trt:StreamSetup>"
-                       f"<trt:ProfileToken>{_xml_text(token)}</trt:ProfileToken></trt:GetStreamUri>", target)
+        answer = _call(
+            client,
+            media_url,
+            "http://www.onvif.org/ver10/media/wsdl/GetStreamUri",
+            "<trt:GetStreamUri><trt:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream>"
+            "<tt:Transport><tt:Protocol>RTSP</tt:Protocol></tt:Transport></trt:StreamSetup>"
+            f"<trt:ProfileToken>{_xml_text(token)}</trt:ProfileToken></trt:GetStreamUri>",
+            target,
+        )
         uri = answer.find(".//trt:MediaUri/tt:Uri", NS)
         if uri is None or not uri.text or not uri.text.strip().lower().startswith(("rtsp://", "rtsps://")):
             raise OnvifError(f"ONVIF camera at {target.device_url} returned no RTSP address")

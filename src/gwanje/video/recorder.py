@@ -56,11 +56,36 @@ def recordings_dir(var_dir: Path, camera_id: int) -> Path:
 
 def segment_command(url: str, out_pattern: str | Path, segment_seconds: int) -> list[str]:
     """ffmpeg arguments: RTSP in, video stream-copied into fragmented-MP4 segments, list on stdout."""
-    return [ffmpeg_bin(), "-hide_banner", "-loglevel", "warning", "-nostdin", *input_args(url), "-i", url,
-            "-map", "0:v:0", "-an", "-c", "copy",
-            "-f", "segment", "-segment_time", str(int(segment_seconds)), "-reset_timestamps", "1",
-            "-segment_format", "mp4", "-segment_format_options", MP4_FLAGS,
-            "-segment_list", "pipe:1", "-segment_list_type", "csv", str(out_pattern)]
+    return [
+        ffmpeg_bin(),
+        "-hide_banner",
+        "-loglevel",
+        "warning",
+        "-nostdin",
+        *input_args(url),
+        "-i",
+        url,
+        "-map",
+        "0:v:0",
+        "-an",
+        "-c",
+        "copy",
+        "-f",
+        "segment",
+        "-segment_time",
+        str(int(segment_seconds)),
+        "-reset_timestamps",
+        "1",
+        "-segment_format",
+        "mp4",
+        "-segment_format_options",
+        MP4_FLAGS,
+        "-segment_list",
+        "pipe:1",
+        "-segment_list_type",
+        "csv",
+        str(out_pattern),
+    ]
 
 
 @dataclass(frozen=True)
@@ -100,8 +125,15 @@ class Anchor:
         return self.at + timedelta(seconds=entry.start_s), self.at + timedelta(seconds=entry.end_s)
 
 
-def index_segment(db: Database, var_dir: Path, camera_id: int, path: Path, started_at: datetime,
-                  ended_at: datetime, video_codec: str | None = None) -> RecordingSegment | None:
+def index_segment(
+    db: Database,
+    var_dir: Path,
+    camera_id: int,
+    path: Path,
+    started_at: datetime,
+    ended_at: datetime,
+    video_codec: str | None = None,
+) -> RecordingSegment | None:
     """Store one finished segment's row (size, SHA-256, times). Empty files are removed instead."""
     try:
         size = path.stat().st_size
@@ -113,9 +145,16 @@ def index_segment(db: Database, var_dir: Path, camera_id: int, path: Path, start
     if video_codec is None:
         with contextlib.suppress(Exception):
             video_codec = video_codec_of(probe(path))
-    row = RecordingSegment(camera_id=camera_id, path=str(path.relative_to(var_dir)), started_at=started_at,
-                           ended_at=ended_at, bytes=size, sha256=file_sha256(path), video_codec=video_codec,
-                           created_at=utcnow())
+    row = RecordingSegment(
+        camera_id=camera_id,
+        path=str(path.relative_to(var_dir)),
+        started_at=started_at,
+        ended_at=ended_at,
+        bytes=size,
+        sha256=file_sha256(path),
+        video_codec=video_codec,
+        created_at=utcnow(),
+    )
     with db.uow() as uow:
         uow.session.add(row)
         uow.commit()
@@ -140,8 +179,9 @@ def adopt_orphans(db: Database, var_dir: Path, camera_id: int) -> int:
             log.warning("cannot read unindexed segment %s", path)
             continue
         ended = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-        if index_segment(db, var_dir, camera_id, path, ended - timedelta(seconds=duration), ended,
-                         video_codec_of(info)):
+        if index_segment(
+            db, var_dir, camera_id, path, ended - timedelta(seconds=duration), ended, video_codec_of(info)
+        ):
             adopted += 1
     return adopted
 
@@ -158,8 +198,11 @@ def enabled_targets(db: Database) -> list[RecordTarget]:
         rows = session.execute(
             select(RecordingSetting.camera_id, Camera.stream_url, RecordingSetting.segment_seconds)
             .join(Camera, Camera.id == RecordingSetting.camera_id)
-            .where(RecordingSetting.enabled.is_(True), Camera.status != CameraStatus.retired.code,
-                   Camera.stream_url.is_not(None))
+            .where(
+                RecordingSetting.enabled.is_(True),
+                Camera.status != CameraStatus.retired.code,
+                Camera.stream_url.is_not(None),
+            )
             .order_by(RecordingSetting.camera_id)
         ).all()
     return [RecordTarget(cid, url, seconds) for cid, url, seconds in rows]
@@ -201,8 +244,12 @@ class CameraRecorder:
         url = await asyncio.to_thread(resolve_stream_url, self.target.stream_url)
         run_id = utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
         self.command = segment_command(url, folder / f"{run_id}-%06d{SEGMENT_EXT}", self.target.segment_seconds)
-        proc = await asyncio.create_subprocess_exec(*self.command, stdin=asyncio.subprocess.DEVNULL,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            *self.command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         self.process = proc
         self.runs += 1
         log.info("recorder for camera %s started (pid %s, %s)", self.target.camera_id, proc.pid, redact(url))
@@ -240,15 +287,20 @@ class CameraRecorder:
             self.process = None
             if proc.returncode not in (0, 255, -15):
                 self.last_error = tail[-300:].decode(errors="replace").strip()
-                log.warning("recorder for camera %s: ffmpeg exited %s: %s", self.target.camera_id,
-                            proc.returncode, self.last_error)
+                log.warning(
+                    "recorder for camera %s: ffmpeg exited %s: %s",
+                    self.target.camera_id,
+                    proc.returncode,
+                    self.last_error,
+                )
 
     async def _index(self, folder: Path, anchor: Anchor, entry: ListEntry, codec: list[str | None]) -> None:
         started_at, ended_at = anchor.span(entry)
         path = folder / Path(entry.name).name
         try:
-            row = await asyncio.to_thread(index_segment, self.db, self.var_dir, self.target.camera_id, path,
-                                          started_at, ended_at, codec[0])
+            row = await asyncio.to_thread(
+                index_segment, self.db, self.var_dir, self.target.camera_id, path, started_at, ended_at, codec[0]
+            )
         except Exception:  # the file stays; adopt_orphans indexes it on the next start
             log.exception("cannot index segment %s", path)
             return
@@ -321,8 +373,9 @@ class Recorder:
             await task
 
 
-async def record_forever(db: Database, policy: Policy, var_dir: Path, *, poll_s: float = 30.0,
-                         retention_every_s: float = 3600.0) -> None:
+async def record_forever(
+    db: Database, policy: Policy, var_dir: Path, *, poll_s: float = 30.0, retention_every_s: float = 3600.0
+) -> None:
     """The ``gwanje record`` loop: the recorder, plus a retention pass every ``retention_every_s``.
 
     Wired by ``gwanje record`` (``gwanje.cli.video``), which builds the database and policy.

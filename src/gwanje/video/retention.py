@@ -62,8 +62,9 @@ def _delete(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime | None = None,
-                  actor: Actor = ACTOR) -> RetentionReport:
+def run_retention(
+    db: Database, policy: Policy, var_dir: Path, *, now: datetime | None = None, actor: Actor = ACTOR
+) -> RetentionReport:
     """One pass over everything old enough to possibly be due; safe to run at any time, repeatedly.
 
     Run by ``gwanje retention`` and by the recorder's loop, which wire the database and the policy.
@@ -80,9 +81,14 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
             rows = session.execute(
                 select(RecordingSegment, Camera.retention_days)
                 .join(Camera, Camera.id == RecordingSegment.camera_id)
-                .where(RecordingSegment.destroyed_at.is_(None), RecordingSegment.id > last_id,
-                       RecordingSegment.ended_at < now - timedelta(days=min_days))
-                .order_by(RecordingSegment.id).limit(BATCH)).all()
+                .where(
+                    RecordingSegment.destroyed_at.is_(None),
+                    RecordingSegment.id > last_id,
+                    RecordingSegment.ended_at < now - timedelta(days=min_days),
+                )
+                .order_by(RecordingSegment.id)
+                .limit(BATCH)
+            ).all()
             if not rows:
                 break
             last_id = rows[-1][0].id
@@ -99,9 +105,18 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
             try:
                 _delete(var_dir / segment.path)
                 access.record_destruction(
-                    db, policy, actor, object_type="recording", object_id=str(segment.id),
-                    camera_ids=[segment.camera_id], period_start=segment.started_at, period_end=segment.ended_at,
-                    created_at=segment.ended_at, retention_days=days, now=now)
+                    db,
+                    policy,
+                    actor,
+                    object_type="recording",
+                    object_id=str(segment.id),
+                    camera_ids=[segment.camera_id],
+                    period_start=segment.started_at,
+                    period_end=segment.ended_at,
+                    created_at=segment.ended_at,
+                    retention_days=days,
+                    now=now,
+                )
                 _mark(db, RecordingSegment, segment.id, now, decision.reason_en)
                 report.destroyed_segments.append(segment.id)
             except Exception as exc:  # logged and reported: one bad file must not stop the pass
@@ -111,9 +126,11 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
     # ---- clips -------------------------------------------------------------------------------
     with db.reading() as session:
         rows = session.execute(
-            select(VideoClip, Camera.retention_days).join(Camera, Camera.id == VideoClip.camera_id)
+            select(VideoClip, Camera.retention_days)
+            .join(Camera, Camera.id == VideoClip.camera_id)
             .where(VideoClip.destroyed_at.is_(None), VideoClip.expires_at <= now)
-            .order_by(VideoClip.id)).all()
+            .order_by(VideoClip.id)
+        ).all()
         export_ids = [str(c.id) for c, _ in rows if c.kind == ClipKind.export.code]
         clip_holds = access.active_holds(session, "export", export_ids)
         cam_holds = access.active_holds(session, "camera", sorted({str(c.camera_id) for c, _ in rows}))
@@ -133,9 +150,18 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
                 continue
             _delete(var_dir / clip.path)
             access.record_destruction(
-                db, policy, actor, object_type="export", object_id=str(clip.id), camera_ids=[clip.camera_id],
-                period_start=clip.start_at, period_end=clip.end_at, created_at=clip.created_at,
-                retention_days=days, now=now)
+                db,
+                policy,
+                actor,
+                object_type="export",
+                object_id=str(clip.id),
+                camera_ids=[clip.camera_id],
+                period_start=clip.start_at,
+                period_end=clip.end_at,
+                created_at=clip.created_at,
+                retention_days=days,
+                now=now,
+            )
             _mark(db, VideoClip, clip.id, now, decision.reason_en)
             report.destroyed_clips.append(clip.id)
         except Exception as exc:  # logged and reported, as above
@@ -143,9 +169,13 @@ def run_retention(db: Database, policy: Policy, var_dir: Path, *, now: datetime 
             report.errors.append(f"clip {clip.id}: {exc}")
 
     if report.destroyed_segments or report.destroyed_clips:
-        log.info("retention: destroyed %d segments and %d clips; %d segments and %d clips held",
-                 len(report.destroyed_segments), len(report.destroyed_clips), len(report.held_segments),
-                 len(report.held_clips))
+        log.info(
+            "retention: destroyed %d segments and %d clips; %d segments and %d clips held",
+            len(report.destroyed_segments),
+            len(report.destroyed_clips),
+            len(report.held_segments),
+            len(report.held_clips),
+        )
     return report
 
 
@@ -154,6 +184,8 @@ def _mark(db: Database, model: type, row_id: int, now: datetime, reason: str, au
         row = uow.session.get(model, row_id)
         row.destroyed_at, row.destroyed_reason = now, reason[:300]
         if audit_actor is not None:  # a playback cache is not in the ledger (its recording is); audit it still
-            AuditLog(uow.session).append(audit_actor, Change("video.clip.expired", "clip", row_id, None,
-                                                       {"camera_id": row.camera_id, "reason": reason}))
+            AuditLog(uow.session).append(
+                audit_actor,
+                Change("video.clip.expired", "clip", row_id, None, {"camera_id": row.camera_id, "reason": reason}),
+            )
         uow.commit()

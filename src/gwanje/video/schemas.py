@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from gwanje.video.service import Recording, Transcoder
 
 
-
-
 # ---- requests ------------------------------------------------------------------------------------
 
 
@@ -43,9 +41,13 @@ class RecordingRead(BaseModel):
 
     @classmethod
     def of(cls, recording: Recording) -> RecordingRead:
-        return cls(camera_id=recording.camera_id, enabled=recording.enabled,
-                   segment_seconds=recording.segment_seconds, updated_at=recording.updated_at,
-                   updated_by=recording.updated_by)
+        return cls(
+            camera_id=recording.camera_id,
+            enabled=recording.enabled,
+            segment_seconds=recording.segment_seconds,
+            updated_at=recording.updated_at,
+            updated_by=recording.updated_by,
+        )
 
 
 class SegmentRead(BaseModel):
@@ -62,8 +64,16 @@ class SegmentRead(BaseModel):
 
     @classmethod
     def of(cls, s: RecordingSegment) -> SegmentRead:
-        return cls(id=s.id, camera_id=s.camera_id, started_at=s.started_at, ended_at=s.ended_at,
-                   seconds=round(s.duration_s, 3), bytes=s.bytes, sha256=s.sha256, video_codec=s.video_codec)
+        return cls(
+            id=s.id,
+            camera_id=s.camera_id,
+            started_at=s.started_at,
+            ended_at=s.ended_at,
+            seconds=round(s.duration_s, 3),
+            bytes=s.bytes,
+            sha256=s.sha256,
+            video_codec=s.video_codec,
+        )
 
 
 class SegmentList(BaseModel):
@@ -90,10 +100,22 @@ class ClipRead(BaseModel):
 
     @classmethod
     def fields_of(cls, c: VideoClip) -> dict:
-        return {"id": c.id, "kind": c.kind, "camera_id": c.camera_id, "start_at": c.start_at, "end_at": c.end_at,
-                "seconds": round(c.duration_s, 3), "bytes": c.bytes, "sha256": c.sha256, "purpose": c.purpose,
-                "incident_id": c.incident_id, "created_by": c.created_by_name, "created_at": c.created_at,
-                "expires_at": c.expires_at, "destroyed_at": c.destroyed_at}
+        return {
+            "id": c.id,
+            "kind": c.kind,
+            "camera_id": c.camera_id,
+            "start_at": c.start_at,
+            "end_at": c.end_at,
+            "seconds": round(c.duration_s, 3),
+            "bytes": c.bytes,
+            "sha256": c.sha256,
+            "purpose": c.purpose,
+            "incident_id": c.incident_id,
+            "created_by": c.created_by_name,
+            "created_at": c.created_at,
+            "expires_at": c.expires_at,
+            "destroyed_at": c.destroyed_at,
+        }
 
     @classmethod
     def of(cls, c: VideoClip) -> ClipRead:

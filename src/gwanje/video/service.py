@@ -42,8 +42,15 @@ from gwanje.video.choices import ClipKind
 from gwanje.video.live import LiveHub
 from gwanje.video.models import DEFAULT_SEGMENT_SECONDS, RecordingSegment, RecordingSetting, VideoClip
 from gwanje.video.onvif import OnvifError, resolve_stream_url
-from gwanje.video.rules import (MAX_CLIP_HOURS, MAX_LISTING_HOURS, MAX_SEGMENT_SECONDS, MIN_SEGMENT_SECONDS,
-                                check_range, check_segment_seconds, clip_windows)
+from gwanje.video.rules import (
+    MAX_CLIP_HOURS,
+    MAX_LISTING_HOURS,
+    MAX_SEGMENT_SECONDS,
+    MIN_SEGMENT_SECONDS,
+    check_range,
+    check_segment_seconds,
+    clip_windows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +72,30 @@ class Unavailable(DomainError):
 # ---- access ------------------------------------------------------------------------------------
 
 
-def authorize(db: Database, policy: Policy, user: User, camera_id: int, purpose: str, action: str, *,
-              incident_id: int | None = None, provision_id: int | None = None,
-              request_id: str | None = None) -> AccessGrant:
+def authorize(
+    db: Database,
+    policy: Policy,
+    user: User,
+    camera_id: int,
+    purpose: str,
+    action: str,
+    *,
+    incident_id: int | None = None,
+    provision_id: int | None = None,
+    request_id: str | None = None,
+) -> AccessGrant:
     """``gwanje.access.service.authorize_video``: decided, audited, refused with its clause."""
-    return access.authorize_video(db, policy, user, camera_id, purpose, action, incident_id=incident_id,
-                                  request_id=request_id, provision_id=provision_id)
+    return access.authorize_video(
+        db,
+        policy,
+        user,
+        camera_id,
+        purpose,
+        action,
+        incident_id=incident_id,
+        request_id=request_id,
+        provision_id=provision_id,
+    )
 
 
 def grant_still_valid(db: Database, policy: Policy, grant: AccessGrant) -> bool:
@@ -86,8 +111,9 @@ def stream_source(db: Database, camera_id: int) -> str:
         if camera.status == CameraStatus.retired.code:
             raise Conflict("철거된 카메라입니다", "the camera is retired", field="camera_id")
         if not camera.stream_url:
-            raise Conflict("영상 주소가 등록되지 않은 카메라입니다", "the camera has no stream address",
-                           field="stream_url")
+            raise Conflict(
+                "영상 주소가 등록되지 않은 카메라입니다", "the camera has no stream address", field="stream_url"
+            )
         return camera.stream_url
 
 
@@ -97,8 +123,9 @@ async def camera_source(db: Database, camera_id: int) -> str:
     try:
         return await to_thread.run_sync(resolve_stream_url, url)
     except (OnvifError, ValueError) as exc:
-        raise Unavailable("카메라에 연결할 수 없습니다", "cannot reach the camera",
-                          details={"problem": str(exc)}) from None
+        raise Unavailable(
+            "카메라에 연결할 수 없습니다", "cannot reach the camera", details={"problem": str(exc)}
+        ) from None
 
 
 # ---- live view and snapshots -------------------------------------------------------------------
@@ -115,8 +142,7 @@ async def open_live(hub: LiveHub, db: Database, policy: Policy, grant: AccessGra
     return _live_parts(hub, db, policy, grant, url)
 
 
-async def _live_parts(hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant,
-                      url: str) -> AsyncIterator[bytes]:
+async def _live_parts(hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant, url: str) -> AsyncIterator[bytes]:
     frames = hub.frames(grant.camera_id, url)
     checked = time.monotonic()
     try:
@@ -125,8 +151,9 @@ async def _live_parts(hub: LiveHub, db: Database, policy: Policy, grant: AccessG
             if time.monotonic() - checked >= GRANT_RECHECK_SECONDS:
                 checked = time.monotonic()
                 if not await to_thread.run_sync(grant_still_valid, db, policy, grant):
-                    log.info("live view of camera %s by %s ended: grant no longer valid",
-                             grant.camera_id, grant.username)
+                    log.info(
+                        "live view of camera %s by %s ended: grant no longer valid", grant.camera_id, grant.username
+                    )
                     return
     except live.SourceUnavailable as exc:
         log.warning("live view of camera %s ended: %s", grant.camera_id, exc)
@@ -140,8 +167,9 @@ async def snapshot(hub: LiveHub, db: Database, grant: AccessGrant) -> bytes:
     try:
         return await hub.snapshot(grant.camera_id, url)
     except live.SourceUnavailable as exc:
-        raise Unavailable("카메라 영상을 가져오지 못했습니다", "no picture from the camera",
-                          details={"problem": str(exc)}) from None
+        raise Unavailable(
+            "카메라 영상을 가져오지 못했습니다", "no picture from the camera", details={"problem": str(exc)}
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -198,8 +226,11 @@ def set_recording(db: Database, actor: Actor, cmd: SetRecording) -> Recording:
         if camera is None:
             raise not_found("카메라", "camera", cmd.camera_id, field="camera_id")
         if cmd.enabled and not camera.stream_url:
-            raise Conflict("영상 주소가 없는 카메라는 녹화할 수 없습니다",
-                           "a camera without a stream address cannot record", field="stream_url")
+            raise Conflict(
+                "영상 주소가 없는 카메라는 녹화할 수 없습니다",
+                "a camera without a stream address cannot record",
+                field="stream_url",
+            )
         row = session.get(RecordingSetting, cmd.camera_id)
         before = Recording.of(row, cmd.camera_id)
         if row is None:
@@ -209,10 +240,16 @@ def set_recording(db: Database, actor: Actor, cmd: SetRecording) -> Recording:
         row.updated_at, row.updated_by = utcnow(), actor.name
         session.flush()
         after = Recording.of(row, cmd.camera_id)
-        AuditLog(session).append(actor, Change(
-            "video.recording.set", "camera", cmd.camera_id,
-            {"enabled": before.enabled, "segment_seconds": before.segment_seconds},
-            {"enabled": after.enabled, "segment_seconds": after.segment_seconds}))
+        AuditLog(session).append(
+            actor,
+            Change(
+                "video.recording.set",
+                "camera",
+                cmd.camera_id,
+                {"enabled": before.enabled, "segment_seconds": before.segment_seconds},
+                {"enabled": after.enabled, "segment_seconds": after.segment_seconds},
+            ),
+        )
         uow.commit()
         return after
 
@@ -223,12 +260,19 @@ def set_recording(db: Database, actor: Actor, cmd: SetRecording) -> Recording:
 def segments_between(session: Session, camera_id: int, start: datetime, end: datetime) -> list[RecordingSegment]:
     # The longest segment bounds how far before ``start`` an overlapping one can begin.
     earliest = start - timedelta(seconds=MAX_SEGMENT_SECONDS * 2)
-    return list(session.scalars(
-        select(RecordingSegment)
-        .where(RecordingSegment.camera_id == camera_id, RecordingSegment.destroyed_at.is_(None),
-               RecordingSegment.started_at >= earliest, RecordingSegment.started_at < end,
-               RecordingSegment.ended_at > start)
-        .order_by(RecordingSegment.started_at)))
+    return list(
+        session.scalars(
+            select(RecordingSegment)
+            .where(
+                RecordingSegment.camera_id == camera_id,
+                RecordingSegment.destroyed_at.is_(None),
+                RecordingSegment.started_at >= earliest,
+                RecordingSegment.started_at < end,
+                RecordingSegment.ended_at > start,
+            )
+            .order_by(RecordingSegment.started_at)
+        )
+    )
 
 
 def list_segments(db: Database, camera_id: int, start: datetime, end: datetime) -> list[RecordingSegment]:
@@ -240,8 +284,9 @@ def list_segments(db: Database, camera_id: int, start: datetime, end: datetime) 
         return segments_between(session, camera_id, start, end)
 
 
-def recorded_windows(db: Database, var_dir: Path, camera_id: int, start: datetime,
-                     end: datetime) -> list[tuple[datetime, datetime]]:
+def recorded_windows(
+    db: Database, var_dir: Path, camera_id: int, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
     """The parts of ``[start, end)``, in clip-sized windows, where the camera has recordings to cut."""
     windows: list[tuple[datetime, datetime]] = []
     with db.reading() as session:
@@ -285,43 +330,89 @@ def make_clip(db: Database, var_dir: Path, user: User, cmd: MakeClip, *, request
             raise not_found("카메라", "camera", cmd.camera_id, field="camera_id")
         retention_days = camera.retention_days
         if cmd.kind == ClipKind.playback.code:
-            cached = session.scalar(select(VideoClip).where(
-                VideoClip.camera_id == cmd.camera_id, VideoClip.kind == ClipKind.playback.code,
-                VideoClip.start_at == cmd.start, VideoClip.end_at == cmd.end, VideoClip.destroyed_at.is_(None),
-                VideoClip.expires_at > now).order_by(VideoClip.id.desc()).limit(1))
+            cached = session.scalar(
+                select(VideoClip)
+                .where(
+                    VideoClip.camera_id == cmd.camera_id,
+                    VideoClip.kind == ClipKind.playback.code,
+                    VideoClip.start_at == cmd.start,
+                    VideoClip.end_at == cmd.end,
+                    VideoClip.destroyed_at.is_(None),
+                    VideoClip.expires_at > now,
+                )
+                .order_by(VideoClip.id.desc())
+                .limit(1)
+            )
             if cached is not None and (var_dir / cached.path).exists():
                 return cached
-        plan = clips.plan_cut([_span(var_dir, s) for s in segments_between(session, cmd.camera_id, cmd.start, cmd.end)],
-                              cmd.start, cmd.end)
+        plan = clips.plan_cut(
+            [_span(var_dir, s) for s in segments_between(session, cmd.camera_id, cmd.start, cmd.end)],
+            cmd.start,
+            cmd.end,
+        )
     if plan is None:
-        raise NotFound("그 시간에 녹화된 영상이 없습니다", "nothing was recorded in that time range", field="start",
-                       details={"camera_id": cmd.camera_id})
+        raise NotFound(
+            "그 시간에 녹화된 영상이 없습니다",
+            "nothing was recorded in that time range",
+            field="start",
+            details={"camera_id": cmd.camera_id},
+        )
     rel = Path(CLIP_DIR) / str(cmd.camera_id) / f"{cmd.kind}-{uuid.uuid4().hex}.mp4"
     out = var_dir / rel
     try:
         clips.cut(plan, out)
     except FileNotFoundError as exc:
-        raise NotFound("녹화 파일이 없습니다 (파기되었거나 옮겨짐)", "recording files are missing (destroyed or moved)",
-                       field="start", details={"problem": str(exc)}) from None
+        raise NotFound(
+            "녹화 파일이 없습니다 (파기되었거나 옮겨짐)",
+            "recording files are missing (destroyed or moved)",
+            field="start",
+            details={"problem": str(exc)},
+        ) from None
     seconds = clips.mp4_duration(out) or plan.seconds
     keep = PLAYBACK_CACHE if cmd.kind == ClipKind.playback.code else timedelta(days=retention_days or 30)
     actor = actor_of(user, request_id)
     try:
         with db.uow() as uow:
-            clip = VideoClip(kind=cmd.kind, camera_id=cmd.camera_id, start_at=plan.covered_from,
-                             end_at=plan.covered_to, path=str(rel), bytes=out.stat().st_size, sha256=file_sha256(out),
-                             duration_s=seconds, segment_ids="," + ",".join(str(s.id) for s in plan.spans) + ",",
-                             purpose=cmd.purpose, incident_id=cmd.incident_id, created_by_id=user.id,
-                             created_by_name=user.username, created_at=now, expires_at=now + keep)
+            clip = VideoClip(
+                kind=cmd.kind,
+                camera_id=cmd.camera_id,
+                start_at=plan.covered_from,
+                end_at=plan.covered_to,
+                path=str(rel),
+                bytes=out.stat().st_size,
+                sha256=file_sha256(out),
+                duration_s=seconds,
+                segment_ids="," + ",".join(str(s.id) for s in plan.spans) + ",",
+                purpose=cmd.purpose,
+                incident_id=cmd.incident_id,
+                created_by_id=user.id,
+                created_by_name=user.username,
+                created_at=now,
+                expires_at=now + keep,
+            )
             if cmd.kind == ClipKind.playback.code:  # the cache is found again by the range that was asked for
                 clip.start_at, clip.end_at = cmd.start, cmd.end
             uow.session.add(clip)
             uow.session.flush()
-            AuditLog(uow.session).append(actor, Change(
-                f"video.clip.{cmd.kind}", "camera", cmd.camera_id, None,
-                {"clip_id": clip.id, "start": plan.covered_from, "end": plan.covered_to, "seconds": round(seconds, 3),
-                 "gaps_s": plan.gaps_s, "sha256": clip.sha256, "incident_id": cmd.incident_id},
-                purpose=cmd.purpose))
+            AuditLog(uow.session).append(
+                actor,
+                Change(
+                    f"video.clip.{cmd.kind}",
+                    "camera",
+                    cmd.camera_id,
+                    None,
+                    {
+                        "clip_id": clip.id,
+                        "start": plan.covered_from,
+                        "end": plan.covered_to,
+                        "seconds": round(seconds, 3),
+                        "gaps_s": plan.gaps_s,
+                        "sha256": clip.sha256,
+                        "incident_id": cmd.incident_id,
+                    },
+                    purpose=cmd.purpose,
+                ),
+            )
             uow.commit()
             return clip
     except Exception:

@@ -44,9 +44,15 @@ def panel_purposes(policy: Policy, principal: Principal, camera: Any) -> list[Pa
     approved = list(dict.fromkeys((camera.primary_purpose, *camera.secondary_purposes)))
     out = []
     for code in approved:
-        d = decisions.may_view_video(policy, role=user.role, user_department=user.department, purpose=code,
-                                     camera_purposes=approved, camera_department=camera.department,
-                                     responding_incident_camera=True)
+        d = decisions.may_view_video(
+            policy,
+            role=user.role,
+            user_department=user.department,
+            purpose=code,
+            camera_purposes=approved,
+            camera_department=camera.department,
+            responding_incident_camera=True,
+        )
         out.append(PanelPurpose(code, d.allowed, d.clause, d.reason_ko, d.reason_en))
     return out
 
@@ -62,9 +68,15 @@ def _clause_line(policy: Policy, lang: str, clause: str | None) -> str | None:
 
 
 @router.get("/cameras/{camera_id}/video-panel")
-def video_panel(request: Request, principal: Viewer, camera: ReadableCamera, policy: PolicyDep,
-                purpose: str | None = None, incident_id: str | None = None,
-                provision_id: str | None = None) -> Response:
+def video_panel(
+    request: Request,
+    principal: Viewer,
+    camera: ReadableCamera,
+    policy: PolicyDep,
+    purpose: str | None = None,
+    incident_id: str | None = None,
+    provision_id: str | None = None,
+) -> Response:
     """The live view / snapshot / playback panel of a camera's page (an htmx partial)."""
     purposes = panel_purposes(policy, principal, camera)
     usable = [p for p in purposes if p.allowed]
@@ -72,15 +84,25 @@ def video_panel(request: Request, principal: Viewer, camera: ReadableCamera, pol
     refused = None
     if not usable and purposes:
         first = purposes[0]
-        refused = {"message": first.reason_en if tr.lang == "en" else first.reason_ko,
-                   "clause": _clause_line(policy, tr.lang, first.clause)}
+        refused = {
+            "message": first.reason_en if tr.lang == "en" else first.reason_ko,
+            "clause": _clause_line(policy, tr.lang, first.clause),
+        }
     chosen = purpose if any(p.code == purpose for p in usable) else (usable[0].code if usable else "")
-    return render(request, "video/live_panel.html", principal, camera=camera, usable=usable, refused=refused,
-                  chosen=chosen, incident_only=decisions.is_incident_only(policy, principal.user.role),
-                  incident_id=incident_id if (incident_id or "").isdigit() else "",
-                  provision_id=provision_id if (provision_id or "").isdigit() else "",
-                  default_start=kst_input(utcnow() - timedelta(minutes=10)),
-                  default_end=kst_input(utcnow()))
+    return render(
+        request,
+        "video/live_panel.html",
+        principal,
+        camera=camera,
+        usable=usable,
+        refused=refused,
+        chosen=chosen,
+        incident_only=decisions.is_incident_only(policy, principal.user.role),
+        incident_id=incident_id if (incident_id or "").isdigit() else "",
+        provision_id=provision_id if (provision_id or "").isdigit() else "",
+        default_start=kst_input(utcnow() - timedelta(minutes=10)),
+        default_end=kst_input(utcnow()),
+    )
 
 
 routers = [router]

@@ -73,8 +73,13 @@ class Health(BaseModel):
     version: str
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None, policy: Policy | None = None,
-               migrate: bool = True, bus: LocalBus | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    db: Database | None = None,
+    policy: Policy | None = None,
+    migrate: bool = True,
+    bus: LocalBus | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.resolved_database_url())
     policy = policy or load_configured_policy(settings)

@@ -43,9 +43,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         request.state.principal = None
         allowed = upload_limit if request.url.path.endswith(UPLOAD_PATHS) else limit
         length = request.headers.get("content-length")
-        if length is not None:
-            if not length.isdigit() or int(length) > allowed:
-                return _error_response(request, 413, "too_large", *HTTP_MESSAGES[413])
+        if length is not None and (not length.isdigit() or int(length) > allowed):
+            return _error_response(request, 413, "too_large", *HTTP_MESSAGES[413])
         response = await call_next(request)
         response.headers["x-request-id"] = request.state.request_id
         response.headers.setdefault("x-content-type-options", "nosniff")
@@ -86,10 +85,13 @@ def install_error_handlers(app: FastAPI) -> None:
             problems.append({"field": ".".join(loc) or None, "type": err.get("type"), "en": err.get("msg")})
         first = problems[0]["field"] if problems else None
         return _error_response(
-            request, 422, "validation_failed",
+            request,
+            422,
+            "validation_failed",
             f"입력값이 올바르지 않습니다: {first}" if first else "입력값이 올바르지 않습니다",
             f"invalid input: {first}" if first else "invalid input",
-            field=first, problems=problems,
+            field=first,
+            problems=problems,
         )
 
     @app.exception_handler(StarletteHTTPException)

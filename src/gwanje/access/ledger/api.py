@@ -30,34 +30,47 @@ def _export_name(kind: str | None, ext: str) -> str:
 
 
 @router.get("/ledgers")
-def list_ledger(principal: LedgerReader, db: DB, kind: Kind = None, since: Since = None,
-                until: Since = None) -> list[LedgerEntryRead]:
+def list_ledger(
+    principal: LedgerReader, db: DB, kind: Kind = None, since: Since = None, until: Since = None
+) -> list[LedgerEntryRead]:
     return [LedgerEntryRead.of(e) for e in service.read_entries(db, kind=kind, since=since, until=until)]
 
 
-@router.get("/ledgers/export.xlsx", response_class=Response,
-            responses={200: {"content": {XLSX: {}}, "description": "The ledger as a workbook"}})
-def export_xlsx(principal: LedgerReader, db: DB, policy: PolicyDep, kind: Kind = None, since: Since = None,
-                until: Since = None) -> Response:
+@router.get(
+    "/ledgers/export.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "The ledger as a workbook"}},
+)
+def export_xlsx(
+    principal: LedgerReader, db: DB, policy: PolicyDep, kind: Kind = None, since: Since = None, until: Since = None
+) -> Response:
     data = service.ledger_xlsx(db, policy, kind=kind, since=since, until=until)
-    return Response(data, media_type=XLSX,
-                    headers={"content-disposition": f'attachment; filename="{_export_name(kind, "xlsx")}"'})
+    return Response(
+        data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{_export_name(kind, "xlsx")}"'}
+    )
 
 
-@router.get("/ledgers/export.pdf", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}, "description": "The ledger, printable"}})
-def export_pdf(principal: LedgerReader, db: DB, policy: PolicyDep, kind: Kind = None, since: Since = None,
-               until: Since = None) -> Response:
+@router.get(
+    "/ledgers/export.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The ledger, printable"}},
+)
+def export_pdf(
+    principal: LedgerReader, db: DB, policy: PolicyDep, kind: Kind = None, since: Since = None, until: Since = None
+) -> Response:
     data = service.ledger_pdf(db, policy, kind=kind, since=since, until=until)
-    return Response(data, media_type="application/pdf",
-                    headers={"content-disposition": f'attachment; filename="{_export_name(kind, "pdf")}"'})
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"content-disposition": f'attachment; filename="{_export_name(kind, "pdf")}"'},
+    )
 
 
 @router.post("/ledgers/{entry_id}/corrections", status_code=201)
-def correct(entry_id: int, body: LedgerCorrectionCreate, principal: LedgerCorrector, db: DB,
-            policy: PolicyDep, rid: RequestId) -> LedgerEntryRead:
+def correct(
+    entry_id: int, body: LedgerCorrectionCreate, principal: LedgerCorrector, db: DB, policy: PolicyDep, rid: RequestId
+) -> LedgerEntryRead:
     """A correction is a new row referring to the corrected one; the original stays as it was."""
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})
-    row = service.correct_ledger(db, policy, principal.user, entry_id, changes, body.reason,
-                                 request_id=rid)
+    row = service.correct_ledger(db, policy, principal.user, entry_id, changes, body.reason, request_id=rid)
     return LedgerEntryRead.of(row)

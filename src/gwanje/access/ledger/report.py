@@ -112,12 +112,20 @@ class FontMissing(DomainError):
     exit_code = 1
 
 
-def to_pdf(policy: Policy, entries: Sequence[LedgerEntry], *, kind: str | None = None,
-           font: Path = NANUM_GOTHIC, bold_font: Path = NANUM_GOTHIC_BOLD) -> bytes:
+def to_pdf(
+    policy: Policy,
+    entries: Sequence[LedgerEntry],
+    *,
+    kind: str | None = None,
+    font: Path = NANUM_GOTHIC,
+    bold_font: Path = NANUM_GOTHIC_BOLD,
+) -> bytes:
     """A4 landscape, NanumGothic embedded; refuses to print without the Korean font."""
     if not font.exists():
-        raise FontMissing(f"한글 글꼴이 없습니다: {font} (Debian: apt-get install fonts-nanum)",
-                          f"Korean font missing: {font} (install Debian's fonts-nanum)")
+        raise FontMissing(
+            f"한글 글꼴이 없습니다: {font} (Debian: apt-get install fonts-nanum)",
+            f"Korean font missing: {font} (install Debian's fonts-nanum)",
+        )
     from fpdf import FPDF  # heavy, and needed only to print
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -130,15 +138,21 @@ def to_pdf(policy: Policy, entries: Sequence[LedgerEntry], *, kind: str | None =
     pdf.set_font("Nanum", "B", 14)
     pdf.cell(0, 8, _title(kind), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Nanum", "", 8)
-    pdf.cell(0, 5, f"{policy.agreement.title_ko} · 출력 {format_kst(utcnow())} · {len(entries)}건",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        5,
+        f"{policy.agreement.title_ko} · 출력 {format_kst(utcnow())} · {len(entries)}건",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(2)
     widths = [c.width for c in COLUMNS]
     scale = (pdf.w - pdf.l_margin - pdf.r_margin) / sum(widths)
     widths = tuple(w * scale for w in widths)
     pdf.set_font("Nanum", "", 7)
-    with pdf.table(col_widths=widths, text_align="LEFT", line_height=3.6, repeat_headings=1,
-                   headings_style=_heading_style()) as table:
+    with pdf.table(
+        col_widths=widths, text_align="LEFT", line_height=3.6, repeat_headings=1, headings_style=_heading_style()
+    ) as table:
         table.row([c.ko for c in COLUMNS])
         for e in entries:
             cells = _cells(policy, e)

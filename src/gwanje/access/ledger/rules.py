@@ -12,8 +12,18 @@ from typing import Any
 from gwanje.access.choices import LedgerMethod
 from gwanje.core.errors import ValidationFailed
 
-CORRECTABLE = ("recipient", "recipient_organisation", "purpose", "legal_ground", "items", "period_start",
-               "period_end", "occurred_at", "retention_until", "method")
+CORRECTABLE = (
+    "recipient",
+    "recipient_organisation",
+    "purpose",
+    "legal_ground",
+    "items",
+    "period_start",
+    "period_end",
+    "occurred_at",
+    "retention_until",
+    "method",
+)
 
 
 def check_correction(changes: Mapping[str, Any], reason: str | None) -> str:
@@ -22,11 +32,15 @@ def check_correction(changes: Mapping[str, Any], reason: str | None) -> str:
         raise ValidationFailed("정정 사유를 입력하세요", "give the reason for the correction", field="reason")
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if unknown:
-        raise ValidationFailed(f"정정할 수 없는 항목: {', '.join(unknown)}",
-                               f"fields that cannot be corrected: {', '.join(unknown)}", field="changes")
+        raise ValidationFailed(
+            f"정정할 수 없는 항목: {', '.join(unknown)}",
+            f"fields that cannot be corrected: {', '.join(unknown)}",
+            field="changes",
+        )
     if not changes:
         raise ValidationFailed("정정할 내용이 없습니다", "nothing to correct", field="changes")
     if "method" in changes and changes["method"] not in LedgerMethod:
-        raise ValidationFailed(f"알 수 없는 방법: {changes['method']}", f"unknown method: {changes['method']}",
-                               field="method")
+        raise ValidationFailed(
+            f"알 수 없는 방법: {changes['method']}", f"unknown method: {changes['method']}", field="method"
+        )
     return reason.strip()

@@ -42,13 +42,28 @@ class LedgerEntryRead(BaseModel):
     @classmethod
     def of(cls, e: LedgerEntry) -> "LedgerEntryRead":
         return cls(
-            id=e.id, kind=e.kind, recorded_at=e.recorded_at, recipient=e.recipient,
-            recipient_organisation=e.recipient_organisation, purpose=e.purpose, legal_ground=e.legal_ground,
-            items=e.items, camera_ids=id_list(e.camera_ids), period_start=e.period_start,
-            period_end=e.period_end, occurred_at=e.occurred_at, retention_until=e.retention_until,
-            method=e.method, handler_name=e.handler_name, reference_type=e.reference_type,
-            reference_id=e.reference_id, clause=e.clause, audit_seq=e.audit_seq, corrects_id=e.corrects_id,
-            correction_reason=e.correction_reason)
+            id=e.id,
+            kind=e.kind,
+            recorded_at=e.recorded_at,
+            recipient=e.recipient,
+            recipient_organisation=e.recipient_organisation,
+            purpose=e.purpose,
+            legal_ground=e.legal_ground,
+            items=e.items,
+            camera_ids=id_list(e.camera_ids),
+            period_start=e.period_start,
+            period_end=e.period_end,
+            occurred_at=e.occurred_at,
+            retention_until=e.retention_until,
+            method=e.method,
+            handler_name=e.handler_name,
+            reference_type=e.reference_type,
+            reference_id=e.reference_id,
+            clause=e.clause,
+            audit_seq=e.audit_seq,
+            corrects_id=e.corrects_id,
+            correction_reason=e.correction_reason,
+        )
 
 
 class LedgerCorrectionCreate(StrictModel):

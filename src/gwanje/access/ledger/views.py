@@ -47,12 +47,22 @@ async def ledgers_page(request: Request, principal: LedgerReader, policy: Policy
         since = until = None
         since_text = until_text = ""
         error = pages.error_view(policy, translator(request), exc)
-    export = {k: v for k, v in (("kind", kind), ("since", since and since.isoformat()),
-                                ("until", until and until.isoformat())) if v}
+    export = {
+        k: v
+        for k, v in (("kind", kind), ("since", since and since.isoformat()), ("until", until and until.isoformat()))
+        if v
+    }
     query = urlencode(export)
-    return await pages.page(request, principal, "access/ledgers.html", "/ledgers",
-                            lambda session: ledger_context(session, kind, since, until),
-                            status_code=422 if error else 200, error=error, limit=LEDGER_PAGE,
-                            filters={"kind": kind or "", "since": since_text, "until": until_text},
-                            xlsx_url="/api/ledgers/export.xlsx" + (f"?{query}" if query else ""),
-                            pdf_url="/api/ledgers/export.pdf" + (f"?{query}" if query else ""))
+    return await pages.page(
+        request,
+        principal,
+        "access/ledgers.html",
+        "/ledgers",
+        lambda session: ledger_context(session, kind, since, until),
+        status_code=422 if error else 200,
+        error=error,
+        limit=LEDGER_PAGE,
+        filters={"kind": kind or "", "since": since_text, "until": until_text},
+        xlsx_url="/api/ledgers/export.xlsx" + (f"?{query}" if query else ""),
+        pdf_url="/api/ledgers/export.pdf" + (f"?{query}" if query else ""),
+    )

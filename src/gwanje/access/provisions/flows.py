@@ -47,13 +47,29 @@ class Approval:
     export: ExportAttempt
 
 
-def try_prepare_export(db: Database, policy: Policy, user: User, provision_id: int, *, mask_faces: bool,
-                       var_dir: Path, secret_key: str, request_id: str | None = None) -> ExportAttempt:
+def try_prepare_export(
+    db: Database,
+    policy: Policy,
+    user: User,
+    provision_id: int,
+    *,
+    mask_faces: bool,
+    var_dir: Path,
+    secret_key: str,
+    request_id: str | None = None,
+) -> ExportAttempt:
     """Prepare an approved provision's export for its requester; every failure is reported, not raised."""
     try:
-        made = evidence.prepare_provision_export(db, policy, user, provision_id, mask_faces=mask_faces,
-                                                 var_dir=Path(var_dir), secret_key=secret_key,
-                                                 request_id=request_id)
+        made = evidence.prepare_provision_export(
+            db,
+            policy,
+            user,
+            provision_id,
+            mask_faces=mask_faces,
+            var_dir=Path(var_dir),
+            secret_key=secret_key,
+            request_id=request_id,
+        )
     except DomainError as exc:
         return ExportAttempt(provision_id, error=exc)
     except Exception:  # the approval is committed: report (and log) the failure rather than lose it
@@ -62,14 +78,32 @@ def try_prepare_export(db: Database, policy: Policy, user: User, provision_id: i
     return ExportAttempt(provision_id, prepared=made)
 
 
-def approve_and_prepare_export(db: Database, policy: Policy, user: User, provision_id: int, *, reason: str,
-                               mask_faces: bool, var_dir: Path, secret_key: str,
-                               request_id: str | None = None) -> Approval:
+def approve_and_prepare_export(
+    db: Database,
+    policy: Policy,
+    user: User,
+    provision_id: int,
+    *,
+    reason: str,
+    mask_faces: bool,
+    var_dir: Path,
+    secret_key: str,
+    request_id: str | None = None,
+) -> Approval:
     """Approve a provision request (one transaction), then prepare its export (the evidence side's)."""
-    approved = provisions.decide_provision(db, policy, user, provision_id, approve=True, reason=reason,
-                                           request_id=request_id)
-    attempt = try_prepare_export(db, policy, user, provision_id, mask_faces=mask_faces, var_dir=var_dir,
-                                 secret_key=secret_key, request_id=request_id)
+    approved = provisions.decide_provision(
+        db, policy, user, provision_id, approve=True, reason=reason, request_id=request_id
+    )
+    attempt = try_prepare_export(
+        db,
+        policy,
+        user,
+        provision_id,
+        mask_faces=mask_faces,
+        var_dir=var_dir,
+        secret_key=secret_key,
+        request_id=request_id,
+    )
     if not attempt.ok:
         return Approval(approved, attempt)
     with db.reading() as session:

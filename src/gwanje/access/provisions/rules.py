@@ -57,8 +57,11 @@ def sniff_document(data: bytes) -> str:
     if not data:
         raise ValidationFailed("빈 파일입니다", "the file is empty", field="file")
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise TooLarge(f"공문 파일은 {MAX_DOCUMENT_BYTES // 1_048_576}MB 이하여야 합니다",
-                       f"the document scan may not exceed {MAX_DOCUMENT_BYTES // 1_048_576} MB", field="file")
+        raise TooLarge(
+            f"공문 파일은 {MAX_DOCUMENT_BYTES // 1_048_576}MB 이하여야 합니다",
+            f"the document scan may not exceed {MAX_DOCUMENT_BYTES // 1_048_576} MB",
+            field="file",
+        )
     for content_type, (magic, _) in DOCUMENT_TYPES.items():
         if data.startswith(magic):
             return content_type

@@ -112,26 +112,46 @@ class ProvisionRead(BaseModel):
         now = now or utcnow()
         ko, en = ProvisionStatus.labels(p.status)
         return cls(
-            id=p.id, kind=p.kind, status=p.status, status_label=Label(ko=ko, en=en),
-            requester=p.requester_name, requester_role=p.requester_role, organisation=p.organisation,
-            camera_ids=id_list(p.camera_ids), period_start=p.period_start, period_end=p.period_end,
-            purpose=p.purpose, legal_ground=p.legal_ground, reason=p.reason, incident_id=p.incident_id,
-            document_number=p.document_number, document_sha256=p.document_sha256,
-            document_content_type=p.document_content_type, document_received_at=p.document_received_at,
+            id=p.id,
+            kind=p.kind,
+            status=p.status,
+            status_label=Label(ko=ko, en=en),
+            requester=p.requester_name,
+            requester_role=p.requester_role,
+            organisation=p.organisation,
+            camera_ids=id_list(p.camera_ids),
+            period_start=p.period_start,
+            period_end=p.period_end,
+            purpose=p.purpose,
+            legal_ground=p.legal_ground,
+            reason=p.reason,
+            incident_id=p.incident_id,
+            document_number=p.document_number,
+            document_sha256=p.document_sha256,
+            document_content_type=p.document_content_type,
+            document_received_at=p.document_received_at,
             document_due_at=p.document_due_at,
             document_overdue=rules.document_overdue(p.document_due_at, p.document_received_at, now),
-            decided_by=p.decided_by_name, decided_at=p.decided_at, decision_reason=p.decision_reason,
-            provided_at=p.provided_at, export_ref=p.export_ref, usage_result_due_at=p.usage_result_due_at,
+            decided_by=p.decided_by_name,
+            decided_at=p.decided_at,
+            decision_reason=p.decision_reason,
+            provided_at=p.provided_at,
+            export_ref=p.export_ref,
+            usage_result_due_at=p.usage_result_due_at,
             usage_result_overdue=rules.result_overdue(p.usage_result_due_at, p.usage_result_entered_at, now),
-            usage_result=p.usage_result, usage_outcome=p.usage_outcome,
-            usage_result_entered_at=p.usage_result_entered_at, created_at=p.created_at)
+            usage_result=p.usage_result,
+            usage_outcome=p.usage_outcome,
+            usage_result_entered_at=p.usage_result_entered_at,
+            created_at=p.created_at,
+        )
 
 
 EXPORT_NOTICE = Label(
     ko="비밀번호는 다시 볼 수 없습니다. 수령인에게 다른 경로(전화 등)로 전달하십시오. 수령인은 로그인한 뒤 자신의 제공 "
-       "요청 화면에서 내려받습니다.",
+    "요청 화면에서 내려받습니다.",
     en="The password cannot be shown again: give it to the recipient by another channel (e.g. phone). The "
-       "recipient downloads the package from their provisions page after signing in.")
+    "recipient downloads the package from their provisions page after signing in.",
+)
 
 
 class ExportPrepared(BaseModel):
@@ -149,10 +169,15 @@ class ExportPrepared(BaseModel):
     def of(cls, made: Any) -> "ExportPrepared":
         """From ``gwanje.evidence.service.ProvisionExport``."""
         created = made.package
-        return cls(prepared=True, package=created.record, password=created.password,
-                   download_url=f"/api/evidence/{created.id}/download?token={created.download_token}",
-                   download_expires_at=created.download_expires_at,
-                   cameras_without_recordings=list(made.cameras_without_recordings), notice=EXPORT_NOTICE)
+        return cls(
+            prepared=True,
+            package=created.record,
+            password=created.password,
+            download_url=f"/api/evidence/{created.id}/download?token={created.download_token}",
+            download_expires_at=created.download_expires_at,
+            cameras_without_recordings=list(made.cameras_without_recordings),
+            notice=EXPORT_NOTICE,
+        )
 
 
 class ExportFailed(BaseModel):
@@ -165,10 +190,15 @@ class ExportFailed(BaseModel):
 
     @classmethod
     def of(cls, provision_id: int, code: str, ko: str, en: str) -> "ExportFailed":
-        return cls(prepared=False, error=code,
-                   message=Label(ko=f"승인은 완료되었으나 반출 영상을 준비하지 못했습니다: {ko}",
-                                 en=f"Approved, but the export could not be prepared: {en}"),
-                   retry=f"/api/access/provisions/{provision_id}/export")
+        return cls(
+            prepared=False,
+            error=code,
+            message=Label(
+                ko=f"승인은 완료되었으나 반출 영상을 준비하지 못했습니다: {ko}",
+                en=f"Approved, but the export could not be prepared: {en}",
+            ),
+            retry=f"/api/access/provisions/{provision_id}/export",
+        )
 
 
 class ProvisionDecisionRead(ProvisionRead):

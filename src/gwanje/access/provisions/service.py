@@ -25,8 +25,18 @@ from gwanje.access.ledger import service as ledger
 from gwanje.access.models import ProvisionRequest, SubjectRequest
 from gwanje.access.provisions import rules
 from gwanje.access.provisions.schemas import ProvisionRead
-from gwanje.access.rules import (PIPA_18_2, PIPA_35, check_code, check_period, check_reason, clause_label,
-                                 ids_text, items_text, sees_all_records, visible_organisation)
+from gwanje.access.rules import (
+    PIPA_18_2,
+    PIPA_35,
+    check_code,
+    check_period,
+    check_reason,
+    clause_label,
+    ids_text,
+    items_text,
+    sees_all_records,
+    visible_organisation,
+)
 from gwanje.accounts.models import User
 from gwanje.accounts.service import actor_of
 from gwanje.core.audit import Actor, AuditLog, Change
@@ -107,8 +117,15 @@ def _clause_of(policy: Policy, p: ProvisionRequest) -> str:
 # ---- request and document ---------------------------------------------------------------------
 
 
-def request_provision(db: Database, policy: Policy, user: User, cmd: RequestProvision, *,
-                      scan: DocumentScan | None = None, request_id: str | None = None) -> ProvisionRequest:
+def request_provision(
+    db: Database,
+    policy: Policy,
+    user: User,
+    cmd: RequestProvision,
+    *,
+    scan: DocumentScan | None = None,
+    request_id: str | None = None,
+) -> ProvisionRequest:
     """A request for footage with the legal ground and the official document number.
 
     With ``scan`` the document is attached in the same transaction: a scan that cannot be stored
@@ -127,24 +144,54 @@ def request_provision(db: Database, policy: Policy, user: User, cmd: RequestProv
             raise not_found("상황", "incident", cmd.incident_id, field="incident_id")
         now = utcnow()
         p = ProvisionRequest(
-            kind="regular", status="requested", requester_id=user.id, requester_name=user.username,
-            requester_role=user.role, organisation=user.organisation, camera_ids=ids_text(c.id for c in cameras),
-            period_start=cmd.period_start, period_end=cmd.period_end, purpose=cmd.purpose,
-            legal_ground=cmd.legal_ground, reason=reason, incident_id=cmd.incident_id,
-            document_number=number, created_at=now, updated_at=now)
+            kind="regular",
+            status="requested",
+            requester_id=user.id,
+            requester_name=user.username,
+            requester_role=user.role,
+            organisation=user.organisation,
+            camera_ids=ids_text(c.id for c in cameras),
+            period_start=cmd.period_start,
+            period_end=cmd.period_end,
+            purpose=cmd.purpose,
+            legal_ground=cmd.legal_ground,
+            reason=reason,
+            incident_id=cmd.incident_id,
+            document_number=number,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(p)
         session.flush()
-        AuditLog(session).append(actor, Change(
-            "provision.requested", "provision_request", p.id, None, _snapshot(p),
-            purpose=cmd.purpose, clause=PIPA_18_2))
+        AuditLog(session).append(
+            actor,
+            Change(
+                "provision.requested",
+                "provision_request",
+                p.id,
+                None,
+                _snapshot(p),
+                purpose=cmd.purpose,
+                clause=PIPA_18_2,
+            ),
+        )
         if scan is not None:
             _attach(session, policy, actor, user, p, scan, content_type)
         uow.commit()
         return p
 
 
-def attach_document(db: Database, policy: Policy, user: User, provision_id: int, *, document_number: str,
-                    data: bytes, documents_dir: Path, request_id: str | None = None) -> ProvisionRequest:
+def attach_document(
+    db: Database,
+    policy: Policy,
+    user: User,
+    provision_id: int,
+    *,
+    document_number: str,
+    data: bytes,
+    documents_dir: Path,
+    request_id: str | None = None,
+) -> ProvisionRequest:
     """The scan of the official document (PDF/JPEG/PNG, checked by content); closes an emergency's
     'document pending' item."""
     scan = DocumentScan(rules.check_document_number(document_number), data, documents_dir)
@@ -156,12 +203,22 @@ def attach_document(db: Database, policy: Policy, user: User, provision_id: int,
         return p
 
 
-def _attach(session: Session, policy: Policy, actor: Actor, user: User, p: ProvisionRequest, scan: DocumentScan,
-            content_type: str) -> None:
+def _attach(
+    session: Session,
+    policy: Policy,
+    actor: Actor,
+    user: User,
+    p: ProvisionRequest,
+    scan: DocumentScan,
+    content_type: str,
+) -> None:
     """Store the scan (content-addressed, so a rolled-back attach leaves only an unused file) and record it."""
     if p.organisation != user.organisation:
-        raise Forbidden("요청한 기관만 공문을 제출할 수 있습니다",
-                        "only the requesting organisation may submit the document", clause=PIPA_18_2)
+        raise Forbidden(
+            "요청한 기관만 공문을 제출할 수 있습니다",
+            "only the requesting organisation may submit the document",
+            clause=PIPA_18_2,
+        )
     number = rules.check_document_number(scan.number)
     digest = hashlib.sha256(scan.data).hexdigest()
     before = _snapshot(p)
@@ -183,16 +240,33 @@ def _attach(session: Session, policy: Policy, actor: Actor, user: User, p: Provi
     p.document_size = len(scan.data)
     p.document_received_at = now
     p.updated_at = now
-    AuditLog(session).append(actor, Change(
-        "provision.document.received", "provision_request", p.id, before, _snapshot(p),
-        purpose=p.purpose, clause=_clause_of(policy, p)))
+    AuditLog(session).append(
+        actor,
+        Change(
+            "provision.document.received",
+            "provision_request",
+            p.id,
+            before,
+            _snapshot(p),
+            purpose=p.purpose,
+            clause=_clause_of(policy, p),
+        ),
+    )
 
 
 # ---- decision ---------------------------------------------------------------------------------
 
 
-def decide_provision(db: Database, policy: Policy, user: User, provision_id: int, *, approve: bool,
-                     reason: str, request_id: str | None = None) -> ProvisionRequest:
+def decide_provision(
+    db: Database,
+    policy: Policy,
+    user: User,
+    provision_id: int,
+    *,
+    approve: bool,
+    reason: str,
+    request_id: str | None = None,
+) -> ProvisionRequest:
     """An approver approves (the export is then prepared, see ``access.flows``) or rejects, with reasons."""
     reason = check_reason(reason)
     with db.uow() as uow:
@@ -200,24 +274,51 @@ def decide_provision(db: Database, policy: Policy, user: User, provision_id: int
         p = _get(session, provision_id, lock=True)
         target = rules.provision_next(p.status, "approve" if approve else "reject")
         if approve and not p.document_sha256:
-            raise ValidationFailed("공문 사본이 없어 승인할 수 없습니다", "the official document scan is missing",
-                                   field="document", clause=PIPA_18_2)
+            raise ValidationFailed(
+                "공문 사본이 없어 승인할 수 없습니다",
+                "the official document scan is missing",
+                field="document",
+                clause=PIPA_18_2,
+            )
         before = _snapshot(p)
         now = utcnow()
         p.status = target
         p.decided_by_id, p.decided_by_name, p.decided_at, p.decision_reason = user.id, user.username, now, reason
         p.updated_at = now
-        AuditLog(session).append(actor_of(user, request_id), Change(
-            "provision.approved" if approve else "provision.rejected", "provision_request", p.id, before,
-            _snapshot(p), purpose=p.purpose, clause=PIPA_18_2))
+        AuditLog(session).append(
+            actor_of(user, request_id),
+            Change(
+                "provision.approved" if approve else "provision.rejected",
+                "provision_request",
+                p.id,
+                before,
+                _snapshot(p),
+                purpose=p.purpose,
+                clause=PIPA_18_2,
+            ),
+        )
         if approve:
-            uow.record(ProvisionApproved(
-                provision_id=p.id, camera_ids=tuple(p.camera_id_list), period_start=p.period_start.isoformat(),
-                period_end=p.period_end.isoformat(), purpose=p.purpose, requester_id=p.requester_id))
-        uow.record(ProvisionDecided(
-            to_roles=(p.requester_role,), provision_id=p.id, approved=approve,
-            message={"ko": f"영상정보 제공 요청 {p.id}: {'승인' if approve else '거부'} — {reason}",
-                     "en": f"provision request {p.id} {'approved' if approve else 'rejected'}: {reason}"}))
+            uow.record(
+                ProvisionApproved(
+                    provision_id=p.id,
+                    camera_ids=tuple(p.camera_id_list),
+                    period_start=p.period_start.isoformat(),
+                    period_end=p.period_end.isoformat(),
+                    purpose=p.purpose,
+                    requester_id=p.requester_id,
+                )
+            )
+        uow.record(
+            ProvisionDecided(
+                to_roles=(p.requester_role,),
+                provision_id=p.id,
+                approved=approve,
+                message={
+                    "ko": f"영상정보 제공 요청 {p.id}: {'승인' if approve else '거부'} — {reason}",
+                    "en": f"provision request {p.id} {'approved' if approve else 'rejected'}: {reason}",
+                },
+            )
+        )
         uow.commit()
         return p
 
@@ -225,8 +326,15 @@ def decide_provision(db: Database, policy: Policy, user: User, provision_id: int
 # ---- emergency first access (Art. 11 ①) ------------------------------------------------------
 
 
-def open_emergency_access(db: Database, policy: Policy, user: User, cmd: OpenEmergencyAccess, *,
-                          request_id: str | None = None, now: datetime | None = None) -> ProvisionRequest:
+def open_emergency_access(
+    db: Database,
+    policy: Policy,
+    user: User,
+    cmd: OpenEmergencyAccess,
+    *,
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> ProvisionRequest:
     """Art. 11 ①: access at once with a stated reason; an 'official document pending' item opens."""
     now = now or utcnow()
     decision = decisions.emergency_access(policy, now, organisation=user.organisation)
@@ -239,38 +347,88 @@ def open_emergency_access(db: Database, policy: Policy, user: User, cmd: OpenEme
         cameras = requested_cameras.requested(session, camera_ids)
         camera_ids = [c.id for c in cameras]
         if not decision.allowed:
-            AuditLog(session).append(actor, Change("provision.emergency.denied", "user", user.id, None,
-                                                   {"camera_ids": camera_ids}, purpose=cmd.purpose,
-                                                   clause=decision.clause))
+            AuditLog(session).append(
+                actor,
+                Change(
+                    "provision.emergency.denied",
+                    "user",
+                    user.id,
+                    None,
+                    {"camera_ids": camera_ids},
+                    purpose=cmd.purpose,
+                    clause=decision.clause,
+                ),
+            )
             uow.commit()
             raise Forbidden(decision.reason_ko, decision.reason_en, clause=decision.clause)
         result_due = decisions.usage_result_due(policy, now)
         p = ProvisionRequest(
-            kind="emergency", status="emergency_open", requester_id=user.id, requester_name=user.username,
-            requester_role=user.role, organisation=user.organisation, camera_ids=ids_text(camera_ids),
-            period_start=cmd.period_start, period_end=cmd.period_end, purpose=cmd.purpose,
-            legal_ground=cmd.legal_ground, reason=reason, incident_id=cmd.incident_id,
-            document_due_at=decision.document_due_at, provided_at=now, usage_result_due_at=result_due.due_at,
-            created_at=now, updated_at=now)
+            kind="emergency",
+            status="emergency_open",
+            requester_id=user.id,
+            requester_name=user.username,
+            requester_role=user.role,
+            organisation=user.organisation,
+            camera_ids=ids_text(camera_ids),
+            period_start=cmd.period_start,
+            period_end=cmd.period_end,
+            purpose=cmd.purpose,
+            legal_ground=cmd.legal_ground,
+            reason=reason,
+            incident_id=cmd.incident_id,
+            document_due_at=decision.document_due_at,
+            provided_at=now,
+            usage_result_due_at=result_due.due_at,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(p)
         session.flush()
-        entry = AuditLog(session).append(actor, Change(
-            "provision.emergency.opened", "provision_request", p.id, None, _snapshot(p),
-            purpose=cmd.purpose, clause=decision.clause))
+        entry = AuditLog(session).append(
+            actor,
+            Change(
+                "provision.emergency.opened",
+                "provision_request",
+                p.id,
+                None,
+                _snapshot(p),
+                purpose=cmd.purpose,
+                clause=decision.clause,
+            ),
+        )
         ledger.append(
-            session, kind="viewing", items=items_text(cameras), method="playback", handler_id=user.id,
-            handler_name=user.username, occurred_at=now, recipient=user.display_name or user.username,
-            recipient_organisation=policy.organisation(user.organisation).name_ko, purpose=cmd.purpose,
+            session,
+            kind="viewing",
+            items=items_text(cameras),
+            method="playback",
+            handler_id=user.id,
+            handler_name=user.username,
+            occurred_at=now,
+            recipient=user.display_name or user.username,
+            recipient_organisation=policy.organisation(user.organisation).name_ko,
+            purpose=cmd.purpose,
             legal_ground=f"{clause_label(policy, decision.clause)}; {LegalGround.label(cmd.legal_ground)}"[:200],
-            camera_ids=camera_ids, period_start=p.period_start, period_end=p.period_end,
-            reference_type="provision", reference_id=p.id, clause=decision.clause, audit_seq=entry.seq)
-        uow.record(EmergencyAccessOpened(
-            to_roles=policy.provision_approvers((cmd.purpose,)), provision_id=p.id,
-            document_due_at=p.document_due_at.isoformat(),
-            message={"ko": f"긴급 우선 열람 {p.id} ({user.username}): {reason} — 공문 기한 "
-                           f"{p.document_due_at.astimezone(KST):%Y-%m-%d %H:%M}",
-                     "en": f"emergency access {p.id} by {user.username}: {reason} — document due "
-                           f"{p.document_due_at.isoformat()}"}))
+            camera_ids=camera_ids,
+            period_start=p.period_start,
+            period_end=p.period_end,
+            reference_type="provision",
+            reference_id=p.id,
+            clause=decision.clause,
+            audit_seq=entry.seq,
+        )
+        uow.record(
+            EmergencyAccessOpened(
+                to_roles=policy.provision_approvers((cmd.purpose,)),
+                provision_id=p.id,
+                document_due_at=p.document_due_at.isoformat(),
+                message={
+                    "ko": f"긴급 우선 열람 {p.id} ({user.username}): {reason} — 공문 기한 "
+                    f"{p.document_due_at.astimezone(KST):%Y-%m-%d %H:%M}",
+                    "en": f"emergency access {p.id} by {user.username}: {reason} — document due "
+                    f"{p.document_due_at.isoformat()}",
+                },
+            )
+        )
         uow.commit()
         return p
 
@@ -278,8 +436,9 @@ def open_emergency_access(db: Database, policy: Policy, user: User, cmd: OpenEme
 # ---- export and usage result (Art. 11 ②) ------------------------------------------------------
 
 
-def mark_exported(db: Database, policy: Policy, actor: Actor, provision_id: int, *, export_ref: str,
-                  now: datetime | None = None) -> ProvisionRequest:
+def mark_exported(
+    db: Database, policy: Policy, actor: Actor, provision_id: int, *, export_ref: str, now: datetime | None = None
+) -> ProvisionRequest:
     """Called by the evidence side once the copy is handed over: ledger 'provision' row, usage
     result deadline (Art. 11 ②) starts."""
     now = now or utcnow()
@@ -295,21 +454,46 @@ def mark_exported(db: Database, policy: Policy, actor: Actor, provision_id: int,
         p.updated_at = now
         cameras = requested_cameras.by_ids(session, p.camera_id_list)
         clause = _clause_of(policy, p)
-        entry = AuditLog(session).append(actor, Change("provision.exported", "provision_request", p.id, before,
-                                                       _snapshot(p), purpose=p.purpose, clause=clause))
+        entry = AuditLog(session).append(
+            actor,
+            Change(
+                "provision.exported", "provision_request", p.id, before, _snapshot(p), purpose=p.purpose, clause=clause
+            ),
+        )
         ledger.append(
-            session, kind="provision", items=items_text(cameras), method="copy",
-            handler_id=actor.id, handler_name=actor.name, occurred_at=now, recipient=p.requester_name,
-            recipient_organisation=policy.organisation(p.organisation).name_ko, purpose=p.purpose,
-            legal_ground=LegalGround.label(p.legal_ground)[:200], camera_ids=p.camera_id_list,
-            period_start=p.period_start, period_end=p.period_end, reference_type="provision", reference_id=p.id,
-            clause=clause, audit_seq=entry.seq)
+            session,
+            kind="provision",
+            items=items_text(cameras),
+            method="copy",
+            handler_id=actor.id,
+            handler_name=actor.name,
+            occurred_at=now,
+            recipient=p.requester_name,
+            recipient_organisation=policy.organisation(p.organisation).name_ko,
+            purpose=p.purpose,
+            legal_ground=LegalGround.label(p.legal_ground)[:200],
+            camera_ids=p.camera_id_list,
+            period_start=p.period_start,
+            period_end=p.period_end,
+            reference_type="provision",
+            reference_id=p.id,
+            clause=clause,
+            audit_seq=entry.seq,
+        )
         uow.commit()
         return p
 
 
-def enter_usage_result(db: Database, policy: Policy, user: User, provision_id: int, *, used_for: str,
-                       outcome: str, request_id: str | None = None) -> ProvisionRequest:
+def enter_usage_result(
+    db: Database,
+    policy: Policy,
+    user: User,
+    provision_id: int,
+    *,
+    used_for: str,
+    outcome: str,
+    request_id: str | None = None,
+) -> ProvisionRequest:
     """Art. 11 ②: what the footage was used for and what came of it."""
     used_for = check_reason(used_for, "used_for")
     check_code(UsageOutcome, outcome, "outcome", "활용 결과", "usage outcome")
@@ -317,17 +501,28 @@ def enter_usage_result(db: Database, policy: Policy, user: User, provision_id: i
         session = uow.session
         p = _get(session, provision_id, lock=True)
         if p.organisation != user.organisation:
-            raise Forbidden("요청한 기관만 활용결과를 입력할 수 있습니다",
-                            "only the requesting organisation may enter the usage result",
-                            clause=policy.access.usage_result_clause)
+            raise Forbidden(
+                "요청한 기관만 활용결과를 입력할 수 있습니다",
+                "only the requesting organisation may enter the usage result",
+                clause=policy.access.usage_result_clause,
+            )
         before = _snapshot(p)
         now = utcnow()
         p.status = rules.provision_next(p.status, "enter_result")
         p.usage_result, p.usage_outcome = used_for, outcome
         p.usage_result_entered_at, p.usage_result_by_name, p.updated_at = now, user.username, now
-        AuditLog(session).append(actor_of(user, request_id), Change(
-            "provision.usage_result.entered", "provision_request", p.id, before, _snapshot(p),
-            purpose=p.purpose, clause=policy.access.usage_result_clause))
+        AuditLog(session).append(
+            actor_of(user, request_id),
+            Change(
+                "provision.usage_result.entered",
+                "provision_request",
+                p.id,
+                before,
+                _snapshot(p),
+                purpose=p.purpose,
+                clause=policy.access.usage_result_clause,
+            ),
+        )
         uow.commit()
         return p
 
@@ -335,8 +530,9 @@ def enter_usage_result(db: Database, policy: Policy, user: User, provision_id: i
 # ---- reading ----------------------------------------------------------------------------------
 
 
-def list_provisions(session: Session, *, organisation: str | None = None, status: str | None = None,
-                    limit: int = 200) -> list[ProvisionRequest]:
+def list_provisions(
+    session: Session, *, organisation: str | None = None, status: str | None = None, limit: int = 200
+) -> list[ProvisionRequest]:
     stmt = select(ProvisionRequest).order_by(ProvisionRequest.id.desc()).limit(limit)
     if organisation:
         stmt = stmt.where(ProvisionRequest.organisation == organisation)
@@ -345,15 +541,18 @@ def list_provisions(session: Session, *, organisation: str | None = None, status
     return list(session.scalars(stmt))
 
 
-def visible_provisions(session: Session, policy: Policy, user: User, *, status: str | None = None,
-                       limit: int = 200) -> list[ProvisionRequest]:
+def visible_provisions(
+    session: Session, policy: Policy, user: User, *, status: str | None = None, limit: int = 200
+) -> list[ProvisionRequest]:
     """The requests ``user`` may see: the operator's staff every organisation's, others their own."""
-    return list_provisions(session, organisation=visible_organisation(policy, user.organisation), status=status,
-                           limit=limit)
+    return list_provisions(
+        session, organisation=visible_organisation(policy, user.organisation), status=status, limit=limit
+    )
 
 
-def read_visible_provisions(db: Database, policy: Policy, user: User, *,
-                            status: str | None = None) -> list[ProvisionRequest]:
+def read_visible_provisions(
+    db: Database, policy: Policy, user: User, *, status: str | None = None
+) -> list[ProvisionRequest]:
     with db.reading() as session:
         return visible_provisions(session, policy, user, status=status)
 
@@ -389,27 +588,65 @@ def overdue_items(session: Session, policy: Policy, now: datetime | None = None)
     """Every item past its deadline: emergency documents, usage results, subject requests."""
     now = now or utcnow()
     items: list[OverdueItem] = []
-    docs = session.scalars(select(ProvisionRequest).where(
-        ProvisionRequest.document_due_at.is_not(None), ProvisionRequest.document_received_at.is_(None),
-        ProvisionRequest.document_due_at < now).order_by(ProvisionRequest.document_due_at))
+    docs = session.scalars(
+        select(ProvisionRequest)
+        .where(
+            ProvisionRequest.document_due_at.is_not(None),
+            ProvisionRequest.document_received_at.is_(None),
+            ProvisionRequest.document_due_at < now,
+        )
+        .order_by(ProvisionRequest.document_due_at)
+    )
     for p in docs:
-        items.append(OverdueItem("document", p.id, p.document_due_at, p.requester_name, policy.access.emergency_clause,
-                                 f"긴급 열람 {p.id}: 공문 미제출 (기한 경과)",
-                                 f"emergency access {p.id}: official document overdue"))
-    results = session.scalars(select(ProvisionRequest).where(
-        ProvisionRequest.usage_result_due_at.is_not(None), ProvisionRequest.usage_result_entered_at.is_(None),
-        ProvisionRequest.usage_result_due_at < now).order_by(ProvisionRequest.usage_result_due_at))
+        items.append(
+            OverdueItem(
+                "document",
+                p.id,
+                p.document_due_at,
+                p.requester_name,
+                policy.access.emergency_clause,
+                f"긴급 열람 {p.id}: 공문 미제출 (기한 경과)",
+                f"emergency access {p.id}: official document overdue",
+            )
+        )
+    results = session.scalars(
+        select(ProvisionRequest)
+        .where(
+            ProvisionRequest.usage_result_due_at.is_not(None),
+            ProvisionRequest.usage_result_entered_at.is_(None),
+            ProvisionRequest.usage_result_due_at < now,
+        )
+        .order_by(ProvisionRequest.usage_result_due_at)
+    )
     for p in results:
-        items.append(OverdueItem("usage_result", p.id, p.usage_result_due_at, p.requester_name,
-                                 policy.access.usage_result_clause,
-                                 f"제공 {p.id}: CCTV 활용결과 미입력 (기한 경과)",
-                                 f"provision {p.id}: usage result overdue"))
-    subjects = session.scalars(select(SubjectRequest).where(
-        SubjectRequest.status == "received", SubjectRequest.due_at < now).order_by(SubjectRequest.due_at))
+        items.append(
+            OverdueItem(
+                "usage_result",
+                p.id,
+                p.usage_result_due_at,
+                p.requester_name,
+                policy.access.usage_result_clause,
+                f"제공 {p.id}: CCTV 활용결과 미입력 (기한 경과)",
+                f"provision {p.id}: usage result overdue",
+            )
+        )
+    subjects = session.scalars(
+        select(SubjectRequest)
+        .where(SubjectRequest.status == "received", SubjectRequest.due_at < now)
+        .order_by(SubjectRequest.due_at)
+    )
     for s in subjects:
-        items.append(OverdueItem("subject_request", s.id, s.due_at, s.requester_name, PIPA_35,
-                                 f"개인영상정보 열람 청구 {s.id}: 10일 기한 경과",
-                                 f"subject request {s.id}: 10-day deadline passed"))
+        items.append(
+            OverdueItem(
+                "subject_request",
+                s.id,
+                s.due_at,
+                s.requester_name,
+                PIPA_35,
+                f"개인영상정보 열람 청구 {s.id}: 10일 기한 경과",
+                f"subject request {s.id}: 10-day deadline passed",
+            )
+        )
     return items
 
 
@@ -447,8 +684,17 @@ def _flag_overdue(uow: UnitOfWork, policy: Policy, now: datetime) -> int:
             if s.overdue_notified_at is not None:
                 continue
             s.overdue_notified_at = now
-            audit.append(actor, Change("subject_request.overdue", "subject_request", s.id, None,
-                                       {"due_at": item.due_at.isoformat()}, clause=item.clause))
+            audit.append(
+                actor,
+                Change(
+                    "subject_request.overdue",
+                    "subject_request",
+                    s.id,
+                    None,
+                    {"due_at": item.due_at.isoformat()},
+                    clause=item.clause,
+                ),
+            )
             to_roles = policy.roles_with("video.subject_request.handle")  # those who answer the request
         else:
             p = session.get(ProvisionRequest, item.object_id)
@@ -457,18 +703,35 @@ def _flag_overdue(uow: UnitOfWork, policy: Policy, now: datetime) -> int:
                 continue
             setattr(p, field, now)
             to_roles = tuple(sorted({p.requester_role, *policy.provision_approvers((p.purpose,))}))
-            audit.append(actor, Change(f"provision.{item.kind}.overdue", "provision_request", p.id, None,
-                                       {"due_at": item.due_at.isoformat(), "requester": p.requester_name},
-                                       purpose=p.purpose, clause=item.clause))
-        uow.record(DeadlineMissed(to_roles=to_roles, overdue=item.kind, object_id=item.object_id,
-                                  due_at=item.due_at.isoformat(), clause=item.clause,
-                                  message={"ko": item.label_ko, "en": item.label_en}))
+            audit.append(
+                actor,
+                Change(
+                    f"provision.{item.kind}.overdue",
+                    "provision_request",
+                    p.id,
+                    None,
+                    {"due_at": item.due_at.isoformat(), "requester": p.requester_name},
+                    purpose=p.purpose,
+                    clause=item.clause,
+                ),
+            )
+        uow.record(
+            DeadlineMissed(
+                to_roles=to_roles,
+                overdue=item.kind,
+                object_id=item.object_id,
+                due_at=item.due_at.isoformat(),
+                clause=item.clause,
+                message={"ko": item.label_ko, "en": item.label_en},
+            )
+        )
         flagged += 1
     return flagged
 
 
-def usage_statistics(session: Session, policy: Policy, *, since: datetime | None = None,
-                     until: datetime | None = None) -> list[dict[str, Any]]:
+def usage_statistics(
+    session: Session, policy: Policy, *, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
     """CCTV performance (Art. 11 ②): usage results per camera, purpose and month (KST)."""
     stmt = select(ProvisionRequest).where(ProvisionRequest.usage_result_entered_at.is_not(None))
     if since:
@@ -483,14 +746,23 @@ def usage_statistics(session: Session, policy: Policy, *, since: datetime | None
     numbers = requested_cameras.numbers_of(session, {k[0] for k in buckets})
     rows = []
     for (camera_id, purpose, month), outcomes in sorted(buckets.items()):
-        rows.append({"camera_id": camera_id, "management_number": numbers.get(camera_id), "purpose": purpose,
-                     "month": month, "uses": sum(outcomes.values()), "outcomes": dict(sorted(outcomes.items())),
-                     "effective": sum(n for o, n in outcomes.items() if o not in INEFFECTIVE_OUTCOMES)})
+        rows.append(
+            {
+                "camera_id": camera_id,
+                "management_number": numbers.get(camera_id),
+                "purpose": purpose,
+                "month": month,
+                "uses": sum(outcomes.values()),
+                "outcomes": dict(sorted(outcomes.items())),
+                "effective": sum(n for o, n in outcomes.items() if o not in INEFFECTIVE_OUTCOMES),
+            }
+        )
     return rows
 
 
-def read_usage_statistics(db: Database, policy: Policy, *, since: datetime | None = None,
-                          until: datetime | None = None) -> list[dict[str, Any]]:
+def read_usage_statistics(
+    db: Database, policy: Policy, *, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
     with db.reading() as session:
         return usage_statistics(session, policy, since=since, until=until)
 

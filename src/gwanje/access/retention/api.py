@@ -18,9 +18,16 @@ HoldKeeper = Annotated[Principal, Depends(requires("retention.hold"))]
 
 @router.post("/access/holds", status_code=201)
 def place_hold(body: HoldCreate, principal: HoldKeeper, db: DB, policy: PolicyDep, rid: RequestId) -> HoldRead:
-    hold = service.place_hold(db, policy, principal.user, object_type=body.object_type, object_id=body.object_id,
-                              legal_basis=body.legal_basis, request_number=body.request_number,
-                              request_id=rid)
+    hold = service.place_hold(
+        db,
+        policy,
+        principal.user,
+        object_type=body.object_type,
+        object_id=body.object_id,
+        legal_basis=body.legal_basis,
+        request_number=body.request_number,
+        request_id=rid,
+    )
     return HoldRead.of(hold)
 
 
@@ -30,7 +37,8 @@ def list_holds(principal: HoldKeeper, db: DB, active_only: bool = True) -> list[
 
 
 @router.post("/access/holds/{hold_id}/release")
-def release_hold(hold_id: int, body: HoldRelease, principal: HoldKeeper, db: DB, policy: PolicyDep,
-                 rid: RequestId) -> HoldRead:
+def release_hold(
+    hold_id: int, body: HoldRelease, principal: HoldKeeper, db: DB, policy: PolicyDep, rid: RequestId
+) -> HoldRead:
     hold = service.release_hold(db, policy, principal.user, hold_id, reason=body.reason, request_id=rid)
     return HoldRead.of(hold)

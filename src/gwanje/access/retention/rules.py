@@ -30,8 +30,9 @@ def _aware(value: datetime, name: str) -> None:
         raise ValueError(f"{name}: 시간대 없는 시각은 받지 않습니다 / naive datetime refused: {value!r}")
 
 
-def due_for_destruction(created_at: datetime, retention_days: int, holds: Iterable[Any],
-                        now: datetime) -> DestructionDecision:
+def due_for_destruction(
+    created_at: datetime, retention_days: int, holds: Iterable[Any], now: datetime
+) -> DestructionDecision:
     """Due strictly after ``created_at + retention_days`` unless an unreleased hold applies."""
     _aware(created_at, "created_at")
     _aware(now, "now")
@@ -42,7 +43,9 @@ def due_for_destruction(created_at: datetime, retention_days: int, holds: Iterab
     if now <= expires:
         return DestructionDecision(False, expires, active, "보관기간 이내", "within the retention period")
     if active:
-        return DestructionDecision(False, expires, active, "법적 근거에 따른 보존 조치 중",
-                                   "held on a recorded legal basis")
-    return DestructionDecision(True, expires, (), f"보관기간 {retention_days}일 경과",
-                               f"retention period of {retention_days} days has passed")
+        return DestructionDecision(
+            False, expires, active, "법적 근거에 따른 보존 조치 중", "held on a recorded legal basis"
+        )
+    return DestructionDecision(
+        True, expires, (), f"보관기간 {retention_days}일 경과", f"retention period of {retention_days} days has passed"
+    )

@@ -38,6 +38,15 @@ class HoldRead(BaseModel):
 
     @classmethod
     def of(cls, h: RetentionHold) -> "HoldRead":
-        return cls(id=h.id, object_type=h.object_type, object_id=h.object_id, legal_basis=h.legal_basis,
-                   request_number=h.request_number, placed_by=h.placed_by_name, placed_at=h.placed_at,
-                   released_at=h.released_at, released_by=h.released_by_name, release_reason=h.release_reason)
+        return cls(
+            id=h.id,
+            object_type=h.object_type,
+            object_id=h.object_id,
+            legal_basis=h.legal_basis,
+            request_number=h.request_number,
+            placed_by=h.placed_by_name,
+            placed_at=h.placed_at,
+            released_at=h.released_at,
+            released_by=h.released_by_name,
+            release_reason=h.release_reason,
+        )

@@ -34,8 +34,13 @@ def subject_next(status: str, action: str) -> str:
 def check_refusal_reason(code: str) -> str:
     choice = InvalidRefusalReason.get(code)
     if choice is not None:
-        raise ValidationFailed(choice.ko, choice.en, field="reason", clause=PIPA_35,
-                               details={"allowed": sorted(SubjectRefusalReason.codes())})
+        raise ValidationFailed(
+            choice.ko,
+            choice.en,
+            field="reason",
+            clause=PIPA_35,
+            details={"allowed": sorted(SubjectRefusalReason.codes())},
+        )
     return check_code(SubjectRefusalReason, code, "reason", "거절 사유", "refusal reason")
 
 

@@ -74,14 +74,25 @@ class SubjectRequestRead(BaseModel):
         reason = SubjectRefusalReason.get(s.outcome_reason or "") or SubjectDelayReason.get(s.outcome_reason or "")
         ko, en = SubjectStatus.labels(s.status)
         return cls(
-            id=s.id, status=s.status, status_label=Label(ko=ko, en=en),
-            requester_name=s.requester_name, requester_contact=s.requester_contact,
-            identity_method=s.identity_method, identity_verified_by=s.identity_verified_by_name,
-            identity_verified_at=s.identity_verified_at, camera_ids=id_list(s.camera_ids),
-            period_start=s.period_start, period_end=s.period_end, description=s.description,
-            received_at=s.received_at, due_at=s.due_at,
+            id=s.id,
+            status=s.status,
+            status_label=Label(ko=ko, en=en),
+            requester_name=s.requester_name,
+            requester_contact=s.requester_contact,
+            identity_method=s.identity_method,
+            identity_verified_by=s.identity_verified_by_name,
+            identity_verified_at=s.identity_verified_at,
+            camera_ids=id_list(s.camera_ids),
+            period_start=s.period_start,
+            period_end=s.period_end,
+            description=s.description,
+            received_at=s.received_at,
+            due_at=s.due_at,
             overdue=s.status == "received" and decisions.is_overdue(s.due_at, now),
             outcome_reason=s.outcome_reason,
             outcome_reason_label=Label(ko=reason.ko, en=reason.en) if reason is not None else None,
-            outcome_note=s.outcome_note, mask_others=s.mask_others, decided_by=s.decided_by_name,
-            decided_at=s.decided_at)
+            outcome_note=s.outcome_note,
+            mask_others=s.mask_others,
+            decided_by=s.decided_by_name,
+            decided_at=s.decided_at,
+        )

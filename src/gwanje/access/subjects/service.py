@@ -48,13 +48,15 @@ def _snapshot(s: SubjectRequest) -> dict[str, Any]:
     return SubjectRequestRead.of(s).model_dump()
 
 
-def take_subject_request(db: Database, policy: Policy, user: User, cmd: TakeSubjectRequest, *,
-                         request_id: str | None = None) -> SubjectRequest:
+def take_subject_request(
+    db: Database, policy: Policy, user: User, cmd: TakeSubjectRequest, *, request_id: str | None = None
+) -> SubjectRequest:
     """Intake after the identity check by the handling officer; due in 10 days."""
     with db.uow() as uow:
         session = uow.session
-        camera_ids = (requested_cameras.ids_by_number(session, cmd.camera_numbers) if cmd.camera_numbers
-                      else cmd.camera_ids)
+        camera_ids = (
+            requested_cameras.ids_by_number(session, cmd.camera_numbers) if cmd.camera_numbers else cmd.camera_ids
+        )
         name = (cmd.requester_name or "").strip()
         if not name:
             raise ValidationFailed("청구인 성명을 입력하세요", "give the requester's name", field="requester_name")
@@ -66,30 +68,61 @@ def take_subject_request(db: Database, policy: Policy, user: User, cmd: TakeSubj
             raise ValidationFailed("접수 일시가 미래입니다", "received_at is in the future", field="received_at")
         cameras = requested_cameras.requested(session, camera_ids)
         s = SubjectRequest(
-            status="received", requester_name=name[:120], requester_contact=(cmd.requester_contact or None),
-            identity_method=cmd.identity_method, identity_verified_by_id=user.id,
-            identity_verified_by_name=user.username, identity_verified_at=now,
-            camera_ids=ids_text(c.id for c in cameras), period_start=cmd.period_start, period_end=cmd.period_end,
-            description=cmd.description, received_at=received, due_at=rules.subject_due_at(received),
-            mask_others=True, created_at=now, updated_at=now)
+            status="received",
+            requester_name=name[:120],
+            requester_contact=(cmd.requester_contact or None),
+            identity_method=cmd.identity_method,
+            identity_verified_by_id=user.id,
+            identity_verified_by_name=user.username,
+            identity_verified_at=now,
+            camera_ids=ids_text(c.id for c in cameras),
+            period_start=cmd.period_start,
+            period_end=cmd.period_end,
+            description=cmd.description,
+            received_at=received,
+            due_at=rules.subject_due_at(received),
+            mask_others=True,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(s)
         session.flush()
-        AuditLog(session).append(actor_of(user, request_id), Change(
-            "subject_request.received", "subject_request", s.id, None,
-            {"identity_method": s.identity_method, "camera_ids": s.camera_id_list, "due_at": s.due_at.isoformat()},
-            clause=PIPA_35))
+        AuditLog(session).append(
+            actor_of(user, request_id),
+            Change(
+                "subject_request.received",
+                "subject_request",
+                s.id,
+                None,
+                {"identity_method": s.identity_method, "camera_ids": s.camera_id_list, "due_at": s.due_at.isoformat()},
+                clause=PIPA_35,
+            ),
+        )
         uow.commit()
         return s
 
 
-def decide_subject_request(db: Database, policy: Policy, user: User, subject_id: int, *, outcome: str,
-                           reason: str | None = None, note: str | None = None, method: str = "viewing_in_person",
-                           request_id: str | None = None) -> SubjectRequest:
+def decide_subject_request(
+    db: Database,
+    policy: Policy,
+    user: User,
+    subject_id: int,
+    *,
+    outcome: str,
+    reason: str | None = None,
+    note: str | None = None,
+    method: str = "viewing_in_person",
+    request_id: str | None = None,
+) -> SubjectRequest:
     """provided (others masked) / delayed (with a reason) / refused (only on a lawful ground)."""
     action = rules.OUTCOME_ACTIONS.get(outcome)
     if action is None:
-        raise ValidationFailed(f"알 수 없는 결과: {outcome}", f"unknown outcome: {outcome}", field="outcome",
-                               details={"allowed": list(rules.OUTCOME_ACTIONS)})
+        raise ValidationFailed(
+            f"알 수 없는 결과: {outcome}",
+            f"unknown outcome: {outcome}",
+            field="outcome",
+            details={"allowed": list(rules.OUTCOME_ACTIONS)},
+        )
     note = (note or "").strip() or None
     if action == "refuse":
         reason = rules.check_refusal_reason(reason or "")
@@ -100,8 +133,9 @@ def decide_subject_request(db: Database, policy: Policy, user: User, subject_id:
     else:
         reason = None
         if method not in SUBJECT_METHODS:
-            raise ValidationFailed("열람 방법은 방문 열람 또는 사본 제공입니다",
-                                   "method is viewing_in_person or copy", field="method")
+            raise ValidationFailed(
+                "열람 방법은 방문 열람 또는 사본 제공입니다", "method is viewing_in_person or copy", field="method"
+            )
     with db.uow() as uow:
         session = uow.session
         s = session.get(SubjectRequest, subject_id)
@@ -113,17 +147,31 @@ def decide_subject_request(db: Database, policy: Policy, user: User, subject_id:
         s.outcome_reason, s.outcome_note = reason, note
         s.decided_by_name, s.decided_at, s.updated_at = user.username, now, now
         s.mask_others = True
-        entry = AuditLog(session).append(actor_of(user, request_id), Change(
-            f"subject_request.{outcome}", "subject_request", s.id, before, _snapshot(s), clause=PIPA_35))
+        entry = AuditLog(session).append(
+            actor_of(user, request_id),
+            Change(f"subject_request.{outcome}", "subject_request", s.id, before, _snapshot(s), clause=PIPA_35),
+        )
         if outcome == "provided":
             cameras = requested_cameras.by_ids(session, s.camera_id_list)
             ledger.append(
-                session, kind="viewing", items=items_text(cameras) + " (타인 마스킹)",
-                method=method, handler_id=user.id, handler_name=user.username, occurred_at=now,
-                recipient="정보주체 본인", purpose=None,
-                legal_ground="개인정보 보호법 제35조 (정보주체의 열람 청구)", camera_ids=s.camera_id_list,
-                period_start=s.period_start, period_end=s.period_end, reference_type="subject_request",
-                reference_id=s.id, clause=PIPA_35, audit_seq=entry.seq)
+                session,
+                kind="viewing",
+                items=items_text(cameras) + " (타인 마스킹)",
+                method=method,
+                handler_id=user.id,
+                handler_name=user.username,
+                occurred_at=now,
+                recipient="정보주체 본인",
+                purpose=None,
+                legal_ground="개인정보 보호법 제35조 (정보주체의 열람 청구)",
+                camera_ids=s.camera_id_list,
+                period_start=s.period_start,
+                period_end=s.period_end,
+                reference_type="subject_request",
+                reference_id=s.id,
+                clause=PIPA_35,
+                audit_seq=entry.seq,
+            )
         uow.commit()
         return s
 

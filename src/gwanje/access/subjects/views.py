@@ -56,36 +56,65 @@ async def take_subject_request(request: Request, principal: SubjectHandler, db: 
 
     def action(form: FormInput) -> str:
         if form.text("identity_checked", 10) != "yes":
-            raise ValidationFailed("신분증 등으로 본인 여부를 확인한 뒤 접수하세요",
-                                   "check the requester's identity before taking the request",
-                                   field="identity_checked", clause=PIPA_35)
-        s = service.take_subject_request(db, policy, principal.user, service.TakeSubjectRequest(
-            camera_ids=(), camera_numbers=tuple(form.words("cameras", limit=MAX_CAMERAS)),
-            requester_name=form.text("requester_name", 120, required=True) or "",
-            requester_contact=form.text("requester_contact", 200),
-            identity_method=form.text("identity_method", 40, required=True) or "",
-            period_start=form.kst("period_start"), period_end=form.kst("period_end"),
-            description=form.text("description", 2000), received_at=form.kst("received_at", required=False)),
-            request_id=rid)
+            raise ValidationFailed(
+                "신분증 등으로 본인 여부를 확인한 뒤 접수하세요",
+                "check the requester's identity before taking the request",
+                field="identity_checked",
+                clause=PIPA_35,
+            )
+        s = service.take_subject_request(
+            db,
+            policy,
+            principal.user,
+            service.TakeSubjectRequest(
+                camera_ids=(),
+                camera_numbers=tuple(form.words("cameras", limit=MAX_CAMERAS)),
+                requester_name=form.text("requester_name", 120, required=True) or "",
+                requester_contact=form.text("requester_contact", 200),
+                identity_method=form.text("identity_method", 40, required=True) or "",
+                period_start=form.kst("period_start"),
+                period_end=form.kst("period_end"),
+                description=form.text("description", 2000),
+                received_at=form.kst("received_at", required=False),
+            ),
+            request_id=rid,
+        )
         return pages.done_url(PAGE, "subject", s.id, f"s{s.id}")
 
-    return await pages.submit(request, principal, template=TEMPLATE, tab=PAGE, build=_build(request), action=action,
-                              form_name="intake")
+    return await pages.submit(
+        request, principal, template=TEMPLATE, tab=PAGE, build=_build(request), action=action, form_name="intake"
+    )
 
 
 @router.post("/access/subject-requests/{subject_id}/decision")
-async def decide_subject_request(subject_id: int, request: Request, principal: SubjectHandler, db: DB,
-                                 policy: PolicyDep) -> Response:
+async def decide_subject_request(
+    subject_id: int, request: Request, principal: SubjectHandler, db: DB, policy: PolicyDep
+) -> Response:
     """Provided (others masked), delayed with a reason, or refused on a lawful ground only."""
     rid = pages.request_id(request)
 
     def action(form: FormInput) -> str:
         outcome = form.text("outcome", 20, required=True) or ""
         method = form.text("method", 40) or "viewing_in_person"
-        service.decide_subject_request(db, policy, principal.user, subject_id, outcome=outcome,
-                                       reason=form.text("reason", 40), note=form.text("note", 2000),
-                                       method=method, request_id=rid)
+        service.decide_subject_request(
+            db,
+            policy,
+            principal.user,
+            subject_id,
+            outcome=outcome,
+            reason=form.text("reason", 40),
+            note=form.text("note", 2000),
+            method=method,
+            request_id=rid,
+        )
         return pages.done_url(PAGE, "decided", subject_id, f"s{subject_id}")
 
-    return await pages.submit(request, principal, template=TEMPLATE, tab=PAGE, build=_build(request), action=action,
-                              form_name=f"decision-{subject_id}")
+    return await pages.submit(
+        request,
+        principal,
+        template=TEMPLATE,
+        tab=PAGE,
+        build=_build(request),
+        action=action,
+        form_name=f"decision-{subject_id}",
+    )

@@ -58,16 +58,30 @@ class HotListReason(str, Enum):
 
 
 _REASON_WORDS = {
-    "wanted": HotListReason.wanted, "수배": HotListReason.wanted, "수배차량": HotListReason.wanted,
-    "stolen": HotListReason.stolen, "도난": HotListReason.stolen, "도난차량": HotListReason.stolen,
+    "wanted": HotListReason.wanted,
+    "수배": HotListReason.wanted,
+    "수배차량": HotListReason.wanted,
+    "stolen": HotListReason.stolen,
+    "도난": HotListReason.stolen,
+    "도난차량": HotListReason.stolen,
 }
 
 # ---- the confusion table ----------------------------------------------------------------------------
 
 _DIGIT_PAIRS = ("08", "09", "38", "68", "56", "17")
 _LATIN_PAIRS = ("0D", "0O", "0Q", "1I", "1L", "2Z", "5S", "6G", "8B")
-_HANGUL_GROUPS = ("가거고구", "나너노누", "다더도두", "라러로루", "마머모무",
-                  "바버보부", "사서소수", "아어오우", "자저조주", "하허호")
+_HANGUL_GROUPS = (
+    "가거고구",
+    "나너노누",
+    "다더도두",
+    "라러로루",
+    "마머모무",
+    "바버보부",
+    "사서소수",
+    "아어오우",
+    "자저조주",
+    "하허호",
+)
 
 
 def _confusion_table() -> dict[str, frozenset[str]]:
@@ -81,7 +95,7 @@ def _confusion_table() -> dict[str, frozenset[str]]:
         link(a, b)
     for group in _HANGUL_GROUPS:
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 link(a, b)
     return {ch: frozenset(alts) for ch, alts in table.items()}
 
@@ -110,7 +124,8 @@ def _clean(text: str) -> str:
         raise ValueError(f"차량번호가 비어 있습니다 / empty plate: {text!r}")
     if len(s) > MAX_PLATE_LEN:
         raise ValueError(
-            f"차량번호가 {MAX_PLATE_LEN}자를 넘습니다 / plate longer than {MAX_PLATE_LEN} characters: {text!r}")
+            f"차량번호가 {MAX_PLATE_LEN}자를 넘습니다 / plate longer than {MAX_PLATE_LEN} characters: {text!r}"
+        )
     return s
 
 
@@ -123,8 +138,10 @@ def normalize_plate(text: str) -> str:
     s = _clean(text)
     if not _PLATE_CHARS.issuperset(s):
         bad = next(ch for ch in s if ch not in _PLATE_CHARS)
-        raise ValueError(f"차량번호에 숫자와 한글 외의 문자가 있습니다 / plate has a character other than digits "
-                         f"and Hangul ({bad!r}): {text!r}")
+        raise ValueError(
+            f"차량번호에 숫자와 한글 외의 문자가 있습니다 / plate has a character other than digits "
+            f"and Hangul ({bad!r}): {text!r}"
+        )
     return s
 
 
@@ -134,8 +151,10 @@ def normalize_read(text: str) -> str:
     s = _clean(text)
     if not _READ_CHARS.issuperset(s):
         bad = next(ch for ch in s if ch not in _READ_CHARS)
-        raise ValueError(f"판독 결과에 허용되지 않는 문자가 있습니다 / read has a character other than digits, "
-                         f"Hangul and Latin letters ({bad!r}): {text!r}")
+        raise ValueError(
+            f"판독 결과에 허용되지 않는 문자가 있습니다 / read has a character other than digits, "
+            f"Hangul and Latin letters ({bad!r}): {text!r}"
+        )
     return s
 
 
@@ -198,8 +217,10 @@ class HotList:
         plates: dict[str, tuple[str, str, str]] = {}
         for n, entry in enumerate(entries):
             if not 2 <= len(entry) <= 4:
-                raise ValueError(f"항목 {n}: (차량번호, 구분[, 사건번호[, 비고]]) 형식이어야 합니다 / entry {n}: "
-                                 "expected (plate, reason[, case_ref[, note]])")
+                raise ValueError(
+                    f"항목 {n}: (차량번호, 구분[, 사건번호[, 비고]]) 형식이어야 합니다 / entry {n}: "
+                    "expected (plate, reason[, case_ref[, note]])"
+                )
             plate, reason, case_ref, note = (*entry, "", "")[:4]
             try:
                 key = normalize_plate(plate)
@@ -230,8 +251,7 @@ class HotList:
             return Match(read_text, read_text, "exact", None, None, None, hit[0], hit[1], hit[2])
         # Text made only of digits, Hangul syllables and upper-case Latin letters is already
         # canonical (nothing to strip, compose or upper-case): skip normalize_read for it.
-        if (type(read_text) is str and 0 < len(read_text) <= MAX_PLATE_LEN
-                and _READ_CHARS.issuperset(read_text)):
+        if type(read_text) is str and 0 < len(read_text) <= MAX_PLATE_LEN and _READ_CHARS.issuperset(read_text):
             read = read_text
         else:
             read = normalize_read(read_text)
@@ -245,7 +265,7 @@ class HotList:
             alts = alternatives.get(ch)
             if alts is None:
                 continue
-            head, tail = read[:pos], read[pos + 1:]
+            head, tail = read[:pos], read[pos + 1 :]
             for alt in alts:
                 if head + alt + tail in plates:
                     plate = head + alt + tail
@@ -257,10 +277,14 @@ class HotList:
 # ---- CSV upload -----------------------------------------------------------------------------------------
 
 _HEADER_NAMES = {
-    "차량번호": "plate", "plate": "plate",
-    "구분": "reason", "reason": "reason",
-    "사건번호": "case_ref", "case_ref": "case_ref",
-    "비고": "note", "note": "note",
+    "차량번호": "plate",
+    "plate": "plate",
+    "구분": "reason",
+    "reason": "reason",
+    "사건번호": "case_ref",
+    "case_ref": "case_ref",
+    "비고": "note",
+    "note": "note",
 }
 
 
@@ -286,8 +310,9 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("cp949")
     except UnicodeDecodeError:
-        raise ValueError("파일 인코딩을 알 수 없습니다 (UTF-8 또는 CP949) / "
-                         "the file is neither UTF-8 nor CP949") from None
+        raise ValueError(
+            "파일 인코딩을 알 수 없습니다 (UTF-8 또는 CP949) / the file is neither UTF-8 nor CP949"
+        ) from None
 
 
 def parse_hotlist_csv(data: bytes) -> tuple[list[HotListEntry], list[HotListLineError]]:
@@ -315,8 +340,10 @@ def parse_hotlist_csv(data: bytes) -> tuple[list[HotListEntry], list[HotListLine
                 if key is not None and key not in columns:
                     columns[key] = i
             if "plate" not in columns or "reason" not in columns:
-                raise ValueError("머리글에 차량번호와 구분 열이 필요합니다 / the header needs 차량번호 and 구분 "
-                                 f"(plate and reason) columns: {row!r}")
+                raise ValueError(
+                    "머리글에 차량번호와 구분 열이 필요합니다 / the header needs 차량번호 and 구분 "
+                    f"(plate and reason) columns: {row!r}"
+                )
             width = max(columns.values()) + 1
             continue
 
@@ -325,8 +352,7 @@ def parse_hotlist_csv(data: bytes) -> tuple[list[HotListEntry], list[HotListLine
             return row[i].strip() if i is not None and i < len(row) else ""
 
         if len(row) < width and (len(row) <= columns["plate"] or len(row) <= columns["reason"]):
-            errors.append(HotListLineError(line, "bad_row", ",".join(row), "열 개수가 부족합니다",
-                                           "too few columns"))
+            errors.append(HotListLineError(line, "bad_row", ",".join(row), "열 개수가 부족합니다", "too few columns"))
             continue
         raw_plate, raw_reason = cell("plate"), cell("reason")
         try:
@@ -338,13 +364,22 @@ def parse_hotlist_csv(data: bytes) -> tuple[list[HotListEntry], list[HotListLine
             continue
         reason = _REASON_WORDS.get(raw_reason.lower())
         if reason is None:
-            errors.append(HotListLineError(line, "unknown_reason", raw_reason,
-                                           "알 수 없는 구분 (수배/도난)", "unknown reason (wanted/stolen)"))
+            errors.append(
+                HotListLineError(
+                    line, "unknown_reason", raw_reason, "알 수 없는 구분 (수배/도난)", "unknown reason (wanted/stolen)"
+                )
+            )
             continue
         if plate in first_line:
-            errors.append(HotListLineError(line, "duplicate_plate", raw_plate,
-                                           f"중복된 차량번호 ({first_line[plate]}행과 같음)",
-                                           f"duplicate plate (same as line {first_line[plate]})"))
+            errors.append(
+                HotListLineError(
+                    line,
+                    "duplicate_plate",
+                    raw_plate,
+                    f"중복된 차량번호 ({first_line[plate]}행과 같음)",
+                    f"duplicate plate (same as line {first_line[plate]})",
+                )
+            )
             continue
         first_line[plate] = line
         entries.append(HotListEntry(plate, reason.value, cell("case_ref"), cell("note")))

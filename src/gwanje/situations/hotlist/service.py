@@ -61,9 +61,17 @@ def replace_hotlist(db: Database, actor: Actor, entries, digest: str | None = No
         session.execute(delete(HotListEntry))
         if rows:
             session.execute(insert(HotListEntry), [{**r, "version": version, "uploaded_at": now} for r in rows])
-        AuditLog(session).append(actor, Change("hotlist.replace", "hotlist", f"v{version}",
-                                               {"count": before}, {"count": len(rows), "sha256": digest},
-                                               clause="annex-2"))
+        AuditLog(session).append(
+            actor,
+            Change(
+                "hotlist.replace",
+                "hotlist",
+                f"v{version}",
+                {"count": before},
+                {"count": len(rows), "sha256": digest},
+                clause="annex-2",
+            ),
+        )
         uow.commit()
     return HotListStatus(version, len(rows), now)
 
@@ -108,8 +116,9 @@ class HotListCache:
             with self.db.reading() as session:
                 version = session.scalar(select(func.max(HotListEntry.version))) or 0
                 if version != self._version or self._list is None:
-                    rows = session.execute(select(HotListEntry.plate, HotListEntry.reason, HotListEntry.case_ref,
-                                                  HotListEntry.note)).all()
+                    rows = session.execute(
+                        select(HotListEntry.plate, HotListEntry.reason, HotListEntry.case_ref, HotListEntry.note)
+                    ).all()
                     self._list = HotList.build([tuple(r) for r in rows])
                     self._version = version
             self._checked = now
