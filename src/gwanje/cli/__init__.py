@@ -1,4 +1,9 @@
-"""The ``gwanje`` command line: thin commands over the capabilities, wired by :mod:`gwanje.bootstrap`."""
+"""The ``gwanje`` command line: thin commands over the capabilities, wired by :mod:`gwanje.bootstrap`.
+
+Commands import the capability they drive inside the command function, so that ``gwanje --help`` and
+small commands (``users otp``, ``audit verify``) start without loading the web app, numba or OpenCV.
+These imports point down the layers like every other; the import contracts check them too.
+"""
 
 from __future__ import annotations
 
