@@ -334,6 +334,21 @@ def resolve_session(uow: UnitOfWork, policy: Policy, token: str) -> tuple[User, 
     return user, ws
 
 
+def peek_session(session: Session, policy: Policy, token: str) -> User | None:
+    """The user behind a console cookie, read only: an open live feed must not keep a session alive.
+
+    None when the session is unknown, ended, idle past the policy's timeout, or its user is locked.
+    """
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == sha256_hex(token)))
+    if ws is None or ws.ended_at is not None:
+        return None
+    idle = timedelta(minutes=policy.security.session_idle_timeout_minutes)
+    if utcnow() - as_utc(ws.last_seen_at) > idle:
+        return None
+    user = session.get(User, ws.user_id)
+    return None if user is None or user.locked else user
+
+
 def issue_token(uow: UnitOfWork, actor: Actor, user: User, name: str, days: int | None = 90) -> str:
     token = "gwj_" + secrets.token_urlsafe(32)
     now = utcnow()

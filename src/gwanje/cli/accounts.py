@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gwanje.cli.common import _actor, _database, _policy, _settings, _wire  # noqa: F401
+from gwanje.cli.common import _actor, _database, _policy, _settings
 
 
 @click.group()

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gwanje.cli.common import _actor, _database, _policy, _settings, _wire  # noqa: F401
+from gwanje.cli.common import _database, _settings
 
 
 @click.group()

@@ -36,13 +36,6 @@ def _database(settings: Settings, migrate: bool = True) -> Database:
         raise click.ClickException(str(exc)) from None
 
 
-def _wire(with_bus: bool = False) -> bootstrap.Wiring:
-    try:
-        return bootstrap.wire(with_bus=with_bus)
-    except bootstrap.ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 def _actor() -> Actor:
     try:
         user = getpass.getuser()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gwanje.cli.common import _actor, _database, _policy, _settings, _wire  # noqa: F401
+from gwanje.cli.common import _actor, _database, _policy, _settings
 
 
 @click.group()

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gwanje.cli.common import _actor, _database, _policy, _settings, _wire  # noqa: F401
+from gwanje.cli.common import _database, _policy, _settings
 
 
 @click.command()

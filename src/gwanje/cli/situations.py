@@ -8,9 +8,9 @@ import threading
 
 import click
 
+from gwanje import bootstrap
 from gwanje.bootstrap import BackgroundBus
 from gwanje.cli.common import _database, _policy, _settings
-from gwanje.core.db import Database
 from gwanje.core.errors import Forbidden
 from gwanje.situations.mqtt import (
     DEFAULT_CLIENT_ID,
@@ -108,14 +108,14 @@ def simulate_command(
     if packaged_registry:
         cameras, hot = packaged_cameras(), []
     else:
-        db = Database(settings.resolved_database_url())
         try:
+            db = bootstrap.open_database(settings, migrate=False)
             cameras, hot = load_cameras(db), load_hot_plates(db)
-        except Exception as exc:  # noqa: BLE001 - no database here: say what to do
+        except Exception as exc:  # noqa: BLE001 - no database (ConfigurationError) or no registry: say what to do
             raise click.ClickException(
                 f"등록부를 읽을 수 없습니다 / cannot read the registry ({exc}); use --packaged-registry"
             ) from None
-        finally:
+        else:
             db.dispose()
     if not cameras:
         raise click.ClickException(

@@ -25,18 +25,16 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from gwanje.accounts import service as accounts
-from gwanje.accounts.models import User, WebSession
-from gwanje.core.clock import as_utc, utcnow
+from gwanje.accounts.models import User
+from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
 from gwanje.core.events import DomainEvent
 from gwanje.http.deps import SESSION_COOKIE
@@ -142,14 +140,8 @@ def still_valid(db: Database, policy: Policy, viewer: Viewer) -> bool:
         if viewer.via == "token":
             user = accounts.resolve_token(session, viewer.credential)
             return user is not None and user.id == viewer.user_id
-        ws = session.scalar(select(WebSession).where(WebSession.token_hash == accounts.sha256_hex(viewer.credential)))
-        if ws is None or ws.ended_at is not None:
-            return False
-        idle = timedelta(minutes=policy.security.session_idle_timeout_minutes)
-        if utcnow() - as_utc(ws.last_seen_at) > idle:
-            return False
-        user = session.get(User, ws.user_id)
-        return user is not None and not user.locked and user.role == viewer.role
+        user = accounts.peek_session(session, policy, viewer.credential)
+        return user is not None and user.role == viewer.role
 
 
 def snapshot(db: Database, policy: Policy, viewer: Viewer) -> dict[str, Any]:
