@@ -50,7 +50,8 @@ def verify(package: Path, password: str, check_signature: bool, as_json: bool) -
         if report.manifest_sha256:
             click.echo(f"manifest sha256 {report.manifest_sha256}  signature: {report.signature}")
         if report.ok:
-            click.echo(f"검증 성공: 파일 {len(report.files_ok)}개 일치 / verified: {len(report.files_ok)} files match")
+            n = len(report.files_ok)
+            click.echo(f"검증 성공: 파일 {n}개 일치 / verified: {n} {'file matches' if n == 1 else 'files match'}")
         else:
             failed = ", ".join(report.failed_files) or "(package)"
             click.echo(f"검증 실패: {failed} / verification failed: {failed}", err=True)
