@@ -29,6 +29,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -184,9 +185,32 @@ class PostGIS:
         self.admin.close()
 
 
+POSTGIS_PACKAGE = "postgresql-15-postgis-3"
+
+
+def _install_postgis() -> bool:
+    """The anchor needs PostGIS: install Debian's package when it is missing (root or sudo)."""
+    if subprocess.run(["dpkg", "-s", POSTGIS_PACKAGE], capture_output=True).returncode == 0:
+        return False
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    print(f"installing the anchor: apt-get install {POSTGIS_PACKAGE}", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", POSTGIS_PACKAGE],
+        capture_output=True,
+        env=env,
+    )
+    return done.returncode == 0
+
+
 def _open_postgis() -> tuple[PostGIS | None, str]:
     try:
-        pg = PostGIS()
+        try:
+            pg = PostGIS()
+        except Exception:  # the extension may only be missing: install it and retry once (re-raised)
+            if not _install_postgis():
+                raise
+            pg = PostGIS()
     except Exception as exc:  # noqa: BLE001 - no server, or no postgis package
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"PostGIS unavailable: {reason} (apt-get install postgresql-15-postgis-3)"
