@@ -352,7 +352,7 @@ def test_staffing_retention_and_security_defaults(policy):
     assert (staffing.role, staffing.min_on_duty, staffing.clause) == ("police_officer", 1, "art-9-2")
     assert policy.retention.default_days == 30
     assert policy.security.session_idle_timeout_minutes == 30
-    assert policy.security.lockout_after_failed_logins == 5
+    assert policy.security.throttle_after_failed_logins == 5 and policy.security.session_absolute_hours == 12
 
 
 def test_ownership_rule_rests_on_article_5(policy):
