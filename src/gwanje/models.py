@@ -1,6 +1,6 @@
 """Every table, imported once so Alembic and tests see the whole metadata."""
 
-from gwanje.accounts.models import ApiToken, User, WebSession  # noqa: F401
+from gwanje.accounts.models import ApiToken, LoginThrottle, User, WebSession  # noqa: F401
 from gwanje.core.audit import AuditEntry  # noqa: F401
 from gwanje.core.db import Base  # noqa: F401
 from gwanje.registry.models import Camera, Department, Organisation, Site  # noqa: F401

@@ -9,8 +9,10 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from gwanje.accounts.models import User
 from gwanje.core.audit import Actor
 from gwanje.core.clock import to_kst
 from gwanje.core.db import Database
@@ -527,3 +529,16 @@ def test_a_policy_without_a_map_gets_no_background_layers(db, tmp_path):
         assert created.json()["owner_organisation"] == "gu_office"  # installed_by: the policy's default owner
         page = h.client.get(f"/cameras/{created.json()['id']}", headers=reader)
         assert page.status_code == 200 and 'data-boundary-url=""' in page.text
+
+
+def test_the_sign_in_form_throttles_instead_of_locking(harness):
+    """Finding 8: past the policy's failures the form answers 429 with Retry-After; the account
+    stays unlocked and the same form reads the same for a name that does not exist."""
+    harness.user("kang", "monitoring_agent")
+    for _ in range(harness.policy.security.throttle_after_failed_logins):
+        assert _post_login(harness.client, "kang", "wrong-password").status_code == 401
+    held = _post_login(harness.client, "kang")
+    assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
+    assert _post_login(harness.client, "nobody-here", "wrong-password").status_code == 401
+    with harness.db.reading() as s:
+        assert not s.scalar(sa.select(User).where(User.username == "kang")).locked

@@ -1,8 +1,8 @@
-"""Accounts on both engines: Argon2id, lockout, TOTP, idle time-out, tokens, the users CLI."""
+"""Accounts on both engines: Argon2id, throttling, TOTP, session lifetimes, tokens, the users CLI."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 import pytest
@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from gwanje.accounts import service
-from gwanje.accounts.models import User, WebSession
+from gwanje.accounts.models import LoginThrottle, User, WebSession
 from gwanje.cli import main
 from gwanje.core.audit import Actor, AuditEntry, verify_chain
 from gwanje.core.clock import utcnow
-from gwanje.core.errors import AccountLocked, Conflict, NotAuthenticated, ValidationFailed
+from gwanje.core.errors import Conflict, NotAuthenticated, TooManyAttempts, ValidationFailed
 
 PW = "a-long-password-1"
 
@@ -60,23 +60,173 @@ def test_bad_account_data_is_refused_with_the_field(db, policy):
         assert info.value.field == field
 
 
-def test_five_failed_logins_lock_the_account_and_the_lock_sticks(db, policy):
+def _throttle(db, kind="account"):
+    with db.reading() as s:
+        return s.scalars(sa.select(LoginThrottle).where(LoginThrottle.kind == kind)).all()
+
+
+def _pass_time(db, seconds=0, failures_ago=None):
+    """Move every throttle's wait (and, with ``failures_ago``, its last failure) into the past."""
+    with db.uow() as uow:
+        for row in uow.session.scalars(sa.select(LoginThrottle)):
+            if row.blocked_until is not None:
+                row.blocked_until = utcnow() - timedelta(seconds=seconds + 1)
+            if failures_ago is not None:
+                row.last_failure_at = utcnow() - failures_ago
+        uow.commit()
+
+
+def test_failed_logins_throttle_with_growing_waits_and_never_lock(db, policy):
+    """Finding 8: five anonymous wrong passwords no longer lock an account until an administrator
+    comes; each attempt past the threshold waits (429), the wait doubles, and it ends by itself."""
     _add(db, policy)
-    for _ in range(4):
+    sec = policy.security
+    for _ in range(sec.throttle_after_failed_logins):
         with pytest.raises(NotAuthenticated):
             _login(db, policy, "agent", "wrong-password")
-    with pytest.raises(AccountLocked):
+    with pytest.raises(TooManyAttempts) as first:
+        _login(db, policy, "agent")  # even the right password waits
+    assert 0 < first.value.retry_after <= sec.throttle_base_seconds and first.value.status == 429
+    with db.reading() as s:
+        assert not s.scalar(sa.select(User).where(User.username == "agent")).locked
+    _pass_time(db)
+    with pytest.raises(NotAuthenticated):
         _login(db, policy, "agent", "wrong-password")
-    with pytest.raises(AccountLocked):
-        _login(db, policy, "agent")  # the right password no longer helps
+    with pytest.raises(TooManyAttempts) as second:
+        _login(db, policy, "agent", "wrong-password")
+    assert sec.throttle_base_seconds < second.value.retry_after <= 2 * sec.throttle_base_seconds
+    _pass_time(db)
+    assert _login(db, policy, "agent").user.username == "agent"  # the wait is over: no administrator needed
+    assert _throttle(db) == []  # a success clears the account name's count
+    assert sec.throttle_seconds(10_000, 5) == sec.throttle_max_seconds  # capped
     with db.reading() as s:
         actions = [a for (a,) in s.execute(sa.select(AuditEntry.action).order_by(AuditEntry.seq))]
-        assert actions.count("auth.login_failed") == 5 and "user.lock" in actions
+        assert actions.count("auth.login_failed") == 6 and actions.count("auth.login_throttled") == 2
+        assert "user.lock" not in actions
         assert verify_chain(s).ok
+
+
+def test_failures_are_forgotten_after_the_policy_time(db, policy):
+    _add(db, policy)
+    for _ in range(policy.security.throttle_after_failed_logins):
+        with pytest.raises(NotAuthenticated):
+            _login(db, policy, "agent", "wrong-password")
+    _pass_time(db, failures_ago=timedelta(minutes=policy.security.failure_memory_minutes + 1))
+    with pytest.raises(NotAuthenticated):  # counted afresh: one failure, no wait
+        _login(db, policy, "agent", "wrong-password")
+    assert [r.failures for r in _throttle(db)] == [1]
+    assert _login(db, policy, "agent")
+
+
+def test_one_source_is_throttled_across_account_names(db, policy):
+    _add(db, policy)
+    for i in range(policy.security.throttle_source_after_failed_logins):
+        with pytest.raises(NotAuthenticated), db.uow() as uow:
+            service.login(uow, policy, f"guess{i}", "wrong-password", None, source="198.51.100.7")
+    with pytest.raises(TooManyAttempts), db.uow() as uow:
+        service.login(uow, policy, "agent", PW, None, source="198.51.100.7")
+    with db.uow() as uow:  # another address is not held up
+        assert service.login(uow, policy, "agent", PW, None, source="198.51.100.8").user.username == "agent"
+
+
+def test_unknown_users_wrong_passwords_and_locked_accounts_get_the_same_answer(harness):
+    """Finding 8: 423 against 401 told which usernames exist; now every refusal reads the same, and
+    an unknown name is throttled exactly like a real one."""
+    from tests.conftest import PASSWORD
+
+    harness.user("agent1", "monitoring_agent")
+    harness.user("locked1", "monitoring_agent")
+    with harness.db.uow() as uow:
+        service.set_locked(uow, Actor.system("t"), "locked1", True)
+
+    def attempt(username, password):
+        resp = harness.client.post("/api/auth/token", json={"username": username, "password": password})
+        body = resp.json()
+        body.pop("request_id", None)
+        return resp.status_code, body
+
+    unknown = attempt("nobody", PASSWORD)
+    wrong = attempt("agent1", "wrong-password")
+    locked = attempt("locked1", PASSWORD)  # the right password of a locked account
+    assert unknown[0] == wrong[0] == locked[0] == 401
+    assert unknown[1] == wrong[1] == locked[1]
+    for _ in range(harness.policy.security.throttle_after_failed_logins - 1):
+        attempt("nobody", "x")
+    resp = harness.client.post("/api/auth/token", json={"username": "nobody", "password": "x"})
+    assert resp.status_code == 429 and int(resp.headers["retry-after"]) >= 1
+    assert resp.json()["error"] == "too_many_attempts"
+    with harness.db.reading() as s:
+        assert all(len(r.key) == 64 for r in s.scalars(sa.select(LoginThrottle)))  # names are not kept
+
+
+def test_a_totp_code_works_once(db, policy):
+    """Finding 8: the same one-time code cannot sign in twice; the next time-step's code can."""
+    user, secret = _add(db, policy, "boss", "district_manager")
+    code = pyotp.TOTP(secret).now()
+    assert _login(db, policy, "boss", code=code)
+    with pytest.raises(NotAuthenticated, match="already used"):
+        _login(db, policy, "boss", code=code)
+    totp = pyotp.TOTP(secret)
+    following = totp.generate_otp(totp.timecode(utcnow()) + 1)
+    assert _login(db, policy, "boss", code=following)
+    with pytest.raises(NotAuthenticated, match="already used"):
+        _login(db, policy, "boss", code=code)  # an older step than the last one used is refused too
+
+
+def test_sessions_end_after_the_absolute_lifetime_however_active(db, policy):
+    _add(db, policy)
+    result = _login(db, policy, "agent")
     with db.uow() as uow:
-        service.set_locked(uow, Actor.system("t"), "agent", False)
+        ws = uow.session.scalar(sa.select(WebSession))
+        ws.created_at = utcnow() - timedelta(hours=policy.security.session_absolute_hours, minutes=1)
+        ws.last_seen_at = utcnow()  # active a moment ago
         uow.commit()
-    assert _login(db, policy, "agent").user.username == "agent"
+    with db.reading() as s:
+        assert service.peek_session(s, policy, result.session_token) is None
+    with db.uow() as uow:
+        assert service.resolve_session(uow, policy, result.session_token) is None
+    with db.reading() as s:
+        assert s.scalar(sa.select(WebSession)).ended_at is not None
+
+
+def test_tokens_have_short_default_lives_and_are_listed_and_revoked(harness):
+    """Finding 8: a token for credentials lives the policy's default; owners list and revoke theirs,
+    managers everyone's; a revocation is audited and the token stops working at once."""
+    from tests.conftest import PASSWORD
+
+    harness.user("agent1", "monitoring_agent")
+    harness.user("agent2", "monitoring_agent")
+    issued = harness.client.post("/api/auth/token", json={"username": "agent1", "password": PASSWORD, "name": "cli"})
+    assert issued.status_code == 200, issued.text
+    expires = datetime.fromisoformat(issued.json()["expires_at"])
+    hours = harness.policy.security.token_default_hours
+    assert abs((expires - utcnow()) - timedelta(hours=hours)) < timedelta(minutes=1)
+    too_long = {"username": "agent1", "password": PASSWORD, "days": harness.policy.security.token_max_days + 1}
+    assert harness.client.post("/api/auth/token", json=too_long).status_code == 422
+    own = {"Authorization": f"Bearer {issued.json()['token']}"}
+    other = harness.client.post("/api/auth/token", json={"username": "agent2", "password": PASSWORD})
+    theirs = {"Authorization": f"Bearer {other.json()['token']}"}
+
+    mine = harness.client.get("/api/tokens", headers=own).json()
+    assert [(t["username"], t["name"], t["active"]) for t in mine] == [("agent1", "cli", True)]
+    assert "token" not in mine[0]
+    their_id = harness.client.get("/api/tokens", headers=theirs).json()[0]["id"]
+    assert harness.client.delete(f"/api/tokens/{their_id}", headers=own).status_code == 404  # not mine
+    assert harness.client.delete("/api/tokens/99999999999", headers=own).status_code == 422
+
+    manager = harness.token("district_manager")
+    listed = {t["username"] for t in harness.client.get("/api/tokens", headers=manager).json()}
+    assert {"agent1", "agent2"} <= listed
+    gone = harness.client.delete(f"/api/tokens/{their_id}", headers=manager)
+    assert gone.status_code == 200 and not gone.json()["active"] and gone.json()["revoked_at"]
+    assert harness.client.get("/api/me", headers=theirs).status_code == 401
+    assert harness.client.delete(f"/api/tokens/{mine[0]['id']}", headers=own).status_code == 200
+    assert harness.client.get("/api/tokens", headers=own).status_code == 401  # revoked: it no longer works
+    auditor = harness.client.get("/api/tokens", headers=harness.token("auditor")).json()
+    assert {t["username"] for t in auditor} == {"u1_auditor"}  # only its own
+    with harness.db.reading() as s:
+        revokes = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "token.revoke")).all()
+        assert len(revokes) == 2 and verify_chain(s).ok
 
 
 def test_successful_login_resets_the_failure_count(db, policy):

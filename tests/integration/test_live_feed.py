@@ -248,16 +248,23 @@ def test_alerts_go_only_to_their_roles(h):
     assert after["kind"] == "incident" and after["incident"]["status"] == "acknowledged"
 
 
-def test_rejected_messages_go_to_district_operators_only(h):
+def test_rejected_messages_go_to_those_who_may_see_their_incidents(h):
+    """Finding 7: a rejected u-Seoul message (a district incident) reaches the district's agent, not
+    the 112 room; a rejected bell (routed to the police) reaches both; unreadable ones the operator."""
     with (
         h.client.websocket_connect(_ws_url(h, "monitoring_agent")) as agent,
         h.client.websocket_connect(_ws_url(h, "police_112")) as police,
     ):
         _next(agent), _next(police)
-        bad = {"message_id": "bad-1", "type": "emergency_bell", "payload": {"bell_id": "B-1"}}
-        assert h.client.post("/api/events", json=bad, headers=h.token("device")).status_code == 422
+        person = {"message_id": "bad-1", "type": "u_seoul_safety", "payload": {"person_id": "P-1", "phone": "010"}}
+        assert h.client.post("/api/events", json=person, headers=h.token("device")).status_code == 422
+        assert h.client.post("/api/events", content=b"{nope", headers=h.token("device")).status_code == 422
+        bad_bell = {"message_id": "bad-2", "type": "emergency_bell", "payload": {"bell_id": "B-1"}}
+        assert h.client.post("/api/events", json=bad_bell, headers=h.token("device")).status_code == 422
         bell = _bell(h)
-        assert _next(agent)["kind"] == "inbox.rejected"
+        assert [_next(agent)["kind"] for _ in range(3)] == ["inbox.rejected"] * 3
+        got = _next(police)
+        assert got["kind"] == "inbox.rejected" and got["type"] == "emergency_bell"
         assert _next(police)["incident"]["id"] == bell
 
 

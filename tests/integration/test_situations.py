@@ -303,3 +303,34 @@ def test_a_message_the_policy_raises_no_situation_for_is_kept_and_says_why(db, p
     with db.reading() as s:
         assert s.get(InboxMessage, out["inbox_id"]).status == "processed"
         assert s.scalars(sa.select(Incident.type)).all() == ["emergency_bell"]
+
+
+def test_the_rejected_shelf_is_scoped_like_the_incidents_and_masks_personal_fields(board):
+    """Finding 7: a u-Seoul person's id, position and phone reach only roles that may see the incident,
+    and only the roles that handle situations see them unmasked."""
+    person = {**PAYLOADS["u_seoul_safety"], "phone": "010-1234-5678"}  # an extra field: rejected
+    useoul = json.dumps(_msg("bad-useoul", "u_seoul_safety", person)).encode()
+    bell = json.dumps(_msg("bad-bell", "emergency_bell", {"bell_id": "B-7", "note": "김철수 010-9999-0000"})).encode()
+    for raw in (useoul, bell, b"{not json P-9"):
+        assert board.client.post("/api/events", content=raw, headers=board.token("device")).status_code == 422
+
+    def shelf(role):
+        resp = board.client.get("/api/inbox/rejected", headers=board.token(role))
+        assert resp.status_code == 200, resp.text
+        return {m["message_id"] or "?": m for m in resp.json()}
+
+    agent = shelf("monitoring_agent")  # handles u-Seoul incidents: sees everything as it came
+    assert {"bad-useoul", "bad-bell"} <= set(agent) and not agent["bad-useoul"]["masked"]
+    assert "010-1234-5678" in agent["bad-useoul"]["raw"] and "P-9" in agent["bad-useoul"]["raw"]
+
+    auditor = shelf("auditor")  # sees every incident, handles none: personal fields masked
+    assert {"bad-useoul", "bad-bell"} <= set(auditor)
+    for item in auditor.values():
+        assert item["masked"]
+        for secret in ("010-1234-5678", "P-9", "37.55", "김철수", "010-9999-0000"):
+            assert secret not in item["raw"]
+    assert json.loads(auditor["bad-useoul"]["raw"])["payload"]["person_id"] == "***"
+    assert [m["raw"] for k, m in auditor.items() if k not in ("bad-useoul", "bad-bell")] == [""]  # not JSON
+
+    police = shelf("police_112")  # sees police-routed incidents only: the bell, not the u-Seoul person
+    assert set(police) == {"bad-bell"} and not police["bad-bell"]["masked"]

@@ -352,7 +352,7 @@ def test_staffing_retention_and_security_defaults(policy):
     assert (staffing.role, staffing.min_on_duty, staffing.clause) == ("police_officer", 1, "art-9-2")
     assert policy.retention.default_days == 30
     assert policy.security.session_idle_timeout_minutes == 30
-    assert policy.security.lockout_after_failed_logins == 5
+    assert policy.security.throttle_after_failed_logins == 5 and policy.security.session_absolute_hours == 12
 
 
 def test_ownership_rule_rests_on_article_5(policy):
@@ -1214,3 +1214,15 @@ def test_a_policy_stays_hashable_and_comparable(policy, hanbit):
     assert policy != hanbit
     with pytest.raises(TypeError):
         policy.standard_data.purpose_map["드론"] = "other"  # type: ignore[index]
+
+
+def test_security_throttling_and_lifetimes_are_checked(policy, tmp_path):
+    sec = policy.security
+    assert (sec.throttle_source_after_failed_logins, sec.token_default_hours, sec.token_max_days) == (20, 12, 30)
+    assert [sec.throttle_seconds(n, 5) for n in (4, 5, 6, 7)] == [0, 2, 4, 8]
+    assert sec.throttle_seconds(99, 5) == sec.throttle_max_seconds
+    assert "throttle_base_seconds" in str(
+        refused(tmp_path, mutate("throttle_max_seconds: 900", "throttle_max_seconds: 1"))
+    )
+    assert "token_max_days" in str(refused(tmp_path, mutate("token_default_hours: 12", "token_default_hours: 9999")))
+    assert "security" in str(refused(tmp_path, mutate("  throttle_base_seconds: 2\n", "")))  # a key missing

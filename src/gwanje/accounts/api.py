@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from gwanje.accounts import service
 from gwanje.accounts.schemas import (
     MeRead,
     TokenCreate,
+    TokenInfoRead,
     TokenRead,
     UserCreate,
     UserCreated,
     UserRead,
     UserRoleUpdate,
 )
+from gwanje.core.clock import utcnow
 from gwanje.http.deps import DB, PUBLIC, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -23,13 +25,46 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 Admin = Annotated[Principal, Depends(requires("users.manage"))]
 
 
+def source_of(request: Request) -> str | None:
+    """The address a sign-in comes from, for throttling (the peer; proxies are not trusted)."""
+    return request.client.host if request.client else None
+
+
 @router.post("/auth/token", dependencies=[PUBLIC], response_model=TokenRead)
 def create_token(body: TokenCreate, request: Request, db: DB, policy: PolicyDep) -> TokenRead:
     with db.uow() as uow:
-        user, token = service.issue_token_for_credentials(
-            uow, policy, body.username, body.password, body.totp, body.name, body.days, request.state.request_id
+        user, token, expires = service.issue_token_for_credentials(
+            uow,
+            policy,
+            body.username,
+            body.password,
+            body.totp,
+            body.name,
+            body.days,
+            request.state.request_id,
+            source_of(request),
+            body.hours,
         )
-    return TokenRead(token=token, username=user.username, role=user.role)
+    return TokenRead(token=token, username=user.username, role=user.role, expires_at=expires)
+
+
+SignedIn = Annotated[Principal, Depends(requires())]
+TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/tokens", response_model=list[TokenInfoRead])
+def list_tokens(principal: SignedIn, db: DB, policy: PolicyDep) -> list[TokenInfoRead]:
+    """The caller's bearer tokens; every account's for those who manage users."""
+    now = utcnow()
+    with db.reading() as session:
+        return [TokenInfoRead.from_info(t, now) for t in service.list_tokens(session, policy, principal.user)]
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenInfoRead)
+def revoke_token(token_id: TokenId, request: Request, principal: SignedIn, db: DB, policy: PolicyDep) -> TokenInfoRead:
+    with db.uow() as uow:
+        info = service.revoke_token(uow, policy, principal.actor(request), principal.user, token_id)
+    return TokenInfoRead.from_info(info, utcnow())
 
 
 @router.get("/me", response_model=MeRead)

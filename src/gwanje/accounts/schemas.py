@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -17,7 +18,8 @@ class TokenCreate(StrictModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     totp: Annotated[str, StringConstraints(max_length=12)] | None = None
     name: Annotated[str, StringConstraints(max_length=120)] = "api"
-    days: int = Field(default=90, ge=1, le=365)
+    hours: int | None = Field(default=None, ge=1, le=8784, description="lifetime; the policy's default when absent")
+    days: int | None = Field(default=None, ge=1, le=366, description="lifetime in days, if hours is absent")
 
 
 class TokenRead(BaseModel):
@@ -25,6 +27,31 @@ class TokenRead(BaseModel):
     token_type: str = "bearer"
     username: str
     role: str
+    expires_at: datetime | None = None
+
+
+class TokenInfoRead(BaseModel):
+    """A bearer token as its owner (or an administrator) sees it: never the token itself."""
+
+    id: int
+    name: str
+    username: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+    @classmethod
+    def from_info(cls, info: Any, now: datetime) -> "TokenInfoRead":
+        return cls(
+            id=info.id,
+            name=info.name,
+            username=info.username,
+            created_at=info.created_at,
+            expires_at=info.expires_at,
+            revoked_at=info.revoked_at,
+            active=info.active(now),
+        )
 
 
 class UserCreate(StrictModel):

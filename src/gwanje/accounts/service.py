@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,15 +19,17 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gwanje.accounts import rules
-from gwanje.accounts.models import ApiToken, User, WebSession
+from gwanje.accounts.models import ApiToken, LoginThrottle, User, WebSession
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import as_utc, utcnow
 from gwanje.core.db import UnitOfWork
 from gwanje.core.schemas import has_control_chars
-from gwanje.core.errors import AccountLocked, Conflict, NotAuthenticated, ValidationFailed, not_found
+from gwanje.core.errors import Conflict, NotAuthenticated, TooManyAttempts, ValidationFailed, not_found
+from gwanje.policy.decisions import role_has_permission
 from gwanje.policy.model import Policy, UnknownCode
 
 # argon2-cffi's PasswordHasher uses Argon2id with RFC 9106 low-memory parameters.
@@ -200,6 +204,93 @@ def _refuse(
     return NotAuthenticated(message_ko, message_en)
 
 
+# ---- sign-in throttling (per account name and per source address; never a lock) -------------
+
+
+def _throttle_rows(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], LoginThrottle]:
+    rows: dict[tuple[str, str], LoginThrottle] = {}
+    for kind, key in keys:
+        row = session.scalar(
+            select(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.key == key).with_for_update()
+        )
+        if row is not None:
+            rows[(kind, key)] = row
+    return rows
+
+
+def _forgotten(policy: Policy, row: LoginThrottle, now: datetime) -> bool:
+    memory = timedelta(minutes=policy.security.failure_memory_minutes)
+    blocked = as_utc(row.blocked_until) if row.blocked_until else None
+    return now - as_utc(row.last_failure_at) > memory and (blocked is None or blocked <= now)
+
+
+def _throttle_keys(username: str, source: str | None) -> list[tuple[str, str]]:
+    keys = [("account", sha256_hex(username.lower()))]
+    if source:
+        keys.append(("source", sha256_hex(source[:200])))
+    return keys
+
+
+def _retry_after(policy: Policy, rows: dict[tuple[str, str], LoginThrottle], now: datetime) -> int:
+    """Seconds until the account name and the source may try again (0: now)."""
+    wait = 0.0
+    for row in rows.values():
+        if row.blocked_until is not None and not _forgotten(policy, row, now):
+            wait = max(wait, (as_utc(row.blocked_until) - now).total_seconds())
+    return math.ceil(wait)
+
+
+def _count_failure(
+    session: Session, policy: Policy, rows: dict[tuple[str, str], LoginThrottle], keys: list[tuple[str, str]]
+) -> None:
+    now = utcnow()
+    sec = policy.security
+    for kind, key in keys:
+        row = rows.get((kind, key))
+        if row is None:
+            row = LoginThrottle(kind=kind, key=key, failures=0, last_failure_at=now)
+            try:
+                with session.begin_nested():
+                    session.add(row)
+                    session.flush()
+            except IntegrityError:  # another attempt counted the first failure at the same moment
+                row = session.scalar(
+                    select(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.key == key).with_for_update()
+                )
+                if row is None:  # pragma: no cover - the other attempt rolled back
+                    continue
+        elif _forgotten(policy, row, now):
+            row.failures, row.blocked_until = 0, None
+        row.failures += 1
+        row.last_failure_at = now
+        threshold = sec.throttle_after_failed_logins if kind == "account" else sec.throttle_source_after_failed_logins
+        wait = sec.throttle_seconds(row.failures, threshold)
+        row.blocked_until = now + timedelta(seconds=wait) if wait else None
+
+
+def _too_many(seconds: int) -> TooManyAttempts:
+    return TooManyAttempts(
+        f"로그인 시도가 너무 많습니다. {seconds}초 후에 다시 시도하세요",
+        f"too many sign-in attempts; try again in {seconds} s",
+        details={"retry_after_seconds": seconds},
+    )
+
+
+def _totp_step(user: User, code: str, now: datetime) -> tuple[str | None, int | None]:
+    """(None, step) for a fresh valid code; ("totp", None) for a wrong one; ("totp_reused", None)
+    for a code of a time-step already used (each code works once, RFC 6238 § 5.2)."""
+    if not user.totp_secret or not code:
+        return "totp", None
+    totp = pyotp.TOTP(user.totp_secret)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return "totp_reused", None
+            return None, step
+    return "totp", None
+
+
 def verify_credentials(
     uow: UnitOfWork,
     policy: Policy,
@@ -207,92 +298,102 @@ def verify_credentials(
     password: str,
     totp_code: str | None,
     request_id: str | None = None,
+    source: str | None = None,
 ) -> User:
-    """Check password and (where the role needs it) the TOTP code; count and audit failures.
+    """Check password and (where the role needs it) a fresh TOTP code; count and audit failures.
 
-    The failure is committed even though the caller sees an error: a lockout must stick.
+    An unknown user, a wrong password and an account an administrator locked get the same answer
+    (401, same body, an Argon2 verification each). Failures are counted per account name and per
+    source address (``source``); past the policy's thresholds every attempt is refused with 429 and
+    a wait that doubles with each failure, up to a cap, and is forgotten after a while: nobody can
+    lock anyone out. The failure is committed even though the caller sees an error.
     """
     session = uow.session
     username = username.strip()[:64]
+    now = utcnow()
+    audit = AuditLog(session)
+    shown = "".join(ch if ch.isprintable() else "?" for ch in username)
+    keys = _throttle_keys(username, source)
+    rows = _throttle_rows(session, keys)
+    wait = _retry_after(policy, rows, now)
+    if wait > 0:
+        audit.append(
+            Actor(None, shown, request_id=request_id),
+            Change("auth.login_throttled", "user", shown, after={"retry_after_seconds": wait}),
+        )
+        uow.commit()
+        raise _too_many(wait)
     user = None
     if not has_control_chars(username + password + (totp_code or "")):
         user = session.scalar(select(User).where(User.username == username))
-    audit = AuditLog(session)
+    reason = None
     if user is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password + "x")
-        shown = "".join(ch if ch.isprintable() else "?" for ch in username)
-        audit.append(
-            Actor(None, shown, request_id=request_id),
-            Change("auth.login_failed", "user", shown, after={"reason": "unknown_user"}),
-        )
-        uow.commit()
-        raise _refuse()
-    actor = actor_of(user, request_id)
-    if user.locked:
-        audit.append(actor, Change("auth.login_refused_locked", "user", user.username))
-        uow.commit()
-        raise AccountLocked(
-            "잠긴 계정입니다. 관리자에게 해제를 요청하세요",
-            "account is locked; ask an administrator to unlock it",
-            field="username",
-        )
-    reason = None
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        reason = "password"
+        reason = "unknown_user"
+    else:
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            reason = "password"
+        if reason is None and user.locked:
+            reason = "locked"
+    step = None
     if reason is None and policy.role(user.role).totp_required:
-        code = (totp_code or "").strip().replace(" ", "")
-        if not user.totp_secret or not code or not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
-            reason = "totp"
+        reason, step = _totp_step(user, (totp_code or "").strip().replace(" ", ""), now)
     if reason is not None:
-        user.failed_logins += 1
-        limit = policy.security.lockout_after_failed_logins
-        audit.append(
-            actor,
-            Change(
-                "auth.login_failed",
-                "user",
-                user.username,
-                after={"reason": reason, "failed_logins": user.failed_logins},
-            ),
-        )
-        if user.failed_logins >= limit:
-            user.locked = True
+        _count_failure(session, policy, rows, keys)
+        if user is None:
             audit.append(
-                actor,
+                Actor(None, shown, request_id=request_id),
+                Change("auth.login_failed", "user", shown, after={"reason": reason}),
+            )
+        else:
+            user.failed_logins += 1
+            audit.append(
+                actor_of(user, request_id),
                 Change(
-                    "user.lock",
+                    "auth.login_failed",
                     "user",
                     user.username,
-                    after={"reason": f"{limit} failed logins"},
+                    after={"reason": reason, "failed_logins": user.failed_logins},
                     clause=policy.security.clause,
                 ),
             )
         uow.commit()
-        if user.locked:
-            raise AccountLocked(
-                f"로그인 {limit}회 실패로 계정이 잠겼습니다",
-                f"account locked after {limit} failed logins",
-                field="username",
-            )
         if reason == "totp":
             raise _refuse(
                 "2단계 인증(OTP) 코드가 필요하거나 올바르지 않습니다", "a valid one-time (TOTP) code is required"
             )
+        if reason == "totp_reused":
+            raise _refuse(
+                "이미 사용한 2단계 인증(OTP) 코드입니다. 다음 코드를 입력하세요",
+                "this one-time (TOTP) code was already used; enter the next one",
+            )
         raise _refuse()
+    if step is not None:
+        user.totp_last_step = step
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    for kind, key in keys:  # a success clears the account name's count; the source's decays
+        row = rows.get((kind, key))
+        if row is not None and kind == "account":
+            session.delete(row)
     user.failed_logins = 0
-    user.last_login_at = utcnow()
+    user.last_login_at = now
     return user
 
 
 def login(
-    uow: UnitOfWork, policy: Policy, username: str, password: str, totp_code: str | None, request_id: str | None = None
+    uow: UnitOfWork,
+    policy: Policy,
+    username: str,
+    password: str,
+    totp_code: str | None,
+    request_id: str | None = None,
+    source: str | None = None,
 ) -> LoginResult:
-    user = verify_credentials(uow, policy, username, password, totp_code, request_id)
+    user = verify_credentials(uow, policy, username, password, totp_code, request_id, source)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
@@ -314,14 +415,21 @@ def logout(uow: UnitOfWork, token: str, request_id: str | None = None) -> None:
     uow.commit()
 
 
+def _expired(policy: Policy, ws: WebSession, now: datetime) -> bool:
+    """Idle past the policy's timeout, or older than its absolute lifetime however active."""
+    idle = timedelta(minutes=policy.security.session_idle_timeout_minutes)
+    absolute = timedelta(hours=policy.security.session_absolute_hours)
+    return now - as_utc(ws.last_seen_at) > idle or now - as_utc(ws.created_at) > absolute
+
+
 def resolve_session(uow: UnitOfWork, policy: Policy, token: str) -> tuple[User, WebSession] | None:
-    """The user behind a console cookie, or None when unknown, ended, idle too long or locked."""
+    """The user behind a console cookie, or None when unknown, ended, idle too long, older than the
+    policy's absolute lifetime, or locked."""
     ws = uow.session.scalar(select(WebSession).where(WebSession.token_hash == sha256_hex(token)))
     if ws is None or ws.ended_at is not None:
         return None
     now = utcnow()
-    idle = timedelta(minutes=policy.security.session_idle_timeout_minutes)
-    if now - as_utc(ws.last_seen_at) > idle:
+    if _expired(policy, ws, now):
         ws.ended_at = now
         uow.commit()
         return None
@@ -337,22 +445,30 @@ def resolve_session(uow: UnitOfWork, policy: Policy, token: str) -> tuple[User, 
 def peek_session(session: Session, policy: Policy, token: str) -> User | None:
     """The user behind a console cookie, read only: an open live feed must not keep a session alive.
 
-    None when the session is unknown, ended, idle past the policy's timeout, or its user is locked.
+    None when the session is unknown, ended, idle past the policy's timeout, older than its absolute
+    lifetime, or its user is locked.
     """
     ws = session.scalar(select(WebSession).where(WebSession.token_hash == sha256_hex(token)))
     if ws is None or ws.ended_at is not None:
         return None
-    idle = timedelta(minutes=policy.security.session_idle_timeout_minutes)
-    if utcnow() - as_utc(ws.last_seen_at) > idle:
+    if _expired(policy, ws, utcnow()):
         return None
     user = session.get(User, ws.user_id)
     return None if user is None or user.locked else user
 
 
-def issue_token(uow: UnitOfWork, actor: Actor, user: User, name: str, days: int | None = 90) -> str:
+def issue_token(
+    uow: UnitOfWork, actor: Actor, user: User, name: str, days: int | None = 90, *, hours: int | None = None
+) -> str:
+    """A bearer token for ``user``, valid ``hours`` (else ``days``; neither: no expiry, for devices
+    set up by an administrator); only its SHA-256 is kept."""
     token = "gwj_" + secrets.token_urlsafe(32)
     now = utcnow()
-    expires: datetime | None = now + timedelta(days=days) if days else None
+    expires: datetime | None = None
+    if hours:
+        expires = now + timedelta(hours=hours)
+    elif days:
+        expires = now + timedelta(days=days)
     uow.session.add(
         ApiToken(
             token_hash=sha256_hex(token), user_id=user.id, name=name[:120] or "api", created_at=now, expires_at=expires
@@ -365,6 +481,21 @@ def issue_token(uow: UnitOfWork, actor: Actor, user: User, name: str, days: int 
     return token
 
 
+def token_hours(policy: Policy, days: int | None = None, hours: int | None = None) -> int:
+    """The lifetime of a token a client asks for: the policy's default when it names none; never more
+    than the policy's maximum."""
+    wanted = hours if hours else (days * 24 if days else policy.security.token_default_hours)
+    limit = policy.security.token_max_days
+    if wanted > limit * 24:
+        raise ValidationFailed(
+            f"토큰 유효기간은 {limit}일을 넘을 수 없습니다",
+            f"a token may not be valid longer than {limit} days",
+            field="hours" if hours else "days",
+            clause=policy.security.clause,
+        )
+    return wanted
+
+
 def issue_token_for_credentials(
     uow: UnitOfWork,
     policy: Policy,
@@ -372,12 +503,77 @@ def issue_token_for_credentials(
     password: str,
     totp_code: str | None,
     name: str,
-    days: int | None = 90,
+    days: int | None = None,
     request_id: str | None = None,
-) -> tuple[User, str]:
-    """An API client signs in with its credentials and gets a bearer token (one transaction)."""
-    user = verify_credentials(uow, policy, username, password, totp_code, request_id)
-    return user, issue_token(uow, actor_of(user, request_id), user, name, days)
+    source: str | None = None,
+    hours: int | None = None,
+) -> tuple[User, str, datetime | None]:
+    """An API client signs in with its credentials and gets a bearer token (one transaction): the
+    user, the token and when it expires."""
+    lifetime = token_hours(policy, days, hours)
+    user = verify_credentials(uow, policy, username, password, totp_code, request_id, source)
+    token = issue_token(uow, actor_of(user, request_id), user, name, hours=lifetime)
+    expires = uow.session.scalar(select(ApiToken.expires_at).where(ApiToken.token_hash == sha256_hex(token)))
+    return user, token, expires
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A bearer token as its owner and administrators see it: never the token itself."""
+
+    id: int
+    name: str
+    username: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def active(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or as_utc(self.expires_at) > now)
+
+
+TOKEN_ADMIN_PERMISSION = "users.manage"
+
+
+def _may_manage_tokens(policy: Policy, role: str) -> bool:
+    return role_has_permission(policy, role, TOKEN_ADMIN_PERMISSION).allowed
+
+
+def _info(row: ApiToken, username: str) -> TokenInfo:
+    return TokenInfo(row.id, row.name, username, row.created_at, row.expires_at, row.revoked_at)
+
+
+def list_tokens(session: Session, policy: Policy, user: User, limit: int = 500) -> list[TokenInfo]:
+    """The caller's own tokens, newest first; every account's for those who manage users."""
+    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+    if not _may_manage_tokens(policy, user.role):
+        query = query.where(ApiToken.user_id == user.id)
+    rows = session.execute(query.order_by(ApiToken.id.desc()).limit(limit))
+    return [_info(row, username) for row, username in rows]
+
+
+def revoke_token(uow: UnitOfWork, policy: Policy, actor: Actor, user: User, token_id: int) -> TokenInfo:
+    """Revoke one of the caller's tokens (any token, for those who manage users); audited. Another
+    person's token is "not found" to everyone else, so that ids do not tell whose tokens exist."""
+    row = uow.session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
+    if row is None or (row.user_id != user.id and not _may_manage_tokens(policy, user.role)):
+        raise not_found("토큰", "token", token_id, field="token_id")
+    owner = uow.session.get(User, row.user_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        AuditLog(uow.session).append(
+            actor,
+            Change(
+                "token.revoke",
+                "user",
+                owner.username,
+                before={"token_id": row.id, "name": row.name},
+                after={"token_id": row.id, "revoked_at": row.revoked_at},
+                clause=policy.security.clause,
+            ),
+        )
+        uow.commit()
+    return _info(row, owner.username)
 
 
 def permissions_of(policy: Policy, role: str) -> list[str]:

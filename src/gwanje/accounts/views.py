@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gwanje.accounts import service
-from gwanje.core.errors import DomainError
+from gwanje.core.errors import DomainError, TooManyAttempts
 from gwanje.http.deps import CSRF_FIELD, PUBLIC, SESSION_COOKIE, optional_principal
 from gwanje.ui.i18n import LANG_COOKIE, LANGS
 from gwanje.ui.render import render, safe_next, translator
@@ -113,14 +113,18 @@ async def login_submit(request: Request) -> Response:
 
     def _login() -> service.LoginResult:
         with db.uow() as uow:
-            return service.login(uow, policy, username, password, otp, request.state.request_id)
+            source = request.client.host if request.client else None
+            return service.login(uow, policy, username, password, otp, request.state.request_id, source)
 
     try:
         result = await run_in_threadpool(_login)
     except DomainError as exc:
         # A refused sign-in is shown on the form itself, in the reader's language.
         message = exc.message_en if tr.lang == "en" else exc.message_ko
-        return _login_page(request, exc.status, message, username, target)
+        page = _login_page(request, exc.status, message, username, target)
+        if isinstance(exc, TooManyAttempts):
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
 
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(

@@ -77,6 +77,18 @@ class AccountLocked(DomainError):
     exit_code = 4
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed attempts: wait ``details["retry_after_seconds"]`` (sent as ``Retry-After``)."""
+
+    status = 429
+    code = "too_many_attempts"
+    exit_code = 4
+
+    @property
+    def retry_after(self) -> int:
+        return int(self.details.get("retry_after_seconds", 1))
+
+
 class TooLarge(DomainError):
     status = 413
     code = "too_large"

@@ -803,14 +803,38 @@ class _Builder:
         )
 
     def security(self, node: Node) -> Security:
-        keys = ("session_idle_timeout_minutes", "lockout_after_failed_logins")
-        m = _Map(self, node, "security", (*keys, "clause"))
-        idle, lockout = (self.integer(m[key], f"security.{key}", 1) for key in keys)
-        return Security(
-            session_idle_timeout_minutes=idle,
-            lockout_after_failed_logins=lockout,
-            clause=self.ref(m["clause"], "security.clause", "clause"),
+        keys = (
+            "session_idle_timeout_minutes",
+            "session_absolute_hours",
+            "throttle_after_failed_logins",
+            "throttle_source_after_failed_logins",
+            "throttle_base_seconds",
+            "throttle_max_seconds",
+            "failure_memory_minutes",
+            "token_default_hours",
+            "token_max_days",
         )
+        m = _Map(self, node, "security", (*keys, "clause"))
+        values = {key: self.integer(m[key], f"security.{key}", 1) for key in keys}
+        if values["throttle_max_seconds"] < values["throttle_base_seconds"]:
+            self.fail(
+                m["throttle_max_seconds"],
+                "security.throttle_max_seconds: throttle_base_seconds 이상이어야 합니다",
+                "security.throttle_max_seconds: must be at least throttle_base_seconds",
+            )
+        if values["token_default_hours"] > values["token_max_days"] * 24:
+            self.fail(
+                m["token_default_hours"],
+                "security.token_default_hours: token_max_days를 넘을 수 없습니다",
+                "security.token_default_hours: must not exceed token_max_days",
+            )
+        if values["session_absolute_hours"] * 60 < values["session_idle_timeout_minutes"]:
+            self.fail(
+                m["session_absolute_hours"],
+                "security.session_absolute_hours: 유휴 제한시간보다 짧을 수 없습니다",
+                "security.session_absolute_hours: must not be shorter than the idle timeout",
+            )
+        return Security(**values, clause=self.ref(m["clause"], "security.clause", "clause"))
 
     def standard_data(self, node: Node) -> StandardData:
         m = _Map(self, node, "standard_data", ("purpose_map", "organisation_rules", "default_organisation"))

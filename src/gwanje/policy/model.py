@@ -331,9 +331,25 @@ class Retention:
 
 @dataclass(frozen=True)
 class Security:
+    """Sign-in security: sessions end when idle or too old; failed sign-ins slow further attempts
+    down (per account name and per source address), they never lock an account; tokens expire."""
+
     session_idle_timeout_minutes: int
-    lockout_after_failed_logins: int
+    session_absolute_hours: int
+    throttle_after_failed_logins: int  # failures on one account name before attempts must wait
+    throttle_source_after_failed_logins: int  # failures from one source address before it must wait
+    throttle_base_seconds: int  # the first wait; each further failure doubles it
+    throttle_max_seconds: int  # the longest wait
+    failure_memory_minutes: int  # failures are forgotten after this long without one
+    token_default_hours: int
+    token_max_days: int
     clause: str
+
+    def throttle_seconds(self, failures: int, threshold: int) -> int:
+        """How long to wait after ``failures`` failures (0 below ``threshold``): base × 2^(n−N), capped."""
+        if failures < threshold:
+            return 0
+        return min(self.throttle_max_seconds, self.throttle_base_seconds * 2 ** min(failures - threshold, 30))
 
 
 class FrozenMap(Mapping[str, str]):

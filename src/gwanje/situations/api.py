@@ -104,9 +104,10 @@ def report_incident(body: IncidentCreate, db: DB, policy: PolicyDep, principal: 
     return IncidentRead.from_incident(service.report_incident(db, policy, principal.user.username, body.model_dump()))
 
 
-@router.get("/inbox/rejected")
-def rejected(_: Reader, db: DB) -> list[RejectedMessageRead]:
-    return [RejectedMessageRead.from_message(m) for m in service.rejected_messages(db)]
+@router.get("/inbox/rejected", response_model=list[RejectedMessageRead])
+def rejected(principal: Reader, db: DB, policy: PolicyDep) -> list[RejectedMessageRead]:
+    user = principal.user
+    return [RejectedMessageRead.from_item(i) for i in service.rejected_messages(db, policy, user.role, user.department)]
 
 
 # ---- cameras near an incident or a point ----------------------------------------------------------

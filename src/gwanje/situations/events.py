@@ -128,6 +128,7 @@ class MessageRejected(DomainEvent):
     source: str
     type: str | None
     error: str
+    rule: str | None = None  # a video-analytics message's rule: with the type, the situation it raises
 
 
 @dataclass(frozen=True)

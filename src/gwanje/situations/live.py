@@ -40,7 +40,7 @@ from gwanje.core.events import DomainEvent
 from gwanje.http.deps import SESSION_COOKIE
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
-from gwanje.situations import events, service
+from gwanje.situations import events, rules, service
 from gwanje.situations.schemas import incident_view
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,8 @@ def may_receive(policy: Policy, viewer: Viewer, event: DomainEvent) -> bool:
     if isinstance(event, events.IncidentChange):
         return may_see_incident(policy, viewer, event.incident)
     if isinstance(event, events.MessageRejected):
-        # The rejected-message shelf is the operator's to clear (Art. 9 ①: it runs the center).
-        return policy.is_operator_role(viewer.role)
+        # Scoped like the shelf: like the incidents the message would raise (the operator's otherwise).
+        return rules.may_see_rejected(policy, viewer.role, viewer.department, event.type, event.rule)
     if isinstance(event, (events.CameraFaulted, events.CameraRecovered)):
         return True  # a camera's state is on every map already (registry.read)
     # An alert (this capability's or another's) is addressed to roles, and goes to those only.

@@ -138,3 +138,64 @@ def split(value: str) -> set[str]:
 def join(values) -> str:  # noqa: ANN001
     values = sorted(values)
     return "," + ",".join(values) + ("," if values else "")
+
+
+# ---- the rejected-message shelf --------------------------------------------------------------
+
+# Fields of a device message that name or locate a person (u-Seoul safety: the registered person's id
+# and position; emergency bell: the caller's note and position) or identify someone (a number plate,
+# a phone number or a name a device may add). On the shelf they are masked for roles that do not
+# handle situations (PIPA Art. 29; the board shows them to responders only).
+PERSONAL_FIELDS = frozenset(
+    {
+        "person_id",
+        "latitude",
+        "longitude",
+        "accuracy_m",
+        "note",
+        "description",
+        "plate",
+        "image",
+        "snapshot",
+        "phone",
+        "phone_number",
+        "mobile",
+        "name",
+        "address",
+        "guardian",
+        "guardian_phone",
+    }
+)
+MASK = "***"
+# Who sees personal fields of a rejected message: the roles that handle situations.
+PERSONAL_PERMISSION = "situations.respond"
+
+
+def may_see_rejected(
+    policy: Policy, role: str, department: str | None, message_type: str | None, rule: str | None = None
+) -> bool:
+    """Does this role see a rejected device message on the shelf (and on the live feed)?
+
+    Only if it may see incidents of the situation the message type raises (its ``board``, with the
+    routing of that situation in the duty table); a message that raises no situation (unreadable,
+    unknown type, a camera fault, an ordinary plate read) is the operator's to clear.
+    """
+    situation = policy.situation_for_message(message_type, rule) if isinstance(message_type, str) else None
+    if situation is None:
+        return policy.is_operator_role(role)
+    return decisions.may_see_incident(
+        policy, role, department, situation.responsible, situation.respond_organisation, (situation.purpose,)
+    )
+
+
+def may_see_personal(policy: Policy, role: str) -> bool:
+    return decisions.role_has_permission(policy, role, PERSONAL_PERMISSION).allowed
+
+
+def mask_personal(value: object) -> object:
+    """A JSON value with every personal field's value replaced by :data:`MASK`, at any depth."""
+    if isinstance(value, dict):
+        return {k: (MASK if k in PERSONAL_FIELDS else mask_personal(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_personal(v) for v in value]
+    return value

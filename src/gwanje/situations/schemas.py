@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from gwanje.core.schemas import StrictModel
 from gwanje.situations import rules
@@ -217,6 +217,10 @@ class IngestResultRead(BaseModel):
 
 
 class RejectedMessageRead(BaseModel):
+    """A rejected device message as the reader may see it: personal fields (a person's id and position,
+    a phone number, a plate) read ``***`` unless the reader's role handles situations; a message that
+    is not JSON is then withheld whole (``raw`` empty)."""
+
     id: int
     source: str
     message_id: str
@@ -225,9 +229,18 @@ class RejectedMessageRead(BaseModel):
     received_at: datetime
     error: str | None
     raw: str
+    masked: bool = Field(description="personal fields are masked for this reader")
 
     @classmethod
-    def from_message(cls, message: Any) -> "RejectedMessageRead":
+    def from_item(cls, item: Any) -> "RejectedMessageRead":
+        """``item``: a :class:`gwanje.situations.service.ShelfItem`."""
+        message = item.message
+        if not item.masked:
+            raw = message.raw
+        elif item.data is not None:
+            raw = json.dumps(item.data, ensure_ascii=False)
+        else:
+            raw = ""
         return cls(
             id=message.id,
             source=message.source,
@@ -236,7 +249,8 @@ class RejectedMessageRead(BaseModel):
             type=message.type,
             received_at=message.received_at,
             error=message.error,
-            raw=message.raw[:2000],
+            raw=raw[:2000],
+            masked=item.masked,
         )
 
 

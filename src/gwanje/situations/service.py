@@ -114,7 +114,10 @@ def ingest_batch(
 
 
 def _rejected(uow: UnitOfWork, p: inbox.Planned, inbox_id: int) -> IngestResult:
-    uow.record(events.MessageRejected(inbox_id=inbox_id, source=p.raw.source, type=p.type, error=p.error or ""))
+    rule = _rule_of(p.type, _loose_json(p.raw.raw)) if p.type == "video_analytics" else None
+    uow.record(
+        events.MessageRejected(inbox_id=inbox_id, source=p.raw.source, type=p.type, error=p.error or "", rule=rule)
+    )
     return IngestResult("rejected", p.message_id, inbox_id, error=p.error)
 
 
@@ -665,16 +668,55 @@ def visible_incidents(
     return [i for i in rows if may_see(policy, role, department, i)]
 
 
-def rejected_messages(db: Database, limit: int = 100) -> list[InboxMessage]:
+SHELF_SCAN = 1000  # rejected messages looked at, newest first, to fill one reader's shelf
+
+
+@dataclass(frozen=True)
+class ShelfItem:
+    """A rejected message as one reader may see it: its parsed JSON (if any) and whether it is masked."""
+
+    message: InboxMessage
+    data: Any  # the message's JSON when it parses, with personal fields masked where ``masked``
+    masked: bool
+
+
+def _loose_json(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _rule_of(message_type: str | None, data: Any) -> str | None:
+    if message_type != "video_analytics" or not isinstance(data, dict):
+        return None
+    payload = data.get("payload")
+    rule = payload.get("rule") if isinstance(payload, dict) else None
+    return rule if isinstance(rule, str) else None
+
+
+def rejected_messages(
+    db: Database, policy: Policy, role: str, department: str | None, limit: int = 100
+) -> list[ShelfItem]:
+    """The newest rejected messages this person may see, scoped like the incidents they would raise
+    (:func:`rules.may_see_rejected`), with personal fields masked unless the role handles situations."""
+    masked = not rules.may_see_personal(policy, role)
+    out: list[ShelfItem] = []
     with db.reading() as session:
-        return list(
-            session.scalars(
-                select(InboxMessage)
-                .where(InboxMessage.status == "rejected")
-                .order_by(InboxMessage.id.desc())
-                .limit(limit)
-            )
+        rows = session.scalars(
+            select(InboxMessage)
+            .where(InboxMessage.status == "rejected")
+            .order_by(InboxMessage.id.desc())
+            .limit(SHELF_SCAN)
         )
+        for message in rows:
+            data = _loose_json(message.raw)
+            if not rules.may_see_rejected(policy, role, department, message.type, _rule_of(message.type, data)):
+                continue
+            out.append(ShelfItem(message, rules.mask_personal(data) if masked else data, masked))
+            if len(out) >= limit:
+                break
+    return out
 
 
 # ---- cameras near an incident or a point -----------------------------------------------------

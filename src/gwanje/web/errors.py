@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gwanje.core.errors import DomainError, NotAuthenticated
+from gwanje.core.errors import DomainError, NotAuthenticated, TooManyAttempts
 from gwanje.core.settings import Settings
 from gwanje.ui.render import render_error
 
@@ -75,7 +75,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return render_error(request, exc)
         body = exc.to_dict()
         body["request_id"] = getattr(request.state, "request_id", None)
-        return JSONResponse(body, status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
+        return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):  # noqa: ANN202
