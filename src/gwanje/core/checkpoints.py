@@ -125,8 +125,11 @@ class CheckpointLog:
         verifier_key = public_key or self.public_key()
         expected_signer = fingerprint(verifier_key)
         verifier = eddsa.new(verifier_key, "rfc8032")
-        checkpoints: list[Checkpoint] = []
         problems: list[CheckpointProblem] = []
+        # Each signed line names the SHA-256 of the line before it, so a good signature on the last
+        # line of a run of linked lines vouches for the whole run: one signature check per run,
+        # each line's own only when that fails.
+        runs: list[list[tuple[Checkpoint, bytes, bytes]]] = []
         prev_line = GENESIS_LINE
         number = 0
         for line_no, raw in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -136,7 +139,6 @@ class CheckpointLog:
             try:
                 record = json.loads(raw)
                 signature = base64.b64decode(record.pop("sig"), validate=True)
-                message = _canonical(record)
                 cp = Checkpoint(
                     number=int(record["n"]),
                     at=datetime.fromisoformat(record["at"]),
@@ -147,6 +149,7 @@ class CheckpointLog:
                     signer=str(record["signer"]),
                     line=line_no,
                 )
+                linked = record["prev"] == prev_line and cp.number == number + 1
             except (ValueError, KeyError, TypeError, AttributeError):
                 problems.append(
                     CheckpointProblem(
@@ -157,32 +160,46 @@ class CheckpointLog:
                 )
                 prev_line = line_hash
                 continue
+            if not linked:
+                problems.append(
+                    CheckpointProblem(
+                        line_no,
+                        f"체크포인트 {cp.number} 앞의 체크포인트가 변경, 삭제되었거나 순서가 바뀌었습니다",
+                        f"the checkpoint before checkpoint {cp.number} (line {line_no}) was altered, removed"
+                        " or reordered",
+                    )
+                )
+                runs.append([])
+            elif not runs:
+                runs.append([])
+            runs[-1].append((cp, _canonical(record), signature))
+            number = cp.number
+            prev_line = line_hash
+
+        def signed(cp: Checkpoint, message: bytes, signature: bytes) -> bool:
             try:
                 verifier.verify(message, signature)
+                return True
             except ValueError:
                 who = "" if cp.signer == expected_signer else f", signer {cp.signer} ≠ {expected_signer}"
                 problems.append(
                     CheckpointProblem(
-                        line_no,
+                        cp.line,
                         f"체크포인트 {cp.number} ({cp.at.isoformat()}) 서명이 맞지 않습니다: "
                         f"파일이 변조되었습니다{who}",
-                        f"checkpoint {cp.number} of {cp.at.isoformat()} (line {line_no}): the signature does not "
+                        f"checkpoint {cp.number} of {cp.at.isoformat()} (line {cp.line}): the signature does not "
                         f"verify; the checkpoint file was altered{who}",
                     )
                 )
-                prev_line = line_hash
-                continue
-            if record.get("prev") != prev_line or cp.number != number + 1:
-                problems.append(
-                    CheckpointProblem(
-                        line_no,
-                        f"체크포인트 {cp.number} 앞의 체크포인트가 삭제되었거나 순서가 바뀌었습니다",
-                        f"the checkpoint before checkpoint {cp.number} (line {line_no}) was removed or reordered",
-                    )
-                )
-            checkpoints.append(cp)
-            number = cp.number
-            prev_line = line_hash
+                return False
+
+        checkpoints: list[Checkpoint] = []
+        for run in runs:
+            if signed(*run[-1]):
+                checkpoints.extend(cp for cp, _, _ in run)
+            else:
+                checkpoints.extend(cp for cp, message, signature in run[:-1] if signed(cp, message, signature))
+        problems.sort(key=lambda p: p.line)
         reading = CheckpointReading(checkpoints, problems)
         if public_key is None:
             self._cache = (stamp, reading)
