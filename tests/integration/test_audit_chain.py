@@ -416,3 +416,19 @@ def test_the_console_api_shows_the_checkpoint_and_exports_the_public_key(harness
     assert key["pem"].startswith("-----BEGIN PUBLIC KEY-----") and key["fingerprint"] == body["signer"]
     entries = harness.client.get("/api/audit", headers=headers).json()
     assert all(e["mac"] and e["key_id"] for e in entries)
+
+
+def test_the_key_comes_from_settings_or_is_derived_from_the_secret_key_file(tmp_path):
+    from gwanje.bootstrap import ConfigurationError, configure_audit
+    from gwanje.core.settings import Settings
+
+    var = tmp_path / "var"
+    derived = Settings(var_dir=var, audit_key="").resolved_audit_key()
+    assert derived == Settings(var_dir=var, audit_key="").resolved_audit_key()  # stable across restarts
+    secret = (var / "secret_key").read_text().strip()
+    assert len(derived) == 32 and secret.encode() not in derived
+    assert Settings(var_dir=var, audit_key=AUDIT_KEY).resolved_audit_key() == AUDIT_KEY.encode()
+    plain = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(ConfigurationError, match="32"):
+        configure_audit(plain, Settings(var_dir=var, audit_key="short"))
+    plain.dispose()
