@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gwanje.core.bus import LocalBus
+from gwanje.core.checkpoints import CheckpointLog
 from gwanje.core.db import Database
 from gwanje.core.settings import Settings
 from gwanje.policy import load_default, load_policy
@@ -58,7 +59,22 @@ def open_database(settings: Settings, migrate: bool = True) -> Database:
             upgrade(db.engine)
     except Exception as exc:  # noqa: BLE001 - unreachable database, bad URL
         raise ConfigurationError("데이터베이스에 연결할 수 없습니다", f"cannot open the database: {exc}") from None
+    configure_audit(db, settings)
     return db
+
+
+def configure_audit(db: Database, settings: Settings) -> None:
+    """Key the audit chain and sign its checkpoints with what lives outside the database (settings, var/)."""
+    try:
+        key = settings.resolved_audit_key()
+    except ValueError as exc:
+        raise ConfigurationError("감사 키 설정 오류", str(exc)) from None
+    checkpoints = CheckpointLog(
+        settings.resolved_audit_checkpoint_file(),
+        settings.audit_signing_key_file(),
+        interval_seconds=settings.audit_checkpoint_seconds,
+    )
+    db.configure_audit(key, checkpoints)
 
 
 def make_bus(settings: Settings) -> LocalBus:

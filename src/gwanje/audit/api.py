@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from gwanje.audit import service
-from gwanje.audit.schemas import AuditEntryRead, AuditVerifyRead
+from gwanje.audit.schemas import AuditEntryRead, AuditVerifyRead, PublicKeyRead
 from gwanje.http.deps import DB, Principal, requires
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -30,6 +30,13 @@ def read_entries(
 def verify(_: Annotated[Principal, Depends(requires("audit.verify"))], db: DB) -> AuditVerifyRead:
     with db.reading() as session:
         return service.verify(session)
+
+
+@router.get("/public-key", response_model=PublicKeyRead)
+def public_key(_: Annotated[Principal, Depends(requires("audit.verify"))], db: DB) -> PublicKeyRead:
+    """The Ed25519 public key that verifies the signed checkpoints of the chain."""
+    with db.reading() as session:
+        return service.public_key(session)
 
 
 routers = [router]

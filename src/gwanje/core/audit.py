@@ -1,13 +1,22 @@
-"""The audit chain: an append-only, hash-linked log of everything that matters.
+"""The audit chain: an append-only, hash-linked, keyed log of everything that matters.
 
 Each row carries the hash of the row before it; the database refuses UPDATE and DELETE
-(triggers, created by the migrations on SQLite and PostgreSQL). ``verify_chain`` walks the
-rows in order and names the first one that was edited, removed or reordered.
+(triggers, created by the migrations on SQLite and PostgreSQL). A SHA-256 chain alone can be
+recomputed by anyone who gets past the triggers, so each new row also carries ``mac``, an
+HMAC-SHA256 of its hash with a key that is not in the database (``GWANJE_AUDIT_KEY``, or derived
+from the secret key in ``var/``), and ``key_id``, which names that key. Rows written before keyed
+chains (``mac`` NULL) keep verifying as they are; from the first keyed row on, every row must be
+keyed. Signed checkpoints outside the database (:mod:`gwanje.core.checkpoints`) pin the row count
+and head, so rows removed from the end, or a chain recomputed from scratch, show too.
+
+``verify_chain`` walks the rows in order and names the first one that was edited, removed,
+reordered or re-hashed without the key, then compares the chain with every checkpoint.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,8 +26,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from gwanje.core.checkpoints import Checkpoint, CheckpointLog, CheckpointReading
 from gwanje.core.clock import utcnow
-from gwanje.core.db import Base, UTCDateTime
+from gwanje.core.db import AUDIT_CHECKPOINTS_INFO, AUDIT_KEY_INFO, Base, UTCDateTime
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 4_712_001  # serialises appends on PostgreSQL
@@ -60,6 +70,18 @@ class AuditEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # HMAC-SHA256(key, hash) and the key's id; NULL on rows written before the chain was keyed.
+    mac: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
+
+
+def key_id_of(key: bytes) -> str:
+    """A name for an HMAC key that does not reveal it."""
+    return hashlib.sha256(b"gwanje-audit-key-id:" + key).hexdigest()[:16]
+
+
+def row_mac(key: bytes, digest: str) -> str:
+    return hmac.new(key, b"gwanje-audit-mac-v1:" + digest.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def _dump(value: Any) -> str | None:
@@ -96,7 +118,11 @@ HASHED_FIELDS = (
 
 
 def _fields_of(entry: AuditEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+    fields = {name: getattr(entry, name) for name in HASHED_FIELDS}
+    if entry.key_id is not None:
+        # A keyed row's hash covers its key id: stripping the MACs means recomputing the chain.
+        fields["key_id"] = entry.key_id
+    return fields
 
 
 @dataclass(frozen=True)
@@ -116,6 +142,8 @@ class AuditLog:
     def __init__(self, session: Session):
         self.session = session
         self._head: tuple[int, str] | None = None
+        self.key: bytes | None = session.info.get(AUDIT_KEY_INFO)
+        self.key_id = key_id_of(self.key) if self.key else None
 
     def _load_head(self) -> tuple[int, str]:
         if self._head is None:
@@ -152,8 +180,13 @@ class AuditLog:
                 "after": _dump(change.after),
                 "request_id": actor.request_id,
             }
-            digest = row_digest(fields, prev)
-            entries.append(AuditEntry(**fields, prev_hash=prev, hash=digest))
+            if self.key:
+                fields["key_id"] = self.key_id
+                digest = row_digest(fields, prev)
+                entries.append(AuditEntry(**fields, prev_hash=prev, hash=digest, mac=row_mac(self.key, digest)))
+            else:
+                digest = row_digest(fields, prev)
+                entries.append(AuditEntry(**fields, prev_hash=prev, hash=digest))
             prev = digest
         self.session.add_all(entries)
         self.session.flush()
@@ -182,20 +215,110 @@ def list_entries(
 
 @dataclass(frozen=True)
 class VerifyResult:
+    """What ``verify_chain`` found. ``kind`` names the problem: edited, removed, reordered, unlinked,
+    resigned (hashes link but the MAC does not match), unkeyed, other_key, no_key, truncated,
+    rewritten (differs from a checkpoint) or checkpoint_file (a checkpoint's signature or link)."""
+
     ok: bool
     rows: int
     head_hash: str
     bad_seq: int | None = None
     problem_ko: str = ""
     problem_en: str = ""
+    kind: str = ""
+    keyed_since: int | None = None
+    checkpoint: Checkpoint | None = None
+    checkpoints: int = 0
 
 
-def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the whole chain in ``seq`` order; stop at the first row that does not fit."""
+def _when(cp: Checkpoint) -> str:
+    return cp.at.isoformat(timespec="seconds")
+
+
+def _against_checkpoints(
+    reading: CheckpointReading, rows: int, seen: dict[int, str], keyed_since: int | None
+) -> tuple[str, int | None, str, str] | None:
+    """The earliest way the chain disagrees with a checkpoint, or None."""
+    found: list[tuple[str, int | None, str, str]] = []
+    for cp in reading.checkpoints:
+        if cp.rows > rows:
+            found.append(
+                (
+                    "truncated",
+                    rows + 1,
+                    f"{rows + 1}…{cp.rows}번 행이 체크포인트 {cp.number} ({_when(cp)}) 이후 사라졌습니다",
+                    f"rows {rows + 1}…{cp.rows} missing since checkpoint {cp.number} of {_when(cp)}"
+                    f" ({cp.rows:,} rows then, {rows:,} now)",
+                )
+            )
+        elif cp.rows > 0 and seen.get(cp.rows) != cp.head:
+            found.append(
+                (
+                    "rewritten",
+                    cp.rows,
+                    f"{cp.rows}번 행이 체크포인트 {cp.number} ({_when(cp)})와 다릅니다: 체인이 다시 쓰였습니다",
+                    f"row {cp.rows} differs from checkpoint {cp.number} of {_when(cp)}: the chain was rewritten",
+                )
+            )
+        elif cp.keyed_since is not None and (keyed_since is None or keyed_since > cp.keyed_since):
+            found.append(
+                (
+                    "unkeyed",
+                    cp.keyed_since,
+                    f"{cp.keyed_since}번 행에 MAC이 없습니다 (체크포인트 {cp.number}에는 키 적용으로 기록됨)",
+                    f"row {cp.keyed_since} carries no MAC although checkpoint {cp.number} of {_when(cp)}"
+                    " records the chain keyed since then",
+                )
+            )
+    if not found:
+        return None
+    return min(found, key=lambda f: f[1] or 0)
+
+
+def verify_chain(
+    session: Session,
+    batch: int = 5000,
+    *,
+    since: Checkpoint | None = None,
+    public_key: Any = None,
+) -> VerifyResult:
+    """Walk the chain in ``seq`` order; stop at the first row that does not fit; then compare it with
+    every signed checkpoint (rows missing since one, a head that differs, MACs removed).
+
+    The HMAC key and the checkpoint log come from the session (``Database.configure_audit``).
+    ``since``: start after this (trusted) checkpoint, checking only that its head is still there.
+    ``public_key``: check the checkpoints' signatures against an exported key.
+    """
+    key: bytes | None = session.info.get(AUDIT_KEY_INFO)
+    key_id = key_id_of(key) if key else None
+    log: CheckpointLog | None = session.info.get(AUDIT_CHECKPOINTS_INFO)
+    reading = log.read(public_key) if log is not None else CheckpointReading([], [])
+    if since is not None:
+        reading = CheckpointReading([since], [])
+    wanted = {cp.rows for cp in reading.checkpoints if cp.rows > 0}
+    seen: dict[int, str] = {}
+
     expected_seq = 1
     prev = GENESIS
     count = 0
     last_seq = 0
+    keyed_since: int | None = None
+    if since is not None and since.rows > 0:
+        base = session.get(AuditEntry, since.rows)
+        if base is None or base.hash != since.head:
+            # The chain no longer holds the trusted head: walk all of it to say where and how.
+            return verify_chain(session, batch, public_key=public_key)
+        seen[since.rows] = base.hash
+        expected_seq = last_seq = count = since.rows
+        expected_seq += 1
+        prev = since.head
+        keyed_since = since.keyed_since
+
+    def fail(kind: str, seq: int | None, ko: str, en: str) -> VerifyResult:
+        return VerifyResult(
+            False, count, prev, seq, ko, en, kind, keyed_since, reading.latest, len(reading.checkpoints)
+        )
+
     while True:
         rows = (
             session.execute(select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch))
@@ -205,38 +328,105 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
         if not rows:
             break
         for entry in rows:
-            if entry.seq != expected_seq:
-                if entry.seq > expected_seq:
-                    return VerifyResult(
-                        False,
-                        count,
-                        prev,
+            seq = entry.seq
+            if seq != expected_seq:
+                if seq > expected_seq:
+                    return fail(
+                        "removed",
                         expected_seq,
                         f"{expected_seq}번 행이 삭제되었습니다",
                         f"row {expected_seq} was removed",
                     )
-                return VerifyResult(
-                    False, count, prev, entry.seq, f"{entry.seq}번 행 순서 오류", f"row {entry.seq} is out of order"
-                )
+                return fail("reordered", seq, f"{seq}번 행 순서 오류", f"row {seq} is out of order")
             if entry.prev_hash != prev:
-                return VerifyResult(
-                    False,
-                    count,
-                    prev,
-                    entry.seq,
-                    f"{entry.seq}번 행이 앞 행과 연결되지 않습니다 (삭제 또는 순서 변경)",
-                    f"row {entry.seq} does not link to the row before it (removed or reordered)",
+                return fail(
+                    "unlinked",
+                    seq,
+                    f"{seq}번 행이 앞 행과 연결되지 않습니다 (삭제 또는 순서 변경)",
+                    f"row {seq} does not link to the row before it (removed or reordered)",
                 )
             if row_digest(_fields_of(entry), entry.prev_hash) != entry.hash:
-                return VerifyResult(
-                    False, count, prev, entry.seq, f"{entry.seq}번 행이 변경되었습니다", f"row {entry.seq} was edited"
-                )
+                return fail("edited", seq, f"{seq}번 행이 변경되었습니다", f"row {seq} was edited")
+            if entry.mac is None:
+                if keyed_since is not None or entry.key_id is not None:
+                    since_row = keyed_since or seq
+                    return fail(
+                        "unkeyed",
+                        seq,
+                        f"{seq}번 행에 MAC이 없습니다 ({since_row}번 행부터 키가 적용된 체인)",
+                        f"row {seq} carries no MAC although the chain is keyed since row {since_row}",
+                    )
+            else:
+                if keyed_since is None:
+                    keyed_since = seq
+                if key is None:
+                    return fail(
+                        "no_key",
+                        None,
+                        "감사 키가 설정되지 않아 키가 적용된 행을 검증할 수 없습니다 (GWANJE_AUDIT_KEY)",
+                        "no audit key is configured: the keyed rows cannot be checked (GWANJE_AUDIT_KEY)",
+                    )
+                if entry.key_id != key_id:
+                    return fail(
+                        "other_key",
+                        seq,
+                        f"{seq}번 행은 다른 키({entry.key_id})로 서명되었습니다; 이 설치의 키는 {key_id}입니다",
+                        f"row {seq} was keyed with key {entry.key_id}, not this installation's key {key_id}"
+                        " (GWANJE_AUDIT_KEY changed?)",
+                    )
+                if not hmac.compare_digest(row_mac(key, entry.hash), entry.mac):
+                    return fail(
+                        "resigned",
+                        seq,
+                        f"{seq}번 행의 HMAC이 맞지 않습니다 (해시는 연결됨): 키 없이 체인을 다시 계산했습니다",
+                        f"row {seq}: its HMAC does not match although the hashes link: the chain was"
+                        " recomputed without the key (row edited or re-signed)",
+                    )
+            if seq in wanted:
+                seen[seq] = entry.hash
             prev = entry.hash
             expected_seq += 1
             count += 1
-            last_seq = entry.seq
+            last_seq = seq
         session.expunge_all()
-    return VerifyResult(True, count, prev)
+
+    if reading.problems:
+        first = reading.problems[0]
+        return fail("checkpoint_file", None, first.problem_ko, first.problem_en)
+    found = _against_checkpoints(reading, count, seen, keyed_since)
+    if found is not None:
+        return fail(*found)
+    return VerifyResult(True, count, prev, None, "", "", "", keyed_since, reading.latest, len(reading.checkpoints))
+
+
+def checkpoint_chain(session: Session, *, only_if_due: bool = False) -> tuple[VerifyResult | None, Checkpoint | None]:
+    """Verify the chain and append a signed checkpoint of its row count and head.
+
+    The chain is checked from the latest checkpoint on (all of it when there is none, or when the
+    checkpoint file has a problem); a broken chain is never checkpointed. ``only_if_due``: do nothing
+    before the log's interval has passed since the latest checkpoint, or when the head has not moved.
+    """
+    log: CheckpointLog | None = session.info.get(AUDIT_CHECKPOINTS_INFO)
+    if log is None:
+        return None, None
+    reading = log.read()
+    latest = reading.latest
+    if only_if_due and latest is not None and (utcnow() - latest.at).total_seconds() < log.interval_seconds:
+        return None, None
+    result = verify_chain(session, since=latest if latest is not None and not reading.problems else None)
+    if not result.ok:
+        return result, None
+    if only_if_due and latest is not None and (latest.rows, latest.head) == (result.rows, result.head_hash):
+        return result, None
+    key: bytes | None = session.info.get(AUDIT_KEY_INFO)
+    checkpoint = log.append(
+        at=utcnow(),
+        rows=result.rows,
+        head=result.head_hash,
+        keyed_since=result.keyed_since,
+        key_id=key_id_of(key) if key else None,
+    )
+    return result, checkpoint
 
 
 def record_policy_in_force(session: Session, source: str, digest: str) -> bool:

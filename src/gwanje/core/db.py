@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from gwanje.core.checkpoints import CheckpointLog
 from gwanje.core.events import DomainEvent
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 Publisher = Callable[[list[DomainEvent]], None]
 
+# Where a session finds the audit chain's HMAC key and checkpoint log (``Database.configure_audit``).
+AUDIT_KEY_INFO = "gwanje.audit_key"
+AUDIT_CHECKPOINTS_INFO = "gwanje.audit_checkpoints"
+
 
 class UnitOfWork:
     """One transaction. Use cases call :meth:`commit` once; anything else rolls back.
@@ -141,6 +146,19 @@ class Database:
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self._read_engine = self.engine.execution_options(gwanje_readonly=True)
         self.publisher: Publisher | None = None
+        self.audit_key: bytes | None = None
+        self.audit_checkpoints: CheckpointLog | None = None
+
+    def configure_audit(self, key: bytes | None, checkpoints: CheckpointLog | None) -> None:
+        """The audit chain's HMAC key and signed checkpoints (the wiring root sets them from settings).
+
+        Every session of this database carries them in ``session.info``, so that appending to the
+        chain (``AuditLog(session)``) keys each new row and ``verify_chain(session)`` checks it.
+        Without a key, rows are appended as plain SHA-256 (the scheme before keyed chains).
+        """
+        self.audit_key = key
+        self.audit_checkpoints = checkpoints
+        self.session_factory.configure(info={AUDIT_KEY_INFO: key, AUDIT_CHECKPOINTS_INFO: checkpoints})
 
     def publish_to(self, publisher: Publisher | None) -> None:
         """Where committed units of work send their events (the wiring root sets the bus)."""

@@ -6,6 +6,8 @@ to a default (conventions, habit 9).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from functools import lru_cache
@@ -58,6 +60,26 @@ class Settings(BaseSettings):
         description="How often unacknowledged incidents are escalated; 0 turns the background pass off.",
     )
 
+    audit_key: str = Field(
+        default="",
+        title="Audit chain key",
+        description="HMAC key of the audit chain (32+ characters), kept out of the database. Empty: derived from "
+        "the secret key (GWANJE_SECRET_KEY or var/secret_key); keep it, or rows written before a change no "
+        "longer verify.",
+    )
+    audit_checkpoint_seconds: int = Field(
+        default=300,
+        ge=0,
+        title="Audit checkpoint interval",
+        description="How often the web app signs a checkpoint of the audit chain (when it grew); 0 turns it off.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        title="Audit checkpoint file",
+        description="Append-only file of signed checkpoints. Empty: var/audit-checkpoints.jsonl; its signing "
+        "key is var/audit-signing-key.pem.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _refuse_unknown_environment(cls, data):
@@ -83,6 +105,21 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def resolved_audit_key(self) -> bytes:
+        """The audit chain's HMAC key: ``GWANJE_AUDIT_KEY``, else derived from the secret key."""
+        if self.audit_key:
+            if len(self.audit_key) < 32:
+                raise ValueError("GWANJE_AUDIT_KEY must be at least 32 characters / 32자 이상이어야 합니다")
+            return self.audit_key.encode("utf-8")
+        secret = self.resolved_secret_key().encode("utf-8")
+        return hmac.new(secret, b"gwanje audit chain key v1", hashlib.sha256).digest()
+
+    def resolved_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.var_dir / "audit-checkpoints.jsonl"
+
+    def audit_signing_key_file(self) -> Path:
+        return self.var_dir / "audit-signing-key.pem"
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from gwanje.accounts import service as accounts
 from gwanje.accounts import views as accounts_views
 from gwanje.audit import api as audit_api
 from gwanje.audit import views as audit_views
-from gwanje.bootstrap import load_configured_policy, make_bus
+from gwanje.bootstrap import configure_audit, load_configured_policy, make_bus
 from gwanje.core.audit import record_policy_in_force
 from gwanje.core.bus import LocalBus
 from gwanje.core.db import Database
@@ -82,6 +82,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.resolved_database_url())
+    if db.audit_key is None:
+        configure_audit(db, settings)
     policy = policy or load_configured_policy(settings)
 
     @asynccontextmanager

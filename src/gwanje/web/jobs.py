@@ -14,13 +14,15 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from gwanje.access.service import flag_overdue
+from gwanje.audit.service import checkpoint_if_due
 from gwanje.registry import spatial
 from gwanje.situations.service import escalate_overdue
 
 log = logging.getLogger(__name__)
 
-# Incidents nobody acknowledged in time go to the next role; overdue documents and results alert.
-PERIODIC_JOBS = (escalate_overdue, flag_overdue)
+# Incidents nobody acknowledged in time go to the next role; overdue documents and results alert;
+# the audit chain gets a signed checkpoint every GWANJE_AUDIT_CHECKPOINT_SECONDS.
+PERIODIC_JOBS = (escalate_overdue, flag_overdue, checkpoint_if_due)
 
 
 async def periodic_loop(app: FastAPI) -> None:
