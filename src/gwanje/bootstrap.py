@@ -54,9 +54,13 @@ def open_database(settings: Settings, migrate: bool = True) -> Database:
     from gwanje.core.migrate import upgrade
 
     try:
+        credentials_key = settings.resolved_credentials_key() if migrate else None
+    except ValueError as exc:
+        raise ConfigurationError("설정 오류", f"settings error: {exc}") from None
+    try:
         db = Database(settings.resolved_database_url())
         if migrate:
-            upgrade(db.engine)
+            upgrade(db.engine, credentials_key=credentials_key)
     except Exception as exc:  # noqa: BLE001 - unreachable database, bad URL
         raise ConfigurationError("데이터베이스에 연결할 수 없습니다", f"cannot open the database: {exc}") from None
     configure_audit(db, settings)

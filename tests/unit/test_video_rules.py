@@ -97,4 +97,9 @@ def test_onvif_addresses_and_credentials():
     assert onvif.is_onvif_url("http://10.0.0.5/onvif/device_service")
     assert not onvif.is_onvif_url("http://10.0.0.5/video.mjpg") and not onvif.is_onvif_url("rtsp://x/1")
     assert onvif.with_credentials("rtsp://10.0.0.5/s", "admin", "p@ss") == "rtsp://admin:p%40ss@10.0.0.5/s"
-    assert onvif.redact("rtsp://admin:secret@10.0.0.5/s") == "rtsp://admin:***@10.0.0.5/s"
+    assert onvif.redact("rtsp://admin:secret@10.0.0.5/s") == "rtsp://***@10.0.0.5/s"
+    assert onvif.redact("rtsp://10.0.0.5/s") == "rtsp://10.0.0.5/s"
+    ffmpeg_says = (
+        "[rtsp @ 0x5] method DESCRIBE failed: 401 Unauthorized\nrtsp://admin:Secr3t@10.0.0.5/s: Server returned"
+    )
+    assert "Secr3t" not in onvif.scrub(ffmpeg_says) and "rtsp://***@10.0.0.5/s" in onvif.scrub(ffmpeg_says)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gwanje.cli.common import _database, _policy, _settings
+from gwanje.core.crypto import SecretBox
 from gwanje.video.recorder import record_forever
 from gwanje.video.retention import run_retention
 
@@ -27,7 +28,12 @@ def record_command(poll: float, retention_every: float) -> None:
     db = _database(settings)
     policy = _policy(settings)
     click.echo(f"녹화 시작 / recording into {Path(settings.var_dir).resolve() / 'recordings'}")
-    asyncio.run(record_forever(db, policy, Path(settings.var_dir), poll_s=poll, retention_every_s=retention_every))
+    box = SecretBox(settings.resolved_credentials_key())
+    asyncio.run(
+        record_forever(
+            db, policy, Path(settings.var_dir), poll_s=poll, retention_every_s=retention_every, credentials=box
+        )
+    )
 
 
 @click.command("retention")

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
         title="Secret key",
         description="Signs sessions and CSRF tokens. Empty: generated once and kept in var/secret_key.",
     )
+    credentials_key: str = Field(
+        default="",
+        title="Camera credentials key",
+        description=(
+            "Encrypts camera stream credentials at rest (AES-256-GCM), at least 32 characters; keep it out of "
+            "the database and its backups. Empty: derived from the secret key (changing that key then makes "
+            "the stored credentials unreadable: enter them again)."
+        ),
+    )
     cookie_secure: bool = Field(
         default=False, title="Secure cookies", description="Set the Secure flag (behind HTTPS)."
     )
@@ -120,6 +129,16 @@ class Settings(BaseSettings):
 
     def audit_signing_key_file(self) -> Path:
         return self.var_dir / "audit-signing-key.pem"
+
+    def resolved_credentials_key(self) -> bytes:
+        """The 32-byte AES key for camera credentials (``core.crypto.SecretBox``)."""
+        from gwanje.core.crypto import derive_key
+
+        if self.credentials_key:
+            if len(self.credentials_key) < 32:
+                raise ValueError("GWANJE_CREDENTIALS_KEY must be at least 32 characters / 32자 이상이어야 합니다")
+            return derive_key(self.credentials_key, "camera credentials")
+        return derive_key(self.resolved_secret_key(), "camera credentials")
 
 
 @lru_cache(maxsize=1)

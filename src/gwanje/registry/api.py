@@ -11,7 +11,7 @@ from gwanje.core.errors import ValidationFailed
 from gwanje.core.schemas import has_control_chars
 from gwanje.http.deps import DB, PolicyDep
 from gwanje.registry import service
-from gwanje.registry.deps import READ, Reader, ReadableCamera, ReportReader, Writer, WriteScope
+from gwanje.registry.deps import READ, CredentialsBox, Reader, ReadableCamera, ReportReader, Writer, WriteScope
 from gwanje.registry.schemas import (
     Annex1Read,
     CameraCreate,
@@ -95,10 +95,18 @@ def cameras_geojson(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(cam
 
 @router.post("/cameras", response_model=CameraRead, status_code=201)
 def create(
-    body: CameraCreate, request: Request, db: DB, policy: PolicyDep, principal: Writer, scope: WriteScope
+    body: CameraCreate,
+    request: Request,
+    db: DB,
+    policy: PolicyDep,
+    principal: Writer,
+    scope: WriteScope,
+    box: CredentialsBox,
 ) -> CameraRead:
     with db.uow() as uow:
-        return CameraRead.from_camera(service.create_camera(uow, principal.actor(request), policy, body, scope))
+        return CameraRead.from_camera(
+            service.create_camera(uow, principal.actor(request), policy, body, scope, credentials=box)
+        )
 
 
 @router.get("/cameras/{camera_id}", response_model=CameraRead, dependencies=[READ])
@@ -115,10 +123,11 @@ def update(
     policy: PolicyDep,
     principal: Writer,
     scope: WriteScope,
+    box: CredentialsBox,
 ) -> CameraRead:
     with db.uow() as uow:
         return CameraRead.from_camera(
-            service.update_camera(uow, principal.actor(request), policy, camera_id, body, scope)
+            service.update_camera(uow, principal.actor(request), policy, camera_id, body, scope, credentials=box)
         )
 
 

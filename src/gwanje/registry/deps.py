@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gwanje.core.crypto import SecretBox
 from gwanje.core.errors import NotFound
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.policy import decisions
@@ -42,6 +43,14 @@ def _write_scope(policy: PolicyDep, principal: Writer) -> Scope:
 
 
 WriteScope = Annotated[Scope, Depends(_write_scope)]
+
+
+def get_credentials_box(request: Request) -> SecretBox:
+    """Seals and opens camera stream credentials (``app.state.credentials``, made by the app factory)."""
+    return request.app.state.credentials
+
+
+CredentialsBox = Annotated[SecretBox, Depends(get_credentials_box)]
 
 
 def _camera(camera_id: int, _: Reader, db: DB) -> CameraRead:

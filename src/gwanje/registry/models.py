@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from gwanje.core.db import Base, UTCDateTime
 
@@ -74,7 +75,10 @@ class Camera(Base):
     retention_days: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
     installed_month: Mapped[str | None] = mapped_column(String(7))
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
+    # The address without user name or password; those are sealed apart (AES-GCM, bound to this
+    # camera's management number, key from the settings) and opened only by the video service.
     stream_url: Mapped[str | None] = mapped_column(String(500))
+    stream_credentials: Mapped[str | None] = mapped_column(Text)
     search_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -87,6 +91,16 @@ class Camera(Base):
     # (latitude, longitude) B-tree checks the longitude on index entries, without heap fetches;
     # measured better than a 0.01° grid-cell index (p99 45 vs 66 ms at 250k cameras).
     __table_args__ = (Index("ix_cameras_lat_lon", "latitude", "longitude"),)
+
+    @validates("stream_url")
+    def _no_credentials_in_address(self, _key: str, value: str | None) -> str | None:
+        if value and "@" in urlsplit(value).netloc:
+            raise ValueError("a camera's stored stream address never carries credentials (registry.service seals them)")
+        return value
+
+    @property
+    def stream_configured(self) -> bool:
+        return bool(self.stream_url)
 
     @property
     def secondary_purpose_list(self) -> list[str]:

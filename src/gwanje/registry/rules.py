@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 # South Korea incl. Jeju, Ulleungdo and Dokdo, with a small margin; 0/0 is never valid.
 KOREA_LAT = (33.0, 38.7)
@@ -82,3 +84,41 @@ def compass_ko_en(bearing: float) -> tuple[str, str]:
     if not math.isfinite(b):
         raise ValueError(f"방위각이 유한한 값이 아닙니다 / bearing must be finite: {bearing!r}")
     return _COMPASS[int(((b % 360.0) + 22.5) // 45.0) % 8]
+
+
+# ---- stream addresses and their credentials ----------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class StreamCredentials:
+    """A camera's user name and password (never in the stored address, never in a response)."""
+
+    username: str
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        return f"StreamCredentials(username={self.username!r}, password=***)"
+
+
+def split_stream_url(url: str) -> tuple[str, StreamCredentials | None]:
+    """``rtsp://user:pw@host/p`` → (``rtsp://host/p``, the credentials); an address without them as is."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    bare = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    username, colon, password = userinfo.partition(":")
+    if not username:
+        return bare, None
+    return bare, StreamCredentials(unquote(username), unquote(password) if colon else None)
+
+
+def join_stream_url(url: str, credentials: StreamCredentials | None) -> str:
+    """The address ffmpeg opens: the stored one with the credentials put back (percent-encoded)."""
+    if credentials is None:
+        return url
+    parts = urlsplit(url)
+    auth = quote(credentials.username, safe="")
+    if credentials.password is not None:
+        auth += ":" + quote(credentials.password, safe="")
+    return urlunsplit((parts.scheme, f"{auth}@{parts.netloc}", parts.path, parts.query, parts.fragment))

@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
-from gwanje.core.schemas import StrictModel
+from gwanje.core.schemas import StrictModel, has_control_chars
 from gwanje.registry import choices
 
 if TYPE_CHECKING:
@@ -21,6 +21,29 @@ StorageMode = StrEnum("StorageMode", {code: code for code in choices.StorageMode
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 StreamUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^(rtsp|rtsps|http|https)://\S+$")]
+StreamUsername = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _no_control_characters_in_secret(value: SecretStr) -> SecretStr:
+    if has_control_chars(value.get_secret_value()):
+        raise ValueError("제어 문자는 쓸 수 없습니다 / control characters are not allowed")
+    return value
+
+
+StreamPassword = Annotated[
+    SecretStr,
+    AfterValidator(_no_control_characters_in_secret),
+    Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra={"writeOnly": True},
+        description="Stored encrypted, used only to open the stream; never returned",
+    ),
+]
+STREAM_URL_DESCRIPTION = (
+    "rtsp(s):// or an ONVIF device service http(s)://…/onvif/…; user name and password in it are taken out, "
+    "stored encrypted apart from the address and never returned"
+)
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
 
 
@@ -57,7 +80,11 @@ class CameraCreate(Strict):
     retention_days: int | None = Field(default=None, ge=1, le=3650)
     installed_month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = None
     status: CameraStatus = CameraStatus("active")
-    stream_url: StreamUrl | None = None
+    stream_url: StreamUrl | None = Field(default=None, description=STREAM_URL_DESCRIPTION)
+    stream_username: StreamUsername | None = Field(
+        default=None, description="The camera's user name, if not in stream_url (stored encrypted)"
+    )
+    stream_password: StreamPassword | None = None
 
 
 class CameraUpdate(Strict):
@@ -77,7 +104,15 @@ class CameraUpdate(Strict):
     retention_days: int | None = Field(default=None, ge=1, le=3650)
     installed_month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = None
     status: CameraStatus | None = None
-    stream_url: StreamUrl | None = None
+    stream_url: StreamUrl | None = Field(
+        default=None,
+        description=STREAM_URL_DESCRIPTION
+        + "; a new address without credentials keeps the stored ones, null clears both",
+    )
+    stream_username: StreamUsername | None = Field(
+        default=None, description="Replace the stored credentials (with stream_password); null clears them"
+    )
+    stream_password: StreamPassword | None = None
 
 
 class CameraRetire(Strict):
@@ -107,7 +142,8 @@ class CameraRead(BaseModel):
     retention_days: int
     installed_month: str | None
     status: str
-    stream_url: str | None
+    stream_configured: bool = Field(description="whether a stream address is registered (the address is not shown)")
+    stream_credentials_set: bool = Field(description="whether credentials for the stream are stored (never shown)")
     created_at: datetime
     updated_at: datetime
     retired_at: datetime | None
@@ -137,7 +173,8 @@ class CameraRead(BaseModel):
             retention_days=camera.retention_days,
             installed_month=camera.installed_month,
             status=camera.status,
-            stream_url=camera.stream_url,
+            stream_configured=camera.stream_configured,
+            stream_credentials_set=camera.stream_credentials is not None,
             created_at=camera.created_at,
             updated_at=camera.updated_at,
             retired_at=camera.retired_at,

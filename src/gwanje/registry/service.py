@@ -6,6 +6,7 @@ event and commits (a caller that commits again commits nothing).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
+from gwanje.core.crypto import SealError, SecretBox
 from gwanje.core.db import UnitOfWork
 from gwanje.core.errors import Conflict, Forbidden, ValidationFailed, not_found
 from gwanje.policy import decisions
@@ -21,6 +23,7 @@ from gwanje.policy.model import Policy, UnknownCode
 from gwanje.registry import rules
 from gwanje.registry.events import CameraRegistered, CameraRetired, CameraUpdated
 from gwanje.registry.models import Camera, Site
+from gwanje.registry.rules import StreamCredentials
 from gwanje.registry.schemas import (
     Annex1Read,
     Annex1RowRead,
@@ -80,7 +83,97 @@ camera_read = CameraRead.from_camera
 def _snapshot(camera: Camera) -> dict[str, Any]:
     data = {name: getattr(camera, name) for name in AUDITED_FIELDS}
     data["secondary_purposes"] = camera.secondary_purpose_list
+    # Whether credentials are stored, never what they are (the audit chain is read by auditors).
+    data["stream_credentials"] = "set" if camera.stream_credentials else None
     return data
+
+
+# ---- stream credentials: sealed apart from the address, opened only by the video service -----------
+
+
+class CredentialsUnreadable(Conflict):
+    """Stored credentials that no longer open: the key changed; they must be entered again."""
+
+    code = "stream_credentials_unreadable"
+
+
+def _credentials_aad(management_number: str) -> bytes:
+    return b"gwanje camera stream credentials:" + management_number.encode("utf-8")
+
+
+def seal_stream_credentials(box: SecretBox, management_number: str, credentials: StreamCredentials) -> str:
+    """The stored form of a camera's credentials: AES-GCM, bound to the camera's management number."""
+    payload = json.dumps({"u": credentials.username, "p": credentials.password}, ensure_ascii=False)
+    return box.seal(payload.encode("utf-8"), _credentials_aad(management_number))
+
+
+def open_stream_credentials(box: SecretBox | None, camera: Camera) -> StreamCredentials | None:
+    """The camera's credentials in clear, for the video service when it opens the stream; else None."""
+    if camera.stream_credentials is None:
+        return None
+    if box is None:
+        raise RuntimeError("camera credentials are stored but no credentials key was wired")
+    try:
+        data = json.loads(box.open(camera.stream_credentials, _credentials_aad(camera.management_number)))
+    except (SealError, ValueError):
+        raise CredentialsUnreadable(
+            "카메라 접속 정보를 풀 수 없습니다 (GWANJE_CREDENTIALS_KEY 또는 비밀키가 바뀌었으면 다시 입력하세요)",
+            "the camera's stream credentials cannot be decrypted (if GWANJE_CREDENTIALS_KEY or the secret key "
+            "changed, enter them again)",
+            field="stream_credentials",
+        ) from None
+    return StreamCredentials(data["u"], data.get("p"))
+
+
+def stream_address(box: SecretBox | None, camera: Camera) -> str | None:
+    """The address to open, credentials put back in: for the video service and nothing else."""
+    if not camera.stream_url:
+        return None
+    return rules.join_stream_url(camera.stream_url, open_stream_credentials(box, camera))
+
+
+_KEEP = object()  # an update that leaves the stored credentials as they are
+_CLEAR = object()
+
+
+def _given_credentials(username: str | None, password: Any) -> StreamCredentials | None:
+    if password is not None and username is None:
+        raise ValidationFailed(
+            "비밀번호에는 사용자 이름이 필요합니다",
+            "a stream password needs a stream user name",
+            field="stream_username",
+        )
+    if username is None:
+        return None
+    return StreamCredentials(username, password.get_secret_value() if password is not None else None)
+
+
+def _split_address(url: str | None, separate: StreamCredentials | None) -> tuple[str | None, StreamCredentials | None]:
+    if url is None:
+        return None, None
+    bare, embedded = rules.split_stream_url(url)
+    if embedded is not None and separate is not None:
+        raise ValidationFailed(
+            "접속 정보를 주소와 별도 항목에 함께 줄 수 없습니다",
+            "give the stream credentials either in stream_url or as stream_username/stream_password, not both",
+            field="stream_url",
+        )
+    return bare, embedded
+
+
+def _no_credentials_without_address(address: str | None, credentials: object) -> None:
+    if isinstance(credentials, StreamCredentials) and not address:
+        raise ValidationFailed(
+            "영상 주소 없이 접속 정보를 저장할 수 없습니다",
+            "stream credentials need a stream address",
+            field="stream_url",
+        )
+
+
+def _box(box: SecretBox | None) -> SecretBox:
+    if box is None:
+        raise RuntimeError("camera credentials given but no credentials key was wired")
+    return box
 
 
 def _validate_purposes(policy: Policy, department: str | None, primary: str | None, secondary: list[str]) -> None:
@@ -144,9 +237,22 @@ def _validate_group(policy: Policy, department: str | None, primary: str, group:
         )
 
 
-def create_camera(uow: UnitOfWork, actor: Actor, policy: Policy, data: CameraCreate, scope: Scope = Scope()) -> Camera:
+def create_camera(
+    uow: UnitOfWork,
+    actor: Actor,
+    policy: Policy,
+    data: CameraCreate,
+    scope: Scope = Scope(),
+    *,
+    credentials: SecretBox | None = None,
+) -> Camera:
+    """Register a camera; user name and password in its stream address are sealed apart (``credentials``)."""
     session = uow.session
     scope.check(data.department)
+    separate = _given_credentials(data.stream_username, data.stream_password)
+    address, embedded = _split_address(data.stream_url, separate)
+    stream_credentials = embedded or separate
+    _no_credentials_without_address(address, stream_credentials)
     _validate_department(policy, data.department)
     _validate_purposes(policy, data.department, data.primary_purpose, data.secondary_purposes)
     _validate_group(policy, data.department, data.primary_purpose, data.camera_group)
@@ -185,7 +291,12 @@ def create_camera(uow: UnitOfWork, actor: Actor, policy: Policy, data: CameraCre
         retention_days=decisions.retention_days(policy, data.retention_days),
         installed_month=data.installed_month,
         status=data.status.value,
-        stream_url=data.stream_url,
+        stream_url=address,
+        stream_credentials=(
+            seal_stream_credentials(_box(credentials), data.management_number, stream_credentials)
+            if stream_credentials
+            else None
+        ),
         created_at=now,
         updated_at=now,
     )
@@ -244,14 +355,23 @@ def read_camera(session: Session, camera_id: int) -> CameraRead:
 
 
 def update_camera(
-    uow: UnitOfWork, actor: Actor, policy: Policy, camera_id: int, data: CameraUpdate, scope: Scope = Scope()
+    uow: UnitOfWork,
+    actor: Actor,
+    policy: Policy,
+    camera_id: int,
+    data: CameraUpdate,
+    scope: Scope = Scope(),
+    *,
+    credentials: SecretBox | None = None,
 ) -> Camera:
+    """Change a camera; new credentials (in the address or apart) are sealed, never stored in clear."""
     session = uow.session
     camera = get_camera(session, camera_id)
     scope.check(camera.department)
     if camera.status == "retired":
         raise Conflict("철거된 카메라는 수정할 수 없습니다", "a retired camera cannot be changed", field="status")
     changes = data.model_dump(exclude_unset=True)
+    address, new_credentials = _stream_changes(camera, changes)
     for key in ("primary_purpose", "storage_mode", "status"):
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key}은(는) 비울 수 없습니다", f"{key} cannot be empty", field=key)
@@ -274,6 +394,13 @@ def update_camera(
         raise ValidationFailed("위치는 비울 수 없습니다", "position cannot be empty", field="latitude")
     _validate_position(lat, lon)
     before = _snapshot(camera)
+    camera.stream_url = address
+    if new_credentials is _CLEAR:
+        camera.stream_credentials = None
+    elif isinstance(new_credentials, StreamCredentials):
+        camera.stream_credentials = seal_stream_credentials(
+            _box(credentials), camera.management_number, new_credentials
+        )
     for key, value in changes.items():
         if key == "secondary_purposes":
             camera.secondary_purposes = rules.join_purposes(secondary)
@@ -285,6 +412,10 @@ def update_camera(
             setattr(camera, key, value)
     after = _snapshot(camera)
     diff_before = {k: v for k, v in before.items() if after[k] != v}
+    if isinstance(new_credentials, StreamCredentials):
+        # New credentials are a change even when the old ones were set too (and may have been the same).
+        diff_before["stream_credentials"] = before["stream_credentials"]
+        after["stream_credentials"] = "replaced" if before["stream_credentials"] else "set"
     if not diff_before:
         return camera
     camera.updated_at = utcnow()
@@ -304,6 +435,28 @@ def update_camera(
     uow.record(CameraUpdated(camera.id, camera.management_number, tuple(diff_before)))
     uow.commit()
     return camera
+
+
+def _stream_changes(camera: Camera, changes: dict[str, Any]) -> tuple[str | None, object]:
+    """Take the stream fields out of an update: the new address and what becomes of the credentials."""
+    has_address = "stream_url" in changes
+    username_given = "stream_username" in changes
+    separate = _given_credentials(changes.pop("stream_username", None), changes.pop("stream_password", None))
+    url = changes.pop("stream_url", None)
+    credentials: object = _KEEP
+    address = camera.stream_url
+    if has_address:
+        address, embedded = _split_address(url, separate)
+        if address is None:
+            credentials = _CLEAR
+        elif embedded is not None:
+            credentials = embedded
+    if separate is not None:
+        credentials = separate
+    elif username_given and credentials is _KEEP:
+        credentials = _CLEAR  # "stream_username": null
+    _no_credentials_without_address(address, credentials)
+    return address, credentials
 
 
 def retire_camera(uow: UnitOfWork, actor: Actor, camera_id: int, reason: str, scope: Scope = Scope()) -> Camera:

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from gwanje.http.deps import DB, PolicyDep
+from gwanje.registry.deps import CredentialsBox
 from gwanje.video import service
 from gwanje.video.choices import ClipKind
 from gwanje.video.deps import (
@@ -54,18 +55,20 @@ class _ClosingStream(StreamingResponse):
 
 
 @router.get("/cameras/{camera_id}/live.mjpeg", response_class=StreamingResponse)
-async def live_mjpeg(_: Viewer, grant: LiveAccess, hub: Hub, db: DB, policy: PolicyDep) -> StreamingResponse:
+async def live_mjpeg(
+    _: Viewer, grant: LiveAccess, hub: Hub, db: DB, policy: PolicyDep, box: CredentialsBox
+) -> StreamingResponse:
     """Live view as ``multipart/x-mixed-replace`` JPEGs (plays in an ``<img>``); one transcoder per camera."""
-    parts = await service.open_live(hub, db, policy, grant)
+    parts = await service.open_live(hub, db, policy, grant, box)
     return _ClosingStream(
         parts, media_type=service.MJPEG_MEDIA_TYPE, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
 
 
 @router.get("/cameras/{camera_id}/snapshot.jpg", response_class=Response)
-async def snapshot(_: Viewer, grant: SnapshotAccess, hub: Hub, db: DB) -> Response:
+async def snapshot(_: Viewer, grant: SnapshotAccess, hub: Hub, db: DB, box: CredentialsBox) -> Response:
     """One JPEG: the newest live frame if the camera is being watched, else a fresh grab."""
-    jpeg = await service.snapshot(hub, db, grant)
+    jpeg = await service.snapshot(hub, db, grant, box)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 

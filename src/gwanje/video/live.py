@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from gwanje.video import ffmpeg_bin, input_args
-from gwanje.video.onvif import redact
+from gwanje.video.onvif import redact, scrub
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ class LiveHub:
                     "live transcoder for camera %s ended (rc %s): %s",
                     ch.camera_id,
                     proc.returncode,
-                    tail[-300:].decode(errors="replace").strip(),
+                    scrub(tail[-300:].decode(errors="replace").strip()),
                 )
             finally:
                 await _terminate(proc)
@@ -322,7 +322,7 @@ async def grab_frame(url: str, *, timeout_s: float = 20.0) -> bytes:
     frames = JpegSplitter().feed(out)
     if proc.returncode != 0 or not frames:
         raise SourceUnavailable(
-            f"snapshot failed for {redact(url)}: {err[-300:].decode(errors='replace').strip() or 'no frame'}"
+            f"snapshot failed for {redact(url)}: {scrub(err[-300:].decode(errors='replace').strip()) or 'no frame'}"
         )
     return frames[0]
 

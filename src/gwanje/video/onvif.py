@@ -14,6 +14,7 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -186,9 +187,17 @@ def resolve_stream_url(stream_url: str) -> str:
 
 
 def redact(url: str) -> str:
-    """An address fit for logs and error messages: no password."""
+    """An address fit for logs and error messages: no user name, no password."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
     netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, f"{parts.username}:***@{netloc}", parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, f"***@{netloc}", parts.path, parts.query, parts.fragment))
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@]+@")
+
+
+def scrub(text: str) -> str:
+    """Text fit for logs and error messages (ffmpeg's own, which repeat the address): no credentials."""
+    return _USERINFO.sub(r"\1***@", text)

@@ -24,21 +24,24 @@ import logging
 import signal
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select
 
 from gwanje.core.clock import utcnow
+from gwanje.core.crypto import SecretBox
 from gwanje.core.db import Database
+from gwanje.core.errors import DomainError
 from gwanje.core.files import file_sha256
 from gwanje.policy.model import Policy
+from gwanje.registry import service as registry
 from gwanje.registry.choices import CameraStatus
 from gwanje.registry.models import Camera
 from gwanje.video import ffmpeg_bin, input_args, probe, video_codec_of
 from gwanje.video.models import RecordingSegment, RecordingSetting
-from gwanje.video.onvif import redact, resolve_stream_url
+from gwanje.video.onvif import redact, resolve_stream_url, scrub
 from gwanje.video.retention import run_retention
 
 log = logging.getLogger(__name__)
@@ -189,15 +192,17 @@ def adopt_orphans(db: Database, var_dir: Path, camera_id: int) -> int:
 @dataclass(frozen=True)
 class RecordTarget:
     camera_id: int
-    stream_url: str
+    stream_url: str = field(repr=False)  # with the camera's credentials: never logged
     segment_seconds: int
 
 
-def enabled_targets(db: Database) -> list[RecordTarget]:
+def enabled_targets(db: Database, credentials: SecretBox | None = None) -> list[RecordTarget]:
+    """The cameras to record, each with the address to open (its sealed credentials opened)."""
+    targets = []
     with db.reading() as session:
         rows = session.execute(
-            select(RecordingSetting.camera_id, Camera.stream_url, RecordingSetting.segment_seconds)
-            .join(Camera, Camera.id == RecordingSetting.camera_id)
+            select(Camera, RecordingSetting.segment_seconds)
+            .join(RecordingSetting, Camera.id == RecordingSetting.camera_id)
             .where(
                 RecordingSetting.enabled.is_(True),
                 Camera.status != CameraStatus.retired.code,
@@ -205,7 +210,14 @@ def enabled_targets(db: Database) -> list[RecordTarget]:
             )
             .order_by(RecordingSetting.camera_id)
         ).all()
-    return [RecordTarget(cid, url, seconds) for cid, url, seconds in rows]
+        for camera, seconds in rows:
+            try:
+                url = registry.stream_address(credentials, camera)
+            except (DomainError, RuntimeError) as exc:  # its credentials do not open: the others still record
+                log.error("recorder: camera %s not recorded: %s", camera.id, exc)
+                continue
+            targets.append(RecordTarget(camera.id, url, seconds))
+    return targets
 
 
 class CameraRecorder:
@@ -232,8 +244,8 @@ class CameraRecorder:
             try:
                 await self._run_once(folder)
             except (OSError, RuntimeError) as exc:  # cannot start ffmpeg, ONVIF refused, …
-                self.last_error = str(exc)
-                log.error("recorder for camera %s: %s", self.target.camera_id, exc)
+                self.last_error = scrub(str(exc))
+                log.error("recorder for camera %s: %s", self.target.camera_id, self.last_error)
             if time.monotonic() - started >= HEALTHY_AFTER_S:
                 backoff = BACKOFF_START_S
             log.info("recorder for camera %s restarts in %.0f s", self.target.camera_id, backoff)
@@ -286,7 +298,7 @@ class CameraRecorder:
             tail = await stderr_task
             self.process = None
             if proc.returncode not in (0, 255, -15):
-                self.last_error = tail[-300:].decode(errors="replace").strip()
+                self.last_error = scrub(tail[-300:].decode(errors="replace").strip())
                 log.warning(
                     "recorder for camera %s: ffmpeg exited %s: %s",
                     self.target.camera_id,
@@ -335,14 +347,15 @@ async def _stop_process(proc: asyncio.subprocess.Process, grace_s: float = 5.0) 
 class Recorder:
     """All recording cameras: starts, stops and restarts their :class:`CameraRecorder` to match the DB."""
 
-    def __init__(self, db: Database, var_dir: Path, *, poll_s: float = 30.0):
+    def __init__(self, db: Database, var_dir: Path, *, poll_s: float = 30.0, credentials: SecretBox | None = None):
         self.db = db
         self.var_dir = Path(var_dir)
         self.poll_s = poll_s
+        self.credentials = credentials
         self.cameras: dict[int, tuple[CameraRecorder, asyncio.Task]] = {}
 
     async def sync(self) -> None:
-        targets = {t.camera_id: t for t in await asyncio.to_thread(enabled_targets, self.db)}
+        targets = {t.camera_id: t for t in await asyncio.to_thread(enabled_targets, self.db, self.credentials)}
         for camera_id, (rec, task) in list(self.cameras.items()):
             if targets.get(camera_id) != rec.target:
                 await self._cancel(camera_id)
@@ -374,13 +387,19 @@ class Recorder:
 
 
 async def record_forever(
-    db: Database, policy: Policy, var_dir: Path, *, poll_s: float = 30.0, retention_every_s: float = 3600.0
+    db: Database,
+    policy: Policy,
+    var_dir: Path,
+    *,
+    poll_s: float = 30.0,
+    retention_every_s: float = 3600.0,
+    credentials: SecretBox | None = None,
 ) -> None:
     """The ``gwanje record`` loop: the recorder, plus a retention pass every ``retention_every_s``.
 
     Wired by ``gwanje record`` (``gwanje.cli.video``), which builds the database and policy.
     """
-    recorder = Recorder(db, var_dir, poll_s=poll_s)
+    recorder = Recorder(db, var_dir, poll_s=poll_s, credentials=credentials)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

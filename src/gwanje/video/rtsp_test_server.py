@@ -7,6 +7,7 @@ this file imports nothing from gwanje and is started as a subprocess::
     /usr/bin/python3 rtsp_test_server.py --port 0 cam1=/path/a.mp4 cam2=/path/b.mp4
 
 It prints ``READY <port>`` once it listens, then serves ``rtsp://127.0.0.1:<port>/cam1`` etc.
+With ``--auth user:password`` every path asks for those credentials (RTSP Basic), like a real camera.
 
 Each file is played by one "camera" pipeline in real time and looped for ever; every RTSP client of
 that path gets the same H.264 access units, stream-copied (no re-encode), starting at the next
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8554, help="0 picks a free port (printed on READY)")
+    parser.add_argument("--auth", default=None, metavar="user:password", help="require these credentials")
     parser.add_argument("streams", nargs="+", type=parse_mapping, metavar="name=file.mp4")
     args = parser.parse_args(argv)
 
@@ -131,12 +133,25 @@ def main(argv: list[str] | None = None) -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "camera-user")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        server.set_auth(auth)
     mounts = server.get_mount_points()
     cameras = []
     for name, path in args.streams:
         camera = Camera(name, path)
         cameras.append(camera)
-        mounts.add_factory(f"/{name}", Factory(camera))
+        factory = Factory(camera)
+        if args.auth:
+            role = Gst.Structure.from_string(
+                "camera-user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+            )[0]
+            factory.add_role_from_structure(role)
+        mounts.add_factory(f"/{name}", factory)
     for camera in cameras:
         camera.start()
     if server.attach(None) == 0:

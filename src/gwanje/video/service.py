@@ -31,11 +31,13 @@ from gwanje.accounts.models import User
 from gwanje.accounts.service import actor_of
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
+from gwanje.core.crypto import SecretBox
 from gwanje.core.db import Database
 from gwanje.core.errors import Conflict, DomainError, NotFound, not_found
 from gwanje.core.files import file_sha256
 from gwanje.policy.model import Policy
 from gwanje.registry.choices import CameraStatus
+from gwanje.registry import service as registry
 from gwanje.registry.models import Camera
 from gwanje.video import clips, live
 from gwanje.video.choices import ClipKind
@@ -102,8 +104,11 @@ def grant_still_valid(db: Database, policy: Policy, grant: AccessGrant) -> bool:
     return access.grant_still_valid(db, policy, grant)
 
 
-def stream_source(db: Database, camera_id: int) -> str:
-    """The camera's registered address (RTSP, or an ONVIF device service resolved later)."""
+def stream_source(db: Database, camera_id: int, credentials: SecretBox | None = None) -> str:
+    """The address to open: the registered one (RTSP, or an ONVIF device service resolved later) with
+    the camera's sealed credentials opened and put back in. Only the video service calls this, and what
+    it returns goes to ffmpeg or the ONVIF client, never into a response, a log or the audit chain.
+    """
     with db.reading() as session:
         camera = session.get(Camera, camera_id)
         if camera is None:
@@ -114,12 +119,12 @@ def stream_source(db: Database, camera_id: int) -> str:
             raise Conflict(
                 "영상 주소가 등록되지 않은 카메라입니다", "the camera has no stream address", field="stream_url"
             )
-        return camera.stream_url
+        return registry.stream_address(credentials, camera)
 
 
-async def camera_source(db: Database, camera_id: int) -> str:
+async def camera_source(db: Database, camera_id: int, credentials: SecretBox | None = None) -> str:
     """The address ffmpeg reads: the registered one, an ONVIF device asked for its RTSP address."""
-    url = await to_thread.run_sync(stream_source, db, camera_id)
+    url = await to_thread.run_sync(stream_source, db, camera_id, credentials)
     try:
         return await to_thread.run_sync(resolve_stream_url, url)
     except (OnvifError, ValueError) as exc:
@@ -131,14 +136,16 @@ async def camera_source(db: Database, camera_id: int) -> str:
 # ---- live view and snapshots -------------------------------------------------------------------
 
 
-async def open_live(hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant) -> AsyncIterator[bytes]:
+async def open_live(
+    hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant, credentials: SecretBox | None = None
+) -> AsyncIterator[bytes]:
     """The granted camera's live view as ``multipart/x-mixed-replace`` parts (:data:`MJPEG_MEDIA_TYPE`).
 
     The source is resolved now, so that an unreachable camera is an error before the stream starts;
     the stream then asks again every :data:`GRANT_RECHECK_SECONDS` and ends when the grant no longer
     holds (incident closed, camera detached, account locked …).
     """
-    url = await camera_source(db, grant.camera_id)
+    url = await camera_source(db, grant.camera_id, credentials)
     return _live_parts(hub, db, policy, grant, url)
 
 
@@ -161,9 +168,9 @@ async def _live_parts(hub: LiveHub, db: Database, policy: Policy, grant: AccessG
         await frames.aclose()
 
 
-async def snapshot(hub: LiveHub, db: Database, grant: AccessGrant) -> bytes:
+async def snapshot(hub: LiveHub, db: Database, grant: AccessGrant, credentials: SecretBox | None = None) -> bytes:
     """One JPEG of the granted camera: the newest live frame if it is being watched, else a fresh grab."""
-    url = await camera_source(db, grant.camera_id)
+    url = await camera_source(db, grant.camera_id, credentials)
     try:
         return await hub.snapshot(grant.camera_id, url)
     except live.SourceUnavailable as exc:

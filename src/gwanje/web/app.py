@@ -27,6 +27,7 @@ from gwanje.audit import views as audit_views
 from gwanje.bootstrap import configure_audit, load_configured_policy, make_bus
 from gwanje.core.audit import record_policy_in_force
 from gwanje.core.bus import LocalBus
+from gwanje.core.crypto import SecretBox
 from gwanje.core.db import Database
 from gwanje.core.migrate import upgrade
 from gwanje.core.settings import Settings, get_settings
@@ -89,7 +90,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         if migrate:
-            upgrade(db.engine)
+            upgrade(db.engine, credentials_key=settings.resolved_credentials_key())
         _record_policy(db, policy)
         await app.state.bus.start()
         jobs.warm_up_in_background()
@@ -114,6 +115,7 @@ def create_app(
     app.state.db = db
     app.state.policy = policy
     app.state.secret_key = settings.resolved_secret_key()
+    app.state.credentials = SecretBox(settings.resolved_credentials_key())
     app.state.bus = bus or make_bus(settings)
     app.state.identity = accounts
     # Every committed unit of work publishes its recorded events on this app's bus.
