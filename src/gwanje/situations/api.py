@@ -25,6 +25,7 @@ from gwanje.situations.schemas import (
     IncidentCreate,
     IncidentDetailRead,
     IncidentRead,
+    IngestHealthRead,
     IngestResultRead,
     NearbyCameraRead,
     RejectedMessageRead,
@@ -107,6 +108,12 @@ def report_incident(body: IncidentCreate, db: DB, policy: PolicyDep, principal: 
 @router.get("/inbox/rejected")
 def rejected(_: Reader, db: DB) -> list[RejectedMessageRead]:
     return [RejectedMessageRead.from_message(m) for m in service.rejected_messages(db)]
+
+
+@router.get("/ingest/health")
+def ingest_health(_: Reader, db: DB) -> IngestHealthRead:
+    """Per device: messages its sequence numbers show never arrived (docs/events.md)."""
+    return IngestHealthRead.from_health(service.ingest_health(db))
 
 
 # ---- cameras near an incident or a point ----------------------------------------------------------

@@ -34,7 +34,7 @@ from gwanje.policy.model import Policy, UnknownCode
 from gwanje.registry.models import Camera
 from gwanje.registry.rules import bearing_deg, compass_ko_en
 from gwanje.registry.service import CameraIndex
-from gwanje.situations import events, inbox, rules
+from gwanje.situations import events, inbox, rules, sequences
 from gwanje.situations.inbox import RawMessage
 from gwanje.situations.messages import DeviceMessage, MessageError, parse_message
 from gwanje.situations.models import Dispatch, InboxMessage, Incident, IncidentEvent
@@ -180,6 +180,7 @@ def _ingest(
         work.results.append(result)
         _apply(policy, p, inbox_id, now, work, result)
     _apply_camera_reports(uow, policy, now, work.camera_reports)
+    loss_incidents = _track_sequences(session, policy, planned, stored, now, work)
     if work.new_incidents:
         rows = [row for _, row in work.new_incidents]
         for row, new_id in zip(rows, inbox.allocate_ids(session, Incident, len(rows))):
@@ -205,6 +206,8 @@ def _ingest(
                 for row in rows
             ],
         )
+        for seq_row, row in loss_incidents:
+            seq_row.incident_id = row["id"]
         for result, row in work.new_incidents:
             result.incident_id = row["id"]
             uow.record(
@@ -212,6 +215,101 @@ def _ingest(
             )
     session.flush()
     return work.results
+
+
+def _track_sequences(
+    session: Session,
+    policy: Policy,
+    planned: list[inbox.Planned],
+    stored: dict[tuple[str, str], int],
+    now: datetime,
+    work: _Batch,
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Advance every device's sequence by its new messages; a gap is raised as the policy's
+    ``message_loss`` situation, or added to the device's loss incident while that is still open."""
+    sequenced, seen = [], set()
+    for p in planned:
+        key = (p.raw.source, p.message_id)
+        if p.parsed is None or p.parsed.seq is None or key not in stored or key in seen:
+            continue
+        seen.add(key)
+        device = p.parsed.device_id or p.raw.device_id or "-"
+        sequenced.append((p.raw.source, device, p.parsed.seq, p.parsed.seq_reset))
+    losses = sequences.track(session, sequenced, now)
+    if not losses:
+        return []
+    for loss in losses:
+        log.warning(
+            "%d message(s) of %s/%s never arrived (sequence gaps %s)",
+            loss.missing,
+            loss.row.source,
+            loss.row.device_id,
+            loss.gaps,
+        )
+    situation = policy.situation_for_system("message_loss")
+    if situation is None:
+        return []  # counted and on the health page; this policy raises no incident for it
+    open_ids = {loss.row.incident_id for loss in losses if loss.row.incident_id is not None}
+    still_open = set()
+    if open_ids:
+        still_open = set(
+            session.scalars(
+                select(Incident.id).where(Incident.id.in_(open_ids), Incident.status.not_in(rules.FINISHED))
+            )
+        )
+    raised = []
+    timeline = []
+    for loss in losses:
+        row = loss.row
+        facts = {
+            "system": "message_loss",
+            "source": row.source,
+            "device_id": row.device_id,
+            "missing": loss.missing,
+            "missing_total": row.missing,
+            "gaps": [list(g) for g in loss.gaps],
+            "last_seq": row.last_seq,
+        }
+        if row.incident_id in still_open:
+            timeline.append(
+                {
+                    "incident_id": row.incident_id,
+                    "at": now,
+                    "actor_id": None,
+                    "actor_name": "system:sequence",
+                    "role": None,
+                    "action": "messages_lost",
+                    "from_status": None,
+                    "to_status": None,
+                    "note": f"{loss.missing}건 유실 / {loss.missing} more message(s) lost",
+                    "data": _json(facts),
+                }
+            )
+            continue
+        incident = {
+            "type": situation.type,
+            "status": "new",
+            "title": f"메시지 유실 {row.source}/{row.device_id} ({loss.missing}건)",
+            "source": row.source,
+            "device_id": row.device_id,
+            "camera_id": None,
+            "latitude": None,
+            "longitude": None,
+            "escalation_level": 0,
+            "sop_done": ",",
+            "sop_skipped": ",",
+            "details": _json(facts),
+            "occurred_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "inbox_id": None,
+            **_route(policy, situation.type, now, now),
+        }
+        work.new_incidents.append((IngestResult("stored", f"message_loss:{row.source}/{row.device_id}"), incident))
+        raised.append((row, incident))
+    if timeline:
+        session.execute(insert(IncidentEvent), timeline)
+    return raised
 
 
 def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[str, Any]:
@@ -675,6 +773,20 @@ def rejected_messages(db: Database, limit: int = 100) -> list[InboxMessage]:
                 .limit(limit)
             )
         )
+
+
+@dataclass
+class IngestHealth:
+    """What the devices' sequence numbers say: totals, and the devices that lost messages."""
+
+    totals: dict[str, int]
+    devices: list[Any]
+
+
+def ingest_health(db: Database, limit: int = 200) -> IngestHealth:
+    with db.reading() as session:
+        totals, lossy = sequences.device_counts(session, limit)
+        return IngestHealth(totals, lossy)
 
 
 # ---- cameras near an incident or a point -----------------------------------------------------
