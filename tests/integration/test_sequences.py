@@ -53,7 +53,8 @@ def test_a_gap_is_counted_raised_to_the_it_role_and_shown_on_the_health_page(har
         incident = s.get(Incident, row.incident_id)
         assert incident.type == "message_loss" and incident.status == "new" and incident.inbox_id is None
         assert incident.assigned_role == "district_it_officer"
-        assert json.loads(incident.details)["gaps"] == [[4, 6]]
+        assert incident.source == "mqtt:lpr" and incident.device_id == CAMERA
+        assert json.loads(incident.details)["devices"] == {CAMERA: {"missing": 3, "gaps": [[4, 6]]}}
 
     # A second gap while the incident is open goes on its timeline; no second incident.
     third = _ingest(harness, [_read(10, 10), _read(5, 5)], T0 + timedelta(seconds=9))
@@ -94,6 +95,10 @@ def test_devices_are_counted_apart_and_over_http(harness):
     seed_seongdong(harness.db, harness.policy)
     _ingest(harness, [_read(1, 1, "A"), _read(2, 1, "B"), _read(3, 5, "A"), _read(4, 2, "B")])
     assert (_row(harness, "A").missing, _row(harness, "B").missing) == (3, 0)
+    # a second device of the same system losing messages joins the system's open incident
+    _ingest(harness, [_read(5, 4, "B")], T0 + timedelta(seconds=1))
+    assert _row(harness, "B").missing == 1
+    assert _row(harness, "B").incident_id == _row(harness, "A").incident_id is not None
     device = harness.token("device")
     for n, seq in ((1, 1), (2, 4)):
         body = {"message_id": f"h-{n}", "type": "camera_recovery", "seq": seq, "payload": {"camera": CAMERA}}

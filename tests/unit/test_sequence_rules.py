@@ -10,9 +10,10 @@ T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 SOON = T0 + timedelta(seconds=5)
 
 
-def test_the_first_number_of_a_device_is_its_baseline():
-    step = sequence_step(None, None, 0, 42, False, T0)
-    assert (step.last_seq, step.missing, step.filled, step.restarted) == (42, 0, 0, False)
+def test_a_device_counts_from_one():
+    assert sequence_step(None, None, 0, 1, False, T0).missing == 0
+    step = sequence_step(None, None, 0, 42, False, T0)  # first heard at 42: 1-41 never arrived
+    assert (step.last_seq, step.missing, step.gap, step.restarted) == (42, 41, (1, 41), False)
 
 
 def test_the_next_number_is_in_order():

@@ -169,14 +169,15 @@ def sequence_step(
 ) -> SeqStep:
     """The rule, for a message not seen before (replays are recognised by the inbox first).
 
-    * first number from a device: its baseline, nothing before it is judged;
+    * first number from a device: a device counts from 1, so ``seq - 1`` numbers are missing (a
+      device first seen mid-count — messages lost before it was ever heard — is not silent either);
     * ``seq_reset`` (or a lower number after :data:`SEQ_RESTART_AFTER` of silence): the device
       restarted at 1, so ``seq - 1`` numbers of the new count are missing;
     * ``last + 1``: in order; more: the numbers between are missing;
     * lower than or equal to the last (not a restart): late — it fills one missing number, if any.
     """
     if last_seq is None:
-        return SeqStep(seq)
+        return SeqStep(seq, seq - 1, 0, False, (1, seq - 1) if seq > 1 else None)
     if reset or (seq < last_seq and last_seen_at is not None and at - last_seen_at > SEQ_RESTART_AFTER):
         return SeqStep(seq, seq - 1, 0, True, (1, seq - 1) if seq > 1 else None)
     if seq > last_seq:

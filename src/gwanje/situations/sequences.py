@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from gwanje.situations import rules
 from gwanje.situations.models import DeviceSequence
 
-MAX_GAPS_KEPT = 20  # gap ranges named per loss report; the count is always whole
+MAX_GAPS_KEPT = 20  # gap ranges named per device and loss report; the count is always whole
+MAX_DEVICES_NAMED = 200  # devices named in one loss report (all are on the health page)
 
 
 @dataclass

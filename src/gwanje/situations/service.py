@@ -225,8 +225,8 @@ def _track_sequences(
     now: datetime,
     work: _Batch,
 ) -> list[tuple[Any, dict[str, Any]]]:
-    """Advance every device's sequence by its new messages; a gap is raised as the policy's
-    ``message_loss`` situation, or added to the device's loss incident while that is still open."""
+    """Advance every device's sequence by its new messages; gaps are raised as the policy's
+    ``message_loss`` situation, one per sending system, or added to its timeline while it is open."""
     sequenced, seen = [], set()
     for p in planned:
         key = (p.raw.source, p.message_id)
@@ -249,31 +249,36 @@ def _track_sequences(
     situation = policy.situation_for_system("message_loss")
     if situation is None:
         return []  # counted and on the health page; this policy raises no incident for it
-    open_ids = {loss.row.incident_id for loss in losses if loss.row.incident_id is not None}
-    still_open = set()
-    if open_ids:
-        still_open = set(
-            session.scalars(
-                select(Incident.id).where(Incident.id.in_(open_ids), Incident.status.not_in(rules.FINISHED))
-            )
-        )
-    raised = []
-    timeline = []
+    by_source: dict[str, list[sequences.Loss]] = {}
     for loss in losses:
-        row = loss.row
+        by_source.setdefault(loss.row.source, []).append(loss)
+    raised: list[tuple[Any, dict[str, Any]]] = []
+    timeline = []
+    for source, found in sorted(by_source.items()):
+        # One open incident per sending system: a broker that drops, drops for many devices at once.
+        open_id = session.scalar(
+            select(Incident.id)
+            .where(Incident.type == situation.type, Incident.source == source, Incident.status.not_in(rules.FINISHED))
+            .order_by(Incident.id.desc())
+            .limit(1)
+        )
+        missing = sum(loss.missing for loss in found)
         facts = {
             "system": "message_loss",
-            "source": row.source,
-            "device_id": row.device_id,
-            "missing": loss.missing,
-            "missing_total": row.missing,
-            "gaps": [list(g) for g in loss.gaps],
-            "last_seq": row.last_seq,
+            "source": source,
+            "missing": missing,
+            "devices": {
+                loss.row.device_id: {"missing": loss.missing, "gaps": [list(g) for g in loss.gaps]}
+                for loss in found[: sequences.MAX_DEVICES_NAMED]
+            },
+            "device_count": len(found),
         }
-        if row.incident_id in still_open:
+        if open_id is not None:
+            for loss in found:
+                loss.row.incident_id = open_id
             timeline.append(
                 {
-                    "incident_id": row.incident_id,
+                    "incident_id": open_id,
                     "at": now,
                     "actor_id": None,
                     "actor_name": "system:sequence",
@@ -281,7 +286,8 @@ def _track_sequences(
                     "action": "messages_lost",
                     "from_status": None,
                     "to_status": None,
-                    "note": f"{loss.missing}건 유실 / {loss.missing} more message(s) lost",
+                    "note": f"장치 {len(found)}대 {missing}건 추가 유실 / "
+                    f"{missing} more lost from {len(found)} device(s)",
                     "data": _json(facts),
                 }
             )
@@ -289,9 +295,9 @@ def _track_sequences(
         incident = {
             "type": situation.type,
             "status": "new",
-            "title": f"메시지 유실 {row.source}/{row.device_id} ({loss.missing}건)",
-            "source": row.source,
-            "device_id": row.device_id,
+            "title": f"메시지 유실 {source}: 장치 {len(found)}대 {missing}건",
+            "source": source,
+            "device_id": found[0].row.device_id if len(found) == 1 else None,
             "camera_id": None,
             "latitude": None,
             "longitude": None,
@@ -305,8 +311,8 @@ def _track_sequences(
             "inbox_id": None,
             **_route(policy, situation.type, now, now),
         }
-        work.new_incidents.append((IngestResult("stored", f"message_loss:{row.source}/{row.device_id}"), incident))
-        raised.append((row, incident))
+        work.new_incidents.append((IngestResult("stored", f"message_loss:{source}"), incident))
+        raised.extend((loss.row, incident) for loss in found)
     if timeline:
         session.execute(insert(IncidentEvent), timeline)
     return raised

@@ -157,6 +157,10 @@ class EventMix:
         self.street = [c for c in self.cameras if c.purpose == "crime_prevention"] or self.cameras
         self.lpr = self.lpr or self.cameras
 
+    def last_seq(self) -> dict[tuple[str, str], int]:
+        """Each device's last sequence number so far, by (topic source, device id)."""
+        return dict(self._device_seq)
+
     def weights(self, at: datetime) -> dict[str, float]:
         weights = dict(DAY_WEIGHTS)
         hour = at.astimezone(KST).hour
