@@ -82,6 +82,7 @@ class _Batch:
     results: list[IngestResult] = field(default_factory=list)
     new_incidents: list[tuple[IngestResult, dict[str, Any]]] = field(default_factory=list)
     camera_reports: list[_CameraReport] = field(default_factory=list)
+    sequences: sequences.Tracked | None = None
 
 
 def ingest_batch(
@@ -206,13 +207,15 @@ def _ingest(
                 for row in rows
             ],
         )
-        for seq_row, row in loss_incidents:
-            seq_row.incident_id = row["id"]
+        for state, row in loss_incidents:
+            state.incident_id = row["id"]
         for result, row in work.new_incidents:
             result.incident_id = row["id"]
             uow.record(
                 events.IncidentRaised(incident_view(SimpleNamespace(**row, acknowledged_at=None, closed_at=None)))
             )
+    if work.sequences is not None:
+        sequences.save(session, work.sequences)
     session.flush()
     return work.results
 
@@ -235,7 +238,9 @@ def _track_sequences(
         seen.add(key)
         device = p.parsed.device_id or p.raw.device_id or "-"
         sequenced.append((p.raw.source, device, p.parsed.seq, p.parsed.seq_reset))
-    losses = sequences.track(session, sequenced, now)
+    tracked = sequences.track(session, sequenced, now)
+    work.sequences = tracked
+    losses = tracked.losses
     if not losses:
         return []
     for loss in losses:
