@@ -3,7 +3,7 @@
     .venv/bin/python bench/situations_ingest.py [--events 30000] [--latency-seconds 15] [--anchor-events 50000]
 
 Everything runs on this machine, each part in its own process, as in production: a private Mosquitto
-(``max_queued_messages 0``, see docs/mqtt.md), the consumer (``python -m gwanje consume``), the
+(the settings of docs/mqtt.md: ``max_queued_messages 0``, a byte cap), the consumer (``python -m gwanje consume``), the
 app (uvicorn, ``WS /api/live``) sharing the consumer's events over the machine's NATS
 (127.0.0.1:4222), and a fresh temporary PostgreSQL database seeded with the Seongdong registry
 (dropped afterwards). The events are the simulator's realistic mix (about a quarter raise incidents;
@@ -89,10 +89,9 @@ class Broker:
     def __init__(self, folder: Path):
         self.port = _free_port()
         conf = folder / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 0\nmax_inflight_messages 0\n"
-        )
+        from gwanje.situations.mqtt import private_broker_conf
+
+        conf.write_text(private_broker_conf(self.port))  # the settings of docs/mqtt.md
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait(lambda: _reachable("127.0.0.1", self.port), 10, "mosquitto")
 

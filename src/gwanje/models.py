@@ -4,7 +4,7 @@ from gwanje.accounts.models import ApiToken, LoginThrottle, User, WebSession  # 
 from gwanje.core.audit import AuditEntry  # noqa: F401
 from gwanje.core.db import Base  # noqa: F401
 from gwanje.registry.models import Camera, Department, Organisation, Site  # noqa: F401
-from gwanje.situations.models import Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent  # noqa: F401
+from gwanje.situations.models import DeviceSequence, Dispatch, HotListEntry, InboxMessage, Incident, IncidentEvent  # noqa: F401
 from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest, RetentionHold, SubjectRequest  # noqa: F401
 from gwanje.video.models import RecordingSegment, RecordingSetting, VideoClip  # noqa: F401
 from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage  # noqa: F401

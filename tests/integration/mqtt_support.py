@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from gwanje.situations.mqtt import private_broker_conf
 from tests.conftest import IN_CI
 
 SYSTEM_BROKER = ("127.0.0.1", 1883)
@@ -42,19 +43,14 @@ def free_port() -> int:
 
 
 class OwnBroker:
-    """A private Mosquitto with no per-client queue limit, so an offline session keeps everything."""
+    """A private Mosquitto with the settings of docs/mqtt.md (no per-client message cap, a byte cap),
+    so an offline session keeps everything."""
 
     def __init__(self, folder: Path, port: int | None = None):
         self.folder = folder
         self.port = port or free_port()
         self.conf = folder / "mosquitto.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            "max_queued_messages 0\n"
-            "max_inflight_messages 0\n"
-        )
+        self.conf.write_text(private_broker_conf(self.port))
         self.proc: subprocess.Popen | None = None
 
     @property

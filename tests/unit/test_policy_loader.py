@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gwanje.policy.model import DEVICE_MESSAGE_TYPES
 from gwanje.policy import (
     Annex1Row,
     PolicyError,
@@ -315,6 +316,7 @@ def test_duty_table_has_every_situation_type(policy):
         "wanted_vehicle",
         "camera_fault",
         "manual_report",
+        "message_loss",
     ]
 
 
@@ -892,6 +894,27 @@ def test_a_bad_raised_by_entry_is_refused(tmp_path, new, expected):
     text = mutate("raised_by: [{message: camera_fault}]", new)
     error = refused(tmp_path, text)
     assert error.line == line_of(text, new)
+    assert expected in str(error)
+
+
+def test_message_loss_is_raised_by_the_system_not_by_a_device_message(policy):
+    situation = policy.situation_for_system("message_loss")
+    assert situation is not None and situation.type == "message_loss"
+    assert situation.raised_by == ()
+    assert all(policy.situation_for_message(m) is not situation for m in DEVICE_MESSAGE_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        ("raised_by: [{system: disk_full}]", "unknown system trigger 'disk_full'"),
+        ("raised_by: [{system: message_loss, message: camera_fault}]", "unknown key 'message'"),
+        ("raised_by: [{system: message_loss}]", "system trigger message_loss raises both"),
+    ],
+)
+def test_a_bad_system_trigger_is_refused(tmp_path, new, expected):
+    text = mutate("raised_by: [{message: camera_fault}]", new)
+    error = refused(tmp_path, text)
     assert expected in str(error)
 
 

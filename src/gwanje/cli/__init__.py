@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from gwanje.cli import accounts, audit, evidence, registry, serve, situations, video
+from gwanje.cli import accounts, audit, doctor, evidence, registry, serve, situations, video
 from gwanje.cli.common import GwanjeGroup
 
 
@@ -37,6 +37,7 @@ COMMANDS = (
     audit.audit,
     situations.consume_command,
     situations.simulate_command,
+    doctor.doctor_command,
     video.record_command,
     video.retention_command,
     evidence.evidence_command,

@@ -22,6 +22,7 @@ from .model import (
     BOARD_KEYWORDS,
     DEVICE_MESSAGE_TYPES,
     STORAGE_MODES,
+    SYSTEM_TRIGGERS,
     AccessRules,
     Agreement,
     Annex1Row,
@@ -72,6 +73,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "role": ("역할", "role"),
     "storage_mode": ("저장방식", "storage mode"),
     "message": ("장치 메시지 유형", "device message type"),
+    "system": ("시스템 감지 항목", "system trigger"),
 }
 
 T = TypeVar("T")
@@ -168,6 +170,7 @@ class _Builder:
         self.known: dict[str, dict[str, object]] = {kind: {} for kind in _KINDS}
         self.known["storage_mode"] = {mode: mode for mode in STORAGE_MODES}
         self.known["message"] = {message: message for message in DEVICE_MESSAGE_TYPES}
+        self.known["system"] = {name: name for name in SYSTEM_TRIGGERS}
         self.role_orgs: dict[str, str] = {}
 
     # ---- primitives -------------------------------------------------------------------------
@@ -609,6 +612,12 @@ class _Builder:
             return ()
         result = []
         for i, item in enumerate(self.seq(node, what)):
+            if isinstance(item, MappingNode) and any(
+                isinstance(k, ScalarNode) and k.value == "system" for k, _ in item.value
+            ):
+                m = _Map(self, item, f"{what}[{i}]", ("system",))
+                result.append(Trigger("", (), self.ref(m["system"], f"{what}[{i}].system", "system")))
+                continue
             m = _Map(self, item, f"{what}[{i}]", ("message",), ("rule",))
             message = self.ref(m["message"], f"{what}[{i}].message", "message")
             rules: tuple[str, ...] = ()
@@ -626,6 +635,18 @@ class _Builder:
         claimed: dict[tuple[str, str | None], str] = {}
         for item, situation in zip(self.seq(node, "duty.situations"), situations):
             for trigger in situation.triggers:
+                if trigger.system is not None:
+                    key = (f"system:{trigger.system}", None)
+                    if key in claimed:
+                        self.fail(
+                            item,
+                            f"duty.situations: 시스템 감지 {trigger.system}이(가) '{claimed[key]}'와 "
+                            f"'{situation.type}'에 중복 지정되었습니다",
+                            f"duty.situations: system trigger {trigger.system} raises both '{claimed[key]}' and "
+                            f"'{situation.type}'",
+                        )
+                    claimed[key] = situation.type
+                    continue
                 for rule in trigger.rules or (None,):
                     key = (trigger.message, rule)
                     if key in claimed:

@@ -30,6 +30,10 @@ DEVICE_MESSAGE_TYPES: tuple[str, ...] = (
     "manual_report",
 )
 
+# What the system itself notices and a policy may route as a situation (``raised_by: [{system: …}]``):
+# ``message_loss``: a device's sequence numbers show messages that never arrived (docs/events.md).
+SYSTEM_TRIGGERS: tuple[str, ...] = ("message_loss",)
+
 # Where bare map file names (no folder) are looked up: the package's data folder.
 PACKAGE_DATA = "data"
 
@@ -220,10 +224,14 @@ class Escalation:
 
 @dataclass(frozen=True)
 class Trigger:
-    """A device message that raises a situation; ``rules`` narrows it to those analytics rules."""
+    """A device message that raises a situation; ``rules`` narrows it to those analytics rules.
+
+    ``system`` instead names something the system itself notices (:data:`SYSTEM_TRIGGERS`); then
+    ``message`` is empty."""
 
     message: str
     rules: tuple[str, ...] = ()
+    system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,7 @@ class Situation:
     @property
     def raised_by(self) -> tuple[str, ...]:
         """The device message types that raise this situation (in policy order, without repeats)."""
-        return tuple(dict.fromkeys(t.message for t in self.triggers))
+        return tuple(dict.fromkeys(t.message for t in self.triggers if t.system is None))
 
 
 @dataclass(frozen=True)
@@ -436,6 +444,7 @@ class Policy:
     demo_accounts: tuple[DemoAccount, ...] = ()
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
     _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
+    _system: Mapping[str, Situation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -452,11 +461,16 @@ class Policy:
             },
         )
         triggers: dict[tuple[str, str | None], Situation] = {}
+        system: dict[str, Situation] = {}
         for situation in self.duty.situations:
             for trigger in situation.triggers:
+                if trigger.system is not None:
+                    system.setdefault(trigger.system, situation)
+                    continue
                 for rule in trigger.rules or (None,):
                     triggers.setdefault((trigger.message, rule), situation)
         object.__setattr__(self, "_triggers", MappingProxyType(triggers))
+        object.__setattr__(self, "_system", MappingProxyType(system))
 
     def _get(self, kind: str, code: str) -> object:
         try:
@@ -530,6 +544,10 @@ class Policy:
             if found is not None:
                 return found
         return self._triggers.get((message_type, None))
+
+    def situation_for_system(self, trigger: str) -> Situation | None:
+        """The situation the system raises when it notices ``trigger`` (e.g. ``message_loss``)."""
+        return self._system.get(trigger)
 
     def purpose_of_situation(self, situation_type: str) -> str:
         return self.situation(situation_type).purpose

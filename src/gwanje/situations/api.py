@@ -25,6 +25,7 @@ from gwanje.situations.schemas import (
     IncidentCreate,
     IncidentDetailRead,
     IncidentRead,
+    IngestHealthRead,
     IngestResultRead,
     NearbyCameraRead,
     RejectedMessageRead,
@@ -108,6 +109,12 @@ def report_incident(body: IncidentCreate, db: DB, policy: PolicyDep, principal: 
 def rejected(principal: Reader, db: DB, policy: PolicyDep) -> list[RejectedMessageRead]:
     user = principal.user
     return [RejectedMessageRead.from_item(i) for i in service.rejected_messages(db, policy, user.role, user.department)]
+
+
+@router.get("/ingest/health")
+def ingest_health(_: Reader, db: DB) -> IngestHealthRead:
+    """Per device: messages its sequence numbers show never arrived (docs/events.md)."""
+    return IngestHealthRead.from_health(service.ingest_health(db))
 
 
 # ---- cameras near an incident or a point ----------------------------------------------------------

@@ -1,6 +1,7 @@
 """Device messages, parsed into typed messages at the edge.
 
-Every message is a JSON envelope ``{"message_id", "type", "occurred_at"?, "device_id"?, "payload"}``;
+Every message is a JSON envelope ``{"message_id", "type", "occurred_at"?, "device_id"?, "seq"?, "seq_reset"?,
+"payload"}``;
 each type has its own payload model, published as a JSON Schema in ``docs/schemas/``.
 """
 
@@ -23,6 +24,7 @@ ShortText = Annotated[str, StringConstraints(max_length=500)]
 ImageRef = Annotated[str, StringConstraints(max_length=2000, pattern=r"^(https?://|rtsp://|/|data:image/)\S*$")]
 
 MAX_MESSAGE_BYTES = 64 * 1024
+MAX_SEQ = 2**53 - 1  # exact in every JSON reader
 
 
 class StrictModel(BaseModel):
@@ -115,6 +117,15 @@ class Envelope(BaseModel):
     type: Literal[tuple(PAYLOADS)]  # type: ignore[valid-type]
     occurred_at: AwareDatetime | None = None
     device_id: Ident | None = None
+    seq: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SEQ,
+        description="the device's message counter: 1, 2, 3, … per (source, device); a re-send keeps its number",
+    )
+    seq_reset: bool = Field(
+        default=False, description="true on the first message after the device restarted its counter"
+    )
     payload: dict[str, Any]
 
 
@@ -126,6 +137,8 @@ class DeviceMessage(BaseModel):
     occurred_at: datetime | None
     device_id: str | None
     payload: BaseModel
+    seq: int | None = None
+    seq_reset: bool = False
 
 
 class MessageError(ValueError):
@@ -188,6 +201,8 @@ def parse_message(raw: bytes) -> DeviceMessage:
         occurred_at=envelope.occurred_at,
         device_id=envelope.device_id,
         payload=payload,
+        seq=envelope.seq,
+        seq_reset=envelope.seq_reset,
     )
 
 

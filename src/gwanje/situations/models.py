@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gwanje.core.db import Base, UTCDateTime
@@ -112,3 +112,29 @@ class HotListEntry(Base):
     note: Mapped[str | None] = mapped_column(String(300))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class DeviceSequence(Base):
+    """The last sequence number seen from each (source, device), and what the numbers say was lost.
+
+    Kept by the ingest (``situations.sequence``): ``missing`` counts numbers skipped and never seen;
+    a message arriving late fills one back in (``late``). See docs/events.md, "Sequence numbers".
+    """
+
+    __tablename__ = "device_sequences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), nullable=False)
+    device_id: Mapped[str] = mapped_column(String(120), nullable=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    received: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    missing: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    late: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    gaps: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    restarts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_gap_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The open message-loss incident new gaps of this device are added to (none: raise a new one).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+
+    __table_args__ = (UniqueConstraint("source", "device_id", name="uq_device_sequences_source_device"),)

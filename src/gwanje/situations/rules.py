@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from gwanje.core.errors import Conflict, Forbidden
 from gwanje.policy import decisions
@@ -199,3 +200,48 @@ def mask_personal(value: object) -> object:
     if isinstance(value, list):
         return [mask_personal(v) for v in value]
     return value
+
+
+# ---- device sequence numbers (docs/events.md, "Sequence numbers") ------------------------------
+
+# A number lower than the last one, from a device silent this long, is a restart of its counter
+# (a device that loses power may not know to send ``seq_reset``); a shorter silence makes it late.
+SEQ_RESTART_AFTER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class SeqStep:
+    """What one new message's sequence number says about its device."""
+
+    last_seq: int  # the device's last number after this message
+    missing: int = 0  # numbers skipped by this message (never seen)
+    filled: int = 0  # 1: a late message, one of the numbers counted missing before
+    restarted: bool = False
+    gap: tuple[int, int] | None = None  # the first and last number skipped
+
+
+def sequence_step(
+    last_seq: int | None,
+    last_seen_at: datetime | None,
+    outstanding: int,
+    seq: int,
+    reset: bool,
+    at: datetime,
+) -> SeqStep:
+    """The rule, for a message not seen before (replays are recognised by the inbox first).
+
+    * first number from a device: a device counts from 1, so ``seq - 1`` numbers are missing (a
+      device first seen mid-count — messages lost before it was ever heard — is not silent either);
+    * ``seq_reset`` (or a lower number after :data:`SEQ_RESTART_AFTER` of silence): the device
+      restarted at 1, so ``seq - 1`` numbers of the new count are missing;
+    * ``last + 1``: in order; more: the numbers between are missing;
+    * lower than or equal to the last (not a restart): late — it fills one missing number, if any.
+    """
+    if last_seq is None:
+        return SeqStep(seq, seq - 1, 0, False, (1, seq - 1) if seq > 1 else None)
+    if reset or (seq < last_seq and last_seen_at is not None and at - last_seen_at > SEQ_RESTART_AFTER):
+        return SeqStep(seq, seq - 1, 0, True, (1, seq - 1) if seq > 1 else None)
+    if seq > last_seq:
+        skipped = seq - last_seq - 1
+        return SeqStep(seq, skipped, 0, False, (last_seq + 1, seq - 1) if skipped else None)
+    return SeqStep(last_seq, 0, 1 if outstanding > 0 else 0)

@@ -254,6 +254,57 @@ class RejectedMessageRead(BaseModel):
         )
 
 
+class DeviceLossRead(BaseModel):
+    source: str
+    device_id: str
+    missing: int
+    received: int
+    late: int
+    gaps: int
+    restarts: int
+    last_seq: int
+    last_seen_at: datetime
+    last_gap_at: datetime | None
+    incident_id: int | None
+
+
+class IngestHealthRead(BaseModel):
+    """``GET /api/ingest/health``: messages the devices' sequence numbers show never arrived."""
+
+    status: str  # ok | loss
+    devices: int
+    received: int
+    missing: int
+    late: int
+    restarts: int
+    devices_with_loss: int
+    lossy_devices: list[DeviceLossRead]
+
+    @classmethod
+    def from_health(cls, health: Any) -> "IngestHealthRead":
+        t = health.totals
+        return cls(
+            status="loss" if t["missing"] > 0 else "ok",
+            **t,
+            lossy_devices=[
+                DeviceLossRead(
+                    source=r.source,
+                    device_id=r.device_id,
+                    missing=r.missing,
+                    received=r.received,
+                    late=r.late,
+                    gaps=r.gaps,
+                    restarts=r.restarts,
+                    last_seq=r.last_seq,
+                    last_seen_at=r.last_seen_at,
+                    last_gap_at=r.last_gap_at,
+                    incident_id=r.incident_id,
+                )
+                for r in health.devices
+            ],
+        )
+
+
 # ---- cameras near a place ------------------------------------------------------------------------
 
 

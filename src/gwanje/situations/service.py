@@ -34,7 +34,7 @@ from gwanje.policy.model import Policy, UnknownCode
 from gwanje.registry.models import Camera
 from gwanje.registry.rules import bearing_deg, compass_ko_en
 from gwanje.registry.service import CameraIndex
-from gwanje.situations import events, inbox, rules
+from gwanje.situations import events, inbox, rules, sequences
 from gwanje.situations.inbox import RawMessage
 from gwanje.situations.messages import DeviceMessage, MessageError, parse_message
 from gwanje.situations.models import Dispatch, InboxMessage, Incident, IncidentEvent
@@ -82,6 +82,7 @@ class _Batch:
     results: list[IngestResult] = field(default_factory=list)
     new_incidents: list[tuple[IngestResult, dict[str, Any]]] = field(default_factory=list)
     camera_reports: list[_CameraReport] = field(default_factory=list)
+    sequences: sequences.Tracked | None = None
 
 
 def ingest_batch(
@@ -183,6 +184,7 @@ def _ingest(
         work.results.append(result)
         _apply(policy, p, inbox_id, now, work, result)
     _apply_camera_reports(uow, policy, now, work.camera_reports)
+    loss_incidents = _track_sequences(session, policy, planned, stored, now, work)
     if work.new_incidents:
         rows = [row for _, row in work.new_incidents]
         for row, new_id in zip(rows, inbox.allocate_ids(session, Incident, len(rows))):
@@ -208,13 +210,120 @@ def _ingest(
                 for row in rows
             ],
         )
+        for state, row in loss_incidents:
+            state.incident_id = row["id"]
         for result, row in work.new_incidents:
             result.incident_id = row["id"]
             uow.record(
                 events.IncidentRaised(incident_view(SimpleNamespace(**row, acknowledged_at=None, closed_at=None)))
             )
+    if work.sequences is not None:
+        sequences.save(session, work.sequences)
     session.flush()
     return work.results
+
+
+def _track_sequences(
+    session: Session,
+    policy: Policy,
+    planned: list[inbox.Planned],
+    stored: dict[tuple[str, str], int],
+    now: datetime,
+    work: _Batch,
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Advance every device's sequence by its new messages; gaps are raised as the policy's
+    ``message_loss`` situation, one per sending system, or added to its timeline while it is open."""
+    sequenced, seen = [], set()
+    for p in planned:
+        key = (p.raw.source, p.message_id)
+        if p.parsed is None or p.parsed.seq is None or key not in stored or key in seen:
+            continue
+        seen.add(key)
+        device = p.parsed.device_id or p.raw.device_id or "-"
+        sequenced.append((p.raw.source, device, p.parsed.seq, p.parsed.seq_reset))
+    tracked = sequences.track(session, sequenced, now)
+    work.sequences = tracked
+    losses = tracked.losses
+    if not losses:
+        return []
+    for loss in losses:
+        log.warning(
+            "%d message(s) of %s/%s never arrived (sequence gaps %s)",
+            loss.missing,
+            loss.row.source,
+            loss.row.device_id,
+            loss.gaps,
+        )
+    situation = policy.situation_for_system("message_loss")
+    if situation is None:
+        return []  # counted and on the health page; this policy raises no incident for it
+    by_source: dict[str, list[sequences.Loss]] = {}
+    for loss in losses:
+        by_source.setdefault(loss.row.source, []).append(loss)
+    raised: list[tuple[Any, dict[str, Any]]] = []
+    timeline = []
+    for source, found in sorted(by_source.items()):
+        # One open incident per sending system: a broker that drops, drops for many devices at once.
+        open_id = session.scalar(
+            select(Incident.id)
+            .where(Incident.type == situation.type, Incident.source == source, Incident.status.not_in(rules.FINISHED))
+            .order_by(Incident.id.desc())
+            .limit(1)
+        )
+        missing = sum(loss.missing for loss in found)
+        facts = {
+            "system": "message_loss",
+            "source": source,
+            "missing": missing,
+            "devices": {
+                loss.row.device_id: {"missing": loss.missing, "gaps": [list(g) for g in loss.gaps]}
+                for loss in found[: sequences.MAX_DEVICES_NAMED]
+            },
+            "device_count": len(found),
+        }
+        if open_id is not None:
+            for loss in found:
+                loss.row.incident_id = open_id
+            timeline.append(
+                {
+                    "incident_id": open_id,
+                    "at": now,
+                    "actor_id": None,
+                    "actor_name": "system:sequence",
+                    "role": None,
+                    "action": "messages_lost",
+                    "from_status": None,
+                    "to_status": None,
+                    "note": f"장치 {len(found)}대 {missing}건 추가 유실 / "
+                    f"{missing} more lost from {len(found)} device(s)",
+                    "data": _json(facts),
+                }
+            )
+            continue
+        incident = {
+            "type": situation.type,
+            "status": "new",
+            "title": f"메시지 유실 {source}: 장치 {len(found)}대 {missing}건",
+            "source": source,
+            "device_id": found[0].row.device_id if len(found) == 1 else None,
+            "camera_id": None,
+            "latitude": None,
+            "longitude": None,
+            "escalation_level": 0,
+            "sop_done": ",",
+            "sop_skipped": ",",
+            "details": _json(facts),
+            "occurred_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "inbox_id": None,
+            **_route(policy, situation.type, now, now),
+        }
+        work.new_incidents.append((IngestResult("stored", f"message_loss:{source}"), incident))
+        raised.extend((loss.row, incident) for loss in found)
+    if timeline:
+        session.execute(insert(IncidentEvent), timeline)
+    return raised
 
 
 def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[str, Any]:
@@ -717,6 +826,20 @@ def rejected_messages(
             if len(out) >= limit:
                 break
     return out
+
+
+@dataclass
+class IngestHealth:
+    """What the devices' sequence numbers say: totals, and the devices that lost messages."""
+
+    totals: dict[str, int]
+    devices: list[Any]
+
+
+def ingest_health(db: Database, limit: int = 200) -> IngestHealth:
+    with db.reading() as session:
+        totals, lossy = sequences.device_counts(session, limit)
+        return IngestHealth(totals, lossy)
 
 
 # ---- cameras near an incident or a point -----------------------------------------------------

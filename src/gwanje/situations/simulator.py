@@ -144,6 +144,8 @@ class EventMix:
     clock: Callable[[], datetime] = utcnow
     _seq: int = 0
     _faulted: list[SimCamera] = field(default_factory=list)
+    # Each device's own counter (the envelope's ``seq``), per (source, device) as the ingest tracks it.
+    _device_seq: dict[tuple[str, str], int] = field(default_factory=dict)
     _sent: list[SimMessage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -154,6 +156,10 @@ class EventMix:
         self.lpr = [c for c in self.cameras if c.purpose in {"crime_prevention", "illegal_parking", "green_parking"}]
         self.street = [c for c in self.cameras if c.purpose == "crime_prevention"] or self.cameras
         self.lpr = self.lpr or self.cameras
+
+    def last_seq(self) -> dict[tuple[str, str], int]:
+        """Each device's last sequence number so far, by (topic source, device id)."""
+        return dict(self._device_seq)
 
     def weights(self, at: datetime) -> dict[str, float]:
         weights = dict(DAY_WEIGHTS)
@@ -179,11 +185,14 @@ class EventMix:
 
     def _envelope(self, type_: str, device_id: str, payload: dict, at: datetime) -> bytes:
         self._seq += 1
+        key = (SOURCE_OF[type_], device_id)
+        self._device_seq[key] = self._device_seq.get(key, 0) + 1
         body = {
             "message_id": f"sim-{self.run_id}-{self._seq}",
             "type": type_,
             "occurred_at": at.isoformat(timespec="milliseconds"),
             "device_id": device_id,
+            "seq": self._device_seq[key],
             "payload": payload,
         }
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -282,9 +291,9 @@ class EventMix:
         if kind == "oversized":
             body = {"message_id": mid, "type": "manual_report", "payload": {"title": "x", "description": "x" * 70_000}}
             return SimMessage("lpr", "lpr-big", json.dumps(body).encode(), "manual_report")
-        return SimMessage(
-            "bad", "x", self._plate_read(self.clock()).body, "plate_read", topic=f"{TOPIC_ROOT}/no-device-level"
-        )
+        read = self._plate_read(self.clock())
+        self._device_seq[("lpr", read.device_id)] -= 1  # never routed to its device: not one of its numbers
+        return SimMessage("bad", "x", read.body, "plate_read", topic=f"{TOPIC_ROOT}/no-device-level")
 
 
 # ---- senders -----------------------------------------------------------------------------------

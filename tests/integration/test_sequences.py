@@ -1,0 +1,107 @@
+"""Sequence numbers on both engines (finding 4 of issue 8): a gap is counted per device, raised to
+the district as a message-loss incident, and shown on ``GET /api/ingest/health``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from gwanje.registry.seed import seed_seongdong
+from gwanje.situations import service
+from gwanje.situations.events import IncidentRaised
+from gwanje.situations.models import DeviceSequence, Incident, IncidentEvent
+
+T0 = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+CAMERA = "SD-AD-001-1"
+
+
+def _read(n: int, seq: int, device: str = CAMERA, reset: bool = False) -> service.RawMessage:
+    body = {
+        "message_id": f"lpr-{device}-{n}",
+        "type": "plate_read",
+        "device_id": device,
+        "seq": seq,
+        "payload": {"camera": CAMERA, "plate": "99가9999", "confidence": 0.9},
+    }
+    if reset:
+        body["seq_reset"] = True
+    return service.RawMessage("mqtt:lpr", json.dumps(body).encode(), "mqtt", device)
+
+
+def _ingest(h, items, at=T0):
+    return service.ingest_batch(h.db, h.policy, items, now=at)
+
+
+def _row(h, device: str = CAMERA) -> DeviceSequence:  # noqa: ANN001
+    with h.db.reading() as s:
+        return s.scalars(sa.select(DeviceSequence).where(DeviceSequence.device_id == device)).one()
+
+
+def test_a_gap_is_counted_raised_to_the_it_role_and_shown_on_the_health_page(harness):
+    seed_seongdong(harness.db, harness.policy)
+    first = _ingest(harness, [_read(1, 1), _read(2, 2), _read(3, 3)])
+    assert not [e for e in first.published if isinstance(e, IncidentRaised)]
+
+    second = _ingest(harness, [_read(7, 7), _read(8, 8)], T0 + timedelta(seconds=5))
+    raised = [e for e in second.published if isinstance(e, IncidentRaised)]
+    assert len(raised) == 1
+    row = _row(harness)
+    assert (row.last_seq, row.missing, row.gaps, row.received) == (8, 3, 1, 5)
+    with harness.db.reading() as s:
+        incident = s.get(Incident, row.incident_id)
+        assert incident.type == "message_loss" and incident.status == "new" and incident.inbox_id is None
+        assert incident.assigned_role == "district_it_officer"
+        assert incident.source == "mqtt:lpr" and incident.device_id == CAMERA
+        assert json.loads(incident.details)["devices"] == {CAMERA: {"missing": 3, "gaps": [[4, 6]]}}
+
+    # A second gap while the incident is open goes on its timeline; no second incident.
+    third = _ingest(harness, [_read(10, 10), _read(5, 5)], T0 + timedelta(seconds=9))
+    assert not [e for e in third.published if isinstance(e, IncidentRaised)]
+    row = _row(harness)
+    assert (row.last_seq, row.missing, row.late) == (10, 3, 1)  # 9 lost, 5 arrived late
+    with harness.db.reading() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 1
+        actions = s.scalars(sa.select(IncidentEvent.action).where(IncidentEvent.incident_id == row.incident_id)).all()
+        assert actions == ["created", "messages_lost"]
+
+    it = harness.token("district_it_officer")
+    health = harness.client.get("/api/ingest/health", headers=it)
+    assert health.status_code == 200, health.text
+    body = health.json()
+    assert body["status"] == "loss" and body["missing"] == 3 and body["devices_with_loss"] == 1
+    assert body["lossy_devices"][0]["device_id"] == CAMERA
+    assert body["lossy_devices"][0]["incident_id"] == row.incident_id
+    assert harness.client.get("/api/ingest/health").status_code == 401
+    # the district's IT officer sees the incident on the board
+    assert harness.client.get(f"/api/incidents/{row.incident_id}", headers=it).status_code == 200
+
+
+def test_a_restart_marker_or_a_replay_is_not_a_loss(harness):
+    seed_seongdong(harness.db, harness.policy)
+    _ingest(harness, [_read(1, 1), _read(2, 2), _read(3, 3)])
+    _ingest(harness, [_read(2, 2), _read(3, 3)], T0 + timedelta(seconds=1))  # re-deliveries
+    _ingest(harness, [_read(100, 1, reset=True), _read(101, 2)], T0 + timedelta(seconds=2))
+    row = _row(harness)
+    assert (row.last_seq, row.missing, row.restarts, row.received) == (2, 0, 1, 5)
+    body = harness.client.get("/api/ingest/health", headers=harness.token("district_manager")).json()
+    assert body["status"] == "ok" and body["missing"] == 0 and body["lossy_devices"] == []
+    with harness.db.reading() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0
+
+
+def test_devices_are_counted_apart_and_over_http(harness):
+    seed_seongdong(harness.db, harness.policy)
+    _ingest(harness, [_read(1, 1, "A"), _read(2, 1, "B"), _read(3, 5, "A"), _read(4, 2, "B")])
+    assert (_row(harness, "A").missing, _row(harness, "B").missing) == (3, 0)
+    # a second device of the same system losing messages joins the system's open incident
+    _ingest(harness, [_read(5, 4, "B")], T0 + timedelta(seconds=1))
+    assert _row(harness, "B").missing == 1
+    assert _row(harness, "B").incident_id == _row(harness, "A").incident_id is not None
+    device = harness.token("device")
+    for n, seq in ((1, 1), (2, 4)):
+        body = {"message_id": f"h-{n}", "type": "camera_recovery", "seq": seq, "payload": {"camera": CAMERA}}
+        resp = harness.client.post("/api/events", json=body, headers={**device, "X-Device-Id": "nms-9"})
+        assert resp.status_code == 202, resp.text
+    assert _row(harness, "nms-9").missing == 2
