@@ -22,6 +22,7 @@ Limits per route (by the route's path): official-document scans (paths ending ``
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gwanje.core.errors import DomainError, Forbidden, NotAuthenticated, TooLarge
 from gwanje.core.settings import Settings
-from gwanje.http.deps import optional_principal, public, requires
+from gwanje.http.deps import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Principal, optional_principal, public, requires
 from gwanje.policy import decisions
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 FORM_OVERHEAD_BYTES = 64 * 1024
 # How long a kept-alive connection may stay idle between requests (uvicorn closes it after that).
 KEEP_ALIVE_SECONDS = 5
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class BodyTimeout(DomainError):
@@ -169,6 +171,8 @@ class BodyLimits:
             return exc
         if principal is None:
             return NotAuthenticated("로그인이 필요합니다", "authentication required")
+        if not _csrf_plausible(request, principal):
+            return Forbidden("CSRF 토큰이 없거나 올바르지 않습니다", "missing or invalid CSRF token", field=CSRF_FIELD)
         policy = request.app.state.policy
         for requirement in guard.requirements:
             if not requirement.permissions:
@@ -178,6 +182,17 @@ class BodyLimits:
                 first = verdicts[0]
                 return Forbidden(first.reason_ko, first.reason_en, clause=first.clause)
         return None
+
+
+def _csrf_plausible(request: Request, principal: Principal) -> bool:
+    """The route's CSRF check, as far as the headers tell (a form's token is in its body: the route
+    checks that one), so that a refusal names CSRF before the permission, as the route does."""
+    if principal.via != "session" or request.method in SAFE_METHODS:
+        return True
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        return request.headers.get("content-type", "").startswith(FORM_TYPES)
+    return hmac.compare_digest(sent, principal.csrf_token or "")
 
 
 class _BoundedBody:
