@@ -169,6 +169,9 @@ class BodyLimits:
             principal = await run_in_threadpool(optional_principal, request)
         except DomainError as exc:
             return exc
+        except Exception:  # e.g. the database is down: the route answers that, as it always does
+            log.warning("could not resolve the caller before the body of %s", scope["path"], exc_info=True)
+            return None
         if principal is None:
             return NotAuthenticated("로그인이 필요합니다", "authentication required")
         if not _csrf_plausible(request, principal):
@@ -192,7 +195,7 @@ def _csrf_plausible(request: Request, principal: Principal) -> bool:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         return request.headers.get("content-type", "").startswith(FORM_TYPES)
-    return hmac.compare_digest(sent, principal.csrf_token or "")
+    return hmac.compare_digest(sent.encode(), (principal.csrf_token or "").encode())
 
 
 class _BoundedBody:
