@@ -9,6 +9,7 @@ upper bound on what the server read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -263,6 +264,20 @@ def test_an_idle_kept_alive_connection_is_closed(served):
     sock.close()
     assert raw.startswith(b"HTTP/1.1 200") and b"connection: close" not in raw.lower()
     assert KEEP_ALIVE_SECONDS - 1 < time.monotonic() - began < KEEP_ALIVE_SECONDS + 3
+
+
+def test_a_connection_that_sends_no_complete_request_head_is_closed(served, monkeypatch):
+    from gwanje.web import limits
+
+    monkeypatch.setattr(limits, "HEADERS_SECONDS", 1.0)
+    for sent in (b"", b"POST /api/cameras HTTP/1.1\r\nhost: x\r\n"):  # silent; a slow head
+        sock = socket.create_connection(("127.0.0.1", served.port), timeout=8)
+        began = time.monotonic()
+        sock.sendall(sent)
+        with contextlib.suppress(ConnectionResetError):  # closed: FIN or RST, either way
+            assert sock.recv(65536) == b"", sent
+        assert time.monotonic() - began < 4, sent
+        sock.close()
 
 
 # ---- finding 9: closed networks, no caching of JSON -------------------------------------------------

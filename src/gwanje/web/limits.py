@@ -14,6 +14,9 @@ A pure ASGI middleware (:class:`BodyLimits`), inside the request-context middlew
 Every refusal closes the connection (``Connection: close``), so the server does not go on reading a
 body nobody wants; so does any answer given before the body was read to its end.
 
+Connections (:func:`server_options`, for ``uvicorn.run``): an idle kept-alive connection is closed
+after ``KEEP_ALIVE_SECONDS``, one that sends no complete request head after ``HEADERS_SECONDS``.
+
 Limits per route (by the route's path): official-document scans (paths ending ``/document``)
 ``GWANJE_MAX_DOCUMENT_BYTES``, standard-data imports (paths ending ``/import``)
 ``GWANJE_MAX_UPLOAD_BYTES``, everything else (JSON and form bodies) ``GWANJE_MAX_BODY_BYTES``.
@@ -54,9 +57,55 @@ class BodyTimeout(DomainError):
     code = "body_timeout"
 
 
+# How long a connection may take to send a request's line and headers (uvicorn alone waits forever).
+HEADERS_SECONDS = 10
+
+
 def server_options() -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run``: idle kept-alive connections are closed."""
-    return {"timeout_keep_alive": KEEP_ALIVE_SECONDS}
+    """Keyword arguments for ``uvicorn.run``: idle kept-alive connections are closed, and so are
+    connections whose request headers do not arrive in time (slow-header attacks)."""
+    return {"timeout_keep_alive": KEEP_ALIVE_SECONDS, "http": _header_deadline_protocol()}
+
+
+def _header_deadline_protocol() -> type:
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+        """uvicorn's HTTP protocol, closing a connection that has sent no complete request head
+        within ``HEADERS_SECONDS`` of opening or of its last answer."""
+
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(HEADERS_SECONDS, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            transport = self.transport
+            if transport.is_closing() or transport.get_protocol() is not self:  # closed, or a websocket now
+                return
+            if self.cycle is None or self.cycle.response_complete:  # no request head since
+                transport.close()
+
+    return HeaderDeadline
 
 
 @dataclass(frozen=True)
