@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gwanje.core.errors import DomainError, Forbidden, NotAuthenticated, TooLarge
+from gwanje.core.errors import BodyTimeout, DomainError, Forbidden, NotAuthenticated, TooLarge
 from gwanje.core.settings import Settings
 from gwanje.http.deps import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Principal, optional_principal, public, requires
 from gwanje.policy import decisions
@@ -50,11 +50,6 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 # How long a kept-alive connection may stay idle between requests (uvicorn closes it after that).
 KEEP_ALIVE_SECONDS = 5
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-class BodyTimeout(DomainError):
-    status = 408
-    code = "body_timeout"
 
 
 # How long a connection may take to send a request's line and headers (uvicorn alone waits forever).
