@@ -18,10 +18,11 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from gwanje.web.app import create_app
+    from gwanje.web.limits import server_options
 
     settings = _settings()
     app = create_app(settings, policy=_policy(settings))
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info", **server_options())
 
 
 @click.command()
@@ -34,6 +35,7 @@ def demo(host: str | None, port: int | None) -> None:
     from gwanje.accounts.demo import create_demo_accounts
     from gwanje.registry.seed import seed_seongdong
     from gwanje.web.app import create_app
+    from gwanje.web.limits import server_options
 
     settings = _settings()
     policy = _policy(settings)
@@ -65,7 +67,7 @@ def demo(host: str | None, port: int | None) -> None:
     # The board is alive from the first minute: a simulated feed from real Seongdong sites.
     run_simulator_in_background(db, policy, settings=settings)
     click.echo("상황판 / situation board: http://%s:%s/board (simulated events every few seconds)" % (host, port))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
 
 
 @click.group()

@@ -94,6 +94,13 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
+class BodyTimeout(DomainError):
+    """A request body stopped arriving (``GWANJE_BODY_TIMEOUT_SECONDS``)."""
+
+    status = 408
+    code = "body_timeout"
+
+
 class AuditChainBroken(DomainError):
     status = 409
     code = "audit_chain_broken"

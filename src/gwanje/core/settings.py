@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=200 * 1_048_576, title="Upload limit", description="Largest standard-data file accepted over HTTP."
     )
+    max_document_bytes: int = Field(
+        default=10 * 1_048_576,
+        gt=0,
+        title="Document scan limit",
+        description="Largest official-document scan (PDF, JPEG, PNG) accepted with a footage request.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        title="Body read timeout",
+        description="A request whose body stops arriving for this long is refused with 408.",
+    )
     host: str = Field(default="127.0.0.1", title="Bind address", description="Address `gwanje serve` listens on.")
     port: int = Field(default=8000, title="Port", description="Port `gwanje serve` listens on.")
     bus_url: str = Field(default="", title="Event bus", description="nats://… to share live feeds between instances.")

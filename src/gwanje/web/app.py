@@ -45,7 +45,7 @@ from gwanje.ui.render import STATIC_DIR
 from gwanje.video import api as video_api
 from gwanje.video import views as video_views
 from gwanje.video.service import LiveHub
-from gwanje.web import errors, jobs
+from gwanje.web import docs, errors, headers, jobs, limits
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def create_app(
         title="gwanje (관제)",
         version=__version__,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # gwanje.web.docs serves the page with Swagger UI from the package
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -126,10 +126,15 @@ def create_app(
     app.state.bus.listeners.append(app.state.camera_index.on_event)
     app.state.video_hub = LiveHub()
 
+    # Middleware, innermost first: body limits run inside the request context (its request id, its
+    # cleared principal); no-store wraps every answer, the limits' refusals included.
+    app.add_middleware(limits.BodyLimits, settings=settings)
     errors.install_middleware(app, settings)
+    app.add_middleware(headers.NoStoreJSON)
     errors.install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(docs.router)
 
     @app.get("/healthz", dependencies=[PUBLIC], tags=["meta"])
     async def healthz() -> Health:

@@ -1,4 +1,5 @@
-"""HTTP edges of the app: request context and size limits, and one mapping of errors to responses.
+"""HTTP edges of the app: request context (body limits in ``gwanje.web.limits``), and one mapping of
+errors to responses.
 
 Domain errors (``gwanje.core.errors``) become JSON with a Korean and an English message, or a console
 page for a browser; validation errors name the field; nothing unexpected leaks a traceback.
@@ -29,22 +30,11 @@ HTTP_MESSAGES = {
 }
 
 
-# Routes that take files (standard data, official-document scans) get the larger upload limit.
-UPLOAD_PATHS = ("/import", "/document")
-
-
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    limit = settings.max_body_bytes
-    upload_limit = settings.max_upload_bytes
-
     @app.middleware("http")
     async def request_context(request: Request, call_next):  # noqa: ANN001, ANN202
         request.state.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         request.state.principal = None
-        allowed = upload_limit if request.url.path.endswith(UPLOAD_PATHS) else limit
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > allowed):
-            return _error_response(request, 413, "too_large", *HTTP_MESSAGES[413])
         response = await call_next(request)
         response.headers["x-request-id"] = request.state.request_id
         response.headers.setdefault("x-content-type-options", "nosniff")

@@ -150,7 +150,7 @@ async def provisions_page(request: Request, principal: ProvisionReader, policy: 
 
 
 # The request form carries its scan, so it posts to a path ending in /document: the app gives
-# such paths the upload size limit (gwanje.web.errors.UPLOAD_PATHS) instead of the form limit.
+# such paths the document size limit (gwanje.web.limits, GWANJE_MAX_DOCUMENT_BYTES) instead of the form limit.
 @router.post("/access/provisions/document")
 async def request_provision(
     request: Request, principal: Requester, db: DB, policy: PolicyDep, documents: DocumentsDir
