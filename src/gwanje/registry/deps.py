@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gwanje.core.errors import NotFound
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.policy import decisions
 from gwanje.registry import service
@@ -44,7 +45,7 @@ def _write_scope(policy: PolicyDep, principal: Writer) -> Scope:
 WriteScope = Annotated[Scope, Depends(_write_scope)]
 
 
-def _camera(camera_id: int, _: Reader, db: DB) -> CameraRead:
+def _camera(camera_id: Id, _: Reader, db: DB) -> CameraRead:
     with db.reading() as session:
         return service.read_camera(session, camera_id)
 
@@ -53,7 +54,7 @@ ReadableCamera = Annotated[CameraRead, Depends(_camera)]
 """The camera of the path's ``camera_id``, for a caller who may read the registry (404 otherwise)."""
 
 
-def _console_camera(camera_id: int, _: Reader, db: DB, policy: PolicyDep) -> CameraRead:
+def _console_camera(camera_id: Id, _: Reader, db: DB, policy: PolicyDep) -> CameraRead:
     try:
         return _camera(camera_id, _, db)
     except NotFound:
