@@ -28,7 +28,7 @@ def test_openapi_is_published_and_lists_camera_routes(harness):
 
 
 def test_every_route_refuses_anonymous_callers_unless_declared_public(harness):
-    public = {"/healthz", "/api/auth/token", "/api/openapi.json", "/api/docs", "/login", "/lang/{lang}"}
+    public = {"/healthz", "/readyz", "/api/auth/token", "/api/openapi.json", "/api/docs", "/login", "/lang/{lang}"}
     checked = 0
     for route in iter_api_routes(harness.app.routes):
         if route.path in public:

@@ -32,6 +32,7 @@ from gwanje.access.schemas import (
     VideoAccessCreate,
 )
 from gwanje.access.subjects import api as subjects_api
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["access"])
@@ -62,14 +63,14 @@ def authorize(
 # GET /api/incidents/{id}/cameras lists the nearest cameras (situations); these are the attached ones.
 @router.post("/incidents/{incident_id}/attached-cameras", status_code=201)
 def attach_camera(
-    incident_id: int, body: AttachedCameraCreate, principal: Attacher, db: DB, policy: PolicyDep, rid: RequestId
+    incident_id: Id, body: AttachedCameraCreate, principal: Attacher, db: DB, policy: PolicyDep, rid: RequestId
 ) -> AttachedCameraRead:
     link = service.attach_camera(db, policy, principal.user, incident_id, body.camera_id, body.reason, request_id=rid)
     return AttachedCameraRead.of(link)
 
 
 @router.get("/incidents/{incident_id}/attached-cameras")
-def attached_cameras(incident_id: int, principal: Attacher, db: DB) -> list[AttachedCameraRead]:
+def attached_cameras(incident_id: Id, principal: Attacher, db: DB) -> list[AttachedCameraRead]:
     return [AttachedCameraRead.of(link) for link in service.read_incident_cameras(db, incident_id)]
 
 

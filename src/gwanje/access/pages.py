@@ -116,7 +116,9 @@ def _common(request: Request, policy: Policy, principal: Principal, tab: str) ->
         "tabs": [(path, key) for path, key, perms in TABS if may(policy, principal, *perms)],
         "tab": tab,
         "flash": flash,
-        "highlight": int(done_id) if done_id and done_id.isdigit() else None,
+        "highlight": int(done_id)
+        if done_id and len(done_id) <= 10 and done_id.isascii() and done_id.isdigit()
+        else None,
         "may": lambda *perms: may(policy, principal, *perms),
         "kst_input": kst_input,
         "clause_line": lambda c: clause_line(policy, tr, c),

@@ -12,7 +12,7 @@ from pydantic import BaseModel, StringConstraints
 
 from gwanje.access.models import IncidentCamera
 from gwanje.core.choices import ChoiceSet
-from gwanje.core.schemas import StrictModel, Timestamp
+from gwanje.core.schemas import Id, StrictModel, Timestamp
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
@@ -25,11 +25,11 @@ class Label(BaseModel):
 class VideoAccessCreate(StrictModel):
     """Ask to open a camera for a purpose (an incident or a provision where the role needs one)."""
 
-    camera_id: int
+    camera_id: Id
     purpose: Code
     action: Literal["live", "playback", "snapshot", "export"]
-    incident_id: int | None = None
-    provision_id: int | None = None
+    incident_id: Id | None = None
+    provision_id: Id | None = None
 
 
 class AccessGrantRead(BaseModel):
@@ -49,7 +49,7 @@ class AccessGrantRead(BaseModel):
 
 
 class AttachedCameraCreate(StrictModel):
-    camera_id: int
+    camera_id: Id
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 

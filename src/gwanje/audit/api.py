@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from gwanje.audit import service
 from gwanje.audit.schemas import AuditEntryRead, AuditVerifyRead, PublicKeyRead
+from gwanje.core.schemas import BigId
 from gwanje.http.deps import DB, Principal, requires
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -19,7 +20,7 @@ def read_entries(
     db: DB,
     action: Annotated[str | None, Query(max_length=80)] = None,
     object_id: Annotated[str | None, Query(max_length=120)] = None,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[BigId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditEntryRead]:
     with db.reading() as session:

@@ -101,6 +101,15 @@ class BodyTimeout(DomainError):
     code = "body_timeout"
 
 
+class Unavailable(DomainError):
+    """A service gwanje depends on (the database, the broker, the bus) cannot be reached now: try again."""
+
+    status = 503
+    code = "unavailable"
+    exit_code = 5
+    retry_after_s = 5
+
+
 class AuditChainBroken(DomainError):
     status = 409
     code = "audit_chain_broken"

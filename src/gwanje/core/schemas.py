@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 
 def has_control_chars(value: str) -> bool:
@@ -43,3 +43,17 @@ Timestamp = Annotated[
     PlainSerializer(_iso, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
+
+
+# Bounds of what the database can hold, checked at the edge so that an out-of-range number is a
+# 422 naming the field rather than a driver overflow: PostgreSQL ``integer`` keys stop at 2^31-1
+# (SQLite's at 2^63-1), ``bigint`` sequence numbers (the audit chain) at 2^63-1.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+
+#: A row id in a path, query or body: 1 … 2^31-1.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: A sequence number of a ``bigint`` column (the audit chain): 1 … 2^63-1.
+BigId = Annotated[int, Field(ge=1, le=MAX_BIG_ID)]
+#: How many rows to skip in a listing: 0 … 2^31-1.
+Offset = Annotated[int, Field(ge=0, le=MAX_ID)]

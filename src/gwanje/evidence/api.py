@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from gwanje.core.schemas import Id
 from gwanje.evidence import service
 from gwanje.evidence.deps import SecretKey, Store, VarDir
 from gwanje.evidence.schemas import (
@@ -88,13 +89,13 @@ def list_packages(
 
 
 @router.get("/{package_id}", response_model=EvidencePackageRead)
-def read_package(package_id: int, db: DB, _: CustodyReader) -> EvidencePackageRead:
+def read_package(package_id: Id, db: DB, _: CustodyReader) -> EvidencePackageRead:
     return EvidencePackageRead.of(service.read_package(db, package_id))
 
 
 @router.post("/{package_id}/links", status_code=201, response_model=DownloadLinkRead)
 def issue_link(
-    request: Request, package_id: int, db: DB, principal: Preparer, body: LinkCreate | None = None
+    request: Request, package_id: Id, db: DB, principal: Preparer, body: LinkCreate | None = None
 ) -> DownloadLinkRead:
     body = body or LinkCreate()
     token, expires = service.issue_link(
@@ -104,7 +105,7 @@ def issue_link(
 
 
 @router.post("/{package_id}/my-link", status_code=201, response_model=DownloadLinkRead)
-def my_link(request: Request, package_id: int, db: DB, principal: SignedIn) -> DownloadLinkRead:
+def my_link(request: Request, package_id: Id, db: DB, principal: SignedIn) -> DownloadLinkRead:
     """The signed-in recipient's own fresh link (15 minutes, one use); anyone else is refused."""
     token, expires = service.issue_recipient_link(db, package_id, principal.user, principal.actor(request))
     return DownloadLinkRead(download_url=download_url(package_id, token), expires_at=expires)
@@ -113,7 +114,7 @@ def my_link(request: Request, package_id: int, db: DB, principal: SignedIn) -> D
 @router.get("/{package_id}/download", response_class=FileResponse)
 def download(
     request: Request,
-    package_id: int,
+    package_id: Id,
     db: DB,
     principal: SignedIn,
     store: Store,
@@ -130,7 +131,7 @@ def download(
 
 
 @router.get("/{package_id}/custody", response_model=CustodyLogRead)
-def custody(package_id: int, db: DB, _: CustodyReader) -> CustodyLogRead:
+def custody(package_id: Id, db: DB, _: CustodyReader) -> CustodyLogRead:
     log = service.read_custody(db, package_id)
     return CustodyLogRead(
         package_id=log.package_id,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from gwanje.core.schemas import StrictModel
+from gwanje.core.schemas import Id, StrictModel
 from gwanje.video.schemas import Timestamp
 
 if TYPE_CHECKING:
@@ -25,19 +25,19 @@ def download_url(package_id: int, token: str) -> str:
 
 
 class ExportItemCreate(StrictModel):
-    clip_id: int | None = Field(default=None, description="An export clip already cut (video clips).")
-    camera_id: int | None = Field(default=None, description="Or: the camera to cut now…")
+    clip_id: Id | None = Field(default=None, description="An export clip already cut (video clips).")
+    camera_id: Id | None = Field(default=None, description="Or: the camera to cut now…")
     start: datetime | None = Field(default=None, description="…from (aware time)…")
     end: datetime | None = Field(default=None, description="…to (aware time).")
 
 
 class ExportCreate(StrictModel):
     request_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    recipient_user_id: int
+    recipient_user_id: Id
     purpose: Annotated[str, StringConstraints(max_length=60)]
     items: list[ExportItemCreate] = Field(min_length=1, max_length=50)
-    provision_id: int | None = None
-    incident_id: int | None = None
+    provision_id: Id | None = None
+    incident_id: Id | None = None
     mask_faces: bool = True
     watermark: bool = True
     link_hours: int = Field(default=72, ge=1, le=24 * 14)

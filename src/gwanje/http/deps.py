@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from gwanje.core.audit import Actor
 from gwanje.core.db import Database, UnitOfWork
-from gwanje.core.errors import Forbidden, NotAuthenticated
+from gwanje.core.errors import Forbidden, NotAuthenticated, ValidationFailed
+from gwanje.core.schemas import has_control_chars
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 
@@ -117,6 +118,27 @@ async def _csrf_ok(request: Request, principal: Principal) -> bool:
     return bool(sent) and hmac.compare_digest(str(sent), expected)
 
 
+def refuse_control_characters(request: Request) -> None:
+    """NUL and other control characters in the path or the query string are refused (422) before any
+    route reads them: PostgreSQL cannot take NUL in text and SQLite cuts a pattern short at it.
+
+    Called by :class:`requires` and :class:`public`, which every route declares."""
+    where = None
+    if has_control_chars(request.scope.get("path", "")):
+        where = "path"
+    else:
+        for key, value in request.query_params.multi_items():
+            if has_control_chars(key) or has_control_chars(value):
+                where = key if not has_control_chars(key) else "query"
+                break
+    if where is not None:
+        raise ValidationFailed(
+            f"주소에 제어 문자를 쓸 수 없습니다: {where}",
+            f"control characters are not allowed in the address: {where}",
+            field=where,
+        )
+
+
 class requires:  # noqa: N801 - used like a function in route signatures
     """Dependency: the caller is authenticated and the policy grants ``permission`` to their role."""
 
@@ -127,6 +149,7 @@ class requires:  # noqa: N801 - used like a function in route signatures
         principal = _authenticate(request)
         if principal is None:
             raise NotAuthenticated("로그인이 필요합니다", "authentication required")
+        refuse_control_characters(request)
         if not await _csrf_ok(request, principal):
             raise Forbidden("CSRF 토큰이 없거나 올바르지 않습니다", "missing or invalid CSRF token", field=CSRF_FIELD)
         if not self.permissions:  # any signed-in person
@@ -145,8 +168,8 @@ class requires:  # noqa: N801 - used like a function in route signatures
 class public:  # noqa: N801
     """Marks a route as deliberately open to anyone (login page, health check, static assets)."""
 
-    async def __call__(self) -> None:
-        return None
+    async def __call__(self, request: Request) -> None:
+        refuse_control_characters(request)
 
 
 PUBLIC = Depends(public())

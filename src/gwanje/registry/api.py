@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from gwanje.core.errors import ValidationFailed
-from gwanje.core.schemas import has_control_chars
+from gwanje.core.schemas import Id, Offset, has_control_chars
 from gwanje.http.deps import DB, PolicyDep
 from gwanje.registry import service
 from gwanje.registry.deps import READ, CredentialsBox, Reader, ReadableCamera, ReportReader, Writer, WriteScope
@@ -54,7 +54,7 @@ def camera_query(
     near: Annotated[str | None, Query(description="lat,lon,radius_m")] = None,
     include_retired: bool = False,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> CameraQuery:
     for name, value in (("q", q), ("department", department), ("purpose", purpose)):
         if value and has_control_chars(value):
@@ -116,7 +116,7 @@ def read(camera: ReadableCamera) -> CameraRead:
 
 @router.patch("/cameras/{camera_id}", response_model=CameraRead)
 def update(
-    camera_id: int,
+    camera_id: Id,
     body: CameraUpdate,
     request: Request,
     db: DB,
@@ -133,7 +133,7 @@ def update(
 
 @router.post("/cameras/{camera_id}/retire", response_model=CameraRead)
 def retire(
-    camera_id: int, body: CameraRetire, request: Request, db: DB, principal: Writer, scope: WriteScope
+    camera_id: Id, body: CameraRetire, request: Request, db: DB, principal: Writer, scope: WriteScope
 ) -> CameraRead:
     with db.uow() as uow:
         return CameraRead.from_camera(

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from gwanje.core.crypto import SecretBox
 from gwanje.core.errors import NotFound
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.policy import decisions
 from gwanje.registry import service
@@ -53,7 +54,7 @@ def get_credentials_box(request: Request) -> SecretBox:
 CredentialsBox = Annotated[SecretBox, Depends(get_credentials_box)]
 
 
-def _camera(camera_id: int, _: Reader, db: DB) -> CameraRead:
+def _camera(camera_id: Id, _: Reader, db: DB) -> CameraRead:
     with db.reading() as session:
         return service.read_camera(session, camera_id)
 
@@ -62,7 +63,7 @@ ReadableCamera = Annotated[CameraRead, Depends(_camera)]
 """The camera of the path's ``camera_id``, for a caller who may read the registry (404 otherwise)."""
 
 
-def _console_camera(camera_id: int, _: Reader, db: DB, policy: PolicyDep) -> CameraRead:
+def _console_camera(camera_id: Id, _: Reader, db: DB, policy: PolicyDep) -> CameraRead:
     try:
         return _camera(camera_id, _, db)
     except NotFound:

@@ -13,11 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.registry.deps import CameraIndexDep as Index
 from gwanje.situations import live, service
-from gwanje.situations.hotlist import api as hotlist_api
 from gwanje.situations.deps import Reader, Responder, VisibleIncident, WorkableIncident
+from gwanje.situations.hotlist import api as hotlist_api
 from gwanje.situations.messages import MAX_MESSAGE_BYTES
 from gwanje.situations.schemas import (
     CameraDistanceRead,
@@ -93,7 +94,7 @@ def incident_action(
 
 @router.post("/incidents/{incident_id}/sop/{code}")
 def incident_step(
-    incident_id: int, code: str, body: SopStepUpdate, request: Request, db: DB, policy: PolicyDep, principal: Responder
+    incident_id: Id, code: str, body: SopStepUpdate, request: Request, db: DB, policy: PolicyDep, principal: Responder
 ) -> IncidentRead:
     return IncidentRead.from_incident(
         service.sop_step(db, policy, principal.actor(request), incident_id, code, skip_reason=body.skip_reason)

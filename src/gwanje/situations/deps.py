@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.situations import service
 from gwanje.situations.models import Incident
@@ -23,11 +24,11 @@ Reader = Annotated[Principal, Depends(_reader)]
 Responder = Annotated[Principal, Depends(_responder)]
 
 
-def _visible(incident_id: int, principal: Reader, db: DB, policy: PolicyDep) -> Incident:
+def _visible(incident_id: Id, principal: Reader, db: DB, policy: PolicyDep) -> Incident:
     return service.visible_incident(db, policy, principal.user.role, principal.user.department, incident_id)
 
 
-def _workable(incident_id: int, principal: Responder, db: DB, policy: PolicyDep) -> Incident:
+def _workable(incident_id: Id, principal: Responder, db: DB, policy: PolicyDep) -> Incident:
     return service.visible_incident(db, policy, principal.user.role, principal.user.department, incident_id)
 
 

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from gwanje.core.clock import KST, to_kst
 from gwanje.core.errors import ValidationFailed
+from gwanje.core.schemas import MAX_ID, has_control_chars
 from gwanje.http.deps import CSRF_FIELD
 
 
@@ -33,6 +34,10 @@ class FormInput:
             raise ValidationFailed(
                 f"{limit}자 이내로 입력하세요: {name}", f"at most {limit} characters: {name}", field=name
             )
+        if has_control_chars(value):
+            raise ValidationFailed(
+                f"제어 문자는 쓸 수 없습니다: {name}", f"control characters are not allowed: {name}", field=name
+            )
         if required and not value:
             raise ValidationFailed(f"필수 입력 항목입니다: {name}", f"required: {name}", field=name)
         return value or None
@@ -41,7 +46,7 @@ class FormInput:
         value = self.text(name, 12, required=required)
         if value is None:
             return None
-        if not value.isdigit() or int(value) < 1:
+        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
             raise ValidationFailed(f"번호가 올바르지 않습니다: {name}", f"not a number: {name}", field=name)
         return int(value)
 

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep
 from gwanje.registry.deps import CredentialsBox
 from gwanje.video import service
@@ -107,7 +108,7 @@ async def export_clip(
 
 
 @router.get("/video/clips/{clip_id}", response_model=ClipRead)
-def clip_info(clip_id: int, _: Viewer, db: DB) -> ClipRead:
+def clip_info(clip_id: Id, _: Viewer, db: DB) -> ClipRead:
     return ClipRead.of(service.read_clip(db, clip_id))
 
 
@@ -124,18 +125,18 @@ async def clip_download(_: Viewer, opened: ClipDownload) -> FileResponse:
 
 
 @router.get("/video/cameras/{camera_id}/segments", response_model=SegmentList)
-def segments(camera_id: int, start: AwareDatetime, end: AwareDatetime, _: Viewer, db: DB) -> SegmentList:
+def segments(camera_id: Id, start: AwareDatetime, end: AwareDatetime, _: Viewer, db: DB) -> SegmentList:
     """When the camera was recorded (times, sizes, digests). Metadata only: no pictures, no purpose."""
     return SegmentList(items=[SegmentRead.of(s) for s in service.list_segments(db, camera_id, start, end)])
 
 
 @router.get("/video/cameras/{camera_id}/recording", response_model=RecordingRead)
-def recording(camera_id: int, _: Viewer, db: DB) -> RecordingRead:
+def recording(camera_id: Id, _: Viewer, db: DB) -> RecordingRead:
     return RecordingRead.of(service.get_recording(db, camera_id))
 
 
 @router.put("/video/cameras/{camera_id}/recording", response_model=RecordingRead)
-def set_recording(camera_id: int, body: RecordingUpdate, request: Request, principal: Manager, db: DB) -> RecordingRead:
+def set_recording(camera_id: Id, body: RecordingUpdate, request: Request, principal: Manager, db: DB) -> RecordingRead:
     """Turn central recording of a camera on or off (the recorder picks it up within its poll interval)."""
     done = service.set_recording(
         db, principal.actor(request), service.SetRecording(camera_id, body.enabled, body.segment_seconds)

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from gwanje.access.choices import VideoAction
 from gwanje.access.service import AccessGrant
 from gwanje.core.choices import Choice
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.video import service
 from gwanje.video.live import LiveHub
@@ -42,8 +43,8 @@ Purpose = Annotated[
         description="Why the video is opened (a purpose code of the policy)",
     ),
 ]
-IncidentId = Annotated[int | None, Query(ge=1, description="The incident the viewing serves")]
-ProvisionId = Annotated[int | None, Query(ge=1, description="An approved provision or emergency access")]
+IncidentId = Annotated[Id | None, Query(description="The incident the viewing serves")]
+ProvisionId = Annotated[Id | None, Query(description="An approved provision or emergency access")]
 
 
 def get_hub(request: Request) -> LiveHub:
@@ -101,7 +102,7 @@ async def _authorize(
     db: DB,
     policy: PolicyDep,
     action: Choice,
-    camera_id: int,
+    camera_id: Id,
     purpose: str,
     incident_id: int | None,
     provision_id: int | None,
@@ -125,7 +126,7 @@ async def live_access(
     principal: Viewer,
     db: DB,
     policy: PolicyDep,
-    camera_id: int,
+    camera_id: Id,
     purpose: Purpose,
     incident_id: IncidentId = None,
     provision_id: ProvisionId = None,
@@ -140,7 +141,7 @@ async def snapshot_access(
     principal: Viewer,
     db: DB,
     policy: PolicyDep,
-    camera_id: int,
+    camera_id: Id,
     purpose: Purpose,
     incident_id: IncidentId = None,
     provision_id: ProvisionId = None,
@@ -155,7 +156,7 @@ async def playback_access(
     principal: Viewer,
     db: DB,
     policy: PolicyDep,
-    camera_id: int,
+    camera_id: Id,
     purpose: Purpose,
     window: Annotated[Window, Depends(query_window)],
     incident_id: IncidentId = None,
@@ -172,7 +173,7 @@ async def export_access(
     principal: Viewer,
     db: DB,
     policy: PolicyDep,
-    camera_id: int,
+    camera_id: Id,
     purpose: Purpose,
     window: Annotated[Window, Depends(body_window)],
     incident_id: IncidentId = None,
@@ -190,7 +191,7 @@ async def clip_download(
     db: DB,
     policy: PolicyDep,
     var_dir: VarDir,
-    clip_id: int,
+    clip_id: Id,
     purpose: Purpose,
     incident_id: IncidentId = None,
     provision_id: ProvisionId = None,

@@ -11,7 +11,8 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.staticfiles import StaticFiles
@@ -29,6 +30,7 @@ from gwanje.core.audit import record_policy_in_force
 from gwanje.core.bus import LocalBus
 from gwanje.core.crypto import SecretBox
 from gwanje.core.db import Database
+from gwanje.core.errors import Unavailable
 from gwanje.core.migrate import upgrade
 from gwanje.core.settings import Settings, get_settings
 from gwanje.evidence import api as evidence_api
@@ -45,7 +47,7 @@ from gwanje.ui.render import STATIC_DIR
 from gwanje.video import api as video_api
 from gwanje.video import views as video_views
 from gwanje.video.service import LiveHub
-from gwanje.web import docs, errors, headers, jobs, limits
+from gwanje.web import docs, errors, headers, jobs, limits, ready
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +140,28 @@ def create_app(
 
     @app.get("/healthz", dependencies=[PUBLIC], tags=["meta"])
     async def healthz() -> Health:
+        """Liveness: the process answers (what it depends on is ``/readyz``)."""
         return Health(status="ok", version=__version__)
+
+    @app.get(
+        "/readyz",
+        dependencies=[PUBLIC],
+        tags=["meta"],
+        response_model=ready.Readiness,
+        responses={503: {"model": ready.Readiness, "description": "something it needs is down"}},
+    )
+    async def readyz() -> Response:
+        """Readiness: the database, and the MQTT broker and NATS bus when configured; 503 names what is down."""
+        state = await ready.readiness(settings, db, app.state.bus, __version__)
+        if not state.down:
+            return JSONResponse(state.model_dump())
+        names = ", ".join(state.down)
+        body = {
+            **state.model_dump(),
+            "error": "unavailable",
+            "message": {"ko": f"서비스 준비가 되지 않았습니다: {names}", "en": f"not ready: {names} down"},
+        }
+        return JSONResponse(body, status_code=503, headers={"retry-after": str(Unavailable.retry_after_s)})
 
     if STATIC_DIR.exists():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

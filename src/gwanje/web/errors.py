@@ -14,9 +14,17 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gwanje.core.errors import DomainError, NotAuthenticated, TooManyAttempts
+from gwanje.core.errors import (
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    TooManyAttempts,
+    Unavailable,
+    ValidationFailed,
+)
 from gwanje.core.settings import Settings
 from gwanje.ui.render import render_error
 
@@ -55,18 +63,84 @@ def _error_response(request: Request, status: int, code: str, ko: str, en: str, 
     return JSONResponse(body, status_code=status)
 
 
+try:  # the NATS client's own errors (no server, connection closed, …) are a bus outage
+    from nats.errors import Error as _NatsError
+except ImportError:  # pragma: no cover - nats-py is a dependency
+    _NatsError = ConnectionError
+
+# What is down when these escape a route: a database or a broker/bus outage, not a bug (503).
+_DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+_BROKER_DOWN = (ConnectionError, TimeoutError, _NatsError)
+
+
+def outage(exc: BaseException) -> Unavailable | None:
+    """The 503 for an error that means a service gwanje needs is unreachable; None for anything else."""
+    if isinstance(exc, _DATABASE_DOWN) or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
+        return Unavailable(
+            "데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도하세요",
+            "the database cannot be reached; try again shortly",
+            details={"down": ["database"]},
+        )
+    if isinstance(exc, _NatsError):
+        return Unavailable(
+            "이벤트 버스에 연결할 수 없습니다. 잠시 후 다시 시도하세요",
+            "the event bus cannot be reached; try again shortly",
+            details={"down": ["bus"]},
+        )
+    if isinstance(exc, _BROKER_DOWN):
+        return Unavailable(
+            "연결된 서비스(브로커 등)가 응답하지 않습니다. 잠시 후 다시 시도하세요",
+            "a service gwanje depends on (the broker or another) did not answer; try again shortly",
+            details={"down": ["service"]},
+        )
+    return None
+
+
+def bad_value(exc: BaseException) -> DomainError | None:
+    """A value the database refused that the edge did not catch: the caller's input, so a 4xx."""
+    if isinstance(exc, (sa_exc.DataError, OverflowError)):
+        return ValidationFailed("입력값이 허용 범위를 벗어났습니다", "a value is out of the range that can be stored")
+    if isinstance(exc, sa_exc.IntegrityError):
+        return Conflict("이미 있거나 참조가 맞지 않는 항목입니다", "the item already exists or refers to a missing one")
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):  # noqa: ANN202
+        headers = None
+        if isinstance(exc, Unavailable):
+            headers = {"retry-after": str(exc.retry_after_s)}
+        elif isinstance(exc, TooManyAttempts):
+            headers = {"retry-after": str(exc.retry_after)}
         if _wants_html(request):
             if isinstance(exc, NotAuthenticated):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
-            return render_error(request, exc)
+            try:
+                response = render_error(request, exc)
+            except Exception:  # the page itself needs what is down: answer in JSON
+                log.warning("error page failed for %s", request.url.path, exc_info=True)
+            else:
+                response.headers.update(headers or {})
+                return response
         body = exc.to_dict()
         body["request_id"] = getattr(request.state, "request_id", None)
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
         return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    async def infrastructure_error(request: Request, exc: Exception):  # noqa: ANN202
+        mapped = outage(exc)
+        if mapped is not None:
+            log.warning("%s on %s %s: %s", mapped.details["down"][0], request.method, request.url.path, exc)
+            return await domain_error(request, mapped)
+        mapped = bad_value(exc)
+        if mapped is not None:
+            log.warning("refused by the database on %s %s: %s", request.method, request.url.path, exc)
+            return await domain_error(request, mapped)
+        return await unexpected(request, exc)
+
+    for kind in (sa_exc.SQLAlchemyError, OverflowError, *_BROKER_DOWN):
+        app.add_exception_handler(kind, infrastructure_error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):  # noqa: ANN202

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from gwanje.access.deps import RequestId
 from gwanje.access.ledger import service
 from gwanje.access.ledger.schemas import LedgerCorrectionCreate, LedgerEntryRead
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["access"])
@@ -68,7 +69,7 @@ def export_pdf(
 
 @router.post("/ledgers/{entry_id}/corrections", status_code=201)
 def correct(
-    entry_id: int, body: LedgerCorrectionCreate, principal: LedgerCorrector, db: DB, policy: PolicyDep, rid: RequestId
+    entry_id: Id, body: LedgerCorrectionCreate, principal: LedgerCorrector, db: DB, policy: PolicyDep, rid: RequestId
 ) -> LedgerEntryRead:
     """A correction is a new row referring to the corrected one; the original stays as it was."""
     changes = body.model_dump(exclude_unset=True, exclude={"reason"})

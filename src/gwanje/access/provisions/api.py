@@ -25,6 +25,7 @@ from gwanje.access.provisions.schemas import (
     UsageResultCreate,
     UsageStatisticRead,
 )
+from gwanje.core.schemas import Id
 from gwanje.evidence import service as evidence
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
@@ -98,7 +99,7 @@ def get_provision(principal: ProvisionReader, provision: VisibleProvision) -> Pr
 
 @router.post("/access/provisions/{provision_id}/document")
 async def upload_document(
-    provision_id: int,
+    provision_id: Id,
     principal: Requester,
     db: DB,
     policy: PolicyDep,
@@ -135,7 +136,7 @@ def _export_read(attempt: flows.ExportAttempt) -> ExportPrepared | ExportFailed:
 
 @router.post("/access/provisions/{provision_id}/decision", response_model_exclude_unset=True)
 def decide(
-    provision_id: int,
+    provision_id: Id,
     body: ProvisionDecisionCreate,
     principal: Approver,
     db: DB,
@@ -169,7 +170,7 @@ def decide(
 
 @router.post("/access/provisions/{provision_id}/export", status_code=201)
 def prepare_export(
-    provision_id: int,
+    provision_id: Id,
     principal: Approver,
     db: DB,
     policy: PolicyDep,
@@ -193,7 +194,7 @@ def prepare_export(
 
 @router.post("/access/provisions/{provision_id}/usage-result")
 def usage_result(
-    provision_id: int, body: UsageResultCreate, principal: ResultEnterer, db: DB, policy: PolicyDep, rid: RequestId
+    provision_id: Id, body: UsageResultCreate, principal: ResultEnterer, db: DB, policy: PolicyDep, rid: RequestId
 ) -> ProvisionRead:
     p = service.enter_usage_result(
         db, policy, principal.user, provision_id, used_for=body.used_for, outcome=body.outcome, request_id=rid

@@ -11,14 +11,14 @@ from gwanje.access.choices import ProvisionStatus
 from gwanje.access.models import ProvisionRequest
 from gwanje.access.provisions import rules
 from gwanje.access.rules import MAX_CAMERAS, id_list
-from gwanje.core.clock import utcnow
 from gwanje.access.schemas import Timestamp
-from gwanje.core.schemas import StrictModel
+from gwanje.core.clock import utcnow
+from gwanje.core.schemas import Id, StrictModel
 from gwanje.evidence.schemas import EvidencePackageRead
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-CameraIds = Annotated[list[int], Field(min_length=1, max_length=MAX_CAMERAS)]
+CameraIds = Annotated[list[Id], Field(min_length=1, max_length=MAX_CAMERAS)]
 
 
 class Label(BaseModel):
@@ -39,7 +39,7 @@ class ProvisionCreate(StrictModel):
     legal_ground: Code
     reason: Reason
     document_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    incident_id: int | None = None
+    incident_id: Id | None = None
 
 
 class EmergencyCreate(StrictModel):
@@ -51,7 +51,7 @@ class EmergencyCreate(StrictModel):
     purpose: Code
     legal_ground: Code
     reason: Reason
-    incident_id: int | None = None
+    incident_id: Id | None = None
 
 
 class ProvisionDecisionCreate(StrictModel):

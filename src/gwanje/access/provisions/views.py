@@ -20,6 +20,7 @@ from gwanje.access.provisions.schemas import ProvisionRead
 from gwanje.access.rules import MAX_CAMERAS
 from gwanje.core.clock import utcnow
 from gwanje.core.errors import DomainError, ValidationFailed
+from gwanje.core.schemas import Id
 from gwanje.evidence import service as evidence
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.policy.model import Policy
@@ -195,7 +196,7 @@ async def request_provision(
 
 @router.post("/access/provisions/{provision_id}/document")
 async def upload_document(
-    provision_id: int, request: Request, principal: Requester, db: DB, policy: PolicyDep, documents: DocumentsDir
+    provision_id: Id, request: Request, principal: Requester, db: DB, policy: PolicyDep, documents: DocumentsDir
 ) -> Response:
     """The official document's scan for a request or an emergency access ('document pending')."""
     rid = pages.request_id(request)
@@ -232,7 +233,7 @@ async def upload_document(
 
 @router.post("/access/provisions/{provision_id}/decision")
 async def decide_provision(
-    provision_id: int, request: Request, principal: Approver, db: DB, policy: PolicyDep, place: Exporting
+    provision_id: Id, request: Request, principal: Approver, db: DB, policy: PolicyDep, place: Exporting
 ) -> Response:
     """An approver approves (which prepares the export; its password is shown on this answer only) or
     rejects, always with a reason."""
@@ -274,7 +275,7 @@ async def decide_provision(
 
 @router.post("/access/provisions/{provision_id}/export")
 async def prepare_export(
-    provision_id: int, request: Request, principal: Approver, db: DB, policy: PolicyDep, place: Exporting
+    provision_id: Id, request: Request, principal: Approver, db: DB, policy: PolicyDep, place: Exporting
 ) -> Response:
     """Retry preparing an approved provision's export (e.g. once the recordings are in place)."""
     rid = pages.request_id(request)
@@ -305,7 +306,7 @@ async def prepare_export(
 
 @router.post("/access/provisions/{provision_id}/download")
 async def download_package(
-    provision_id: int, request: Request, principal: Requester, db: DB, policy: PolicyDep
+    provision_id: Id, request: Request, principal: Requester, db: DB, policy: PolicyDep
 ) -> Response:
     """The recipient's own download: a fresh single-use, 15-minute link, issued to them and followed."""
 
@@ -386,7 +387,7 @@ async def usage_page(request: Request, principal: ResultReader, policy: PolicyDe
 
 @router.post("/access/provisions/{provision_id}/usage-result")
 async def enter_usage_result(
-    provision_id: int, request: Request, principal: ResultEnterer, db: DB, policy: PolicyDep
+    provision_id: Id, request: Request, principal: ResultEnterer, db: DB, policy: PolicyDep
 ) -> Response:
     rid = pages.request_id(request)
 

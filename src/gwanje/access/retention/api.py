@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from gwanje.access.deps import RequestId
 from gwanje.access.retention import service
 from gwanje.access.retention.schemas import HoldCreate, HoldRead, HoldRelease
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["access"])
@@ -38,7 +39,7 @@ def list_holds(principal: HoldKeeper, db: DB, active_only: bool = True) -> list[
 
 @router.post("/access/holds/{hold_id}/release")
 def release_hold(
-    hold_id: int, body: HoldRelease, principal: HoldKeeper, db: DB, policy: PolicyDep, rid: RequestId
+    hold_id: Id, body: HoldRelease, principal: HoldKeeper, db: DB, policy: PolicyDep, rid: RequestId
 ) -> HoldRead:
     hold = service.release_hold(db, policy, principal.user, hold_id, reason=body.reason, request_id=rid)
     return HoldRead.of(hold)

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from gwanje.access.subjects import service
 from gwanje.access.deps import RequestId
+from gwanje.access.subjects import service
 from gwanje.access.subjects.schemas import SubjectRequestCreate, SubjectRequestDecision, SubjectRequestRead
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["access"])
@@ -47,13 +48,13 @@ def list_subject_requests(
 
 
 @router.get("/access/subject-requests/{subject_id}")
-def get_subject_request(subject_id: int, principal: SubjectHandler, db: DB) -> SubjectRequestRead:
+def get_subject_request(subject_id: Id, principal: SubjectHandler, db: DB) -> SubjectRequestRead:
     return SubjectRequestRead.of(service.read_subject_request(db, subject_id))
 
 
 @router.post("/access/subject-requests/{subject_id}/decision")
 def decide_subject_request(
-    subject_id: int, body: SubjectRequestDecision, principal: SubjectHandler, db: DB, policy: PolicyDep, rid: RequestId
+    subject_id: Id, body: SubjectRequestDecision, principal: SubjectHandler, db: DB, policy: PolicyDep, rid: RequestId
 ) -> SubjectRequestRead:
     s = service.decide_subject_request(
         db,

@@ -10,9 +10,9 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 from gwanje.access.choices import SubjectDelayReason, SubjectRefusalReason, SubjectStatus
 from gwanje.access.models import SubjectRequest
 from gwanje.access.rules import MAX_CAMERAS, id_list
-from gwanje.core.clock import utcnow
 from gwanje.access.schemas import Timestamp
-from gwanje.core.schemas import StrictModel
+from gwanje.core.clock import utcnow
+from gwanje.core.schemas import Id, StrictModel
 from gwanje.policy import decisions
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
@@ -29,7 +29,7 @@ class SubjectRequestCreate(StrictModel):
     requester_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     requester_contact: Annotated[str, StringConstraints(max_length=200)] | None = None
     identity_method: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    camera_ids: Annotated[list[int], Field(min_length=1, max_length=MAX_CAMERAS)]
+    camera_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_CAMERAS)]
     period_start: AwareDatetime
     period_end: AwareDatetime
     description: Text | None = None

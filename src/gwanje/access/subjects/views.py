@@ -17,6 +17,7 @@ from gwanje.access.subjects import service
 from gwanje.access.subjects.schemas import SubjectRequestRead
 from gwanje.core.clock import utcnow
 from gwanje.core.errors import ValidationFailed
+from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.ui.forms import FormInput
 
@@ -88,7 +89,7 @@ async def take_subject_request(request: Request, principal: SubjectHandler, db: 
 
 @router.post("/access/subject-requests/{subject_id}/decision")
 async def decide_subject_request(
-    subject_id: int, request: Request, principal: SubjectHandler, db: DB, policy: PolicyDep
+    subject_id: Id, request: Request, principal: SubjectHandler, db: DB, policy: PolicyDep
 ) -> Response:
     """Provided (others masked), delayed with a reason, or refused on a lawful ground only."""
     rid = pages.request_id(request)

@@ -4,6 +4,7 @@ on every plate read (:class:`HotListCache`), listed plates for the simulator.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import threading
 import time
@@ -29,7 +30,27 @@ class HotListStatus:
 
 def replace_hotlist_csv(db: Database, actor: Actor, data: bytes) -> HotListStatus:
     """Replace the whole list with a CSV; any bad line refuses the upload, so nothing half-applies."""
-    entries, errors = parse_hotlist_csv(data)
+    if not data.strip():
+        raise ValidationFailed(
+            "수배차량 목록 파일이 비어 있습니다 (머리글: 차량번호,구분,사건번호,비고)",
+            "the hot-list file is empty (header: 차량번호,구분,사건번호,비고 or plate,reason,case_ref,note)",
+            field="file",
+        )
+    if b"\x00" in data:
+        raise ValidationFailed(
+            "수배차량 목록 파일에 NUL 문자가 있습니다 (CSV 파일이 아닙니다)",
+            "the hot-list file contains NUL bytes (not a CSV file)",
+            field="file",
+        )
+    try:
+        entries, errors = parse_hotlist_csv(data)
+    except (ValueError, csv.Error) as exc:  # undecodable, no header or no plate/reason column, a huge field
+        ko, _, en = str(exc).partition(" / ")
+        raise ValidationFailed(
+            f"수배차량 목록을 읽을 수 없습니다 (목록은 바뀌지 않았습니다): {ko}",
+            f"the hot list cannot be read (the list was not changed): {en or ko}",
+            field="file",
+        ) from None
     if errors:
         raise ValidationFailed(
             f"수배차량 목록에 잘못된 행이 {len(errors)}개 있습니다 (목록은 바뀌지 않았습니다)",
