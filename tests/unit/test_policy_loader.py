@@ -1214,3 +1214,35 @@ def test_a_policy_stays_hashable_and_comparable(policy, hanbit):
     assert policy != hanbit
     with pytest.raises(TypeError):
         policy.standard_data.purpose_map["드론"] = "other"  # type: ignore[index]
+
+
+# ---- Art. 9 ⑤ in detail (issue 8, finding 2) --------------------------------------------------
+
+
+def test_the_police_viewing_rules_are_read_from_the_policy(policy, hanbit):
+    assert policy.access.viewing_statuses == {"acknowledged", "handed_over", "dispatched"}
+    assert policy.access.attach_radius_m == 300
+    assert policy.access.emergency_situation_types == {"emergency_bell", "u_seoul_safety", "wanted_vehicle"}
+    assert policy.access.emergency_minutes == 60
+    assert hanbit.access.attach_radius_m == 500 and hanbit.access.emergency_minutes == 30
+
+
+def test_an_unknown_viewing_status_is_refused(tmp_path):
+    text = mutate("viewing_statuses: [acknowledged,", "viewing_statuses: [judging,")
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, "[judging")
+    assert "unknown incident status 'judging'" in str(error) and "알 수 없는 상황 상태" in str(error)
+
+
+def test_an_unknown_emergency_situation_type_is_refused(tmp_path):
+    text = mutate("emergency_situation_types: [emergency_bell,", "emergency_situation_types: [murder,")
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, "[murder")
+    assert "unknown situation type 'murder'" in str(error)
+
+
+@pytest.mark.parametrize("key", ["attach_radius_m: 300", "emergency_minutes: 60"])
+def test_a_radius_or_time_limit_below_one_is_refused(tmp_path, key):
+    name = key.split(":")[0]
+    error = refused(tmp_path, mutate(key, f"{name}: 0"))
+    assert f"access.{name}: must be >= 1" in str(error)
