@@ -297,3 +297,25 @@ def test_ledgers_list_and_print_for_those_allowed_only(h):
     )
     assert fixed.status_code == 201 and fixed.json()["corrects_id"] == rows[0]["id"]
     assert len(h.client.get("/api/ledgers", headers=manager).json()) == 2
+
+
+def test_a_police_report_over_the_api_opens_nothing_until_the_district_reviews_it(h):
+    cam = _camera(h, "SD-REV-1")
+    police, agent = h.token("police_officer"), h.token("monitoring_agent")
+    reported = h.client.post("/api/incidents", headers=police, json={"title": "수상한 차량", "camera": "SD-REV-1"})
+    assert reported.status_code == 201, reported.text
+    incident = reported.json()
+    assert incident["review_required"] is True and incident["reviewed_at"] is None
+    took = h.client.post(f"/api/incidents/{incident['id']}/actions/acknowledge", json={}, headers=police)
+    assert took.status_code == 200 and took.json()["taken_by"], took.text
+    refused = _open(h, police, cam, incident_id=incident["id"])
+    assert refused.status_code == 403 and refused.json()["clause"] == "art-9-5"
+    assert "until the district reviews it" in refused.json()["message"]["en"]
+    own_review = h.client.post(f"/api/incidents/{incident['id']}/actions/review", json={}, headers=police)
+    assert own_review.status_code == 403
+    reviewed = h.client.post(f"/api/incidents/{incident['id']}/actions/review", json={}, headers=agent)
+    assert reviewed.status_code == 200 and reviewed.json()["reviewed_at"], reviewed.text
+    assert "review" not in reviewed.json()["allowed_actions"]
+    assert _open(h, police, cam, incident_id=incident["id"]).status_code == 200
+    timeline = h.client.get(f"/api/incidents/{incident['id']}", headers=agent).json()["timeline"]
+    assert [e["action"] for e in timeline] == ["created", "acknowledge", "review"]
