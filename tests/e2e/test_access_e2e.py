@@ -74,6 +74,15 @@ def test_police_view_only_while_responding_to_an_incident_the_camera_is_attached
     assert body["clause"] == "art-9-5" and body["message"]["ko"] and body["details"]["clause_text"]["ko"]
 
     incident = _bell_incident(h)
+    still_new = _open(h, police, nearby, incident_id=incident)  # nobody judges it yet: no view
+    assert still_new.status_code == 403 and "not yet being judged" in still_new.json()["message"]["en"]
+
+    def act(action, **body):
+        resp = h.client.post(f"/api/incidents/{incident}/actions/{action}", json=body, headers=police)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    assert act("acknowledge")["taken_by"]  # the officer takes the incident
     not_attached = _open(h, police, nearby, incident_id=incident)
     assert not_attached.status_code == 403 and "not attached" in not_attached.json()["message"]["en"]
 
@@ -90,11 +99,6 @@ def test_police_view_only_while_responding_to_an_incident_the_camera_is_attached
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["clause"] == "art-9-5" and allowed.json()["incident_id"] == incident
 
-    def act(action, **body):
-        resp = h.client.post(f"/api/incidents/{incident}/actions/{action}", json=body, headers=police)
-        assert resp.status_code == 200, resp.text
-
-    act("acknowledge")
     for code in ("view_cameras", "talk_to_caller", "notify_police", "record_outcome"):
         h.client.post(f"/api/incidents/{incident}/sop/{code}", json={}, headers=police)
     act("resolve")
@@ -107,7 +111,7 @@ def test_police_view_only_while_responding_to_an_incident_the_camera_is_attached
     decisions = [
         (e.action, e.clause, e.purpose) for e in _audit(h, "video.access.denied") + _audit(h, "video.access.allowed")
     ]
-    assert decisions.count(("video.access.denied", "art-9-5", "crime_prevention")) == 3
+    assert decisions.count(("video.access.denied", "art-9-5", "crime_prevention")) == 4
     assert decisions.count(("video.access.allowed", "art-9-5", "crime_prevention")) == 1
 
 
@@ -141,6 +145,7 @@ def test_emergency_access_and_usage_result_deadlines_show_as_overdue(h):
             "purpose": "crime_prevention",
             "legal_ground": "urgent_life_body_property",
             "reason": "실종 아동 긴급 수색",
+            "incident_id": _bell_incident(h),  # a situation type the 112 emergency-video agreement allows
         },
     )
     assert opened.status_code == 201, opened.text
@@ -292,3 +297,25 @@ def test_ledgers_list_and_print_for_those_allowed_only(h):
     )
     assert fixed.status_code == 201 and fixed.json()["corrects_id"] == rows[0]["id"]
     assert len(h.client.get("/api/ledgers", headers=manager).json()) == 2
+
+
+def test_a_police_report_over_the_api_opens_nothing_until_the_district_reviews_it(h):
+    cam = _camera(h, "SD-REV-1")
+    police, agent = h.token("police_officer"), h.token("monitoring_agent")
+    reported = h.client.post("/api/incidents", headers=police, json={"title": "수상한 차량", "camera": "SD-REV-1"})
+    assert reported.status_code == 201, reported.text
+    incident = reported.json()
+    assert incident["review_required"] is True and incident["reviewed_at"] is None
+    took = h.client.post(f"/api/incidents/{incident['id']}/actions/acknowledge", json={}, headers=police)
+    assert took.status_code == 200 and took.json()["taken_by"], took.text
+    refused = _open(h, police, cam, incident_id=incident["id"])
+    assert refused.status_code == 403 and refused.json()["clause"] == "art-9-5"
+    assert "until the district reviews it" in refused.json()["message"]["en"]
+    own_review = h.client.post(f"/api/incidents/{incident['id']}/actions/review", json={}, headers=police)
+    assert own_review.status_code == 403
+    reviewed = h.client.post(f"/api/incidents/{incident['id']}/actions/review", json={}, headers=agent)
+    assert reviewed.status_code == 200 and reviewed.json()["reviewed_at"], reviewed.text
+    assert "review" not in reviewed.json()["allowed_actions"]
+    assert _open(h, police, cam, incident_id=incident["id"]).status_code == 200
+    timeline = h.client.get(f"/api/incidents/{incident['id']}", headers=agent).json()["timeline"]
+    assert [e["action"] for e in timeline] == ["created", "acknowledge", "review"]

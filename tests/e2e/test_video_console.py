@@ -455,9 +455,20 @@ def test_a_rejection_needs_a_reason_and_only_the_district_decides(h):
 def test_emergency_access_opens_at_once_and_its_missing_document_turns_overdue(h):
     _camera(h, "SD-EM-1")
     officer = Session(h, "police_officer")
+    bell = h.client.post(
+        "/api/events",
+        headers=h.token("device"),
+        json={
+            "message_id": "em-bell",
+            "type": "emergency_bell",
+            "payload": {"bell_id": "B-EM", "latitude": 37.5636, "longitude": 127.0369},
+        },
+    )
+    assert bell.status_code == 202, bell.text
     resp = officer.post(
         "/access/emergency",
         {
+            "incident_id": str(bell.json()["incident_id"]),
             "cameras": "SD-EM-1",
             "period_start": "2026-11-20T10:00",
             "period_end": "2026-11-20T11:00",
@@ -765,6 +776,13 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
         row.click()
         near = "#nearby-list li[data-camera='SD-VB-001']"
         page.wait_for_selector(f"{near} button[data-attach]")
+        # Still new: nobody judges it, so it grants the officer nothing until they take it (Art. 9 ⑤).
+        assert "판단·대응하는 상태가 아닙니다" in page.locator(f"{near} .near-why").inner_text()
+        page.click("#detail-actions button[data-action=acknowledge]")
+        page.wait_for_function(
+            "() => { const w = document.querySelector(\"#nearby-list li[data-camera='SD-VB-001'] .near-why\"); "
+            "return w && w.textContent.includes('연결되지 않았습니다'); }"
+        )
         assert page.locator(f"{near} button[data-view]").count() == 0  # not attached: Art. 9 ⑤
         assert "art-9-5" in page.locator(f"{near} .near-why").inner_text()
 

@@ -4,6 +4,7 @@ retention and the append-only ledger."""
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import shutil
 import subprocess
@@ -26,7 +27,8 @@ from gwanje.core.audit import Actor, AuditEntry, verify_chain
 from gwanje.core.clock import utcnow
 from gwanje.core.errors import Conflict, Forbidden, ValidationFailed
 from gwanje.registry.models import Camera, Site
-from gwanje.situations.models import Incident
+from gwanje.situations import service as situations
+from gwanje.situations.models import Incident, IncidentEvent
 
 PASSWORD = "correct-horse-battery"
 
@@ -60,14 +62,16 @@ class World:
         department="autonomous_admin",
         primary="crime_prevention",
         secondary=("illegal_parking", "illegal_dumping", "facility_management", "disaster"),
+        latitude=37.56,
+        longitude=127.03,
     ):
         now = utcnow()
         with self.db.uow() as uow:
             site = Site(
                 site_key=f"T-{number}",
                 managing_agency="성동구",
-                latitude=37.56,
-                longitude=127.03,
+                latitude=latitude,
+                longitude=longitude,
                 created_at=now,
                 updated_at=now,
             )
@@ -81,8 +85,8 @@ class World:
                 owner_organisation="district",
                 primary_purpose=primary,
                 secondary_purposes="," + ",".join(secondary) + ",",
-                latitude=37.56,
-                longitude=127.03,
+                latitude=latitude,
+                longitude=longitude,
                 retention_days=30,
                 created_at=now,
                 updated_at=now,
@@ -91,11 +95,24 @@ class World:
             uow.commit()
             return cam.id
 
-    def incident(self, camera_id=None, responsible="police", responding="police", status="acknowledged"):
+    def incident(
+        self,
+        camera_id=None,
+        responsible="police",
+        responding="police",
+        status="acknowledged",
+        taken_by=None,
+        situation="emergency_bell",
+    ):
+        """An incident at the test cameras' position; ``taken_by``: the user who has taken it."""
         now = utcnow()
         with self.db.uow() as uow:
             inc = Incident(
-                type="emergency_bell",
+                type=situation,
+                latitude=37.56,
+                longitude=127.03,
+                taken_by_id=taken_by.id if taken_by is not None else None,
+                taken_by_name=taken_by.username if taken_by is not None else None,
                 status=status,
                 title="비상벨",
                 source="test",
@@ -163,7 +180,7 @@ def test_police_without_an_incident_are_refused_and_the_refusal_is_on_the_chain(
 def test_police_may_open_an_attached_camera_until_the_incident_closes(world, db, policy):
     own, nearby, elsewhere = world.camera("C-1"), world.camera("C-2"), world.camera("C-3")
     officer = world.user("police_officer")
-    inc = world.incident(camera_id=own)
+    inc = world.incident(camera_id=own, taken_by=officer)
     service.attach_camera(db, policy, officer, inc, nearby, "인근 골목")
     grant = service.authorize_video(db, policy, officer, nearby, "crime_prevention", "live", incident_id=inc)
     assert grant.clause == "art-9-5" and grant.incident_id == inc
@@ -197,6 +214,141 @@ def test_police_may_not_attach_cameras_to_an_incident_they_do_not_respond_to(wor
     world.set_status(inc, "closed")
     with pytest.raises(ValidationFailed):
         service.attach_camera(db, policy, district, inc, world.camera("C-9"))
+
+
+# ---- Art. 9 ⑤ cannot be cleared with a pretext (issue 8, finding 2) ----------------------------
+
+
+def _act(db, policy, user, incident_id, action):
+    return situations.act(db, policy, accounts.actor_of(user), incident_id, action)
+
+
+def test_a_new_incident_grants_the_police_no_view(world, db, policy):
+    cam = world.camera("C-1")
+    officer = world.user("police_officer")
+    inc = world.incident(camera_id=cam, status="new", taken_by=officer)
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, officer, cam, "crime_prevention", "live", incident_id=inc)
+    assert err.value.clause == "art-9-5" and "not yet being judged" in err.value.message_en
+    assert world.audit("video.access.denied")[-1].clause == "art-9-5"
+
+
+def test_the_officer_who_takes_an_incident_views_it_and_no_other_officer_does(world, db, policy):
+    cam = world.camera("C-1")
+    first, second = world.user("police_officer"), world.user("police_officer")
+    inc = world.incident(camera_id=cam, status="new")
+    _act(db, policy, world.user("monitoring_agent"), inc, "acknowledge")  # the district recognises it
+    with pytest.raises(Forbidden) as err:  # acknowledged, but no officer has taken it yet
+        service.authorize_video(db, policy, first, cam, "crime_prevention", "live", incident_id=inc)
+    assert "only the officer who has taken" in err.value.message_en
+    taken = _act(db, policy, first, inc, "take")
+    assert taken.taken_by_id == first.id and taken.status == "acknowledged"
+    assert service.authorize_video(db, policy, first, cam, "crime_prevention", "live", incident_id=inc)
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, second, cam, "crime_prevention", "live", incident_id=inc)
+    assert err.value.clause == "art-9-5" and "only the officer who has taken" in err.value.message_en
+    with pytest.raises(Forbidden):
+        service.attach_camera(db, policy, second, inc, world.camera("C-2"))
+    with pytest.raises(Conflict):  # nor can the second officer take it over
+        _act(db, policy, second, inc, "take")
+    with db.reading() as s:
+        taken_rows = s.scalars(sa.select(IncidentEvent).where(IncidentEvent.action == "take")).all()
+    assert [(e.incident_id, e.actor_id) for e in taken_rows] == [(inc, first.id)]
+
+
+def test_police_attach_only_nearby_cameras_and_every_attachment_is_on_the_timeline(world, db, policy):
+    officer, agent = world.user("police_officer"), world.user("monitoring_agent")
+    inc = world.incident(taken_by=officer)  # at 37.56, 127.03
+    near = world.camera("C-NEAR", latitude=37.5610, longitude=127.0310)  # about 140 m
+    far = world.camera("C-FAR", latitude=37.5800, longitude=127.0300)  # about 2.2 km
+    service.attach_camera(db, policy, officer, inc, near, "골목 입구")
+    with pytest.raises(Forbidden) as err:
+        service.attach_camera(db, policy, officer, inc, far)
+    assert err.value.clause == "art-9-5" and "within 300 m" in err.value.message_en
+    with pytest.raises(Forbidden):
+        service.authorize_video(db, policy, officer, far, "crime_prevention", "live", incident_id=inc)
+    service.attach_camera(db, policy, agent, inc, far, "도주 방향")  # the district's agent attaches any
+    assert service.authorize_video(db, policy, officer, far, "crime_prevention", "live", incident_id=inc)
+    with db.reading() as s:
+        timeline = s.scalars(
+            sa.select(IncidentEvent).where(IncidentEvent.incident_id == inc).order_by(IncidentEvent.id)
+        ).all()
+    attached = [(e.action, e.actor_id, e.note, json.loads(e.data)["camera_id"]) for e in timeline]
+    assert attached == [
+        ("camera.attached", officer.id, "골목 입구", near),
+        ("camera.attached", agent.id, "도주 방향", far),
+    ]
+    detail = situations.incident_detail(
+        db, policy, situations.visible_incident(db, policy, "district_manager", None, inc)
+    )
+    assert [e.action for e in detail.timeline] == ["camera.attached", "camera.attached"]
+
+
+def test_a_police_report_grants_no_view_until_the_district_reviews_it(world, db, policy):
+    cam = world.camera("C-1")
+    officer = world.user("police_officer")
+    with db.reading() as s:
+        number = s.get(Camera, cam).management_number
+    reported = situations.report_incident(
+        db, policy, officer.username, {"title": "수상한 사람", "camera": number}, role=officer.role
+    )
+    assert reported.review_required and reported.camera_id == cam
+    _act(db, policy, officer, reported.id, "acknowledge")  # the officer takes it at once
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, officer, cam, "crime_prevention", "live", incident_id=reported.id)
+    assert err.value.clause == "art-9-5" and "until the district reviews it" in err.value.message_en
+    with pytest.raises(Forbidden):
+        _act(db, policy, officer, reported.id, "review")  # the police cannot review their own report
+    reviewed = _act(db, policy, world.user("monitoring_agent"), reported.id, "review")
+    assert reviewed.reviewed_at is not None
+    assert service.authorize_video(db, policy, officer, cam, "crime_prevention", "live", incident_id=reported.id)
+    # A report by the district's own staff needs no review.
+    agents = situations.report_incident(
+        db, policy, "agent", {"title": "쓰러진 사람", "camera": number}, role="monitoring_agent"
+    )
+    assert not agents.review_required
+
+
+def _emergency(world, db, policy, officer, cam, incident_id, now=None):
+    start = (now or utcnow()) - timedelta(hours=1)
+    return provisions.open_emergency_access(
+        db,
+        policy,
+        officer,
+        provisions.OpenEmergencyAccess(
+            camera_ids=(cam,),
+            period_start=start,
+            period_end=start + timedelta(minutes=30),
+            purpose="crime_prevention",
+            legal_ground="urgent_life_body_property",
+            reason="강도 신고",
+            incident_id=incident_id,
+        ),
+        now=now,
+    )
+
+
+def test_the_112_rooms_emergency_video_follows_the_listed_incident_types(world, db, policy):
+    cam = world.camera("C-1")
+    room = world.user("police_112")
+    for incident_id in (None, world.incident(camera_id=cam, situation="camera_fault")):
+        with pytest.raises(Forbidden) as err:
+            _emergency(world, db, policy, room, cam, incident_id)
+        assert err.value.clause == "art-11-1"
+    assert len(world.audit("provision.emergency.denied")) == 2
+    p = _emergency(world, db, policy, room, cam, world.incident(camera_id=cam, situation="wanted_vehicle"))
+    grant = service.authorize_video(db, policy, room, cam, "crime_prevention", "live", provision_id=p.id)
+    assert grant.clause == "art-11-1" and service.grant_still_valid(db, policy, grant)
+
+
+def test_the_112_rooms_emergency_video_ends_after_the_policys_time_limit(world, db, policy):
+    cam = world.camera("C-1")
+    room = world.user("police_112")
+    bell = world.incident(camera_id=cam)
+    p = _emergency(world, db, policy, room, cam, bell, now=utcnow() - timedelta(minutes=61))
+    with pytest.raises(Forbidden) as err:
+        service.authorize_video(db, policy, room, cam, "crime_prevention", "playback", provision_id=p.id)
+    assert err.value.clause == "art-11-1" and "ended 60 minutes" in err.value.message_en
 
 
 def test_department_officer_outside_the_cameras_purposes_is_refused(world, db, policy):
@@ -365,6 +517,7 @@ def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifi
     cam = world.camera("C-1")
     officer = world.user("police_officer")
     opened = utcnow() - timedelta(hours=25)
+    bell = world.incident(camera_id=cam, taken_by=officer)
     p = provisions.open_emergency_access(
         db,
         policy,
@@ -376,6 +529,7 @@ def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifi
             purpose="crime_prevention",
             legal_ground="urgent_life_body_property",
             reason="납치 의심 차량 추적",
+            incident_id=bell,
         ),
         now=opened,
     )
@@ -384,11 +538,10 @@ def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifi
     assert isinstance(alert, EmergencyAccessOpened) and alert.provision_id == p.id
     assert set(alert.to_roles) == {"district_it_officer", "district_manager"}
     assert world.ledger("viewing")[0].clause == "art-11-1"
-    # The officer has access at once, without an incident, through the emergency item.
-    assert (
-        service.authorize_video(db, policy, officer, cam, "crime_prevention", "playback", provision_id=p.id).clause
-        == "art-11-1"
-    )
+    # The emergency video itself ended an hour after it opened (access.emergency_minutes).
+    with pytest.raises(Forbidden) as ended:
+        service.authorize_video(db, policy, officer, cam, "crime_prevention", "playback", provision_id=p.id)
+    assert ended.value.clause == "art-11-1" and "ended 60 minutes" in ended.value.message_en
 
     with db.reading() as s:
         items = provisions.overdue_items(s, policy)
@@ -413,17 +566,19 @@ def test_access_alerts_reach_the_live_feed_of_the_roles_they_name_only(world, db
     from gwanje.situations.live import Viewer, may_receive
 
     opened = utcnow() - timedelta(hours=25)
+    cam = world.camera("C-1")
     provisions.open_emergency_access(
         db,
         policy,
         world.user("police_officer"),
         provisions.OpenEmergencyAccess(
-            camera_ids=(world.camera("C-1"),),
+            camera_ids=(cam,),
             period_start=opened - timedelta(hours=1),
             period_end=opened,
             purpose="crime_prevention",
             legal_ground="urgent_life_body_property",
             reason="수색",
+            incident_id=world.incident(camera_id=cam),
         ),
         now=opened,
     )

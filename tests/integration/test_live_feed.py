@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from gwanje.access import service as access
+from gwanje.accounts.models import User
 from gwanje.core.audit import Actor
 from gwanje.core.errors import Forbidden
 from gwanje.core.events import DomainEvent
@@ -324,7 +326,13 @@ def test_nearby_cameras_are_sorted_with_bearing_and_who_may_open_them(h):
     )
     assert attach.status_code == 201, attach.text
     police = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()
-    assert police[0]["attached"] is True and police[0]["may_open"] is True  # responding to an open incident
+    assert police[0]["attached"] is True and police[0]["may_open"] is False  # still new: nobody judges it yet
+    took = h.client.post(f"/api/incidents/{incident_id}/actions/acknowledge", json={}, headers=h.token("police_112"))
+    assert took.status_code == 200, took.text
+    police = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_112")).json()
+    assert police[0]["attached"] is True and police[0]["may_open"] is True  # responding to an incident it took
+    other = h.client.get(f"/api/incidents/{incident_id}/cameras?k=1", headers=h.token("police_officer")).json()
+    assert other[0]["may_open"] is False  # another officer's incident (Art. 9 ⑤)
     assert (
         h.client.post(
             f"/api/incidents/{incident_id}/actions/false_alarm", json={}, headers=h.token("monitoring_agent")
@@ -356,9 +364,17 @@ def test_may_open_on_the_nearby_list_is_what_the_video_access_check_decides(h, r
         headers=h.token("monitoring_agent"),
     )
     assert resp.status_code == 201, resp.text
+    if role.startswith("police"):  # the officer takes the incident: it now grants them a view
+        took = h.client.post(
+            f"/api/incidents/{incident_id}/actions/acknowledge", json={}, headers=h.token(role, department)
+        )
+        assert took.status_code == 200, took.text
     rows = h.client.get(f"/api/incidents/{incident_id}/cameras?k=4", headers=h.token(role, department)).json()
     assert {r["id"] for r in rows} >= {own, attached}
-    user = h.user(f"check_{role}", role, department)
+    with h.db.reading() as session:  # the same user the token stands for
+        user = session.scalar(
+            sa.select(User).where(User.role == role, User.username.like("u%")).order_by(User.id.desc())
+        )
     for row in rows:
         try:
             grant = access.authorize_video(

@@ -114,6 +114,9 @@ def test_a_department_role_sees_only_incidents_on_cameras_of_its_own_purposes(ha
     )  # a Seongdong role means nothing under Hanbit's policy
 
 
+OFFICER = 5  # the officer who has taken the incident
+
+
 def _facts(district, message, *, open_=True, camera_id=7):
     route = district.routes[message]
     return IncidentFacts(
@@ -123,6 +126,8 @@ def _facts(district, message, *, open_=True, camera_id=7):
         responding_org=route.responding_org,
         responding_roles=tuple(sorted(route.responders)),
         camera_id=camera_id,
+        status="acknowledged",
+        taken_by=OFFICER,
     )
 
 
@@ -134,18 +139,22 @@ def test_art_9_5_follows_the_routing_of_each_policy(district, district_policy):
     bell, plate = _facts(district, ("emergency_bell", None)), _facts(district, ("plate_read", None))
     clause = district_policy.access.incident_only_clause
     for role in operator_roles:
-        assert incident_grants_view(district_policy, role, None, 7, ()).allowed, role
+        assert incident_grants_view(district_policy, role, None, 7, (), user_id=OFFICER).allowed, role
     for role in police_roles:
-        on_bell = incident_grants_view(district_policy, role, bell, 7, ())
+        on_bell = incident_grants_view(district_policy, role, bell, 7, (), user_id=OFFICER)
         assert on_bell.allowed is (district.routes[("emergency_bell", None)].responsible == district.police), role
         assert on_bell.clause == clause
-        assert incident_grants_view(district_policy, role, plate, 7, ()).allowed
-        assert incident_grants_view(district_policy, role, plate, 9, (9,)).allowed  # attached to the incident
-        assert not incident_grants_view(district_policy, role, plate, 9, ())  # neither its own nor attached
+        assert incident_grants_view(district_policy, role, plate, 7, (), user_id=OFFICER).allowed
+        assert incident_grants_view(
+            district_policy, role, plate, 9, (9,), user_id=OFFICER
+        ).allowed  # attached to the incident
         assert not incident_grants_view(
-            district_policy, role, _facts(district, ("plate_read", None), open_=False), 7, ()
+            district_policy, role, plate, 9, (), user_id=OFFICER
+        )  # neither its own nor attached
+        assert not incident_grants_view(
+            district_policy, role, _facts(district, ("plate_read", None), open_=False), 7, (), user_id=OFFICER
         )
-        assert not incident_grants_view(district_policy, role, None, 7, ())
+        assert not incident_grants_view(district_policy, role, None, 7, (), user_id=OFFICER)
 
 
 # ---- through the database, under Hanbit's policy --------------------------------------------------------------
@@ -254,6 +263,12 @@ def test_hanbit_police_view_only_for_an_incident_routed_to_them_and_its_cameras(
     on_bell = _authorize(board, "station_officer", safe, "crime_prevention", bell)
     assert on_bell.status_code == 403 and on_bell.json()["clause"] == clause
     plate = _raise(board, ("plate_read", None))  # on HB-SAFE-1, routed to the Hanbit police
+    still_new = _authorize(board, "station_officer", safe, "crime_prevention", plate)
+    assert still_new.status_code == 403 and still_new.json()["clause"] == clause
+    took = board.client.post(
+        f"/api/incidents/{plate}/actions/acknowledge", json={}, headers=board.token("station_officer")
+    )
+    assert took.status_code == 200 and took.json()["taken_by"], took.text
     assert _authorize(board, "station_officer", safe, "crime_prevention", plate).status_code == 200
     elsewhere = _authorize(board, "station_officer", police_camera, "crime_prevention", plate)
     assert elsewhere.status_code == 403 and elsewhere.json()["clause"] == clause

@@ -19,6 +19,7 @@ from gwanje.policy import decisions
 from gwanje.situations.models import Incident
 
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)
+OFFICER = 41  # the officer who has taken the incident
 
 
 def _incident(status="acknowledged", responsible="police", responding="police", camera_id=1):
@@ -30,12 +31,13 @@ def _incident(status="acknowledged", responsible="police", responding="police", 
             responding_org=responding,
             responding_roles="police_112,police_officer",
             camera_id=camera_id,
+            taken_by_id=OFFICER,
         )
     )
 
 
 def _covers(policy, incident, camera_id, attached):
-    d = decisions.incident_grants_view(policy, "police_officer", incident, camera_id, attached)
+    d = decisions.incident_grants_view(policy, "police_officer", incident, camera_id, attached, user_id=OFFICER)
     return d.allowed, d.reason_ko, d.reason_en
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gwanje.policy import decisions
 from gwanje.policy import (
     Decision,
     IncidentFacts,
@@ -770,7 +771,20 @@ def test_the_second_districts_board(hanbit):
 # ---- Art. 9 ⑤: incident-only viewing, in one function ---------------------------------------
 
 
-def facts(*, is_open=True, responsible="police", responding="police", camera_id=10, roles=("police_officer",)):
+ME = 41  # the officer who has taken the incident in these examples
+
+
+def facts(
+    *,
+    is_open=True,
+    responsible="police",
+    responding="police",
+    camera_id=10,
+    roles=("police_officer",),
+    status="acknowledged",
+    taken_by=ME,
+    awaiting_review=False,
+):
     return IncidentFacts(
         id=7,
         open=is_open,
@@ -778,6 +792,12 @@ def facts(*, is_open=True, responsible="police", responding="police", camera_id=
         responding_org=responding,
         responding_roles=roles,
         camera_id=camera_id,
+        status=status,
+        type="emergency_bell",
+        taken_by=taken_by,
+        awaiting_review=awaiting_review,
+        latitude=37.5636,
+        longitude=127.0369,
     )
 
 
@@ -793,21 +813,23 @@ def test_is_incident_only_of_an_unknown_role_raises(policy):
 
 @pytest.mark.parametrize("role", POLICE_ROLES)
 def test_police_must_name_an_incident(policy, role):
-    d = incident_grants_view(policy, role, None, 10, ())
+    d = incident_grants_view(policy, role, None, 10, (), user_id=ME)
     assert not d and d.clause == "art-9-5"
     assert d.reason_ko == "대응 중인 사건을 지정해야 경찰이 영상을 열람할 수 있습니다"
     assert d.reason_en == "the police must name an incident they are responding to"
 
 
 def test_a_closed_incident_grants_nothing(policy):
-    d = incident_grants_view(policy, "police_officer", facts(is_open=False), 10, ())
+    d = incident_grants_view(policy, "police_officer", facts(is_open=False), 10, (), user_id=ME)
     assert not d and d.clause == "art-9-5"
     assert d.reason_ko == "사건 7이(가) 종결되어 열람 권한이 끝났습니다"
     assert d.reason_en == "incident 7 is no longer open; access ended with it"
 
 
 def test_an_incident_not_routed_to_the_police_grants_nothing(policy):
-    d = incident_grants_view(policy, "police_112", facts(responsible="district", responding="district"), 10, ())
+    d = incident_grants_view(
+        policy, "police_112", facts(responsible="district", responding="district"), 10, (), user_id=ME
+    )
     assert not d and d.clause == "art-9-5"
     assert d.reason_ko == "사건 7은(는) 경찰 대응 사건이 아닙니다"
     assert d.reason_en == "incident 7 is not routed to the police"
@@ -815,38 +837,40 @@ def test_an_incident_not_routed_to_the_police_grants_nothing(policy):
 
 @pytest.mark.parametrize(("responsible", "responding"), [("police", "district"), ("district", "police")])
 def test_an_incident_routed_to_the_police_either_way_grants(policy, responsible, responding):
-    assert incident_grants_view(policy, "police_officer", facts(responsible=responsible, responding=responding), 10, ())
+    assert incident_grants_view(
+        policy, "police_officer", facts(responsible=responsible, responding=responding), 10, (), user_id=ME
+    )
 
 
 def test_a_camera_not_attached_grants_nothing(policy):
-    d = incident_grants_view(policy, "police_officer", facts(), 11, (12, 13))
+    d = incident_grants_view(policy, "police_officer", facts(), 11, (12, 13), user_id=ME)
     assert not d and d.clause == "art-9-5"
     assert d.reason_ko == "이 CCTV는 사건 7에 연결되지 않았습니다"
     assert d.reason_en == "this camera is not attached to incident 7"
 
 
 def test_the_incidents_own_camera_grants(policy):
-    d = incident_grants_view(policy, "police_officer", facts(), 10, ())
+    d = incident_grants_view(policy, "police_officer", facts(), 10, (), user_id=ME)
     assert d and d.clause == "art-9-5" and "7" in d.reason_en
 
 
 def test_an_attached_camera_grants(policy):
-    assert incident_grants_view(policy, "police_investigator", facts(), 12, (12, 13))
-    assert incident_grants_view(policy, "police_investigator", facts(camera_id=None), 13, [12, 13])
-    assert not incident_grants_view(policy, "police_investigator", facts(camera_id=None), 14, [12, 13])
+    assert incident_grants_view(policy, "police_investigator", facts(), 12, (12, 13), user_id=ME)
+    assert incident_grants_view(policy, "police_investigator", facts(camera_id=None), 13, [12, 13], user_id=ME)
+    assert not incident_grants_view(policy, "police_investigator", facts(camera_id=None), 14, [12, 13], user_id=ME)
 
 
 def test_without_a_camera_only_the_incident_is_tested(policy):
-    assert incident_grants_view(policy, "police_112", facts(), None, ())
-    assert not incident_grants_view(policy, "police_112", facts(is_open=False), None, ())
+    assert incident_grants_view(policy, "police_112", facts(), None, (), user_id=ME)
+    assert not incident_grants_view(policy, "police_112", facts(is_open=False), None, (), user_id=ME)
     not_police = facts(responsible="district", responding="district")
-    assert not incident_grants_view(policy, "police_112", not_police, None, ())
+    assert not incident_grants_view(policy, "police_112", not_police, None, (), user_id=ME)
 
 
 @pytest.mark.parametrize("role", [r for r in ALL_ROLES if r not in POLICE_ROLES])
 def test_roles_not_limited_to_incidents_are_always_granted(policy, role):
     for incident in (None, facts(is_open=False), facts(responsible="district", responding="district")):
-        d = incident_grants_view(policy, role, incident, 99, ())
+        d = incident_grants_view(policy, role, incident, 99, (), user_id=ME)
         assert d and d.clause == "art-9-5"
         assert d.reason_en == "Seongdong-gu district office is not limited to viewing video for incidents"
 
@@ -854,32 +878,41 @@ def test_roles_not_limited_to_incidents_are_always_granted(policy, role):
 def test_the_check_order_is_incident_open_routed_camera(policy):
     # A closed incident of another organisation on another camera names the first failure: closed.
     d = incident_grants_view(
-        policy, "police_officer", facts(is_open=False, responsible="district", responding="district"), 99, ()
+        policy,
+        "police_officer",
+        facts(is_open=False, responsible="district", responding="district"),
+        99,
+        (),
+        user_id=ME,
     )
     assert "no longer open" in d.reason_en
-    d = incident_grants_view(policy, "police_officer", facts(responsible="district", responding="district"), 99, ())
+    d = incident_grants_view(
+        policy, "police_officer", facts(responsible="district", responding="district"), 99, (), user_id=ME
+    )
     assert "not routed" in d.reason_en
 
 
 def test_the_second_district_limits_its_own_police_to_their_own_incidents(hanbit):
     police = facts(responsible="hanbit_police", responding="hanbit_police", roles=("station_officer",))
     district = facts(responsible="gu_office", responding="gu_office", roles=("control_agent",))
-    assert incident_grants_view(hanbit, "station_officer", police, 10, ())
-    d = incident_grants_view(hanbit, "station_officer", district, 10, ())
+    assert incident_grants_view(hanbit, "station_officer", police, 10, (), user_id=ME)
+    d = incident_grants_view(hanbit, "station_officer", district, 10, (), user_id=ME)
     assert not d and d.clause == "art-7-3"
     assert d.reason_en == "incident 7 is not routed to the police"
-    assert incident_grants_view(hanbit, "control_agent", district, 99, ())
-    assert incident_grants_view(hanbit, "control_agent", None, 99, ())
-    assert not incident_grants_view(hanbit, "station_detective", None, 10, ())
+    assert incident_grants_view(hanbit, "control_agent", district, 99, (), user_id=ME)
+    assert incident_grants_view(hanbit, "control_agent", None, 99, (), user_id=ME)
+    assert not incident_grants_view(hanbit, "station_detective", None, 10, (), user_id=ME)
     # An incident routed to Seongdong's "police" is not routed to Hanbit's police.
-    assert not incident_grants_view(hanbit, "station_officer", facts(), 10, ())
+    assert not incident_grants_view(hanbit, "station_officer", facts(), 10, (), user_id=ME)
 
 
 # ---- Art. 9 ⑤: attaching cameras --------------------------------------------------------------
 
 
 def test_responding_police_may_attach_cameras(policy):
-    d = may_attach_to_incident(policy, "police_officer", facts(roles=("police_officer", "police_112")))
+    d = may_attach_to_incident(
+        policy, "police_officer", facts(roles=("police_officer", "police_112")), user_id=ME, distance_m=50.0
+    )
     assert d and d.clause == "art-9-5"
 
 
@@ -888,23 +921,27 @@ def test_responding_police_may_attach_cameras(policy):
     [facts(roles=("police_officer",)), facts(responsible="district", responding="district", roles=("police_112",))],
 )
 def test_police_not_responding_may_not_attach_cameras(policy, incident):
-    d = may_attach_to_incident(policy, "police_112", incident)
+    d = may_attach_to_incident(policy, "police_112", incident, user_id=ME, distance_m=50.0)
     assert not d and d.clause == "art-9-5"
     assert d.reason_en == "only the police roles responding to this incident may attach cameras to it"
     assert d.reason_ko == "이 상황에 대응 중인 경찰 역할만 CCTV를 연결할 수 있습니다"
 
 
 def test_district_roles_may_attach_cameras_to_any_incident(policy):
-    assert may_attach_to_incident(policy, "monitoring_agent", facts(roles=("police_officer",)))
+    assert may_attach_to_incident(
+        policy, "monitoring_agent", facts(roles=("police_officer",)), user_id=ME, distance_m=50.0
+    )
 
 
 def test_the_second_districts_police_attach_only_while_responding(hanbit):
     police = facts(responsible="hanbit_police", responding="hanbit_police")
-    assert may_attach_to_incident(hanbit, "control_agent", police)
+    assert may_attach_to_incident(hanbit, "control_agent", police, user_id=ME, distance_m=50.0)
     assert not may_attach_to_incident(
         hanbit,
         "station_dispatch",
         facts(responsible="hanbit_police", responding="hanbit_police", roles=("station_officer",)),
+        user_id=ME,
+        distance_m=50.0,
     )
 
 
@@ -951,3 +988,100 @@ def test_the_second_districts_annex_1_and_police_cameras(hanbit):
         responding_incident_camera=False,
     )
     assert not d and d.clause == "art-7-3"
+
+
+# ---- Art. 9 ⑤ cannot be cleared with a pretext (issue 8, finding 2) ---------------------------
+
+
+@pytest.mark.parametrize("role", POLICE_ROLES)
+def test_a_new_incident_grants_no_view_to_the_police(policy, role):
+    d = incident_grants_view(policy, role, facts(status="new"), 10, (), user_id=ME)
+    assert not d and d.clause == "art-9-5"
+    assert d.reason_en == "incident 7 is not yet being judged or responded to by the police (new)"
+    assert d.reason_ko == "사건 7은(는) 아직 경찰이 판단·대응하는 상태가 아닙니다"
+
+
+@pytest.mark.parametrize("status", ["acknowledged", "handed_over", "dispatched"])
+def test_the_police_view_while_judging_or_responding(policy, status):
+    assert incident_grants_view(policy, "police_officer", facts(status=status), 10, (), user_id=ME)
+
+
+def test_an_incident_another_officer_took_grants_nothing(policy):
+    d = incident_grants_view(policy, "police_officer", facts(taken_by=99), 10, (), user_id=ME)
+    assert not d and d.reason_en == "only the officer who has taken incident 7 may use it"
+    assert not incident_grants_view(policy, "police_officer", facts(taken_by=None), 10, (), user_id=ME)
+    assert not incident_grants_view(policy, "police_officer", facts(), 10, ())  # no user named
+
+
+def test_a_police_report_grants_no_view_until_the_district_reviews_it(policy):
+    d = incident_grants_view(policy, "police_officer", facts(awaiting_review=True), 10, (), user_id=ME)
+    assert not d and "reviews it" in d.reason_en and "the district" in d.reason_en
+    assert incident_grants_view(policy, "police_officer", facts(awaiting_review=False), 10, (), user_id=ME)
+    # The district's own staff are not held by it.
+    assert incident_grants_view(policy, "monitoring_agent", facts(awaiting_review=True, status="new"), 10, ())
+
+
+def test_only_police_reports_need_review_and_only_the_district_reviews(policy):
+    assert decisions.report_needs_review(policy, "police_officer")
+    assert decisions.report_needs_review(policy, "police_112")
+    assert not decisions.report_needs_review(policy, "monitoring_agent")
+    assert decisions.may_review_report(policy, "monitoring_agent")
+    assert decisions.may_review_report(policy, "district_manager")
+    assert not decisions.may_review_report(policy, "police_officer")
+
+
+def test_police_attach_only_within_the_policys_radius(policy):
+    near = may_attach_to_incident(policy, "police_officer", facts(), user_id=ME, distance_m=300.0)
+    assert near and near.clause == "art-9-5"
+    far = may_attach_to_incident(policy, "police_officer", facts(), user_id=ME, distance_m=1200.0)
+    assert not far and far.clause == "art-9-5"
+    assert (
+        far.reason_en == "the police may attach only cameras within 300 m of the incident (this one is 1200 m from it)"
+    )
+    assert "반경 300m" in far.reason_ko
+    nowhere = may_attach_to_incident(policy, "police_officer", facts(), user_id=ME, distance_m=None)
+    assert not nowhere and "unknown distance" in nowhere.reason_en
+
+
+def test_the_district_attaches_any_camera_at_any_distance(policy):
+    for role in ("monitoring_agent", "district_manager", "maintenance_staff"):
+        assert may_attach_to_incident(policy, role, facts(status="new", taken_by=None), distance_m=50_000.0)
+        assert may_attach_to_incident(policy, role, facts(), distance_m=None)
+
+
+def test_police_attach_only_to_an_incident_they_have_taken_and_may_view(policy):
+    assert not may_attach_to_incident(policy, "police_officer", facts(taken_by=99), user_id=ME, distance_m=10.0)
+    assert not may_attach_to_incident(policy, "police_officer", facts(status="new"), user_id=ME, distance_m=10.0)
+    assert not may_attach_to_incident(
+        policy, "police_officer", facts(awaiting_review=True), user_id=ME, distance_m=10.0
+    )
+
+
+def test_the_second_district_sets_its_own_radius(hanbit):
+    police = facts(responsible="hanbit_police", responding="hanbit_police", roles=("station_officer",))
+    assert may_attach_to_incident(hanbit, "station_officer", police, user_id=ME, distance_m=450.0)
+    assert not may_attach_to_incident(hanbit, "station_officer", police, user_id=ME, distance_m=550.0)
+
+
+def test_emergency_video_follows_the_listed_situation_types(policy):
+    at = kst(3)
+    for listed in ("emergency_bell", "u_seoul_safety", "wanted_vehicle"):
+        assert decisions.emergency_video(policy, listed, at, at)
+    d = decisions.emergency_video(policy, "camera_fault", at, at)
+    assert not d and d.clause == "art-11-1"
+    assert d.reason_en == "a 'Camera fault or outage' situation does not allow emergency video"
+    assert not decisions.emergency_video(policy, "intelligent_event", at, at)
+    assert not decisions.emergency_video(policy, None, at, at)  # no incident named
+
+
+def test_emergency_video_ends_after_the_policys_time_limit(policy):
+    opened = kst(3)
+    assert decisions.emergency_video(policy, "emergency_bell", opened, opened + timedelta(minutes=60))
+    d = decisions.emergency_video(policy, "emergency_bell", opened, opened + timedelta(minutes=61))
+    assert not d and d.reason_en == "emergency video ended 60 minutes after it opened"
+
+
+def test_the_second_districts_emergency_video_has_its_own_list_and_limit(hanbit):
+    opened = kst(3)
+    assert not decisions.emergency_video(hanbit, "u_seoul_safety", opened, opened)
+    assert not decisions.emergency_video(hanbit, "emergency_bell", opened, opened + timedelta(minutes=31))

@@ -1249,3 +1249,35 @@ def test_security_throttling_and_lifetimes_are_checked(policy, tmp_path):
     )
     assert "token_max_days" in str(refused(tmp_path, mutate("token_default_hours: 12", "token_default_hours: 9999")))
     assert "security" in str(refused(tmp_path, mutate("  throttle_base_seconds: 2\n", "")))  # a key missing
+
+
+# ---- Art. 9 ⑤ in detail (issue 8, finding 2) --------------------------------------------------
+
+
+def test_the_police_viewing_rules_are_read_from_the_policy(policy, hanbit):
+    assert policy.access.viewing_statuses == {"acknowledged", "handed_over", "dispatched"}
+    assert policy.access.attach_radius_m == 300
+    assert policy.access.emergency_situation_types == {"emergency_bell", "u_seoul_safety", "wanted_vehicle"}
+    assert policy.access.emergency_minutes == 60
+    assert hanbit.access.attach_radius_m == 500 and hanbit.access.emergency_minutes == 30
+
+
+def test_an_unknown_viewing_status_is_refused(tmp_path):
+    text = mutate("viewing_statuses: [acknowledged,", "viewing_statuses: [judging,")
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, "[judging")
+    assert "unknown incident status 'judging'" in str(error) and "알 수 없는 상황 상태" in str(error)
+
+
+def test_an_unknown_emergency_situation_type_is_refused(tmp_path):
+    text = mutate("emergency_situation_types: [emergency_bell,", "emergency_situation_types: [murder,")
+    error = refused(tmp_path, text)
+    assert error.line == line_of(text, "[murder")
+    assert "unknown situation type 'murder'" in str(error)
+
+
+@pytest.mark.parametrize("key", ["attach_radius_m: 300", "emergency_minutes: 60"])
+def test_a_radius_or_time_limit_below_one_is_refused(tmp_path, key):
+    name = key.split(":")[0]
+    error = refused(tmp_path, mutate(key, f"{name}: 0"))
+    assert f"access.{name}: must be >= 1" in str(error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gwanje.core.errors import Conflict, Forbidden
-from gwanje.policy import load_default
+from gwanje.policy import INCIDENT_STATUSES, load_default
 from gwanje.situations import rules
 from gwanje.situations.choices import IncidentStatus
 
@@ -99,3 +99,26 @@ def test_required_steps_must_be_done_or_skipped():
     missing = rules.missing_required_steps(POLICY, "u_seoul_safety", set(), set())
     assert "notify_police" not in missing  # optional
     assert rules.missing_required_steps(POLICY, "u_seoul_safety", set(missing[:-1]), {missing[-1]}) == []
+
+
+def test_the_policys_incident_statuses_are_the_state_machines():
+    assert set(INCIDENT_STATUSES) == set(IncidentStatus.codes())
+
+
+def test_take_and_review_are_assignments_not_moves():
+    for status in ("acknowledged", "handed_over", "dispatched"):
+        assert rules.next_status(status, "take") == status
+        assert rules.next_status(status, "review") == status
+    assert rules.next_status("new", "review") == "new"
+    assert "take" not in rules.allowed_actions("acknowledged", taken=True)
+    assert "review" not in rules.allowed_actions("acknowledged", review_pending=False)
+
+
+def test_only_responders_take_and_only_the_district_reviews():
+    routed = _routed("intelligent_event")
+    rules.check_actor(POLICY, routed, "police_officer", "take")
+    with pytest.raises(Forbidden):
+        rules.check_actor(POLICY, routed, "monitoring_agent", "take")
+    rules.check_actor(POLICY, routed, "monitoring_agent", "review")
+    with pytest.raises(Forbidden):
+        rules.check_actor(POLICY, routed, "police_officer", "review")

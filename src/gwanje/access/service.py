@@ -14,6 +14,7 @@ named in ``__all__``, so that they import ``gwanje.access.service`` only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -42,7 +43,10 @@ from gwanje.policy.decisions import Decision, IncidentFacts
 from gwanje.policy.model import Policy
 from gwanje.registry.models import Camera
 from gwanje.situations import rules as situation_rules
-from gwanje.situations.models import Incident
+from gwanje.registry.rules import haversine_m
+from gwanje.situations import events as situation_events
+from gwanje.situations.models import Incident, IncidentEvent
+from gwanje.situations.schemas import incident_view
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,12 @@ def incident_facts(incident: Incident) -> IncidentFacts:
         responding_org=incident.responding_org,
         responding_roles=tuple(filter(None, (incident.responding_roles or "").split(","))),
         camera_id=incident.camera_id,
+        status=incident.status,
+        type=incident.type,
+        taken_by=incident.taken_by_id,
+        awaiting_review=bool(incident.review_required) and incident.reviewed_at is None,
+        latitude=incident.latitude,
+        longitude=incident.longitude,
     )
 
 
@@ -125,6 +135,13 @@ def _decide(
         clause = policy.access.emergency_clause if p is not None and p.kind == "emergency" else PIPA_18_2
         if problem:
             return Decision(False, clause, *problem)
+        if p.kind == "emergency":
+            incident = session.get(Incident, p.incident_id) if p.incident_id is not None else None
+            video = decisions.emergency_video(
+                policy, incident.type if incident is not None else None, p.provided_at or p.created_at, utcnow()
+            )
+            if not video.allowed:
+                return video
         decision = base(True)
         if not decision.allowed:
             return decision
@@ -138,7 +155,7 @@ def _decide(
     else:
         attached: Collection[int] = attached_camera_ids(session, incident.id) if incident is not None else set()
         facts = incident_facts(incident) if incident is not None else None
-        grants = decisions.incident_grants_view(policy, user.role, facts, camera.id, attached)
+        grants = decisions.incident_grants_view(policy, user.role, facts, camera.id, attached, user_id=user.id)
         ok, ko, en = (
             grants.allowed,
             ("" if grants.allowed else grants.reason_ko),
@@ -285,7 +302,8 @@ def attach_camera(
         incident = session.get(Incident, incident_id)
         if incident is None:
             raise not_found("상황", "incident", incident_id)
-        if session.get(Camera, camera_id) is None:
+        camera = session.get(Camera, camera_id)
+        if camera is None:
             raise not_found("CCTV", "camera", camera_id, field="camera_id")
         facts = incident_facts(incident)
         if not facts.open:
@@ -295,7 +313,12 @@ def attach_camera(
                 field="incident_id",
                 clause=policy.access.incident_only_clause,
             )
-        may = decisions.may_attach_to_incident(policy, user.role, facts)
+        distance = (
+            None
+            if incident.latitude is None or incident.longitude is None
+            else haversine_m(incident.latitude, incident.longitude, camera.latitude, camera.longitude)
+        )
+        may = decisions.may_attach_to_incident(policy, user.role, facts, user_id=user.id, distance_m=distance)
         if not may.allowed:
             raise Forbidden(may.reason_ko, may.reason_en, clause=may.clause)
         existing = session.scalar(
@@ -326,6 +349,28 @@ def attach_camera(
                 clause=policy.access.incident_only_clause,
             ),
         )
+        # On the incident's timeline too, where the district sees who attached what and why.
+        session.add(
+            IncidentEvent(
+                incident_id=incident_id,
+                at=link.attached_at,
+                actor_id=user.id,
+                actor_name=user.username,
+                role=user.role,
+                action="camera.attached",
+                note=link.reason,
+                data=json.dumps(
+                    {
+                        "camera_id": camera_id,
+                        "camera": camera.management_number,
+                        "distance_m": None if distance is None else round(distance, 1),
+                    },
+                    ensure_ascii=False,
+                    sort_keys=True,
+                ),
+            )
+        )
+        uow.record(situation_events.CameraAttached(incident_view(incident), camera_id=camera_id))
         uow.commit()
         return link
 

@@ -29,6 +29,7 @@ from .loader import load_default, load_policy, parse_policy
 from .model import (
     BOARD_KEYWORDS,
     DEVICE_MESSAGE_TYPES,
+    INCIDENT_STATUSES,
     AccessRules,
     Agreement,
     Annex1Row,
@@ -61,6 +62,7 @@ from .model import (
 __all__ = [
     "BOARD_KEYWORDS",
     "DEVICE_MESSAGE_TYPES",
+    "INCIDENT_STATUSES",
     "AccessRules",
     "Agreement",
     "Annex1Row",

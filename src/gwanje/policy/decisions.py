@@ -235,7 +235,11 @@ def may_view_video(
 
 @dataclass(frozen=True)
 class IncidentFacts:
-    """What the Art. 9 ⑤ test needs to know about an incident."""
+    """What the Art. 9 ⑤ test needs to know about an incident.
+
+    ``taken_by``: the user who took the incident (acknowledged it as a responder, or took it after a
+    hand-over); ``awaiting_review``: raised by hand by an incident-only organisation and not yet
+    reviewed by the operator; ``latitude``/``longitude``: where it is (None when unknown)."""
 
     id: int
     open: bool
@@ -243,11 +247,28 @@ class IncidentFacts:
     responding_org: str
     responding_roles: tuple[str, ...]
     camera_id: int | None
+    status: str = "new"
+    type: str = ""
+    taken_by: int | None = None
+    awaiting_review: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def is_incident_only(policy: Policy, role: str) -> bool:
     """The role's organisation may view video only while responding to an incident (Art. 9 ⑤)."""
     return policy.role(role).organisation in policy.access.incident_only_organisations
+
+
+def report_needs_review(policy: Policy, role: str) -> bool:
+    """A situation reported by hand by an incident-only role grants no view until the operator
+    organisation has reviewed it (Art. 9 ⑤: an incident cannot be made up to open a camera)."""
+    return is_incident_only(policy, role)
+
+
+def may_review_report(policy: Policy, role: str) -> bool:
+    """Who reviews such a report: the operator organisation's roles and the supervisors."""
+    return role in policy.supervisors or policy.is_operator_role(role)
 
 
 def _subject(word: str) -> str:
@@ -258,18 +279,63 @@ def _subject(word: str) -> str:
     return word + "이(가)"
 
 
+def _responding_check(policy: Policy, role: str, incident: IncidentFacts, user_id: int | None) -> Decision | None:
+    """The checks viewing and attaching share for an incident-only role, in order; None when all pass:
+    open, routed to its organisation, in a status where it judges or responds, reviewed when raised
+    by hand by it, and taken by this very user."""
+    clause = policy.access.incident_only_clause
+    r = policy.role(role)
+    org = policy.organisation(r.organisation)
+    if not incident.open:
+        return _deny(
+            clause,
+            f"사건 {incident.id}이(가) 종결되어 열람 권한이 끝났습니다",
+            f"incident {incident.id} is no longer open; access ended with it",
+        )
+    if r.organisation not in (incident.responsible_org, incident.responding_org):
+        return _deny(
+            clause,
+            f"사건 {incident.id}은(는) {org.short_ko} 대응 사건이 아닙니다",
+            f"incident {incident.id} is not routed to {org.short_en}",
+        )
+    if incident.status not in policy.access.viewing_statuses:
+        return _deny(
+            clause,
+            f"사건 {incident.id}은(는) 아직 {_subject(org.short_ko)} 판단·대응하는 상태가 아닙니다",
+            f"incident {incident.id} is not yet being judged or responded to by {org.short_en} ({incident.status})",
+        )
+    if incident.awaiting_review:
+        operator = policy.operator_organisation
+        return _deny(
+            clause,
+            f"수동 보고된 사건 {incident.id}은(는) {operator.short_ko}의 검토 전에는 열람 근거가 되지 않습니다",
+            f"incident {incident.id} was reported by hand and grants no view until {operator.short_en} reviews it",
+        )
+    if user_id is None or incident.taken_by != user_id:
+        return _deny(
+            clause,
+            f"사건 {incident.id}을(를) 담당(접수)한 경찰관만 열람할 수 있습니다",
+            f"only the officer who has taken incident {incident.id} may use it",
+        )
+    return None
+
+
 def incident_grants_view(
     policy: Policy,
     role: str,
     incident: IncidentFacts | None,
     camera_id: int | None,
     attached: Collection[int],
+    *,
+    user_id: int | None = None,
 ) -> Decision:
     """Art. 9 ⑤, the one test: a role of an organisation listed in
     ``access.incident_only_organisations`` views a camera only for an open incident routed
-    (responsible or responding organisation) to its own organisation, and only a camera that is the
-    incident's own or attached to it. Other roles are not limited. ``camera_id=None`` tests the
-    incident alone (e.g. may this incident be opened at all)."""
+    (responsible or responding organisation) to its own organisation, in one of the policy's
+    ``access.viewing_statuses``, reviewed by the operator if it raised the incident by hand, taken by
+    this user (``user_id``), and only a camera that is the incident's own or attached to it. Other
+    roles are not limited. ``camera_id=None`` tests the incident alone (e.g. may this incident be
+    opened at all)."""
     clause = policy.access.incident_only_clause
     r = policy.role(role)
     org = policy.organisation(r.organisation)
@@ -285,18 +351,9 @@ def incident_grants_view(
             f"대응 중인 사건을 지정해야 {_subject(org.short_ko)} 영상을 열람할 수 있습니다",
             f"{org.short_en} must name an incident they are responding to",
         )
-    if not incident.open:
-        return _deny(
-            clause,
-            f"사건 {incident.id}이(가) 종결되어 열람 권한이 끝났습니다",
-            f"incident {incident.id} is no longer open; access ended with it",
-        )
-    if r.organisation not in (incident.responsible_org, incident.responding_org):
-        return _deny(
-            clause,
-            f"사건 {incident.id}은(는) {org.short_ko} 대응 사건이 아닙니다",
-            f"incident {incident.id} is not routed to {org.short_en}",
-        )
+    refused = _responding_check(policy, role, incident, user_id)
+    if refused is not None:
+        return refused
     if camera_id is not None and camera_id != incident.camera_id and camera_id not in attached:
         return _deny(
             clause,
@@ -310,10 +367,20 @@ def incident_grants_view(
     )
 
 
-def may_attach_to_incident(policy: Policy, role: str, incident: IncidentFacts) -> Decision:
+def may_attach_to_incident(
+    policy: Policy,
+    role: str,
+    incident: IncidentFacts,
+    *,
+    user_id: int | None = None,
+    distance_m: float | None = None,
+) -> Decision:
     """Art. 9 ⑤ for attaching nearby cameras: an incident-only role attaches cameras only to an
-    incident routed to its own organisation that it is among the responding roles of. Whether the
-    incident is still open is the caller's first check (attaching to a closed one is refused for all)."""
+    incident routed to its own organisation that it is among the responding roles of, that it may
+    view (:func:`incident_grants_view`'s checks) and only a camera within ``access.attach_radius_m``
+    of the incident (``distance_m``; None — the incident has no position — is refused). Other roles
+    attach any camera. Whether the incident is still open is the caller's first check (attaching to a
+    closed one is refused for all)."""
     clause = policy.access.incident_only_clause
     r = policy.role(role)
     org = policy.organisation(r.organisation)
@@ -330,10 +397,57 @@ def may_attach_to_incident(policy: Policy, role: str, incident: IncidentFacts) -
             f"이 상황에 대응 중인 {org.short_ko} 역할만 CCTV를 연결할 수 있습니다",
             f"only {org.short_en} roles responding to this incident may attach cameras to it",
         )
+    refused = _responding_check(policy, role, incident, user_id)
+    if refused is not None:
+        return refused
+    radius = policy.access.attach_radius_m
+    if distance_m is None or distance_m > radius:
+        far = "위치를 알 수 없는" if distance_m is None else f"{distance_m:.0f}m 떨어진"
+        far_en = "of unknown distance from" if distance_m is None else f"{distance_m:.0f} m from"
+        return _deny(
+            clause,
+            f"{_subject(org.short_ko)} 연결할 수 있는 CCTV는 사건 위치 반경 {radius}m 이내입니다 ({far} CCTV)",
+            f"{org.short_en} may attach only cameras within {radius} m of the incident (this one is {far_en} it)",
+        )
     return _allow(
         clause,
         f"사건 {incident.id}에 대응 중인 {r.ko}",
         f"{r.en} responding to incident {incident.id}",
+    )
+
+
+def emergency_video(policy: Policy, situation_type: str | None, opened_at: datetime, now: datetime) -> Decision:
+    """The 112 room's emergency video (Art. 11 ①): only for an incident whose situation type the
+    policy lists (``access.emergency_situation_types``: the 112 emergency-video agreement's crimes),
+    and only until ``access.emergency_minutes`` after it opened."""
+    _require_aware(opened_at, "opened_at")
+    _require_aware(now, "now")
+    rules = policy.access
+    clause = rules.emergency_clause
+    if situation_type is None:
+        return _deny(
+            clause,
+            "긴급 영상은 긴급 영상 대상 사건을 지정해야 열람할 수 있습니다",
+            "emergency video needs an incident of a type the emergency-video agreement allows",
+        )
+    if situation_type not in rules.emergency_situation_types:
+        s = policy.situation(situation_type)
+        return _deny(
+            clause,
+            f"'{s.ko}' 상황은 긴급 영상 대상이 아닙니다",
+            f"a '{s.en}' situation does not allow emergency video",
+        )
+    ends = opened_at + timedelta(minutes=rules.emergency_minutes)
+    if now > ends:
+        return _deny(
+            clause,
+            f"긴급 영상 열람 시간({rules.emergency_minutes}분)이 끝났습니다",
+            f"emergency video ended {rules.emergency_minutes} minutes after it opened",
+        )
+    return _allow(
+        clause,
+        f"긴급 영상 ({rules.emergency_minutes}분 이내)",
+        f"emergency video (within {rules.emergency_minutes} minutes)",
     )
 
 

@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .model import (
     BOARD_KEYWORDS,
     DEVICE_MESSAGE_TYPES,
+    INCIDENT_STATUSES,
     STORAGE_MODES,
     SYSTEM_TRIGGERS,
     AccessRules,
@@ -74,6 +75,8 @@ _KINDS: dict[str, tuple[str, str]] = {
     "storage_mode": ("저장방식", "storage mode"),
     "message": ("장치 메시지 유형", "device message type"),
     "system": ("시스템 감지 항목", "system trigger"),
+    "situation": ("상황 유형", "situation type"),
+    "incident_status": ("상황 상태", "incident status"),
 }
 
 T = TypeVar("T")
@@ -171,6 +174,7 @@ class _Builder:
         self.known["storage_mode"] = {mode: mode for mode in STORAGE_MODES}
         self.known["message"] = {message: message for message in DEVICE_MESSAGE_TYPES}
         self.known["system"] = {name: name for name in SYSTEM_TRIGGERS}
+        self.known["incident_status"] = {status: status for status in INCIDENT_STATUSES}
         self.role_orgs: dict[str, str] = {}
 
     # ---- primitives -------------------------------------------------------------------------
@@ -568,6 +572,7 @@ class _Builder:
                     f"duty.situations: duplicate situation type '{situation.type}'",
                 )
             seen.add(situation.type)
+            self.known["situation"][situation.type] = situation
         self.unique_triggers(m["situations"], situations)
         return Duty(
             timezone=timezone,
@@ -789,6 +794,10 @@ class _Builder:
                 "document_due_hours",
                 "usage_result_due_days",
                 "usage_result_clause",
+                "viewing_statuses",
+                "attach_radius_m",
+                "emergency_situation_types",
+                "emergency_minutes",
             ),
         )
         return AccessRules(
@@ -804,6 +813,12 @@ class _Builder:
             document_due_hours=self.integer(m["document_due_hours"], "access.document_due_hours", 1),
             usage_result_due_days=self.integer(m["usage_result_due_days"], "access.usage_result_due_days", 1),
             usage_result_clause=self.ref(m["usage_result_clause"], "access.usage_result_clause", "clause"),
+            viewing_statuses=frozenset(self.refs(m["viewing_statuses"], "access.viewing_statuses", "incident_status")),
+            attach_radius_m=self.integer(m["attach_radius_m"], "access.attach_radius_m", 1),
+            emergency_situation_types=frozenset(
+                self.refs(m["emergency_situation_types"], "access.emergency_situation_types", "situation")
+            ),
+            emergency_minutes=self.integer(m["emergency_minutes"], "access.emergency_minutes", 1),
         )
 
     def staffing(self, node: Node) -> Staffing:

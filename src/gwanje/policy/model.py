@@ -34,6 +34,19 @@ DEVICE_MESSAGE_TYPES: tuple[str, ...] = (
 # ``message_loss``: a device's sequence numbers show messages that never arrived (docs/events.md).
 SYSTEM_TRIGGERS: tuple[str, ...] = ("message_loss",)
 
+# The incident statuses of the situations state machine (gwanje.situations.choices.IncidentStatus).
+# Data, not policy: a policy names which of them let the police view video (access.viewing_statuses).
+INCIDENT_STATUSES: tuple[str, ...] = (
+    "new",
+    "acknowledged",
+    "handed_over",
+    "dispatched",
+    "resolved",
+    "closed",
+    "false_alarm",
+    "cancelled",
+)
+
 # Where bare map file names (no folder) are looked up: the package's data folder.
 PACKAGE_DATA = "data"
 
@@ -321,6 +334,13 @@ class AccessRules:
     document_due_hours: int
     usage_result_due_days: int
     usage_result_clause: str
+    # Art. 9 ⑤ in detail: the incident statuses in which the police are judging or responding (and so
+    # may view), the radius around an incident within which they may attach cameras, and the 112 room's
+    # emergency video: the situation types that allow it and how long it lasts.
+    viewing_statuses: frozenset[str] = frozenset()
+    attach_radius_m: int = 0
+    emergency_situation_types: frozenset[str] = frozenset()
+    emergency_minutes: int = 0
 
 
 @dataclass(frozen=True)

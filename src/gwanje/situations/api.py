@@ -103,7 +103,9 @@ def incident_step(
 
 @router.post("/incidents", status_code=201)
 def report_incident(body: IncidentCreate, db: DB, policy: PolicyDep, principal: Reporter) -> IncidentRead:
-    return IncidentRead.from_incident(service.report_incident(db, policy, principal.user.username, body.model_dump()))
+    return IncidentRead.from_incident(
+        service.report_incident(db, policy, principal.user.username, body.model_dump(), role=principal.user.role)
+    )
 
 
 @router.get("/inbox/rejected", response_model=list[RejectedMessageRead])
@@ -126,7 +128,8 @@ def nearby_cameras(
     principal: Reader, incident: VisibleIncident, db: DB, policy: PolicyDep, index: Index, k: K = 10
 ) -> list[NearbyCameraRead]:
     """The k cameras nearest the incident, each with whether the caller may open its video."""
-    rows = service.nearby_cameras(db, policy, principal.user.role, principal.user.department, incident, index, k)
+    user = principal.user
+    rows = service.nearby_cameras(db, policy, user.role, user.department, incident, index, k, user_id=user.id)
     return [NearbyCameraRead.from_near(r) for r in rows]
 
 

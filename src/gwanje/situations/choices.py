@@ -28,3 +28,5 @@ class IncidentAction(ChoiceSet):
     close = Choice("종결", "close")
     false_alarm = Choice("오경보 처리", "mark false alarm")
     cancel = Choice("취소", "cancel")
+    take = Choice("담당", "take")
+    review = Choice("검토 완료", "review")

@@ -75,6 +75,31 @@ class IncidentCancelled(IncidentChange):
 
 
 @dataclass(frozen=True)
+class IncidentTaken(IncidentChange):
+    """A responder took the incident: the only incident-only user it grants a view to (Art. 9 ⑤)."""
+
+    kind: ClassVar[str] = "incident.taken"
+    change: ClassVar[str] = "take"
+
+
+@dataclass(frozen=True)
+class IncidentReviewed(IncidentChange):
+    """The operator reviewed a situation the police reported by hand: it may now ground a view."""
+
+    kind: ClassVar[str] = "incident.reviewed"
+    change: ClassVar[str] = "review"
+
+
+@dataclass(frozen=True)
+class CameraAttached(IncidentChange):
+    """A camera was attached to the incident (on its timeline, seen by the district)."""
+
+    kind: ClassVar[str] = "incident.camera_attached"
+    change: ClassVar[str] = "camera.attached"
+    camera_id: int = 0
+
+
+@dataclass(frozen=True)
 class IncidentEscalated(IncidentChange):
     kind: ClassVar[str] = "incident.escalated"
     change: ClassVar[str] = "escalated"
@@ -105,6 +130,8 @@ ACTION_EVENTS: dict[str, type[IncidentChange]] = {
         IncidentClosed,
         IncidentMarkedFalseAlarm,
         IncidentCancelled,
+        IncidentTaken,
+        IncidentReviewed,
     )
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gwanje.core.db import Base, UTCDateTime
@@ -64,6 +64,14 @@ class Incident(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Art. 9 ⑤: who has taken the incident (the only incident-only user it grants a view to), and the
+    # operator's review of a situation an incident-only organisation reported by hand.
+    taken_by_id: Mapped[int | None] = mapped_column(Integer)
+    taken_by_name: Mapped[str | None] = mapped_column(String(200))
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # One incident per inbox message, enforced by the database: a replay cannot make a second.
     inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id", ondelete="RESTRICT"), unique=True)
 

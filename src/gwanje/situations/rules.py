@@ -30,6 +30,15 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("dispatched", "resolve"): "resolved",
     ("dispatched", "cancel"): "cancelled",
     ("resolved", "close"): "closed",
+    # Assignments, not moves: a responder takes the incident (Art. 9 ⑤: the police view only what
+    # an officer of theirs has taken); the operator reviews a situation the police reported by hand.
+    ("acknowledged", "take"): "acknowledged",
+    ("handed_over", "take"): "handed_over",
+    ("dispatched", "take"): "dispatched",
+    ("new", "review"): "new",
+    ("acknowledged", "review"): "acknowledged",
+    ("handed_over", "review"): "handed_over",
+    ("dispatched", "review"): "dispatched",
 }
 
 ACTIONS = IncidentAction.codes()
@@ -49,8 +58,11 @@ def next_status(status: str, action: str) -> str:
         ) from None
 
 
-def allowed_actions(status: str) -> list[str]:
-    return [a for a in ACTIONS if (status, a) in TRANSITIONS]
+def allowed_actions(status: str, *, taken: bool = False, review_pending: bool = True) -> list[str]:
+    """The actions the state machine allows in ``status``; for one incident, ``take`` only while
+    nobody has taken it (``taken``) and ``review`` only while a review is pending (``review_pending``)."""
+    skip = ({"take"} if taken else set()) | (set() if review_pending else {"review"})
+    return [a for a in ACTIONS if (status, a) in TRANSITIONS and a not in skip]
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,10 @@ def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
         ok = role in responders or (not routed.two_stage and role in recognisers)
     elif action == "cancel":
         ok = role in recognisers or role in responders
+    elif action == "take":
+        ok = role in responders
+    elif action == "review":
+        ok = decisions.may_review_report(policy, role)
     else:
         ok = False
     if not ok:

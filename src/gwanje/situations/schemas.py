@@ -81,7 +81,16 @@ def incident_view(incident: Any) -> dict[str, Any]:
         "updated_at": _iso(incident.updated_at),
         "acknowledged_at": _iso(incident.acknowledged_at),
         "closed_at": _iso(incident.closed_at),
-        "allowed_actions": rules.allowed_actions(incident.status),
+        "taken_by": getattr(incident, "taken_by_name", None),
+        "taken_at": _iso(getattr(incident, "taken_at", None)),
+        "review_required": bool(getattr(incident, "review_required", False)),
+        "reviewed_at": _iso(getattr(incident, "reviewed_at", None)),
+        "allowed_actions": rules.allowed_actions(
+            incident.status,
+            taken=getattr(incident, "taken_by_id", None) is not None,
+            review_pending=bool(getattr(incident, "review_required", False))
+            and getattr(incident, "reviewed_at", None) is None,
+        ),
     }
 
 
@@ -115,6 +124,10 @@ class IncidentRead(BaseModel):
     updated_at: datetime
     acknowledged_at: datetime | None
     closed_at: datetime | None
+    taken_by: str | None = None
+    taken_at: datetime | None = None
+    review_required: bool = False
+    reviewed_at: datetime | None = None
     allowed_actions: list[str]
 
     @classmethod

@@ -27,7 +27,7 @@ from gwanje.access.service import attached_camera_ids, incident_facts
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database, UnitOfWork
-from gwanje.core.errors import Forbidden, ValidationFailed, not_found
+from gwanje.core.errors import Conflict, Forbidden, ValidationFailed, not_found
 from gwanje.core.events import DomainEvent
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy, UnknownCode
@@ -83,6 +83,7 @@ class _Batch:
     new_incidents: list[tuple[IngestResult, dict[str, Any]]] = field(default_factory=list)
     camera_reports: list[_CameraReport] = field(default_factory=list)
     sequences: sequences.Tracked | None = None
+    review_required: bool = False  # the incidents it raises await the operator's review (Art. 9 ⑤)
 
 
 def ingest_batch(
@@ -92,14 +93,18 @@ def ingest_batch(
     *,
     hotlist: inbox.HotListMatcher | None = None,
     now: datetime | None = None,
+    review_required: bool = False,
 ) -> IngestBatch:
-    """Store and process a batch in one transaction; the caller acknowledges after it returns."""
+    """Store and process a batch in one transaction; the caller acknowledges after it returns.
+
+    ``review_required``: the incidents raised are a hand-made report of an incident-only role and
+    ground no view until the operator has reviewed them."""
     if not batch:
         return IngestBatch([])
     now = now or utcnow()
     try:
         with db.uow() as uow:
-            results = _ingest(uow, policy, batch, hotlist, now)
+            results = _ingest(uow, policy, batch, hotlist, now, review_required)
             uow.commit()
             return IngestBatch(results, list(uow.published))
     except Exception:  # isolate the message that broke the batch
@@ -108,7 +113,7 @@ def ingest_batch(
         log.exception("batch of %d failed; retrying one by one", len(batch))
         out = IngestBatch([])
         for item in batch:
-            part = ingest_batch(db, policy, [item], hotlist=hotlist, now=now)
+            part = ingest_batch(db, policy, [item], hotlist=hotlist, now=now, review_required=review_required)
             out.results.extend(part.results)
             out.published.extend(part.published)
         return out
@@ -163,12 +168,17 @@ def reject_unroutable(db: Database, items: list[tuple[RawMessage, str]], now: da
 
 
 def _ingest(
-    uow: UnitOfWork, policy: Policy, batch: list[RawMessage], hotlist: inbox.HotListMatcher | None, now: datetime
+    uow: UnitOfWork,
+    policy: Policy,
+    batch: list[RawMessage],
+    hotlist: inbox.HotListMatcher | None,
+    now: datetime,
+    review_required: bool = False,
 ) -> list[IngestResult]:
     session = uow.session
     planned = inbox.plan(session, batch, hotlist)
     stored = inbox.store(session, planned, now)
-    work = _Batch()
+    work = _Batch(review_required=review_required)
     claimed: set[tuple[str, str]] = set()
     for p in planned:
         key = (p.raw.source, p.message_id)
@@ -411,6 +421,7 @@ def _apply(policy: Policy, p: inbox.Planned, inbox_id: int, now: datetime, work:
                 "created_at": now,
                 "updated_at": now,
                 "inbox_id": inbox_id,
+                "review_required": work.review_required,
                 **_route(policy, situation, min(occurred, now), now),
             },
         )
@@ -570,6 +581,12 @@ def act(
         if action == "hand_over":
             incident.assigned_role = sorted(rules.split(incident.responding_roles))[0]
             data["to"] = incident.assigned_role
+        responder = (actor.role or "") in rules.split(incident.responding_roles)
+        if action == "take" or (action == "acknowledge" and responder):
+            _take(incident, actor, now)
+            data["taken_by"] = actor.name
+        if action == "review":
+            _review(incident, actor, now)
         before = incident.status
         incident.status = target
         incident.updated_at = now
@@ -596,6 +613,25 @@ def act(
         uow.record(events.ACTION_EVENTS[action](incident_view(incident)))
         uow.commit()
         return incident
+
+
+def _take(incident: Incident, actor: Actor, now: datetime) -> None:
+    """The responder takes the incident; one who has taken it keeps it (Art. 9 ⑤: an officer may
+    not use another officer's incident)."""
+    if incident.taken_by_id is not None and incident.taken_by_id != actor.id:
+        raise Conflict(
+            f"이미 {incident.taken_by_name}이(가) 담당한 상황입니다",
+            f"the incident has already been taken by {incident.taken_by_name}",
+            field="action",
+        )
+    incident.taken_by_id, incident.taken_by_name, incident.taken_at = actor.id, actor.name, now
+
+
+def _review(incident: Incident, actor: Actor, now: datetime) -> None:
+    """The operator has reviewed a situation an incident-only organisation reported by hand."""
+    if not incident.review_required or incident.reviewed_at is not None:
+        raise Conflict("검토할 필요가 없는 상황입니다", "the incident awaits no review", field="action")
+    incident.reviewed_by_name, incident.reviewed_at = actor.name, now
 
 
 def sop_step(
@@ -709,8 +745,12 @@ def escalate_overdue(db: Database, policy: Policy, now: datetime | None = None) 
     return escalated
 
 
-def report_incident(db: Database, policy: Policy, reporter: str, payload: dict[str, Any]) -> Incident:
-    """An operator's own report goes through the inbox like any device message (kept, then routed)."""
+def report_incident(
+    db: Database, policy: Policy, reporter: str, payload: dict[str, Any], *, role: str | None = None
+) -> Incident:
+    """An operator's own report goes through the inbox like any device message (kept, then routed).
+    Reported by an incident-only role (``role``), it awaits the operator's review before it grants
+    any view (Art. 9 ⑤)."""
     raw = json.dumps(
         {
             "message_id": f"manual-{uuid.uuid4().hex}",
@@ -719,7 +759,10 @@ def report_incident(db: Database, policy: Policy, reporter: str, payload: dict[s
         },
         ensure_ascii=False,
     ).encode("utf-8")
-    result = ingest_batch(db, policy, [RawMessage(f"operator:{reporter}", raw, channel="http")]).results[0]
+    review = role is not None and decisions.report_needs_review(policy, role)
+    result = ingest_batch(
+        db, policy, [RawMessage(f"operator:{reporter}", raw, channel="http")], review_required=review
+    ).results[0]
     if result.status != "stored" or result.incident_id is None:
         problem = result.error or result.note or ""
         raise ValidationFailed(
@@ -898,9 +941,18 @@ def _near(camera: Any, metres: float, lat: float, lon: float) -> NearCamera:
 
 
 def nearby_cameras(
-    db: Database, policy: Policy, role: str, department: str | None, incident: Incident, index: CameraIndex, k: int
+    db: Database,
+    policy: Policy,
+    role: str,
+    department: str | None,
+    incident: Incident,
+    index: CameraIndex,
+    k: int,
+    *,
+    user_id: int | None = None,
 ) -> list[NearbyCamera]:
-    """The k cameras nearest an incident the caller may see, each with whether they may open its video."""
+    """The k cameras nearest an incident the caller (``user_id``) may see, each with whether they may
+    open its video."""
     if incident.latitude is None or incident.longitude is None:
         return []
     near = index.nearest(incident.latitude, incident.longitude, k)
@@ -917,7 +969,7 @@ def nearby_cameras(
         if camera is None:  # retired or removed since the index was built
             continue
         row = _near(camera, metres, incident.latitude, incident.longitude)
-        decision = _may_open(policy, role, department, purpose, row, facts, attached)
+        decision = _may_open(policy, role, department, purpose, row, facts, attached, user_id)
         out.append(
             NearbyCamera(
                 row.camera,
@@ -942,11 +994,12 @@ def _may_open(
     near: NearCamera,
     facts: decisions.IncidentFacts,
     attached: set[int],
+    user_id: int | None = None,
 ) -> decisions.Decision:
     """What opening the camera's video for this incident would be told: the same two decisions, in
     the same order and words, as the access check itself (``access.service.authorize_video``)."""
     camera = near.camera
-    grants = decisions.incident_grants_view(policy, role, facts, camera.id, attached)
+    grants = decisions.incident_grants_view(policy, role, facts, camera.id, attached, user_id=user_id)
     decision = decisions.may_view_video(
         policy,
         role=role,

@@ -103,6 +103,7 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
             "escalated": tr("board.event.escalated"),
             "sop.done": tr("board.event.sop_done"),
             "sop.skipped": tr("board.event.sop_skipped"),
+            "camera.attached": tr("board.event.camera_attached"),
         },
         "types": {s.type: (s.en if tr.lang == "en" else s.ko) for s in policy.duty.situations},
         "roles": {r.code: tr.role(r.code) for r in policy.roles},

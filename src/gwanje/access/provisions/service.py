@@ -346,6 +346,14 @@ def open_emergency_access(
         reason = check_reason(cmd.reason)
         cameras = requested_cameras.requested(session, camera_ids)
         camera_ids = [c.id for c in cameras]
+        incident = session.get(Incident, cmd.incident_id) if cmd.incident_id is not None else None
+        if cmd.incident_id is not None and incident is None:
+            raise not_found("상황", "incident", cmd.incident_id, field="incident_id")
+        if decision.allowed:
+            # The 112 emergency-video agreement: only for the incident types the policy lists.
+            video = decisions.emergency_video(policy, incident.type if incident is not None else None, now, now)
+            if not video.allowed:
+                decision = video
         if not decision.allowed:
             AuditLog(session).append(
                 actor,

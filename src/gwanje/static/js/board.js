@@ -413,7 +413,8 @@
         unitInput.value = "";
         upsert(i);
         renderList();
-        if (selected === id) { loadDetail(id); }
+        // Taking an incident changes which nearby cameras the caller may open (Art. 9 ⑤).
+        if (selected === id) { loadDetail(id); loadNearby(id); }
       })
       .catch(function (err) { showError(problem(err)); button.disabled = false; });
   }
