@@ -194,3 +194,22 @@ def harness(db: Database, policy: Policy, tmp_path: Path) -> Iterator[Harness]:
     h = Harness(db, policy, tmp_path)
     with h.client:
         yield h
+
+
+_TOTP_STEPS_USED: dict[str, int] = {}
+
+
+def fresh_totp(secret: str) -> str:
+    """A TOTP code of a time step not used yet in this test run: gwanje accepts each code only once,
+    so a second sign-in by the same account within 30 s waits for the next step, as a person would."""
+    import time
+
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    step = int(time.time()) // totp.interval
+    if _TOTP_STEPS_USED.get(secret) == step:
+        time.sleep((step + 1) * totp.interval - time.time() + 0.05)
+        step += 1
+    _TOTP_STEPS_USED[secret] = step
+    return totp.at(step * totp.interval)

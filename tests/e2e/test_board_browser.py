@@ -21,7 +21,6 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyotp
 import pytest
 
 from gwanje.accounts import service as accounts
@@ -31,6 +30,7 @@ from gwanje.core.migrate import upgrade
 from gwanje.policy import load_default
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
+from tests.conftest import fresh_totp
 from tests.e2e.test_browser import _unavailable, assets, browser  # noqa: F401 - assets and browser are fixtures
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def board(browser, stack):  # noqa: F811 - the browser fixture
     assert "/login" in page.url
     page.fill("#username", USERNAME)
     page.fill("#password", PASSWORD)
-    page.fill("#otp", pyotp.TOTP(stack.secrets["totp"]).now())
+    page.fill("#otp", fresh_totp(stack.secrets["totp"]))
     page.click("button[type=submit]")
     page.wait_for_url("**/board")
     page.wait_for_selector("#board[data-live=open]")

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-import pyotp
 import pytest
 import sqlalchemy as sa
 
@@ -26,7 +25,7 @@ from gwanje.core.audit import Actor
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
 from gwanje.ui.forms import parse_kst
-from tests.conftest import PASSWORD, Harness
+from tests.conftest import PASSWORD, Harness, fresh_totp
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 PDF = b"%PDF-1.4\n% official document scan\n"
@@ -87,7 +86,7 @@ class Session:
             uow.commit()
         page = self.client.get("/login")
         token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
-        otp = pyotp.TOTP(secret).now() if secret else ""
+        otp = fresh_totp(secret) if secret else ""
         resp = self.client.post(
             "/login",
             data={"username": username, "password": PASSWORD, "otp": otp, "next": "/cameras", "login_csrf": token},
@@ -757,7 +756,7 @@ def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202,
     page.goto(path)
     page.fill("#username", BROWSER_USERS[who][0])
     page.fill("#password", PASSWORD)
-    page.fill("#otp", pyotp.TOTP(stack["secrets"][who]).now())
+    page.fill("#otp", fresh_totp(stack["secrets"][who]))
     page.click("button[type=submit]")
     page.wait_for_url(f"**{path}")
     return context, page
