@@ -223,8 +223,9 @@ def run_tool(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_no_import_cycle_among_the_modules_of_gwanje():
+    # Imports under TYPE_CHECKING count too: a schema that names a service's type is an arrow pointing up.
     graph = grimp.build_graph(
-        "gwanje", include_external_packages=True, exclude_type_checking_imports=True, cache_dir=None
+        "gwanje", include_external_packages=True, exclude_type_checking_imports=False, cache_dir=None
     )
     edges = import_graph(graph)
     components = strongly_connected(edges)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from gwanje.core.schemas import Id, StrictModel
 from gwanje.video.schemas import Timestamp
-
-if TYPE_CHECKING:
-    from gwanje.evidence.models import CustodyEntry, EvidencePackage
-    from gwanje.evidence.service import CustodyCheck
 
 
 def download_url(package_id: int, token: str) -> str:
@@ -85,7 +81,7 @@ class EvidencePackageRead(BaseModel):
     revoked_at: Timestamp | None
 
     @classmethod
-    def of(cls, row: EvidencePackage) -> EvidencePackageRead:
+    def of(cls, row: Any) -> EvidencePackageRead:  # an evidence.models.EvidencePackage (models import schemas)
         return cls(
             id=row.id,
             package_uid=row.package_uid,
@@ -136,7 +132,7 @@ class CustodyEntryRead(BaseModel):
     hash: str
 
     @classmethod
-    def of(cls, e: CustodyEntry) -> CustodyEntryRead:
+    def of(cls, e: Any) -> CustodyEntryRead:  # an evidence.models.CustodyEntry
         return cls(
             seq=e.seq,
             at=e.at,
@@ -159,7 +155,7 @@ class CustodyChainRead(BaseModel):
     problem: Notice | None
 
     @classmethod
-    def of(cls, check: CustodyCheck) -> CustodyChainRead:
+    def of(cls, check: Any) -> CustodyChainRead:  # an evidence.service.CustodyCheck (schemas do not import services)
         return cls(
             ok=check.ok,
             entries=check.entries,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -11,7 +11,6 @@ from gwanje.video import rules
 
 if TYPE_CHECKING:
     from gwanje.video.models import RecordingSegment, VideoClip
-    from gwanje.video.service import Recording, Transcoder
 
 
 # ---- requests ------------------------------------------------------------------------------------
@@ -40,7 +39,7 @@ class RecordingRead(BaseModel):
     updated_by: str | None
 
     @classmethod
-    def of(cls, recording: Recording) -> RecordingRead:
+    def of(cls, recording: Any) -> RecordingRead:  # a video.service.Recording (schemas do not import services)
         return cls(
             camera_id=recording.camera_id,
             enabled=recording.enabled,
@@ -141,5 +140,5 @@ class LiveStatusRead(BaseModel):
     transcoders: list[TranscoderRead]
 
     @classmethod
-    def of(cls, transcoders: list[Transcoder]) -> LiveStatusRead:
+    def of(cls, transcoders: list[Any]) -> LiveStatusRead:  # video.service.Transcoder rows
         return cls(transcoders=[TranscoderRead(camera_id=t.camera_id, viewers=t.viewers) for t in transcoders])
