@@ -8,3 +8,4 @@ from gwanje.situations.models import DeviceSequence, Dispatch, HotListEntry, Inb
 from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest, RetentionHold, SubjectRequest  # noqa: F401
 from gwanje.video.models import RecordingSegment, RecordingSetting, VideoClip  # noqa: F401
 from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage  # noqa: F401
+from gwanje.core.revisions import Revision  # noqa: F401

@@ -582,12 +582,23 @@ def permissions_of(policy: Policy, role: str) -> list[str]:
 
 
 def resolve_token(session: Session, token: str) -> User | None:
+    grant = resolve_token_grant(session, token)
+    if grant is None or (grant[1] is not None and grant[1] < utcnow()):
+        return None
+    return grant[0]
+
+
+def resolve_token_grant(session: Session, token: str) -> tuple[User, datetime | None] | None:
+    """The account a bearer token stands for and until when (None: no expiry), or None when the token
+    is unknown, revoked, expired or its account locked. The caller checks the expiry again each time it
+    uses a grant it kept."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256_hex(token)))
     if row is None or row.revoked_at is not None:
         return None
-    if row.expires_at is not None and as_utc(row.expires_at) < utcnow():
+    expires_at = as_utc(row.expires_at) if row.expires_at is not None else None
+    if expires_at is not None and expires_at < utcnow():
         return None
     user = session.get(User, row.user_id)
     if user is None or user.locked:
         return None
-    return user
+    return user, expires_at

@@ -9,15 +9,20 @@ every capability and imports none of them.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from gwanje.core.audit import Actor
+from gwanje.core.clock import utcnow
 from gwanje.core.db import Database, UnitOfWork
+from gwanje.core.revisions import ACCOUNTS, RevisionCache, RevisionWatch
 from gwanje.core.errors import Forbidden, NotAuthenticated, ValidationFailed
 from gwanje.core.schemas import has_control_chars
 from gwanje.policy import decisions
@@ -29,11 +34,13 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_db(request: Request) -> Database:
+# Dependencies that only look something up are coroutines: FastAPI runs a plain function in a worker
+# thread, and a hop to a thread costs more than the lookup.
+async def get_db(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_policy(request: Request) -> Policy:
+async def get_policy(request: Request) -> Policy:
     return request.app.state.policy
 
 
@@ -45,6 +52,8 @@ class Identity(Protocol):
     """Resolves credentials to accounts; implemented by the accounts capability."""
 
     def resolve_token(self, session: Session, token: str) -> Any: ...
+
+    def resolve_token_grant(self, session: Session, token: str) -> tuple[Any, datetime | None] | None: ...
 
     def resolve_session(self, uow: UnitOfWork, policy: Policy, cookie: str) -> tuple[Any, Any] | None: ...
 
@@ -83,9 +92,7 @@ def _authenticate(request: Request) -> Principal | None:
     header = request.headers.get("authorization", "")
     principal = None
     if header.lower().startswith("bearer "):
-        token = header[7:].strip()
-        with db.reading() as session:
-            user = accounts.resolve_token(session, token)
+        user = _token_user(request, db, accounts, header[7:].strip())
         if user is None:
             raise NotAuthenticated("토큰이 올바르지 않거나 만료되었습니다", "invalid or expired token")
         principal = Principal(user, "token", identity=accounts)
@@ -98,6 +105,79 @@ def _authenticate(request: Request) -> Principal | None:
                 principal = Principal(found[0], "session", found[1], identity=accounts)
     request.state.principal = principal
     return principal
+
+
+_UNREAD = object()
+
+
+def _kept_token_principal(request: Request) -> Principal | None:
+    """A bearer token's principal from the grants this process keeps, when that needs no database at all
+    (the revision counters are heard, not read); None sends the caller to :func:`_authenticate`."""
+    header = request.headers.get("authorization", "")
+    cache: RevisionCache | None = getattr(request.app.state, "token_cache", None)
+    watch: RevisionWatch | None = getattr(request.app.state, "revisions", None)
+    if cache is None or watch is None or not header.lower().startswith("bearer "):
+        return None
+    known = watch.heard()
+    if known is None:
+        return None
+    grant = cache.peek(_token_key(header[7:].strip()), known[ACCOUNTS])
+    if grant is None or (grant[1] is not None and grant[1] < utcnow()):
+        return None
+    request.state.revisions = known
+    principal = Principal(grant[0], "token", identity=get_identity(request))
+    request.state.principal = principal
+    return principal
+
+
+def _token_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def current_revisions(request: Request) -> dict[str, int] | None:
+    """The revision counters as this process knows them (``gwanje.core.revisions``), read once per request;
+    None when they cannot be known now, and caches must not be trusted."""
+    known = getattr(request.state, "revisions", _UNREAD)
+    if known is _UNREAD:
+        watch: RevisionWatch | None = getattr(request.app.state, "revisions", None)
+        known = watch.current() if watch is not None else None
+        request.state.revisions = known
+    return known
+
+
+async def _revisions(request: Request) -> dict[str, int] | None:
+    known = getattr(request.state, "revisions", _UNREAD)
+    if known is not _UNREAD:
+        return known
+    watch: RevisionWatch | None = getattr(request.app.state, "revisions", None)
+    heard = watch.heard() if watch is not None else None
+    if heard is not None:
+        request.state.revisions = heard
+        return heard
+    return await run_in_threadpool(current_revisions, request)
+
+
+Revisions = Annotated[dict[str, int] | None, Depends(_revisions)]
+
+
+def _token_user(request: Request, db: Database, accounts: Identity, token: str) -> Any:
+    """A bearer token's account. Grants are kept per process while the accounts' revision counter stands
+    still: a token revoked, an account locked or its role changed — by anyone, in any process — moves the
+    counter, and the next request asks the database again. The expiry is checked on every request."""
+
+    def build() -> tuple[Any, datetime | None] | None:
+        with db.reading() as session:
+            return accounts.resolve_token_grant(session, token)
+
+    cache: RevisionCache | None = getattr(request.app.state, "token_cache", None)
+    if cache is None:
+        grant = build()
+    else:
+        known = current_revisions(request)
+        grant = cache.get(_token_key(token), known[ACCOUNTS] if known else None, build)
+    if grant is None or (grant[1] is not None and grant[1] < utcnow()):
+        return None
+    return grant[0]
 
 
 def optional_principal(request: Request) -> Principal | None:
@@ -146,7 +226,12 @@ class requires:  # noqa: N801 - used like a function in route signatures
         self.permissions = permissions
 
     async def __call__(self, request: Request) -> Principal:
-        principal = _authenticate(request)
+        # The database is asked off the event loop, so that one slow answer does not hold every request.
+        principal = (
+            getattr(request.state, "principal", None)
+            or _kept_token_principal(request)
+            or await run_in_threadpool(_authenticate, request)
+        )
         if principal is None:
             raise NotAuthenticated("로그인이 필요합니다", "authentication required")
         refuse_control_characters(request)

@@ -5,13 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from gwanje.core.errors import ValidationFailed
 from gwanje.core.schemas import Id, Offset, has_control_chars
-from gwanje.http.deps import DB, PolicyDep
+from gwanje.core.revisions import REGISTRY
+from gwanje.http.deps import DB, PolicyDep, Revisions
 from gwanje.registry import service
-from gwanje.registry.deps import READ, CredentialsBox, Reader, ReadableCamera, ReportReader, Writer, WriteScope
+from gwanje.registry.deps import (
+    READ,
+    CredentialsBox,
+    Reader,
+    ReadableCamera,
+    RegistryCache,
+    ReportReader,
+    Writer,
+    WriteScope,
+)
 from gwanje.registry.schemas import (
     Annex1Read,
     CameraCreate,
@@ -45,7 +56,7 @@ def _floats(value: str | None, n: int, name: str) -> tuple[float, ...] | None:
     return parts
 
 
-def camera_query(
+async def camera_query(
     q: Annotated[str | None, Query(max_length=200, description="text in address, name, management number")] = None,
     department: Annotated[str | None, Query(max_length=40)] = None,
     purpose: Annotated[str | None, Query(max_length=40)] = None,
@@ -81,16 +92,28 @@ def camera_query(
 
 
 @router.get("/cameras", response_model=CameraPage)
-def search(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(camera_query)]) -> CameraPage:
-    with db.reading() as session:
-        return service.search_page(session, query)
+async def search(
+    _: Reader, db: DB, cache: RegistryCache, known: Revisions, query: Annotated[CameraQuery, Depends(camera_query)]
+) -> Response:
+    revision = known[REGISTRY] if known else None
+    body = cache.peek(("search", query), revision) or await run_in_threadpool(
+        service.search_page_json, db, cache, revision, query
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.get("/cameras.geojson", response_model=CameraFeatureCollection, response_class=GeoJSONResponse)
-def cameras_geojson(_: Reader, db: DB, query: Annotated[CameraQuery, Depends(camera_query)]) -> GeoJSONResponse:
-    """All matching cameras as an RFC 7946 FeatureCollection for the map (no paging cap below 100k)."""
-    with db.reading() as session:
-        return GeoJSONResponse(service.cameras_feature_collection(session, query))
+async def cameras_geojson(
+    _: Reader, db: DB, cache: RegistryCache, known: Revisions, query: Annotated[CameraQuery, Depends(camera_query)]
+) -> Response:
+    """All matching cameras as an RFC 7946 FeatureCollection for the map (no paging cap below 100k).
+
+    Both routes answer from memory while the registry has not changed (``gwanje.core.revisions``)."""
+    revision = known[REGISTRY] if known else None
+    body = cache.peek(("geojson", query), revision) or await run_in_threadpool(
+        service.feature_collection_json, db, cache, revision, query
+    )
+    return Response(body, media_type=GeoJSONResponse.media_type)
 
 
 @router.post("/cameras", response_model=CameraRead, status_code=201)

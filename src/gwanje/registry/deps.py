@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from gwanje.core.crypto import SecretBox
 from gwanje.core.errors import NotFound
+from gwanje.core.revisions import RevisionCache
 from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.policy import decisions
@@ -52,6 +53,14 @@ def get_credentials_box(request: Request) -> SecretBox:
 
 
 CredentialsBox = Annotated[SecretBox, Depends(get_credentials_box)]
+
+
+async def get_registry_cache(request: Request) -> RevisionCache:
+    """Search pages and map GeoJSON as sent, kept while the registry's revision stands (``app.state``)."""
+    return request.app.state.registry_cache
+
+
+RegistryCache = Annotated[RevisionCache, Depends(get_registry_cache)]
 
 
 def _camera(camera_id: Id, _: Reader, db: DB) -> CameraRead:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, joinedload
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.crypto import SealError, SecretBox
-from gwanje.core.db import UnitOfWork
+from gwanje.core.db import Database, UnitOfWork
+from gwanje.core.revisions import RevisionCache
 from gwanje.core.errors import Conflict, Forbidden, ValidationFailed, not_found
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy, UnknownCode
@@ -552,6 +553,28 @@ def search_page(session: Session, query: CameraQuery) -> CameraPage:
         offset=query.offset,
         items=[CameraRead.from_camera(c) for c in result.items],
     )
+
+
+def search_page_json(db: Database, cache: RevisionCache, revision: int | None, query: CameraQuery) -> bytes:
+    """:func:`search_page` as the API's JSON bytes, answered from ``cache`` while the registry's revision
+    counter stands still (any change to cameras or sites, by anyone, moves it; None: build afresh)."""
+
+    def build() -> bytes:
+        with db.reading() as session:
+            return search_page(session, query).model_dump_json().encode()
+
+    return cache.get(("search", query), revision, build)
+
+
+def feature_collection_json(db: Database, cache: RevisionCache, revision: int | None, query: CameraQuery) -> bytes:
+    """:func:`cameras_feature_collection` as GeoJSON bytes, cached like :func:`search_page_json`."""
+
+    def build() -> bytes:
+        with db.reading() as session:
+            collection = cameras_feature_collection(session, query)
+        return json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode()
+
+    return cache.get(("geojson", query), revision, build)
 
 
 def annex1_report(session: Session, policy: Policy) -> Annex1Read:
