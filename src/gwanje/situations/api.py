@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from gwanje.core.schemas import Id
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
@@ -49,9 +48,7 @@ Lon = Annotated[float, Query(ge=-180, le=180)]
 
 
 @router.post("/events", status_code=202, response_model=IngestResultRead)
-async def post_event(
-    request: Request, response: Response, db: DB, policy: PolicyDep, principal: Device
-) -> IngestResultRead:
+async def post_event(request: Request, response: Response, principal: Device) -> IngestResultRead:
     """A device message over HTTP: stored in the inbox before this answers (202; 200 for a replay,
     422 when it is kept but cannot be used)."""
     raw = await request.body()
@@ -60,8 +57,8 @@ async def post_event(
     item = service.RawMessage(
         source=f"http:{principal.user.username}", raw=raw, channel="http", device_id=request.headers.get("x-device-id")
     )
-    batch = await run_in_threadpool(service.ingest_batch, db, policy, [item], hotlist=request.app.state.hotlist.match)
-    body = IngestResultRead.from_result(batch.results[0])
+    result = await request.app.state.ingest_coalescer.ingest(item)
+    body = IngestResultRead.from_result(result)
     response.status_code = body.http_status
     return body
 
