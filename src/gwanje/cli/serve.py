@@ -8,12 +8,14 @@ import sys
 import click
 
 from gwanje.cli.common import _database, _policy, _settings
+from gwanje.core.settings import Settings
 
 
 @click.command()
 @click.option("--host", default=None, help="Bind address (default GWANJE_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default GWANJE_PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Processes (default GWANJE_WORKERS or 1).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web application (API and console)."""
     import uvicorn
 
@@ -21,8 +23,42 @@ def serve(host: str | None, port: int | None) -> None:
     from gwanje.web.limits import server_options
 
     settings = _settings()
-    app = create_app(settings, policy=_policy(settings))
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info", **server_options())
+    workers = workers or settings.workers
+    host, port = host or settings.host, port or settings.port
+    if workers == 1:
+        app = create_app(settings, policy=_policy(settings))
+        uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
+        return
+    from gwanje.web.app import record_policy
+
+    _refuse_unshared_state(settings, workers)
+    # Migrate, make var/'s keys and note the policy once, before the processes start.
+    db = _database(settings)
+    record_policy(db, _policy(settings))
+    db.dispose()
+    uvicorn.run(
+        "gwanje.web.app:create_worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        **server_options(workers),
+    )
+
+
+def _refuse_unshared_state(settings: Settings, workers: int) -> None:
+    """Several processes share one database and one live feed, or they would each tell a different story."""
+    if settings.resolved_database_url().startswith("sqlite"):
+        raise click.ClickException(
+            f"웹 프로세스 {workers}개는 PostgreSQL이 필요합니다 (GWANJE_DATABASE_URL) / "
+            f"{workers} web processes need PostgreSQL (GWANJE_DATABASE_URL); SQLite serves one"
+        )
+    if not settings.bus_url:
+        raise click.ClickException(
+            f"웹 프로세스 {workers}개는 이벤트 버스가 필요합니다 (GWANJE_BUS_URL=nats://…) / "
+            f"{workers} web processes need the event bus (GWANJE_BUS_URL=nats://…) to share the live feed"
+        )
 
 
 @click.command()

@@ -6,6 +6,7 @@ revisions. Only use cases commit, through :class:`UnitOfWork`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -178,6 +179,25 @@ class Database:
             yield session
         finally:
             session.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Whether this process may run the pass ``name`` now: on PostgreSQL one process at a time among
+        all that share the database (a session advisory lock, released at the end); SQLite serves one
+        process, which always may."""
+        if self.dialect != "postgresql":
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            got = bool(conn.exec_driver_sql("SELECT pg_try_advisory_lock(%s)", (key,)).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+                    conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", title="Bind address", description="Address `gwanje serve` listens on.")
     port: int = Field(default=8000, title="Port", description="Port `gwanje serve` listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        title="Web processes",
+        description="Processes `gwanje serve` runs (one per CPU core is a good start). More than one needs "
+        "PostgreSQL and GWANJE_BUS_URL, so that every process sees the same live feed.",
+    )
     bus_url: str = Field(default="", title="Event bus", description="nats://… to share live feeds between instances.")
     mqtt_url: str = Field(default="", title="MQTT broker", description="mqtt://host:port for device events.")
     escalation_seconds: int = Field(

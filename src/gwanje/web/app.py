@@ -15,6 +15,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from gwanje import __version__
@@ -25,14 +26,16 @@ from gwanje.accounts import service as accounts
 from gwanje.accounts import views as accounts_views
 from gwanje.audit import api as audit_api
 from gwanje.audit import views as audit_views
-from gwanje.bootstrap import configure_audit, load_configured_policy, make_bus
+from gwanje.bootstrap import configure_audit, load_configured_policy, load_settings, make_bus
 from gwanje.core.audit import record_policy_in_force
 from gwanje.core.bus import LocalBus
 from gwanje.core.crypto import SecretBox
 from gwanje.core.db import Database
 from gwanje.core.errors import Unavailable
 from gwanje.core.migrate import upgrade
+from gwanje.core.revisions import RevisionCache, RevisionWatch
 from gwanje.core.settings import Settings, get_settings
+from gwanje.situations.batching import IngestCoalescer
 from gwanje.evidence import api as evidence_api
 from gwanje.evidence import views as evidence_views
 from gwanje.http.deps import PUBLIC, public, requires
@@ -93,7 +96,8 @@ def create_app(
     async def lifespan(app: FastAPI):  # noqa: ANN202
         if migrate:
             upgrade(db.engine, credentials_key=settings.resolved_credentials_key())
-        _record_policy(db, policy)
+        record_policy(db, policy)
+        app.state.revisions.start()
         await app.state.bus.start()
         jobs.warm_up_in_background()
         periodic = jobs.start_periodic(app)
@@ -102,6 +106,8 @@ def create_app(
         finally:
             if periodic is not None:
                 periodic.cancel()
+            await app.state.ingest_coalescer.close()
+            await run_in_threadpool(app.state.revisions.stop)
             await app.state.video_hub.close()
             await app.state.bus.stop()
 
@@ -123,6 +129,10 @@ def create_app(
     # Every committed unit of work publishes its recorded events on this app's bus.
     db.publish_to(app.state.bus.publish_many)
     app.state.hotlist = HotListCache(db)
+    app.state.revisions = RevisionWatch(db)
+    app.state.registry_cache = RevisionCache()
+    app.state.ingest_coalescer = IngestCoalescer(db, policy, app.state.hotlist.match)
+    app.state.token_cache = RevisionCache(size=4096)
     app.state.camera_index = CameraIndexCache(db)
     # A camera added, moved or retired (registry events, after commit) makes the index stale.
     app.state.bus.listeners.append(app.state.camera_index.on_event)
@@ -169,7 +179,16 @@ def create_app(
     return app
 
 
-def _record_policy(db: Database, policy: Policy) -> None:
+def create_worker_app() -> FastAPI:
+    """One process of ``gwanje serve --workers N`` (uvicorn imports this by name in each process): the
+    parent migrated the database and noted the policy before it started them."""
+    settings = load_settings()
+    return create_app(settings, policy=load_configured_policy(settings), migrate=False)
+
+
+def record_policy(db: Database, policy: Policy) -> None:
+    """Note the policy file in force (its name and hash) when it changed since last noted. ``gwanje serve
+    --workers`` notes it before it starts the processes, so that they find nothing left to note."""
     source = Path(policy.source)
     if not source.is_file():
         return

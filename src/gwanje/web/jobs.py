@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gwanje.access.service import flag_overdue
 from gwanje.audit.service import checkpoint_if_due
+from gwanje.core.db import Database
+from gwanje.policy.model import Policy
 from gwanje.registry import spatial
 from gwanje.situations.service import escalate_overdue
 
@@ -26,14 +28,28 @@ PERIODIC_JOBS = (escalate_overdue, flag_overdue, checkpoint_if_due)
 
 
 async def periodic_loop(app: FastAPI) -> None:
-    """Run every periodic job each ``settings.escalation_seconds``."""
+    """Run every periodic job each ``settings.escalation_seconds``: in one process at a time among all
+    that share the database (several ``gwanje serve`` workers or instances), so that an incident is
+    escalated once and a deadline alerted once."""
     while True:
         await asyncio.sleep(app.state.settings.escalation_seconds)
+        try:
+            await run_in_threadpool(run_periodic_pass, app.state.db, app.state.policy)
+        except Exception:
+            log.exception("background pass failed")
+
+
+def run_periodic_pass(db: Database, policy: Policy) -> bool:
+    """One pass of every periodic job, unless another process is running one; says whether it ran."""
+    with db.exclusive("gwanje.periodic") as mine:
+        if not mine:
+            return False
         for job in PERIODIC_JOBS:
             try:
-                await run_in_threadpool(job, app.state.db, app.state.policy)
+                job(db, policy)
             except Exception:
                 log.exception("background job %s failed", job.__name__)
+        return True
 
 
 def start_periodic(app: FastAPI) -> asyncio.Task | None:

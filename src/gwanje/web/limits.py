@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from gwanje.core.errors import BodyTimeout, DomainError, Forbidden, NotAuthenticated, TooLarge
 from gwanje.core.settings import Settings
@@ -56,51 +57,48 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 HEADERS_SECONDS = 10
 
 
-def server_options() -> dict[str, Any]:
+def server_options(workers: int = 1) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.run``: idle kept-alive connections are closed, and so are
-    connections whose request headers do not arrive in time (slow-header attacks)."""
-    return {"timeout_keep_alive": KEEP_ALIVE_SECONDS, "http": _header_deadline_protocol()}
+    connections whose request headers do not arrive in time (slow-header attacks). With several
+    worker processes uvicorn hands the protocol to each by its import path."""
+    http: Any = HeaderDeadline if workers == 1 else f"{__name__}:HeaderDeadline"
+    return {"timeout_keep_alive": KEEP_ALIVE_SECONDS, "http": http}
 
 
-def _header_deadline_protocol() -> type:
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    """uvicorn's HTTP protocol, closing a connection that has sent no complete request head
+    within ``HEADERS_SECONDS`` of opening or of its last answer."""
 
-    class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
-        """uvicorn's HTTP protocol, closing a connection that has sent no complete request head
-        within ``HEADERS_SECONDS`` of opening or of its last answer."""
+    _deadline: asyncio.TimerHandle | None = None
 
-        _deadline: asyncio.TimerHandle | None = None
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        self._arm()
 
-        def connection_made(self, transport: asyncio.Transport) -> None:
-            super().connection_made(transport)
-            self._arm()
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(HEADERS_SECONDS, self._expire)
 
-        def _arm(self) -> None:
-            self._disarm()
-            self._deadline = self.loop.call_later(HEADERS_SECONDS, self._expire)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _expire(self) -> None:
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
             self._deadline = None
-            transport = self.transport
-            if transport.is_closing() or transport.get_protocol() is not self:  # closed, or a websocket now
-                return
-            if self.cycle is None or self.cycle.response_complete:  # no request head since
-                transport.close()
 
-    return HeaderDeadline
+    def _expire(self) -> None:
+        self._deadline = None
+        transport = self.transport
+        if transport.is_closing() or transport.get_protocol() is not self:  # closed, or a websocket now
+            return
+        if self.cycle is None or self.cycle.response_complete:  # no request head since
+            transport.close()
 
 
 @dataclass(frozen=True)

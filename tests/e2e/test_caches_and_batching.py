@@ -1,0 +1,214 @@
+"""What the fast paths of issue 8 finding 10 may not change: answers kept in memory are never older than
+the database, a revoked token or a locked account is refused at once, and device messages posted at the
+same moment are each stored once and answered with their own outcome.
+
+Caches key on revision counters the database moves itself (triggers), so these hold against the API, a
+command-line import and a person editing the tables with SQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import sqlalchemy as sa
+
+from gwanje.core.revisions import ACCOUNTS, RevisionCache, RevisionWatch, read_revisions
+
+from .test_api_registry import CAMERA
+
+
+def _geojson_ids(harness, headers) -> set[str]:  # noqa: ANN001
+    resp = harness.client.get("/api/cameras.geojson", headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("application/geo+json")
+    assert resp.headers["cache-control"] == "no-store"
+    return {f["properties"]["management_number"] for f in resp.json()["features"]}
+
+
+def _search_numbers(harness, headers, q: str = "") -> list[str]:  # noqa: ANN001
+    resp = harness.client.get("/api/cameras", params={"q": q, "limit": 100} if q else {"limit": 100}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    return [c["management_number"] for c in resp.json()["items"]]
+
+
+def _listening(harness) -> None:  # noqa: ANN001
+    watch: RevisionWatch = harness.app.state.revisions
+    if harness.db.dialect == "postgresql":
+        assert watch.wait_connected(10), "the revision listener did not connect"
+
+
+def test_watched_tables_move_their_counter_in_the_same_transaction(db):
+    before = read_revisions(db)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE users SET display_name = display_name WHERE id < 0"))  # a statement, no row
+    mid = read_revisions(db)
+    if db.dialect == "postgresql":  # statement triggers fire for any statement
+        assert mid[ACCOUNTS] == before[ACCOUNTS] + 1
+    with db.engine.connect() as conn:
+        conn.execute(sa.text("UPDATE departments SET name_ko = name_ko"))
+        conn.rollback()
+    assert read_revisions(db) == mid, "a rolled-back change moved nothing"
+
+
+def test_map_and_search_follow_every_change_to_the_registry(harness):
+    _listening(harness)
+    reader = harness.token("monitoring_agent")
+    writer = harness.token("district_manager")
+    assert "SD-T-001" not in _geojson_ids(harness, reader)
+    assert _search_numbers(harness, reader, "SD-T") == []
+
+    created = harness.client.post("/api/cameras", json=CAMERA, headers=writer)
+    assert created.status_code == 201, created.text
+    cam = created.json()
+    harness.app.state.revisions.wait_connected(1)
+    _wait_for(lambda: "SD-T-001" in _geojson_ids(harness, reader), "the new camera on the map")
+    _wait_for(lambda: _search_numbers(harness, reader, "SD-T") == ["SD-T-001"], "the new camera in search")
+
+    # a person with database access moves the camera: no API, no event, only the trigger
+    with harness.db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE cameras SET latitude = 37.55 WHERE id = :i"), {"i": cam["id"]})
+
+    def moved() -> bool:
+        body = harness.client.get("/api/cameras.geojson", headers=reader).json()
+        point = next(f for f in body["features"] if f["properties"]["management_number"] == "SD-T-001")
+        return point["geometry"]["coordinates"][1] == 37.55
+
+    _wait_for(moved, "a camera moved by SQL")
+    retired = harness.client.post(f"/api/cameras/{cam['id']}/retire", json={"reason": "철거"}, headers=writer)
+    assert retired.status_code == 200, retired.text
+    _wait_for(lambda: "SD-T-001" not in _geojson_ids(harness, reader), "the retired camera off the map")
+    _wait_for(lambda: _search_numbers(harness, reader, "SD-T") == [], "the retired camera out of search")
+
+
+def test_a_revoked_token_or_a_locked_account_is_refused_on_the_next_request(harness):
+    _listening(harness)
+    headers = harness.token("monitoring_agent")
+    assert harness.client.get("/api/cameras.geojson", headers=headers).status_code == 200  # kept now
+    listed = harness.client.get("/api/tokens", headers=headers).json()
+    assert len(listed) == 1
+    revoked = harness.client.delete(f"/api/tokens/{listed[0]['id']}", headers=headers)
+    assert revoked.status_code == 200, revoked.text
+    _wait_for(lambda: harness.client.get("/api/cameras.geojson", headers=headers).status_code == 401, "revoked")
+
+    other = harness.token("police_officer")
+    assert harness.client.get("/api/cameras", headers=other).status_code == 200
+    with harness.db.engine.begin() as conn:  # locked by hand in the database
+        conn.execute(sa.text("UPDATE users SET locked = :t WHERE role = 'police_officer'"), {"t": True})
+    _wait_for(lambda: harness.client.get("/api/cameras", headers=other).status_code == 401, "locked by SQL")
+
+
+def test_a_kept_token_still_expires_on_time(harness):
+    from datetime import timedelta
+
+    from gwanje.core.clock import utcnow
+
+    _listening(harness)
+    headers = harness.token("monitoring_agent")
+    assert harness.client.get("/api/cameras", headers=headers).status_code == 200
+    # expire it without touching the accounts' tables' counter: move the grant kept in memory instead
+    cache: RevisionCache = harness.app.state.token_cache
+    with cache._lock:
+        for key, (user, _) in list(cache._items.items()):
+            cache._items[key] = (user, utcnow() - timedelta(seconds=1))
+    assert harness.client.get("/api/cameras", headers=headers).status_code == 401
+
+
+def test_without_a_listener_nothing_is_served_from_memory(harness, database_url):
+    watch: RevisionWatch = harness.app.state.revisions
+    if not database_url.startswith("postgresql"):  # one process: the counters are read on every request
+        assert watch.heard() is None
+        assert watch.current() == read_revisions(harness.db)
+        return
+    _listening(harness)
+    reader = harness.token("monitoring_agent")
+    writer = harness.token("district_manager")
+    _geojson_ids(harness, reader)
+    harness.app.state.revisions.stop()  # the listening connection is gone (a restart, a network fault)
+    assert harness.app.state.revisions.current() is None
+    with harness.db.engine.begin() as conn:  # nobody hears this change
+        conn.execute(sa.text("UPDATE cameras SET status = 'fault' WHERE id = (SELECT min(id) FROM cameras)"))
+    created = harness.client.post("/api/cameras", json=CAMERA, headers=writer)
+    assert created.status_code == 201
+    assert "SD-T-001" in _geojson_ids(harness, reader), "built afresh while deaf"
+    harness.app.state.revisions.start()
+    _listening(harness)
+    assert "SD-T-001" in _geojson_ids(harness, reader)
+
+
+def _wait_for(check, what: str, seconds: float = 5.0) -> None:  # noqa: ANN001
+    """The listener hears a commit a moment after it; a change must show within seconds, never stay hidden."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not seen within {seconds} s: {what}"
+        time.sleep(0.05)
+
+
+def test_revision_cache_keeps_nothing_built_from_an_older_read():
+    cache: RevisionCache[str, int] = RevisionCache(size=2)
+    assert cache.get("a", 5, lambda: 1) == 1
+    assert cache.get("a", 5, lambda: 2) == 1
+    assert cache.get("a", 6, lambda: 3) == 3
+    assert cache.get("a", 5, lambda: 4) == 4  # an older revision: answered, not kept
+    assert cache.peek("a", 6) == 3
+    assert cache.get("b", 6, lambda: None) is None and cache.peek("b", 6) is None  # refusals are not kept
+    cache.get("b", 6, lambda: 5)
+    cache.get("c", 6, lambda: 6)
+    assert cache.peek("a", 6) is None, "least recently used went first"
+    assert cache.get("x", None, lambda: 7) == 7 and cache.peek("x", None) is None
+
+
+def test_messages_posted_at_once_are_each_stored_once_with_their_own_answer(harness):
+    from gwanje.situations.models import InboxMessage
+
+    device = harness.token("device")
+    camera = None
+    with harness.db.reading() as session:
+        from gwanje.registry.models import Camera
+
+        camera = session.scalar(sa.select(Camera.management_number).limit(1))
+    run = uuid.uuid4().hex[:8]
+    if camera is None:  # an empty registry: an unknown camera is kept as rejected, which is an outcome too
+        camera = "NO-SUCH-CAMERA"
+
+    def body(i: int) -> bytes:
+        return json.dumps(
+            {
+                "message_id": f"{run}-{i}",
+                "type": "plate_read",
+                "seq": i + 1,
+                "payload": {"camera": camera, "plate": f"12가{i:04d}", "confidence": 0.9},
+            }
+        ).encode()
+
+    n = 40
+    answers: dict[int, list[int]] = {}
+    barrier = threading.Barrier(n + 4)
+
+    def post(i: int, message: int) -> None:
+        barrier.wait()
+        resp = harness.client.post(
+            "/api/events", content=body(message), headers={**device, "X-Device-Id": f"dev-{run}-{i % 4}"}
+        )
+        answers.setdefault(message, []).append(resp.status_code)
+
+    # 40 different messages and 4 re-sends of message 0, all at the same moment
+    threads = [threading.Thread(target=post, args=(i, i)) for i in range(n)]
+    threads += [threading.Thread(target=post, args=(n + k, 0)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == list(range(n))
+    assert sorted(answers[0]).count(202) + sorted(answers[0]).count(422) == 1, answers[0]
+    assert all(code in (200, 202, 422) for codes in answers.values() for code in codes)
+    assert sorted(answers[0])[1:] == [200] * 4 or sorted(answers[0]).count(200) == 4, answers[0]
+    with harness.db.reading() as session:
+        rows = session.scalars(sa.select(InboxMessage.message_id).where(InboxMessage.message_id.like(f"{run}-%")))
+        stored = sorted(rows.all())
+    assert stored == sorted(f"{run}-{i}" for i in range(n)), "each message once, none lost"
+    coalescer = harness.app.state.ingest_coalescer
+    assert coalescer.batches < n + 4, "messages that arrived together shared transactions"
