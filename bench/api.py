@@ -92,12 +92,13 @@ end
 function request()
   counter = counter + 1
   local id = run .. "-" .. tid .. "-" .. counter
-  local body = '{"message_id":"' .. id .. '","type":"plate_read","device_id":"lpr-' .. tid .. '","seq":' .. counter ..
+  local body = '{"message_id":"' .. id .. '","type":"plate_read","device_id":"lpr-' .. run .. '-' .. tid ..
+    '","seq":' .. counter ..
     ',"payload":{"camera":"' .. camera .. '","plate":"12가' .. string.format("%04d", counter % 10000) ..
     '","confidence":0.93}}'
   return wrk.format("POST", "/api/events", {
     ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json",
-    ["X-Device-Id"] = "lpr-" .. tid}, body)
+    ["X-Device-Id"] = "lpr-" .. run .. "-" .. tid}, body)
 end
 """
 
@@ -139,6 +140,7 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 def parse_wrk(out: str) -> dict[str, float]:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = int(re.search(r"(\d+) requests in", out).group(1))
 
     def ms(text: str) -> float:
         value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
@@ -149,6 +151,7 @@ def parse_wrk(out: str) -> dict[str, float]:
     errors = re.search(r"Socket errors:.*", out)
     return {
         "rps": rps,
+        "requests": float(done),
         "p50": lat.get("50", float("nan")),
         "p99": lat.get("99", float("nan")),
         "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
@@ -198,6 +201,16 @@ def prepare_database(url: str) -> tuple[str, str, str, bytes]:
         geojson = json.dumps(registry.cameras_feature_collection(session, CameraQuery()), ensure_ascii=False).encode()
     db.engine.dispose()
     return tokens[0], tokens[1], camera, geojson
+
+
+def stored_messages(url: str, run: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM inbox WHERE message_id LIKE :p"), {"p": run + "-%"}).scalar()
+    engine.dispose()
+    return int(n or 0)
 
 
 def main() -> int:
@@ -260,6 +273,7 @@ def main() -> int:
             "events": (base + "/api/events", "events.lua", device),
         }
         results: dict[tuple[str, int], dict[str, float]] = {}
+        lost: list[str] = []
         for clients in (1, 16):
             for case, (target, script, token) in cases.items():
                 # warm up each path once (caches, connection pools), then measure
@@ -271,17 +285,24 @@ def main() -> int:
                     tmp / script,
                     {"BENCH_TOKEN": token, "BENCH_RUN": "w" + uuid.uuid4().hex[:6], "BENCH_CAMERA": camera},
                 )
-                runs = [
-                    run_wrk(
-                        wrk,
-                        target,
-                        clients,
-                        args.seconds,
-                        tmp / script,
-                        {"BENCH_TOKEN": token, "BENCH_RUN": uuid.uuid4().hex[:10], "BENCH_CAMERA": camera},
+                runs = []
+                for _ in range(args.repeats):
+                    run = uuid.uuid4().hex[:10]
+                    runs.append(
+                        run_wrk(
+                            wrk,
+                            target,
+                            clients,
+                            args.seconds,
+                            tmp / script,
+                            {"BENCH_TOKEN": token, "BENCH_RUN": run, "BENCH_CAMERA": camera},
+                        )
                     )
-                    for _ in range(args.repeats)
-                ]
+                    if case == "events":  # every answered message stored once; at most the last in flight more
+                        stored = stored_messages(url, run)
+                        answered = int(runs[-1]["requests"])
+                        if not answered <= stored <= answered + clients:
+                            lost.append(f"events @{clients}: {answered} answered, {stored} stored")
                 results[(case, clients)] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                 results[(case, clients)]["non2xx"] = max(r["non2xx"] for r in runs)
     finally:
@@ -334,9 +355,13 @@ def main() -> int:
     bad = {f"{c}@{n}": r["non2xx"] for (c, n), r in results.items() if r["non2xx"]}
     if bad:
         print(f"non-2xx answers: {bad}")
+    if lost:
+        print("inbox does not match the answers: " + "; ".join(lost))
+    else:
+        print("every answered event is in the inbox once (checked per run)")
     for fig in figures:
         print(json.dumps(fig, ensure_ascii=False))
-    return 1 if bad else 0
+    return 1 if bad or lost else 0
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ CHANNEL = "gwanje_revisions"
 # How often a listener proves its connection alive when nothing was heard (a silent network fault would
 # otherwise leave it deaf); until it has, caches are not trusted.
 HEARTBEAT_SECONDS = 5.0
+# How long the listener waits for a notification before it looks at whether it should stop.
+WAIT_SECONDS = 1.0
 
 
 class RevisionWatch:
@@ -156,9 +158,16 @@ class RevisionWatch:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=HEARTBEAT_SECONDS + 2)
-            self._thread = None
+        if self._thread is None:
+            return
+        try:  # wake the listener now rather than at its next heartbeat (an empty payload moves nothing)
+            with self.db.engine.connect() as conn:
+                conn.exec_driver_sql(f"SELECT pg_notify('{CHANNEL}', '')")
+                conn.commit()
+        except Exception:  # the database is gone: the listener stops at its next wait
+            log.debug("could not wake the revision listener", exc_info=True)
+        self._thread.join(timeout=WAIT_SECONDS + 2)
+        self._thread = None
 
     def wait_connected(self, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -186,11 +195,15 @@ class RevisionWatch:
                         for name in self._heard:
                             self._heard[name] += 1
                         self._connected = True
+                    proven = time.monotonic()
                     while not self._stop.is_set():
-                        heard = [n.payload for n in conn.notifies(timeout=HEARTBEAT_SECONDS)]
+                        heard = [n.payload for n in conn.notifies(timeout=WAIT_SECONDS)]
                         self._moved(heard)
-                        if not heard:
+                        if heard:
+                            proven = time.monotonic()
+                        elif time.monotonic() - proven >= HEARTBEAT_SECONDS:
                             conn.execute("SELECT 1")
+                            proven = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - any fault of the listening connection: stop trusting caches
                 log.warning("revision listener lost its connection (%s); caches bypassed until it is back", exc)
             finally:
