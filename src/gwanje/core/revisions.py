@@ -2,9 +2,10 @@
 its counter, in the same transaction, by a trigger (migration ``0006_revisions``). Nothing in the
 application has to remember to do it, and neither does a person editing the tables by hand.
 
-Caches key what they keep on a counter (:class:`RevisionCache`): a process answers from memory while
-the counter it knows (:class:`RevisionWatch`) stands still, and builds again when it moved. Several
-processes and instances stay true to one database, with no message of gwanje's own between them.
+Caches key what they keep on a counter (:class:`RevisionCache`): each request reads the counters once
+(:class:`RevisionReader`, one statement), and a process answers from memory while they stand where they
+stood when it built the answer. Several processes and instances stay true to one database, with no
+message of gwanje's own between them, and a change is in the very next answer of every one.
 
 | counter | watched tables | what caches it |
 | --- | --- | --- |
@@ -14,19 +15,17 @@ processes and instances stay true to one database, with no message of gwanje's o
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import contextlib
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BigInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gwanje.core.db import Base, Database
-
-log = logging.getLogger(__name__)
 
 REGISTRY = "registry"
 ACCOUNTS = "accounts"
@@ -43,7 +42,8 @@ class Revision(Base):
     value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
-_READ = text("SELECT name, value FROM revisions")
+_SQL = "SELECT name, value FROM revisions"
+_READ = text(_SQL)
 
 
 def read_revisions(db: Database) -> dict[str, int]:
@@ -110,103 +110,92 @@ class RevisionCache(Generic[K, V]):
             self._items.clear()
 
 
-CHANNEL = "gwanje_revisions"
-# How often a listener proves its connection alive when nothing was heard (a silent network fault would
-# otherwise leave it deaf); until it has, caches are not trusted.
-HEARTBEAT_SECONDS = 5.0
-# How long the listener waits for a notification before it looks at whether it should stop.
-WAIT_SECONDS = 1.0
+# Connections a process keeps to read the counters on its event loop (one statement each, autocommit).
+READERS = 4
+READ_TIMEOUT_SECONDS = 5.0
 
 
-class RevisionWatch:
-    """What this process knows of the counters, to key caches on.
+class RevisionReader:
+    """The counters as the database holds them when a request begins.
 
-    SQLite (one process): :meth:`current` reads the table (microseconds, in-process). PostgreSQL: a
-    thread LISTENs on ``gwanje_revisions`` and counts, per counter, the commits it heard of — no query
-    per request. While that thread is not connected (starting, the database restarting, a network
-    fault) :meth:`current` answers None and caches build afresh each time; each (re)connection moves
-    every counter, so nothing kept from before a gap in hearing is served after it.
+    Read once per request, before anything kept is served, so that whatever committed before the
+    request arrived — in this process or any other — is in its answer. On PostgreSQL the read is one
+    statement on a small set of autocommit connections on the app's event loop (a fraction of a
+    millisecond, no thread hop); on SQLite, and anywhere the reader was not started, it is read through
+    the engine in a worker thread. A read that fails raises like any database error (503).
     """
 
     def __init__(self, db: Database):
         self.db = db
-        self._listen = db.dialect == "postgresql"
-        self._lock = threading.Lock()
-        self._heard: dict[str, int] = dict.fromkeys(WATCHED, 0)
-        self._connected = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._pg = db.dialect == "postgresql"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: list[Any] = []
+        self._open = 0
+        self._available: asyncio.Condition | None = None
 
-    def current(self) -> dict[str, int] | None:
-        if not self._listen:
-            return read_revisions(self.db)
-        with self._lock:
-            return dict(self._heard) if self._connected else None
+    def current(self) -> dict[str, int]:
+        """Read now, from any thread (blocking)."""
+        return read_revisions(self.db)
 
-    def heard(self) -> dict[str, int] | None:
-        """The counters if they are known without asking the database (PostgreSQL, listening), else None:
-        what may be called on an event loop."""
-        if not self._listen:
-            return None
-        return self.current()
+    async def read(self) -> dict[str, int]:
+        if not self._pg or self._loop is None or asyncio.get_running_loop() is not self._loop:
+            return await asyncio.to_thread(read_revisions, self.db)
+        conn = await self._checkout()
+        try:
+            cursor = await asyncio.wait_for(conn.execute(_SQL), READ_TIMEOUT_SECONDS)
+            rows = await cursor.fetchall()
+        except Exception:  # noqa: BLE001 - a broken or stalled connection: drop it, read the ordinary way
+            await self._discard(conn)
+            return await asyncio.to_thread(read_revisions, self.db)
+        await self._checkin(conn)
+        return {name: value for name, value in rows}
 
-    def start(self) -> None:
-        if self._listen and self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="revision-watch", daemon=True)
-            self._thread.start()
+    async def start(self) -> None:
+        if self._pg:
+            self._loop = asyncio.get_running_loop()
+            self._available = asyncio.Condition()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is None:
-            return
-        try:  # wake the listener now rather than at its next heartbeat (an empty payload moves nothing)
-            with self.db.engine.connect() as conn:
-                conn.exec_driver_sql(f"SELECT pg_notify('{CHANNEL}', '')")
-                conn.commit()
-        except Exception:  # the database is gone: the listener stops at its next wait
-            log.debug("could not wake the revision listener", exc_info=True)
-        self._thread.join(timeout=WAIT_SECONDS + 2)
-        self._thread = None
+    async def stop(self) -> None:
+        self._loop = None
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                await conn.close()
+        self._open = 0
 
-    def wait_connected(self, timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._connected:
-                return True
-            time.sleep(0.02)
-        return self._connected
-
-    def _moved(self, names: Iterable[str]) -> None:
-        with self._lock:
-            for name in names:
-                if name in self._heard:
-                    self._heard[name] += 1
-
-    def _run(self) -> None:
+    async def _checkout(self) -> Any:
         import psycopg
 
-        dsn = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    with self._lock:
-                        for name in self._heard:
-                            self._heard[name] += 1
-                        self._connected = True
-                    proven = time.monotonic()
-                    while not self._stop.is_set():
-                        heard = [n.payload for n in conn.notifies(timeout=WAIT_SECONDS)]
-                        self._moved(heard)
-                        if heard:
-                            proven = time.monotonic()
-                        elif time.monotonic() - proven >= HEARTBEAT_SECONDS:
-                            conn.execute("SELECT 1")
-                            proven = time.monotonic()
-            except Exception as exc:  # noqa: BLE001 - any fault of the listening connection: stop trusting caches
-                log.warning("revision listener lost its connection (%s); caches bypassed until it is back", exc)
-            finally:
-                with self._lock:
-                    self._connected = False
-            self._stop.wait(1.0)
+        assert self._available is not None
+        async with self._available:
+            while not self._idle and self._open >= READERS:
+                await self._available.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._open += 1
+        try:
+            dsn = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            return await psycopg.AsyncConnection.connect(dsn, autocommit=True, connect_timeout=5)
+        except BaseException:
+            async with self._available:
+                self._open -= 1
+                self._available.notify()
+            raise
+
+    async def _checkin(self, conn: Any) -> None:
+        assert self._available is not None
+        async with self._available:
+            if self._loop is None:  # stopped meanwhile
+                self._open -= 1
+                await conn.close()
+                return
+            self._idle.append(conn)
+            self._available.notify()
+
+    async def _discard(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            await conn.close()
+        assert self._available is not None
+        async with self._available:
+            self._open -= 1
+            self._available.notify()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from gwanje.core.audit import Actor
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database, UnitOfWork
-from gwanje.core.revisions import ACCOUNTS, RevisionCache, RevisionWatch
+from gwanje.core.revisions import ACCOUNTS, RevisionCache, RevisionReader
 from gwanje.core.errors import Forbidden, NotAuthenticated, ValidationFailed
 from gwanje.core.schemas import has_control_chars
 from gwanje.policy import decisions
@@ -110,21 +110,19 @@ def _authenticate(request: Request) -> Principal | None:
 _UNREAD = object()
 
 
-def _kept_token_principal(request: Request) -> Principal | None:
-    """A bearer token's principal from the grants this process keeps, when that needs no database at all
-    (the revision counters are heard, not read); None sends the caller to :func:`_authenticate`."""
+async def _kept_token_principal(request: Request) -> Principal | None:
+    """A bearer token's principal from the grants this process keeps, asking the database only for the
+    revision counters (on the event loop); None sends the caller to :func:`_authenticate`."""
     header = request.headers.get("authorization", "")
     cache: RevisionCache | None = getattr(request.app.state, "token_cache", None)
-    watch: RevisionWatch | None = getattr(request.app.state, "revisions", None)
-    if cache is None or watch is None or not header.lower().startswith("bearer "):
+    if cache is None or not header.lower().startswith("bearer "):
         return None
-    known = watch.heard()
+    known = await _revisions(request)
     if known is None:
         return None
     grant = cache.peek(_token_key(header[7:].strip()), known[ACCOUNTS])
     if grant is None or (grant[1] is not None and grant[1] < utcnow()):
         return None
-    request.state.revisions = known
     principal = Principal(grant[0], "token", identity=get_identity(request))
     request.state.principal = principal
     return principal
@@ -139,22 +137,19 @@ def current_revisions(request: Request) -> dict[str, int] | None:
     None when they cannot be known now, and caches must not be trusted."""
     known = getattr(request.state, "revisions", _UNREAD)
     if known is _UNREAD:
-        watch: RevisionWatch | None = getattr(request.app.state, "revisions", None)
-        known = watch.current() if watch is not None else None
+        reader: RevisionReader | None = getattr(request.app.state, "revisions", None)
+        known = reader.current() if reader is not None else None
         request.state.revisions = known
     return known
 
 
 async def _revisions(request: Request) -> dict[str, int] | None:
     known = getattr(request.state, "revisions", _UNREAD)
-    if known is not _UNREAD:
-        return known
-    watch: RevisionWatch | None = getattr(request.app.state, "revisions", None)
-    heard = watch.heard() if watch is not None else None
-    if heard is not None:
-        request.state.revisions = heard
-        return heard
-    return await run_in_threadpool(current_revisions, request)
+    if known is _UNREAD:
+        reader: RevisionReader | None = getattr(request.app.state, "revisions", None)
+        known = await reader.read() if reader is not None else None
+        request.state.revisions = known
+    return known
 
 
 Revisions = Annotated[dict[str, int] | None, Depends(_revisions)]
@@ -229,7 +224,7 @@ class requires:  # noqa: N801 - used like a function in route signatures
         # The database is asked off the event loop, so that one slow answer does not hold every request.
         principal = (
             getattr(request.state, "principal", None)
-            or _kept_token_principal(request)
+            or await _kept_token_principal(request)
             or await run_in_threadpool(_authenticate, request)
         )
         if principal is None:

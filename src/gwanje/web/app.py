@@ -15,7 +15,6 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 
 from gwanje import __version__
@@ -33,7 +32,7 @@ from gwanje.core.crypto import SecretBox
 from gwanje.core.db import Database
 from gwanje.core.errors import Unavailable
 from gwanje.core.migrate import upgrade
-from gwanje.core.revisions import RevisionCache, RevisionWatch
+from gwanje.core.revisions import RevisionCache, RevisionReader
 from gwanje.core.settings import Settings, get_settings
 from gwanje.situations.batching import IngestCoalescer
 from gwanje.evidence import api as evidence_api
@@ -97,7 +96,7 @@ def create_app(
         if migrate:
             upgrade(db.engine, credentials_key=settings.resolved_credentials_key())
         record_policy(db, policy)
-        app.state.revisions.start()
+        await app.state.revisions.start()
         await app.state.bus.start()
         jobs.warm_up_in_background()
         periodic = jobs.start_periodic(app)
@@ -107,7 +106,7 @@ def create_app(
             if periodic is not None:
                 periodic.cancel()
             await app.state.ingest_coalescer.close()
-            await run_in_threadpool(app.state.revisions.stop)
+            await app.state.revisions.stop()
             await app.state.video_hub.close()
             await app.state.bus.stop()
 
@@ -129,7 +128,7 @@ def create_app(
     # Every committed unit of work publishes its recorded events on this app's bus.
     db.publish_to(app.state.bus.publish_many)
     app.state.hotlist = HotListCache(db)
-    app.state.revisions = RevisionWatch(db)
+    app.state.revisions = RevisionReader(db)
     app.state.registry_cache = RevisionCache()
     app.state.ingest_coalescer = IngestCoalescer(db, policy, app.state.hotlist.match)
     app.state.token_cache = RevisionCache(size=4096)

@@ -1,6 +1,5 @@
 """Revision counters kept by the database: a trigger on each watched table bumps its counter in the
-same transaction as the change and, on PostgreSQL, notifies channel ``gwanje_revisions`` with the
-counter's name, which listeners hear when that transaction commits (gwanje.core.revisions).
+same transaction as the change (gwanje.core.revisions).
 
 Revision ID: 0006_revisions
 Revises: 0005_trust_heads
@@ -44,7 +43,6 @@ def upgrade() -> None:
             BEGIN
               PERFORM pg_advisory_xact_lock({AUDIT_LOCK});
               UPDATE revisions SET value = value + 1 WHERE name = TG_ARGV[0];
-              PERFORM pg_notify('gwanje_revisions', TG_ARGV[0]);
               RETURN NULL;
             END $$
             """
