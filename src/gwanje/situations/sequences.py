@@ -133,3 +133,14 @@ def device_counts(session: Session, limit: int = 200) -> tuple[dict[str, int], l
         )
     )
     return totals, lossy
+
+
+def devices(session: Session, limit: int = 200) -> list[DeviceSequence]:
+    """Every device heard from: those that lost messages first (most first), then the most recent."""
+    return list(
+        session.scalars(
+            select(DeviceSequence)
+            .order_by(DeviceSequence.missing.desc(), DeviceSequence.last_seen_at.desc(), DeviceSequence.id)
+            .limit(limit)
+        )
+    )

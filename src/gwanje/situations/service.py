@@ -885,6 +885,33 @@ def ingest_health(db: Database, limit: int = 200) -> IngestHealth:
         return IngestHealth(totals, lossy)
 
 
+@dataclass
+class IngestOverview:
+    """The console's ingest page: the totals, every device heard from, and the message-loss
+    incidents the reader may see (newest first)."""
+
+    totals: dict[str, int]
+    devices: list[Any]
+    incidents: list[Incident]
+    loss_situation: str | None  # the policy's situation type for message loss, if it raises one
+
+
+def ingest_overview(
+    db: Database, policy: Policy, role: str, department: str | None, limit: int = 200, incidents: int = 50
+) -> IngestOverview:
+    situation = policy.situation_for_system("message_loss")
+    with db.reading() as session:
+        totals, _ = sequences.device_counts(session, 0)
+        rows = sequences.devices(session, limit)
+        found: list[Incident] = []
+        if situation is not None:
+            candidates = session.scalars(
+                select(Incident).where(Incident.type == situation.type).order_by(Incident.id.desc()).limit(incidents)
+            )
+            found = [i for i in candidates if may_see(policy, role, department, i)]
+        return IngestOverview(totals, rows, found, situation.type if situation else None)
+
+
 # ---- cameras near an incident or a point -----------------------------------------------------
 
 
