@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ARRAY, any_, bindparam, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -70,7 +70,7 @@ def plan(session: Session, batch: list[RawMessage], hotlist: HotListMatcher | No
                 Camera.primary_purpose,
                 Camera.secondary_purposes,
                 Camera.department,
-            ).where(Camera.management_number.in_(refs))
+            ).where(_one_of(session, Camera.management_number, sorted(refs)))
         ).all()
         cameras = {r.management_number: r for r in rows}
     for p in planned:
@@ -88,6 +88,14 @@ def plan(session: Session, batch: list[RawMessage], hotlist: HotListMatcher | No
             except ValueError as exc:
                 p.error = f"번호판 형식 오류 / unreadable plate: {exc}"
     return planned
+
+
+def _one_of(session: Session, column: Any, values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one statement text whatever the
+    count (an expanded IN is a new statement to compile and parse for every batch)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def store(session: Session, planned: list[Planned], now: datetime) -> dict[tuple[str, str], int]:
