@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from gwanje.access.service import attached_camera_ids, incident_facts
@@ -224,9 +224,10 @@ def _ingest(
             row["id"] = new_id
         # Plain executemany with ids chosen up front: psycopg pipelines it, and no wide
         # multi-row VALUES statement has to be built and parsed per batch.
-        session.execute(insert(Incident), rows)
-        session.execute(
-            insert(IncidentEvent),
+        inbox.insert_rows(session, Incident, rows)
+        inbox.insert_rows(
+            session,
+            IncidentEvent,
             [
                 {
                     "incident_id": row["id"],
@@ -483,14 +484,21 @@ def _apply_camera_reports(uow: UnitOfWork, policy: Policy, now: datetime, report
         return
     session = uow.session
     role = _device_role(policy)
-    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_({r.camera_id for r in reports})))}
+    table = Camera.__table__
+    # Only the columns this needs (no entity loads); written back below in id order, as a flush did.
+    found = session.execute(
+        select(table.c.id, table.c.management_number, table.c.status).where(
+            table.c.id.in_(sorted({r.camera_id for r in reports}))
+        )
+    )
+    cameras = {row.id: SimpleNamespace(**row._mapping, touched=False) for row in found}
     # Audit rows in report order; one append (one flush) per run of reports from the same source.
     runs: list[tuple[str, list[Change]]] = []
     for r in reports:
         camera = cameras[r.camera_id]
         if camera.status == r.status:
             continue
-        before, camera.status, camera.updated_at = camera.status, r.status, now
+        before, camera.status, camera.touched = camera.status, r.status, True
         change = Change(
             "camera.status",
             "camera",
@@ -504,6 +512,14 @@ def _apply_camera_reports(uow: UnitOfWork, policy: Policy, now: datetime, report
             runs.append((r.source, [change]))
         event = events.CameraFaulted if r.status == "fault" else events.CameraRecovered
         uow.record(event(camera_id=camera.id, management_number=camera.management_number))
+    changed = [{"_id": c.id, "_status": c.status, "_at": now} for _, c in sorted(cameras.items()) if c.touched]
+    if changed:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(status=bindparam("_status"), updated_at=bindparam("_at")),
+            changed,
+        )
     audit = AuditLog(session)
     for source, changes in runs:
         audit.append_many(Actor(None, f"device:{source}", role=role), changes)
