@@ -105,3 +105,69 @@ def test_devices_are_counted_apart_and_over_http(harness):
         resp = harness.client.post("/api/events", json=body, headers={**device, "X-Device-Id": "nms-9"})
         assert resp.status_code == 202, resp.text
     assert _row(harness, "nms-9").missing == 2
+
+
+def test_two_writers_on_the_same_device_count_every_message_once(harness):
+    """Two processes ingest for one device (the MQTT consumer and the app's HTTP ingest): each
+    keeps its own copy of the device rows on PostgreSQL; a copy made stale by the other writer is
+    noticed, and the counts are those of one writer seeing everything."""
+    from gwanje.core.db import Database
+
+    seed_seongdong(harness.db, harness.policy)
+    other = Database(harness.db.url)  # a second engine: its own cache, as another process has
+    try:
+        _ingest(harness, [_read(1, 1), _read(2, 2)])
+        service.ingest_batch(other, harness.policy, [_read(3, 3), _read(4, 4)], now=T0 + timedelta(seconds=1))
+        # this writer last saw seq 2; the row says 4: 5 follows 4, nothing is lost
+        _ingest(harness, [_read(5, 5)], T0 + timedelta(seconds=2))
+        row = _row(harness)
+        assert (row.last_seq, row.received, row.missing, row.gaps) == (5, 5, 0, 0)
+        # and the other writer, also behind now, finds a real gap against the row, not its copy
+        service.ingest_batch(other, harness.policy, [_read(9, 9)], now=T0 + timedelta(seconds=3))
+        row = _row(harness)
+        assert (row.last_seq, row.received, row.missing, row.gaps) == (9, 6, 3, 1)
+        with harness.db.reading() as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(Incident)) == 1
+    finally:
+        other.dispose()
+
+
+def test_a_device_first_heard_by_two_writers_gets_one_row(harness):
+    from gwanje.core.db import Database
+
+    seed_seongdong(harness.db, harness.policy)
+    other = Database(harness.db.url)
+    try:
+        service.ingest_batch(other, harness.policy, [_read(1, 1, "cam-new")], now=T0)
+        _ingest(harness, [_read(1, 1, "cam-x")])  # warms this writer's copy with another device
+        _ingest(harness, [_read(2, 2, "cam-new")], T0 + timedelta(seconds=1))
+        row = _row(harness, "cam-new")
+        assert (row.last_seq, row.received, row.missing) == (2, 2, 0)
+        with harness.db.reading() as s:
+            n = s.scalar(
+                sa.select(sa.func.count()).select_from(DeviceSequence).where(DeviceSequence.device_id == "cam-new")
+            )
+        assert n == 1
+    finally:
+        other.dispose()
+
+
+def test_a_rolled_back_batch_leaves_the_cached_rows_as_committed(harness, monkeypatch):
+    seed_seongdong(harness.db, harness.policy)
+    _ingest(harness, [_read(1, 1), _read(2, 2)])
+    from gwanje.situations import sequences
+
+    real_save = sequences.save
+
+    def failing_save(session, tracked):
+        real_save(session, tracked)
+        raise RuntimeError("the database went away mid-batch")
+
+    monkeypatch.setattr(sequences, "save", failing_save)
+    out = _ingest(harness, [_read(3, 3)], T0 + timedelta(seconds=1))
+    assert [r.status for r in out.results] == ["rejected"]  # kept with the error, never lost
+    monkeypatch.setattr(sequences, "save", real_save)
+    _ingest(harness, [_read(4, 4)], T0 + timedelta(seconds=2))
+    row = _row(harness)
+    # seq 3's processing failed, so its number never advanced the row: 4 after 2 is one missing
+    assert (row.last_seq, row.received, row.missing) == (4, 3, 1)

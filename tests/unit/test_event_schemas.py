@@ -82,3 +82,45 @@ def test_topic_names_source_and_device():
 def test_malformed_topics_are_refused_with_a_reason(topic):
     with pytest.raises(TopicError, match="topic"):
         route_topic(topic)
+
+
+def _bell(**extra: object) -> dict:
+    return {
+        "message_id": "bell-1",
+        "type": "emergency_bell",
+        "occurred_at": "2026-12-01T03:00:00+00:00",
+        "seq": 7,
+        "payload": {"bell_id": "B-1", "latitude": 37.56, "longitude": 127.03, **extra},
+    }
+
+
+def test_the_one_pass_parse_gives_the_same_message_as_the_full_one():
+    raw = json.dumps(_bell(note="정상"), ensure_ascii=False).encode()
+    escaped = json.dumps(_bell(note="정상 ±"), ensure_ascii=True).encode()  # "\u00b1": the full path
+    assert b"\\u00" not in raw and b"\\u00" in escaped
+    fast, full = parse_message(raw), parse_message(escaped)
+    assert (fast.message_id, fast.type, fast.seq, fast.occurred_at) == (full.message_id, full.type, 7, full.occurred_at)
+    assert fast.payload.note == "정상" and full.payload.note == "정상 ±"
+
+
+@pytest.mark.parametrize(
+    ("raw", "says", "message_id"),
+    [
+        (json.dumps(_bell(note="a\u0007b")).encode(), "control characters", "bell-1"),
+        (
+            b'{"message_id": "bell-2", "type": "emergency_bell", "payload": {"bell_id": "B", "latitude": NaN, '
+            b'"longitude": 127.0}}',
+            "invalid message",
+            "bell-2",
+        ),
+        (json.dumps({**_bell(), "payload": {"bell_id": "B-1"}}).encode(), "invalid message", "bell-1"),
+        (b"[1, 2]", "must be a JSON object", None),
+        (b"\xff\xfe{}", "not UTF-8 JSON", None),
+    ],
+)
+def test_what_the_one_pass_refuses_is_explained_by_the_full_path(raw, says, message_id):
+    from gwanje.situations.messages import MessageError
+
+    with pytest.raises(MessageError) as caught:
+        parse_message(raw)
+    assert says in str(caught.value) and caught.value.message_id == message_id

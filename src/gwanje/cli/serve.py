@@ -99,7 +99,9 @@ def demo(host: str | None, port: int | None) -> None:
     if settings.mqtt_url:
         from gwanje.situations.mqtt import ConsumerConfig, MqttConsumer
 
-        MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url), hotlist=app.state.hotlist.match).start()
+        consumer = MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url), hotlist=app.state.hotlist.match)
+        app.state.mqtt_consumer = consumer  # its connection and counts are on the ingest page (/ingest)
+        consumer.start()
     # The board is alive from the first minute: a simulated feed from real Seongdong sites.
     run_simulator_in_background(db, policy, settings=settings)
     click.echo("상황판 / situation board: http://%s:%s/board (simulated events every few seconds)" % (host, port))

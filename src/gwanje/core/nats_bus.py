@@ -142,46 +142,58 @@ class NatsBus(LocalBus):
     # ---- publishing --------------------------------------------------------------------------
 
     def publish(self, event: Event) -> None:
-        self.deliver(event)  # this instance's consoles first, whatever the broker does
+        self.publish_many([event])
+
+    def publish_many(self, events: list[Event]) -> None:
+        """Deliver locally, then hand the encoded events to the event loop in one call: one wake-up
+        of the loop and one task per unit of work, sent in order, not one of each per event."""
+        if not events:
+            return
+        for event in events:
+            self.deliver(event)  # this instance's consoles first, whatever the broker does
         loop = self._loop
         if loop is None:
-            self.lost += 1
-            log.warning("NATS bus not started; %s event kept local", event.kind)
+            self.lost += len(events)
+            log.warning("NATS bus not started; %d event(s) kept local (%s)", len(events), events[0].kind)
             return
-        data = json.dumps(
-            {"origin": self.instance_id, "event": event.to_wire()},
-            ensure_ascii=False,
-            default=str,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        datas = [
+            json.dumps(
+                {"origin": self.instance_id, "event": event.to_wire()},
+                ensure_ascii=False,
+                default=str,
+                separators=(",", ":"),
+            ).encode("utf-8")
+            for event in events
+        ]
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            self._spawn(data)
+            self._spawn(datas)
         else:
             try:
-                loop.call_soon_threadsafe(self._spawn, data)
+                loop.call_soon_threadsafe(self._spawn, datas)
             except RuntimeError:  # the loop has closed: the app is shutting down
-                self.lost += 1
+                self.lost += len(datas)
 
-    def _spawn(self, data: bytes) -> None:
-        task = asyncio.get_running_loop().create_task(self._send(data))
+    def _spawn(self, datas: list[bytes]) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(datas))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, data: bytes) -> None:
+    async def _send(self, datas: list[bytes]) -> None:
         nc = self._nc
         if nc is None:
-            self.lost += 1
-            log.warning("NATS not connected; event not shared with other instances")
+            self.lost += len(datas)
+            log.warning("NATS not connected; %d event(s) not shared with other instances", len(datas))
             return
-        try:
-            await nc.publish(self.subject, data)
-        except Exception as exc:  # noqa: BLE001 - a broker problem must not break a use case
-            self.lost += 1
-            log.warning("NATS publish failed: %s: %s", type(exc).__name__, exc)
+        for data in datas:
+            try:
+                await nc.publish(self.subject, data)
+            except Exception as exc:  # noqa: BLE001 - a broker problem must not break a use case
+                self.lost += 1
+                log.warning("NATS publish failed: %s: %s", type(exc).__name__, exc)
 
     # ---- receiving ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ each type has its own payload model, published as a JSON Schema in ``docs/schema
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -129,8 +130,9 @@ class Envelope(BaseModel):
     payload: dict[str, Any]
 
 
-class DeviceMessage(BaseModel):
-    """A parsed, typed message."""
+@dataclass(frozen=True, slots=True)
+class DeviceMessage:
+    """A parsed, typed message (built from the validated envelope and payload; nothing to re-check)."""
 
     message_id: str
     type: str
@@ -174,6 +176,17 @@ def parse_message(raw: bytes) -> DeviceMessage:
         raise MessageError(
             f"message larger than {MAX_MESSAGE_BYTES} bytes ({len(raw)})", f"메시지가 너무 큽니다 ({len(raw)} 바이트)"
         )
+    # The common case in one pass: pydantic reads the envelope straight from the bytes (no Python
+    # json.loads, no second walk over a dict). Anything it does not accept, and any message with an
+    # escaped control character, takes the full path below, which says exactly what is wrong.
+    if b"\\u00" not in raw:
+        try:
+            envelope = Envelope.model_validate_json(raw)
+            payload = PAYLOADS[envelope.type].model_validate(envelope.payload)
+        except ValidationError:
+            pass
+        else:
+            return _message(envelope, payload)
     try:
         text = raw.decode("utf-8")
         data = json.loads(text)
@@ -195,6 +208,10 @@ def parse_message(raw: bytes) -> DeviceMessage:
         payload = PAYLOADS[envelope.type].model_validate(envelope.payload)
     except ValidationError as exc:
         raise MessageError(f"invalid message: {_describe(exc)}", "메시지 형식 오류", found_id, found_type) from None
+    return _message(envelope, payload)
+
+
+def _message(envelope: Envelope, payload: BaseModel) -> DeviceMessage:
     return DeviceMessage(
         message_id=envelope.message_id,
         type=envelope.type,

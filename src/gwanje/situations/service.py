@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from gwanje.access.service import attached_camera_ids, incident_facts
@@ -102,11 +102,16 @@ def ingest_batch(
     if not batch:
         return IngestBatch([])
     now = now or utcnow()
+    heads = sequences.heads_of(db.engine)
     try:
-        with db.uow() as uow:
-            results = _ingest(uow, policy, batch, hotlist, now, review_required)
-            uow.commit()
-            return IngestBatch(results, list(uow.published))
+        try:
+            return _ingest_once(db, policy, batch, hotlist, now, review_required, heads)
+        except sequences.StaleHeads as stale:
+            # Another writer advanced a device meanwhile: forget what we held, read the rows locked.
+            log.info("device sequence rows changed under the cache (%s); the batch is done again", stale)
+            if heads is not None:
+                heads.forget()
+            return _ingest_once(db, policy, batch, hotlist, now, review_required, None)
     except Exception:  # isolate the message that broke the batch
         if len(batch) == 1:
             return _store_failure(db, batch[0], now)
@@ -117,6 +122,23 @@ def ingest_batch(
             out.results.extend(part.results)
             out.published.extend(part.published)
         return out
+
+
+def _ingest_once(
+    db: Database,
+    policy: Policy,
+    batch: list[RawMessage],
+    hotlist: inbox.HotListMatcher | None,
+    now: datetime,
+    review_required: bool,
+    heads: sequences.Heads | None,
+) -> IngestBatch:
+    with db.uow() as uow:
+        work = _ingest(uow, policy, batch, hotlist, now, review_required, heads)
+        uow.commit()
+        if heads is not None and work.sequences is not None:
+            heads.remember(work.sequences)
+        return IngestBatch(work.results, list(uow.published))
 
 
 def _rejected(uow: UnitOfWork, p: inbox.Planned, inbox_id: int) -> IngestResult:
@@ -174,7 +196,8 @@ def _ingest(
     hotlist: inbox.HotListMatcher | None,
     now: datetime,
     review_required: bool = False,
-) -> list[IngestResult]:
+    heads: sequences.Heads | None = None,
+) -> _Batch:
     session = uow.session
     planned = inbox.plan(session, batch, hotlist)
     stored = inbox.store(session, planned, now)
@@ -194,16 +217,17 @@ def _ingest(
         work.results.append(result)
         _apply(policy, p, inbox_id, now, work, result)
     _apply_camera_reports(uow, policy, now, work.camera_reports)
-    loss_incidents = _track_sequences(session, policy, planned, stored, now, work)
+    loss_incidents = _track_sequences(session, policy, planned, stored, now, work, heads)
     if work.new_incidents:
         rows = [row for _, row in work.new_incidents]
         for row, new_id in zip(rows, inbox.allocate_ids(session, Incident, len(rows))):
             row["id"] = new_id
         # Plain executemany with ids chosen up front: psycopg pipelines it, and no wide
         # multi-row VALUES statement has to be built and parsed per batch.
-        session.execute(insert(Incident), rows)
-        session.execute(
-            insert(IncidentEvent),
+        inbox.insert_rows(session, Incident, rows)
+        inbox.insert_rows(
+            session,
+            IncidentEvent,
             [
                 {
                     "incident_id": row["id"],
@@ -230,7 +254,7 @@ def _ingest(
     if work.sequences is not None:
         sequences.save(session, work.sequences)
     session.flush()
-    return work.results
+    return work
 
 
 def _track_sequences(
@@ -240,6 +264,7 @@ def _track_sequences(
     stored: dict[tuple[str, str], int],
     now: datetime,
     work: _Batch,
+    heads: sequences.Heads | None = None,
 ) -> list[tuple[Any, dict[str, Any]]]:
     """Advance every device's sequence by its new messages; gaps are raised as the policy's
     ``message_loss`` situation, one per sending system, or added to its timeline while it is open."""
@@ -251,7 +276,7 @@ def _track_sequences(
         seen.add(key)
         device = p.parsed.device_id or p.raw.device_id or "-"
         sequenced.append((p.raw.source, device, p.parsed.seq, p.parsed.seq_reset))
-    tracked = sequences.track(session, sequenced, now)
+    tracked = sequences.track(session, sequenced, now, heads)
     work.sequences = tracked
     losses = tracked.losses
     if not losses:
@@ -459,25 +484,45 @@ def _apply_camera_reports(uow: UnitOfWork, policy: Policy, now: datetime, report
         return
     session = uow.session
     role = _device_role(policy)
-    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_({r.camera_id for r in reports})))}
-    audit = AuditLog(session)
+    table = Camera.__table__
+    # Only the columns this needs (no entity loads); written back below in id order, as a flush did.
+    found = session.execute(
+        select(table.c.id, table.c.management_number, table.c.status).where(
+            table.c.id.in_(sorted({r.camera_id for r in reports}))
+        )
+    )
+    cameras = {row.id: SimpleNamespace(**row._mapping, touched=False) for row in found}
+    # Audit rows in report order; one append (one flush) per run of reports from the same source.
+    runs: list[tuple[str, list[Change]]] = []
     for r in reports:
         camera = cameras[r.camera_id]
         if camera.status == r.status:
             continue
-        before, camera.status, camera.updated_at = camera.status, r.status, now
-        audit.append(
-            Actor(None, f"device:{r.source}", role=role),
-            Change(
-                "camera.status",
-                "camera",
-                camera.management_number,
-                {"status": before},
-                {"status": r.status, "message_id": r.message_id},
-            ),
+        before, camera.status, camera.touched = camera.status, r.status, True
+        change = Change(
+            "camera.status",
+            "camera",
+            camera.management_number,
+            {"status": before},
+            {"status": r.status, "message_id": r.message_id},
         )
+        if runs and runs[-1][0] == r.source:
+            runs[-1][1].append(change)
+        else:
+            runs.append((r.source, [change]))
         event = events.CameraFaulted if r.status == "fault" else events.CameraRecovered
         uow.record(event(camera_id=camera.id, management_number=camera.management_number))
+    changed = [{"_id": c.id, "_status": c.status, "_at": now} for _, c in sorted(cameras.items()) if c.touched]
+    if changed:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(status=bindparam("_status"), updated_at=bindparam("_at")),
+            changed,
+        )
+    audit = AuditLog(session)
+    for source, changes in runs:
+        audit.append_many(Actor(None, f"device:{source}", role=role), changes)
 
 
 # ---- who may see and work an incident ----------------------------------------------------------
@@ -883,6 +928,33 @@ def ingest_health(db: Database, limit: int = 200) -> IngestHealth:
     with db.reading() as session:
         totals, lossy = sequences.device_counts(session, limit)
         return IngestHealth(totals, lossy)
+
+
+@dataclass
+class IngestOverview:
+    """The console's ingest page: the totals, every device heard from, and the message-loss
+    incidents the reader may see (newest first)."""
+
+    totals: dict[str, int]
+    devices: list[Any]
+    incidents: list[Incident]
+    loss_situation: str | None  # the policy's situation type for message loss, if it raises one
+
+
+def ingest_overview(
+    db: Database, policy: Policy, role: str, department: str | None, limit: int = 200, incidents: int = 50
+) -> IngestOverview:
+    situation = policy.situation_for_system("message_loss")
+    with db.reading() as session:
+        totals, _ = sequences.device_counts(session, 0)
+        rows = sequences.devices(session, limit)
+        found: list[Incident] = []
+        if situation is not None:
+            candidates = session.scalars(
+                select(Incident).where(Incident.type == situation.type).order_by(Incident.id.desc()).limit(incidents)
+            )
+            found = [i for i in candidates if may_see(policy, role, department, i)]
+        return IngestOverview(totals, rows, found, situation.type if situation else None)
 
 
 # ---- cameras near an incident or a point -----------------------------------------------------

@@ -12,20 +12,22 @@ the JSON API (``/api/incidents/...``) with the session's CSRF token for actions 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from gwanje.http.deps import PolicyDep, Principal
+from gwanje.core.clock import format_kst, utcnow
+from gwanje.http.deps import DB, PolicyDep, Principal
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
-from gwanje.situations import live, rules
+from gwanje.situations import live, rules, service
 from gwanje.situations.choices import IncidentAction, IncidentStatus
 from gwanje.situations.deps import Reader
 from gwanje.ui.i18n import Translator
-from gwanje.ui.render import CSP, render, translator
+from gwanje.ui.render import CSP, is_htmx_partial, render, translator
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,6 +130,53 @@ def situation_board(request: Request, principal: Reader, policy: PolicyDep) -> R
 @router.get("/board/112")
 def police_112_board(request: Request, principal: Reader, policy: PolicyDep) -> Response:
     return _board(request, principal, policy, "112")
+
+
+def _loss_count(incident: Any) -> int | None:
+    try:
+        return int(json.loads(incident.details or "{}").get("missing"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _consumer_status(request: Request) -> dict[str, Any] | None:
+    """The MQTT consumer running inside this app process (``gwanje serve`` with a broker), if any.
+    A consumer in its own process (``gwanje consume``) is not visible from here: None."""
+    consumer = getattr(request.app.state, "mqtt_consumer", None)
+    if consumer is None:
+        return None
+    stats = consumer.stats
+    return {
+        "connected": consumer.connected.is_set(),
+        "broker": f"{consumer.config.url.split('@')[-1]}",
+        "client_id": consumer.config.client_id,
+        **{k: getattr(stats, k) for k in ("received", "stored", "duplicate", "rejected", "acked", "batches")},
+        "connects": stats.connects,
+        "store_failures": stats.store_failures,
+    }
+
+
+@router.get("/ingest")
+def ingest_health_page(request: Request, principal: Reader, db: DB, policy: PolicyDep) -> Response:
+    """Ingest health (수신 상태): what the devices' sequence numbers say never arrived, per device,
+    and the message-loss incidents raised for it; the same readers as ``GET /api/ingest/health``.
+    An htmx refresh gets the panel alone."""
+    user = principal.user
+    overview = service.ingest_overview(db, policy, user.role, user.department)
+    tr = translator(request)
+    context = {
+        "overview": overview,
+        "status": "loss" if overview.totals["missing"] > 0 else "ok",
+        "consumer": _consumer_status(request),
+        "kst": format_kst,
+        "now": utcnow(),
+        "loss_count": _loss_count,
+        "status_label": lambda code: tr.label(code, IncidentStatus),
+        "finished": rules.FINISHED,
+    }
+    if is_htmx_partial(request):
+        return render(request, "situations/_ingest_panel.html", principal, **context)
+    return render(request, "situations/ingest.html", principal, **context)
 
 
 routers = [router]
