@@ -187,7 +187,7 @@ def _unparsable_bodies(harness, op, method: str, who: str, headers, refusal: int
 
 
 def _seed(harness) -> None:  # noqa: ANN001
-    """A camera and an incident (raised by an emergency bell), so that id 1 names something."""
+    """A camera, an incident (raised by an emergency bell) and a provision request, so that id 1 names something."""
     camera = harness.client.post(
         "/api/cameras", json=CAMERA, headers=harness.token(_role_with(harness, "registry.write"))
     )
@@ -199,6 +199,24 @@ def _seed(harness) -> None:  # noqa: ANN001
     }
     posted = harness.client.post("/api/events", json=bell, headers=harness.token(_role_with(harness, "events.ingest")))
     assert posted.status_code == 202, posted.text
+    # A provision request, from the first role the policy lets make one for the camera's main purpose.
+    codes = harness.client.get("/api/access/codes", headers=harness.token(harness.policy.roles[0].code)).json()
+    request = {
+        "camera_ids": [camera.json()["id"]],
+        "period_start": "2026-11-20T10:00:00+09:00",
+        "period_end": "2026-11-20T11:00:00+09:00",
+        "purpose": CAMERA["primary_purpose"],
+        "legal_ground": codes["legal_grounds"][0]["code"],
+        "reason": "퍼징 준비 / fuzzing setup",
+        "document_number": "FUZZ-1",
+    }
+    answers = []
+    for role, department in _identities(harness.policy):
+        made = harness.client.post("/api/access/provisions", json=request, headers=harness.token(role, department))
+        answers.append((role, made.status_code, made.text[:200]))
+        if made.status_code == 201:
+            break
+    assert answers[-1][1] == 201, answers
 
 
 def _role_with(harness, permission: str) -> str:  # noqa: ANN001
