@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from gwanje.http.deps import public, requires
+from gwanje.situations.messages import PAYLOADS
 from gwanje.web.app import iter_api_routes
 from tests.e2e.test_api_registry import CAMERA
 
@@ -259,3 +260,24 @@ def test_the_whole_api_survives_fuzzing_anonymously_and_as_every_role(harness):
         for key, counts in sorted(STATS.items()):
             print(*key, dict(sorted(counts.items())))
     assert not failures, f"{len(failures)} fuzzing failures out of {sent} requests:\n" + "\n".join(failures)
+
+
+def test_the_raw_bodies_are_described_so_that_they_are_fuzzed_too(harness):
+    """``POST /api/events`` and ``PUT /api/hotlist`` read their bodies raw: the schema still says what
+    they take (a device message of each type, a CSV), or the fuzzing above would send them nothing."""
+    paths = harness.client.get(SPEC_PATH).json()["paths"]
+    message = paths["/api/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert sorted(s["properties"]["type"]["const"] for s in message["oneOf"]) == sorted(PAYLOADS)
+    assert paths["/api/hotlist"]["put"]["requestBody"]["content"]["text/csv"]["schema"] == {"type": "string"}
+    bodiless = {
+        (method.upper(), path)
+        for path, item in paths.items()
+        for method, op in item.items()
+        if method in ("post", "put", "patch") and "requestBody" not in op
+    }
+    # The writes that take no body at all: the path says everything.
+    assert bodiless == {
+        ("POST", "/api/users/{username}/lock"),
+        ("POST", "/api/users/{username}/unlock"),
+        ("POST", "/api/evidence/{package_id}/my-link"),
+    }
