@@ -23,6 +23,7 @@ new ones each run, and ``FUZZ_STATS=1`` prints the answers' status codes per ope
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 
@@ -39,6 +40,8 @@ from gwanje.web.app import iter_api_routes
 from tests.e2e.test_api_registry import CAMERA
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+# The coverage phase's cases per operation, at most (a few operations have several hundred).
+COVERAGE_CASES = int(os.environ.get("FUZZ_COVERAGE_CASES", "60"))
 STATS: dict | None = {} if os.environ.get("FUZZ_STATS") else None
 BASE = "http://testserver"
 SPEC_PATH = "/api/openapi.json"
@@ -245,6 +248,16 @@ def _fresh_token(harness, role: str, department: str | None) -> dict[str, str]: 
     return {"Authorization": f"Bearer {token}"}
 
 
+def _logged(caplog) -> list[str]:  # noqa: ANN001
+    """What the app caught and logged rather than answered with a 500: gwanje's warnings here are an
+    outage, a value only the database refused (the edge let it through), a caller not resolved."""
+    return [
+        f"logged by {r.name}: {r.getMessage()[:200]} {r.exc_text or ''}"[:600]
+        for r in caplog.records
+        if r.exc_info or r.levelno >= logging.ERROR or r.name.startswith("gwanje")
+    ]
+
+
 def _still_signed_in(harness, headers: dict[str, str]) -> bool:  # noqa: ANN001
     """The token is still honoured: 200, or 403 for a role without ``/api/me``'s permissions (devices)."""
     return harness.client.get("/api/me", headers=headers).status_code in (200, 403)
@@ -281,12 +294,51 @@ def test_the_whole_api_survives_fuzzing_anonymously_and_as_every_role(harness, c
     if STATS is not None:
         for key, counts in sorted(STATS.items()):
             print(*key, dict(sorted(counts.items())))
-    # What the app caught and logged rather than answered with a 500 counts too: gwanje's warnings here
-    # are an outage, a value only the database refused (the edge let it through), a caller not resolved.
-    for record in caplog.records:
-        if record.exc_info or record.levelno >= logging.ERROR or record.name.startswith("gwanje"):
-            failures.append(f"logged by {record.name}: {record.getMessage()[:200]} {record.exc_text or ''}"[:600])
+    failures.extend(_logged(caplog))
     assert not failures, f"{len(failures)} fuzzing failures out of {sent} requests:\n" + "\n".join(failures)
+
+
+def _coverage_cases(op) -> list:  # noqa: ANN001
+    """Schemathesis's coverage phase for one operation: each parameter and field at and just past its
+    bounds (lengths, ranges, formats, enums), missing, of the wrong type, as valid and invalid cases."""
+    schema = op.schema
+    config = schema.config.generation_for(operation=op)
+    cases = schema.iter_coverage_cases(op, generation_modes=list(GenerationMode), generation_config=config)
+    return list(itertools.islice(cases, COVERAGE_CASES))
+
+
+def test_every_operation_at_its_bounds_as_a_role_it_admits(harness, caplog):
+    """The coverage phase's boundary cases, sent as the first role of the policy each route admits (so
+    that they reach the route's own validation): no 5xx and nothing logged."""
+    caplog.set_level(logging.WARNING)
+    app = harness.app
+    guards = _guards(app)
+    _seed(harness)
+    tokens: dict[str, dict[str, str]] = {}
+    failures: list[str] = []
+    sent = 0
+    for op in _operations(app):
+        method = op.method.upper()
+        guard = guards[(method, op.path)]
+        if (method, op.path) in SELF_REVOKING:
+            continue  # fuzzed above; here it would revoke the tokens the other operations use
+        admitted = [(r, d) for r, d in _identities(harness.policy) if _granted(harness.policy, r, guard)]
+        role, department = admitted[0]
+        if role not in tokens:
+            tokens[role] = _fresh_token(harness, role, department)
+        headers = tokens[role]
+        for case in _coverage_cases(op):
+            try:
+                resp = _send(harness.client, case, headers)
+            except (ValueError, UnicodeError, requests.exceptions.RequestException):
+                continue  # the client cannot put this one on the wire: the server never sees it
+            sent += 1
+            if resp.status_code >= 500:
+                where = f"{role} {method} {resp.request.url.raw_path.decode('latin-1')[:160]}"
+                failures.append(f"{where}: {resp.status_code} {_excerpt(resp)}")
+    failures.extend(_logged(caplog))
+    assert sent > 1000, sent
+    assert not failures, f"{len(failures)} failures out of {sent} boundary requests:\n" + "\n".join(failures)
 
 
 def test_the_raw_bodies_are_described_so_that_they_are_fuzzed_too(harness):
