@@ -26,13 +26,18 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
+from typing import Any
 
+import pytest
 import requests
 import schemathesis
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi import unregister_string_format
+from schemathesis.specs.openapi.formats import rfc3339_values
 
 from gwanje.http.deps import public, requires
 from gwanje.situations.messages import PAYLOADS
@@ -41,7 +46,7 @@ from tests.e2e.test_api_registry import CAMERA
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 # The coverage phase's cases per operation, at most (a few operations have several hundred).
-COVERAGE_CASES = int(os.environ.get("FUZZ_COVERAGE_CASES", "60"))
+COVERAGE_CASES = int(os.environ.get("FUZZ_COVERAGE_CASES", "40"))
 STATS: dict | None = {} if os.environ.get("FUZZ_STATS") else None
 BASE = "http://testserver"
 SPEC_PATH = "/api/openapi.json"
@@ -69,6 +74,29 @@ HYPOTHESIS = settings(
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
+
+
+# Times at the edges of what Python and the database hold, mixed into schemathesis's own date-times
+# (whose years run 1 … 9999 but rarely reach either end in a few examples): the year 1 ahead of UTC
+# and 9999 behind it cannot be turned into UTC at all; 1900 and 2999 are gwanje's bounds.
+EDGE_TIMES = (
+    "0001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59-23:59",
+    "9999-12-31T23:59:59.999999Z",
+    "1899-12-31T23:59:59Z",
+    "1900-01-01T00:00:00Z",
+    "2999-12-31T23:59:59Z",
+    "3000-01-01T00:00:00+09:00",
+    "2024-02-29T23:59:60Z",
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def edge_times():
+    default = rfc3339_values("date-time")
+    schemathesis.openapi.format("date-time", st.one_of(default, default, st.sampled_from(EDGE_TIMES)))
+    yield
+    unregister_string_format("date-time")
 
 
 def _guards(app) -> dict[tuple[str, str], tuple[tuple[str, ...], ...]]:  # noqa: ANN001
@@ -307,6 +335,48 @@ def _coverage_cases(op) -> list:  # noqa: ANN001
     return list(itertools.islice(cases, COVERAGE_CASES))
 
 
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def _replace_times(value: Any, edge: str) -> tuple[Any, bool]:
+    """``value`` with every date-time string in it (at any depth) set to ``edge``; whether there was one."""
+    if isinstance(value, str) and RFC3339.match(value):
+        return edge, True
+    if isinstance(value, dict):
+        pairs = [(k, _replace_times(v, edge)) for k, v in value.items()]
+        return {k: v for k, (v, _) in pairs}, any(found for _, (_, found) in pairs)
+    if isinstance(value, list):
+        items = [_replace_times(v, edge) for v in value]
+        return [v for v, _ in items], any(found for _, found in items)
+    return value, False
+
+
+def _with_edge_times(cases: list) -> list:
+    """The cases, then copies of the first ones that carry a time with each edge time in its place:
+    the coverage phase bounds lengths and formats, not the years a time can be turned into UTC in."""
+    extra = []
+    for case in cases:
+        if len(extra) >= 2 * len(EDGE_TIMES):
+            break
+        for edge in EDGE_TIMES:
+            query, in_query = _replace_times(case.query or {}, edge)
+            body, in_body = _replace_times(case.body, edge) if isinstance(case.body, (dict, list)) else (None, False)
+            if not (in_query or in_body):
+                break
+            extra.append(
+                case.operation.Case(
+                    method=case.method,
+                    path_parameters=case.path_parameters,
+                    headers=dict(case.headers or {}),
+                    cookies=case.cookies,
+                    query=query if in_query else case.query,
+                    body=body if in_body else case.body,
+                    media_type=case.media_type,
+                )
+            )
+    return cases + extra
+
+
 def test_every_operation_at_its_bounds_as_a_role_it_admits(harness, caplog):
     """The coverage phase's boundary cases, sent as the first role of the policy each route admits (so
     that they reach the route's own validation): no 5xx and nothing logged."""
@@ -327,7 +397,7 @@ def test_every_operation_at_its_bounds_as_a_role_it_admits(harness, caplog):
         if role not in tokens:
             tokens[role] = _fresh_token(harness, role, department)
         headers = tokens[role]
-        for case in _coverage_cases(op):
+        for case in _with_edge_times(_coverage_cases(op)):
             try:
                 resp = _send(harness.client, case, headers)
             except (ValueError, UnicodeError, requests.exceptions.RequestException):
