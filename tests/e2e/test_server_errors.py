@@ -90,6 +90,73 @@ def test_ids_in_bodies_and_offsets_are_bounded(harness):
     assert harness.client.get(f"/api/cameras?offset={2**31 - 1}", headers=manager).status_code == 200
 
 
+# Times Python cannot turn into UTC (year 1 ahead of UTC, year 9999 behind it) and times past what a
+# period or a retention can be computed with; found by the schemathesis fuzzing (tests/e2e/test_fuzz.py).
+OUT_OF_RANGE_TIMES = [
+    "0001-01-01T00:00:00+23:59",
+    "9999-12-31T23:59:59-23:59",
+    "9999-12-31T00:00:00Z",
+    "1899-12-31T23:59:59Z",
+]
+
+
+@pytest.mark.parametrize("when", OUT_OF_RANGE_TIMES)
+def test_times_out_of_range_are_refused_naming_the_field(harness, when):
+    """Before: ``/api/ledgers?since=0001-01-01T00:00:00+23:59`` (and ``/api/access/statistics``, the
+    ledger exports) failed converting it to UTC for the database: 500."""
+    from urllib.parse import quote
+
+    manager = harness.token("district_manager")
+    t = quote(when)
+    queries = [
+        (f"/api/ledgers?since={t}", "since"),
+        (f"/api/ledgers/export.xlsx?until={t}", "until"),
+        (f"/api/ledgers/export.pdf?since={t}", "since"),
+        (f"/api/access/statistics?since={t}", "since"),
+        (f"/api/video/cameras/1/segments?start={t}&end=2026-11-20T11:00:00%2B09:00", "start"),
+    ]
+    for url, field in queries:
+        resp = harness.client.get(url, headers=manager)
+        body = _assert_4xx(resp, url)
+        assert resp.status_code == 422 and body["field"] == field, f"{url}: {resp.status_code} {body}"
+        assert "1900" in body["problems"][0]["en"], body
+    period = {"period_start": "2026-11-20T10:00:00+09:00", "period_end": when}
+    bodies = [
+        (
+            "/api/access/provisions",
+            {
+                **period,
+                "camera_ids": [1],
+                "purpose": "crime_prevention",
+                "legal_ground": "crime_investigation",
+                "reason": "x",
+                "document_number": "1",
+            },
+        ),
+        ("/api/cameras/1/clips", {"start": "2026-11-20T10:00:00+09:00", "end": when, "reason": "x"}),
+    ]
+    for (url, payload), permission in zip(bodies, ("video.provision.request", "registry.read"), strict=True):
+        caller = harness.token(harness.policy.roles_with(permission)[0])
+        resp = harness.client.post(url, json=payload, headers=caller)
+        body = _assert_4xx(resp, url)
+        assert resp.status_code == 422, f"{url}: {resp.status_code} {body}"
+        assert {p["field"] for p in body["problems"]} & {"period_end", "end"}, body
+    # A device message with such a time is kept on the rejected shelf like any unusable message.
+    device = harness.token(harness.policy.roles_with("events.ingest")[0])
+    bell = {
+        "message_id": "bell-range",
+        "type": "emergency_bell",
+        "occurred_at": when,
+        "payload": {"bell_id": "B-1", "latitude": 37.56, "longitude": 127.03},
+    }
+    resp = harness.client.post("/api/events", json=bell, headers=device)
+    assert resp.status_code == 422 and "occurred_at" in resp.text, resp.text
+    # The edges themselves are accepted.
+    for edge in ("1900-01-01T09:00:00+09:00", "2999-12-31T23:59:59Z"):
+        resp = harness.client.get(f"/api/ledgers?since={quote(edge)}", headers=manager)
+        assert resp.status_code == 200, (edge, resp.text)
+
+
 def test_nul_and_control_characters_in_the_address_are_refused(harness):
     """Before: ``/api/audit?action=%00`` reached PostgreSQL, which cannot take NUL in text: 500."""
     manager = harness.token("district_manager")

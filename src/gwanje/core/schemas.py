@@ -3,10 +3,19 @@ refused) and the wire form of a time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 
 
 def has_control_chars(value: str) -> bool:
@@ -57,3 +66,25 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 BigId = Annotated[int, Field(ge=1, le=MAX_BIG_ID)]
 #: How many rows to skip in a listing: 0 … 2^31-1.
 Offset = Annotated[int, Field(ge=0, le=MAX_ID)]
+
+
+# The times a caller may send (periods, since/until, when something happened): years 1900 … 2999 in
+# UTC. Python's own range ends at years 1 and 9999 *before* the offset is taken off, so
+# "0001-01-01T00:00+09:00" could not be turned into UTC at all (a 500 from the database layer), and a
+# period ending in 9999 overflows as soon as a retention period is added to it.
+MIN_TIME = datetime(1900, 1, 1, tzinfo=timezone.utc)
+MAX_TIME = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+
+
+def _within_time_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or not MIN_TIME <= utc <= MAX_TIME:
+        raise ValueError("1900년부터 2999년까지의 시각만 쓸 수 있습니다 / only times from 1900 to 2999 are accepted")
+    return value
+
+
+#: A time with its UTC offset, in years 1900 … 2999: every time in a request (body, query, path).
+Instant = Annotated[AwareDatetime, AfterValidator(_within_time_range)]

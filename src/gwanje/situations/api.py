@@ -18,7 +18,7 @@ from gwanje.registry.deps import CameraIndexDep as Index
 from gwanje.situations import live, service
 from gwanje.situations.deps import Reader, Responder, VisibleIncident, WorkableIncident
 from gwanje.situations.hotlist import api as hotlist_api
-from gwanje.situations.messages import MAX_MESSAGE_BYTES
+from gwanje.situations.messages import MAX_MESSAGE_BYTES, json_schemas
 from gwanje.situations.schemas import (
     CameraDistanceRead,
     IncidentActionCreate,
@@ -47,7 +47,14 @@ Lat = Annotated[float, Query(ge=-90, le=90)]
 Lon = Annotated[float, Query(ge=-180, le=180)]
 
 
-@router.post("/events", status_code=202, response_model=IngestResultRead)
+def _message_body() -> dict:
+    """The request body of ``POST /api/events`` for the schema: the route reads the raw bytes (a
+    message is kept even when it cannot be used), so FastAPI cannot describe it on its own."""
+    schemas = [{k: v for k, v in schema.items() if k != "$schema"} for schema in json_schemas().values()]
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": schemas}}}}}
+
+
+@router.post("/events", status_code=202, response_model=IngestResultRead, openapi_extra=_message_body())
 async def post_event(request: Request, response: Response, principal: Device) -> IngestResultRead:
     """A device message over HTTP: stored in the inbox before this answers (202; 200 for a replay,
     422 when it is kept but cannot be used)."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from gwanje.core.schemas import has_control_chars
+from gwanje.core.schemas import Instant, has_control_chars
 
 Ident = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=r"^[0-9A-Za-z가-힣_.:\-]+$")
@@ -116,7 +116,7 @@ class Envelope(BaseModel):
 
     message_id: Ident
     type: Literal[tuple(PAYLOADS)]  # type: ignore[valid-type]
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Instant | None = None
     device_id: Ident | None = None
     seq: int | None = Field(
         default=None,

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from gwanje.core.schemas import Id
+from gwanje.core.schemas import Id, Instant
 from gwanje.http.deps import DB, PolicyDep
 from gwanje.registry.deps import CredentialsBox
 from gwanje.video import service
@@ -125,7 +124,7 @@ async def clip_download(_: Viewer, opened: ClipDownload) -> FileResponse:
 
 
 @router.get("/video/cameras/{camera_id}/segments", response_model=SegmentList)
-def segments(camera_id: Id, start: AwareDatetime, end: AwareDatetime, _: Viewer, db: DB) -> SegmentList:
+def segments(camera_id: Id, start: Instant, end: Instant, _: Viewer, db: DB) -> SegmentList:
     """When the camera was recorded (times, sizes, digests). Metadata only: no pictures, no purpose."""
     return SegmentList(items=[SegmentRead.of(s) for s in service.list_segments(db, camera_id, start, end)])
 

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from gwanje.access.choices import VideoAction
 from gwanje.access.service import AccessGrant
 from gwanje.core.choices import Choice
-from gwanje.core.schemas import Id
+from gwanje.core.schemas import Id, Instant
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.video import service
 from gwanje.video.live import LiveHub
@@ -69,7 +68,7 @@ class Window:
     end: datetime
 
 
-def query_window(start: AwareDatetime, end: AwareDatetime) -> Window:
+def query_window(start: Instant, end: Instant) -> Window:
     service.check_range(start, end)
     return Window(start, end)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from gwanje.core.schemas import StrictModel, Timestamp
+from gwanje.core.schemas import Instant, StrictModel, Timestamp
 from gwanje.video import rules
 
 if TYPE_CHECKING:
@@ -22,8 +22,8 @@ class RecordingUpdate(StrictModel):
 
 
 class ClipCreate(StrictModel):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 # ---- responses -----------------------------------------------------------------------------------

@@ -7,12 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from gwanje.access.deps import RequestId
 from gwanje.access.ledger import service
 from gwanje.access.ledger.schemas import LedgerCorrectionCreate, LedgerEntryRead
-from gwanje.core.schemas import Id
+from gwanje.core.schemas import Id, Instant
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
 router = APIRouter(prefix="/api", tags=["access"])
@@ -21,7 +20,7 @@ LedgerReader = Annotated[Principal, Depends(requires("ledger.read"))]
 LedgerCorrector = Annotated[Principal, Depends(requires("ledger.correct"))]
 
 Kind = Annotated[Literal["use", "provision", "viewing", "destruction"] | None, Query()]
-Since = Annotated[AwareDatetime | None, Query()]
+Since = Annotated[Instant | None, Query()]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
 from gwanje.access.models import LedgerEntry
 from gwanje.access.rules import id_list
 from gwanje.access.schemas import Timestamp
-from gwanje.core.schemas import StrictModel
+from gwanje.core.schemas import Instant, StrictModel
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -75,8 +75,8 @@ class LedgerCorrectionCreate(StrictModel):
     purpose: Annotated[str, StringConstraints(max_length=40)] | None = None
     legal_ground: Annotated[str, StringConstraints(max_length=200)] | None = None
     items: Text | None = None
-    period_start: AwareDatetime | None = None
-    period_end: AwareDatetime | None = None
-    occurred_at: AwareDatetime | None = None
-    retention_until: AwareDatetime | None = None
+    period_start: Instant | None = None
+    period_end: Instant | None = None
+    occurred_at: Instant | None = None
+    retention_until: Instant | None = None
     method: Annotated[str, StringConstraints(max_length=40)] | None = None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from gwanje.access.deps import DocumentsDir, Exporting, RequestId
@@ -25,7 +24,7 @@ from gwanje.access.provisions.schemas import (
     UsageResultCreate,
     UsageStatisticRead,
 )
-from gwanje.core.schemas import Id
+from gwanje.core.schemas import Id, Instant
 from gwanje.evidence import service as evidence
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
@@ -213,8 +212,8 @@ def statistics(
     principal: StatsReader,
     db: DB,
     policy: PolicyDep,
-    since: Annotated[AwareDatetime | None, Query()] = None,
-    until: Annotated[AwareDatetime | None, Query()] = None,
+    since: Annotated[Instant | None, Query()] = None,
+    until: Annotated[Instant | None, Query()] = None,
 ) -> list[UsageStatisticRead]:
     """CCTV performance from usage results: per camera, purpose and month (KST)."""
     return [UsageStatisticRead(**row) for row in service.read_usage_statistics(db, policy, since=since, until=until)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from gwanje.access.choices import ProvisionStatus
 from gwanje.access.models import ProvisionRequest
@@ -13,7 +13,7 @@ from gwanje.access.provisions import rules
 from gwanje.access.rules import MAX_CAMERAS, id_list
 from gwanje.access.schemas import Timestamp
 from gwanje.core.clock import utcnow
-from gwanje.core.schemas import Id, StrictModel
+from gwanje.core.schemas import Id, Instant, StrictModel
 from gwanje.evidence.schemas import EvidencePackageRead
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -33,8 +33,8 @@ class ProvisionCreate(StrictModel):
     """A request for footage, with its legal ground and official document number (the scan follows)."""
 
     camera_ids: CameraIds
-    period_start: AwareDatetime
-    period_end: AwareDatetime
+    period_start: Instant
+    period_end: Instant
     purpose: Code
     legal_ground: Code
     reason: Reason
@@ -46,8 +46,8 @@ class EmergencyCreate(StrictModel):
     """Art. 11 ①: access at once with a stated reason; the document is due afterwards."""
 
     camera_ids: CameraIds
-    period_start: AwareDatetime
-    period_end: AwareDatetime
+    period_start: Instant
+    period_end: Instant
     purpose: Code
     legal_ground: Code
     reason: Reason

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from gwanje.access.choices import SubjectDelayReason, SubjectRefusalReason, SubjectStatus
 from gwanje.access.models import SubjectRequest
 from gwanje.access.rules import MAX_CAMERAS, id_list
 from gwanje.access.schemas import Timestamp
 from gwanje.core.clock import utcnow
-from gwanje.core.schemas import Id, StrictModel
+from gwanje.core.schemas import Id, Instant, StrictModel
 from gwanje.policy import decisions
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
@@ -30,10 +30,10 @@ class SubjectRequestCreate(StrictModel):
     requester_contact: Annotated[str, StringConstraints(max_length=200)] | None = None
     identity_method: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     camera_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_CAMERAS)]
-    period_start: AwareDatetime
-    period_end: AwareDatetime
+    period_start: Instant
+    period_end: Instant
     description: Text | None = None
-    received_at: AwareDatetime | None = None
+    received_at: Instant | None = None
 
 
 class SubjectRequestDecision(StrictModel):

@@ -16,7 +16,11 @@ router = APIRouter(prefix="/api", tags=["situations"])
 HotListManager = Annotated[Principal, Depends(requires("hotlist.manage"))]
 
 
-@router.put("/hotlist")
+# The route reads the raw CSV, so FastAPI cannot describe the body on its own.
+CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.put("/hotlist", openapi_extra=CSV_BODY)
 async def upload_hotlist(request: Request, db: DB, principal: HotListManager) -> HotListRead:
     """Replace the wanted/stolen list with a CSV (차량번호,구분,사건번호,비고); a bad line refuses it all."""
     data = await request.body()
