@@ -160,7 +160,7 @@ def parse_wrk(out: str) -> dict[str, float]:
 
 
 def run_wrk(wrk: str, url: str, clients: int, seconds: int, script: Path, env: dict[str, str]) -> dict[str, float]:
-    threads = min(clients, 2)
+    threads = clients  # one connection per wrk thread: each events device sends one message at a time, as devices do
     cmd = [wrk, f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", str(script), url]
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
     return parse_wrk(out)

@@ -297,3 +297,25 @@ def test_a_database_outage_under_a_running_app_is_503_then_recovers(pg_harness):
         _connections(name, allow=True)
     assert harness.client.get("/api/cameras", headers=manager).status_code == 200
     assert harness.client.get("/readyz").status_code == 200
+
+
+def test_after_a_restart_while_idle_the_next_request_is_answered(pg_harness):
+    """Connections the database dropped while the app was idle are replaced before use, not failed."""
+    import time
+
+    from gwanje.core.db import IDLE_PING_SECONDS
+
+    harness, name = pg_harness
+    manager = harness.token("district_manager")
+    assert harness.client.get("/api/cameras", headers=manager).status_code == 200
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:  # what a restart does to every open connection
+        killed = conn.execute(
+            sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+        ).scalar()
+    admin.dispose()
+    assert killed >= 1
+    time.sleep(IDLE_PING_SECONDS + 0.3)
+    for _ in range(3):
+        resp = harness.client.get("/api/cameras", headers=manager)
+        assert resp.status_code == 200, resp.text[:300]

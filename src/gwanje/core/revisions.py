@@ -140,7 +140,10 @@ class RevisionReader:
     async def read(self) -> dict[str, int]:
         if not self._pg or self._loop is None or asyncio.get_running_loop() is not self._loop:
             return await asyncio.to_thread(read_revisions, self.db)
-        conn = await self._checkout()
+        try:
+            conn = await self._checkout()
+        except Exception:  # noqa: BLE001 - no connection now: the ordinary way says why (a 503 when it is down)
+            return await asyncio.to_thread(read_revisions, self.db)
         try:
             cursor = await asyncio.wait_for(conn.execute(_SQL), READ_TIMEOUT_SECONDS)
             rows = await cursor.fetchall()
@@ -175,7 +178,9 @@ class RevisionReader:
             self._open += 1
         try:
             dsn = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            return await psycopg.AsyncConnection.connect(dsn, autocommit=True, connect_timeout=5)
+            return await asyncio.wait_for(
+                psycopg.AsyncConnection.connect(dsn, autocommit=True, connect_timeout=5), READ_TIMEOUT_SECONDS
+            )
         except BaseException:
             async with self._available:
                 self._open -= 1

@@ -175,6 +175,17 @@ def _token_user(request: Request, db: Database, accounts: Identity, token: str) 
     return grant[0]
 
 
+async def resolve_principal(request: Request) -> Principal | None:
+    """Who is asking (None: nobody signed in), once per request: a bearer token this process keeps a grant
+    for costs one read of the revision counters on the event loop; anything else asks the database in a
+    worker thread, so that one slow answer does not hold every request."""
+    return (
+        getattr(request.state, "principal", None)
+        or await _kept_token_principal(request)
+        or await run_in_threadpool(_authenticate, request)
+    )
+
+
 def optional_principal(request: Request) -> Principal | None:
     return _authenticate(request)
 
@@ -222,11 +233,7 @@ class requires:  # noqa: N801 - used like a function in route signatures
 
     async def __call__(self, request: Request) -> Principal:
         # The database is asked off the event loop, so that one slow answer does not hold every request.
-        principal = (
-            getattr(request.state, "principal", None)
-            or await _kept_token_principal(request)
-            or await run_in_threadpool(_authenticate, request)
-        )
+        principal = await resolve_principal(request)
         if principal is None:
             raise NotAuthenticated("로그인이 필요합니다", "authentication required")
         refuse_control_characters(request)

@@ -32,7 +32,6 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match
@@ -41,7 +40,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from gwanje.core.errors import BodyTimeout, DomainError, Forbidden, NotAuthenticated, TooLarge
 from gwanje.core.settings import Settings
-from gwanje.http.deps import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Principal, optional_principal, public, requires
+from gwanje.http.deps import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Principal, public, requires, resolve_principal
 from gwanje.policy import decisions
 
 log = logging.getLogger(__name__)
@@ -208,7 +207,7 @@ class BodyLimits:
             return None
         request = Request(scope)
         try:
-            principal = await run_in_threadpool(optional_principal, request)
+            principal = await resolve_principal(request)
         except DomainError as exc:
             return exc
         except Exception:  # e.g. the database is down: the route answers that, as it always does
