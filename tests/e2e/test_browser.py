@@ -236,6 +236,16 @@ def test_operator_filters_the_list_reads_annex1_and_switches_to_english(page):
     page.click("a[hreflang=en]")
     page.wait_for_selector("html[lang=en]")
     assert "/reports/annex1" in page.url
-    assert page.inner_text(".mainnav").split() == ["Situation", "board", "Cameras", "Map", "Annex", "1", "report"]
+    assert page.inner_text(".mainnav").split() == [
+        "Situation",
+        "board",
+        "Ingest",
+        "health",
+        "Cameras",
+        "Map",
+        "Annex",
+        "1",
+        "report",
+    ]
     assert page.locator("#annex1-total th").inner_text() == "Total"
     assert page.problems == [], page.problems
