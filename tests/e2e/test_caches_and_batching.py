@@ -139,6 +139,27 @@ def test_revision_cache_keeps_nothing_built_from_an_older_read():
     assert cache.get("x", None, lambda: 7) == 7 and cache.peek("x", None) is None
 
 
+def test_revision_cache_holds_no_more_bytes_than_its_bound():
+    cache: RevisionCache[int, bytes] = RevisionCache(size=1000, max_bytes=1000)
+    for i in range(50):  # a caller sending many different queries with large answers
+        assert cache.get(i, 1, lambda i=i: bytes([i % 256]) * 200) == bytes([i % 256]) * 200
+        assert cache.kept_bytes <= 1000
+    assert cache.kept_bytes == 1000 and cache.peek(49, 1) is not None and cache.peek(0, 1) is None
+    assert cache.get("big", 1, lambda: b"x" * 251) == b"x" * 251 and cache.peek("big", 1) is None
+    cache.get(49, 1, lambda: b"y" * 10)  # kept already: answered from memory
+    assert cache.kept_bytes == 1000
+    cache.get("new", 2, lambda: b"z" * 10)  # a new revision drops all that was kept
+    assert cache.kept_bytes == 10
+
+
+def test_the_registry_cache_of_the_app_is_bounded_in_bytes(harness):
+    reader = harness.token("monitoring_agent")
+    for limit in range(1, 40):  # distinct queries: each a page of its own
+        assert harness.client.get("/api/cameras", params={"limit": limit}, headers=reader).status_code == 200
+    cache: RevisionCache = harness.app.state.registry_cache
+    assert cache.max_bytes is not None and 0 < cache.kept_bytes <= cache.max_bytes
+
+
 def test_messages_posted_at_once_are_each_stored_once_with_their_own_answer(harness):
     from gwanje.situations.models import InboxMessage
 

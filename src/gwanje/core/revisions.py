@@ -64,14 +64,25 @@ class RevisionCache(Generic[K, V]):
     ``get(key, revision, build)`` returns the value built at ``revision``, or builds it. The caller
     reads the revision *before* the data it builds from, so that a value is never filed under a
     revision newer than what it saw. A build that returns None is not kept (a refusal is asked again).
-    At most ``size`` keys are kept (least recently used go first).
+    At most ``size`` keys are kept (least recently used go first) and, when ``max_bytes`` is set, values
+    (bytes) of at most that many bytes in all; one larger than a quarter of it is answered, not kept —
+    so that no caller, however many different queries it sends, can make a process hold more.
     """
 
-    def __init__(self, size: int = 256):
+    def __init__(self, size: int = 256, max_bytes: int | None = None):
         self.size = size
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._revision: int | None = None
         self._items: OrderedDict[K, V] = OrderedDict()
+        self._bytes = 0
+
+    def _weight(self, value: V) -> int:
+        return len(value) if self.max_bytes is not None and isinstance(value, bytes | bytearray) else 0
+
+    @property
+    def kept_bytes(self) -> int:
+        return self._bytes
 
     def get(self, key: K, revision: int | None, build: Callable[[], V]) -> V:
         if revision is None:  # nobody can say whether the tables moved: build, keep nothing
@@ -83,16 +94,24 @@ class RevisionCache(Generic[K, V]):
         value = build()
         if value is None:
             return value
+        weight = self._weight(value)
+        if self.max_bytes is not None and weight > self.max_bytes // 4:
+            return value
         with self._lock:
             if self._revision != revision:
                 if self._revision is not None and revision < self._revision:
                     return value  # built from an older read than what is kept: do not keep it
                 self._revision = revision
                 self._items.clear()
+                self._bytes = 0
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= self._weight(old)
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self._bytes += weight
+            while len(self._items) > self.size or (self.max_bytes is not None and self._bytes > self.max_bytes):
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= self._weight(dropped)
         return value
 
     def peek(self, key: K, revision: int | None) -> V | None:
@@ -108,6 +127,7 @@ class RevisionCache(Generic[K, V]):
         with self._lock:
             self._revision = None
             self._items.clear()
+            self._bytes = 0
 
 
 # Connections a process keeps to read the counters on its event loop (one statement each, autocommit).

@@ -129,7 +129,8 @@ def create_app(
     db.publish_to(app.state.bus.publish_many)
     app.state.hotlist = HotListCache(db)
     app.state.revisions = RevisionReader(db)
-    app.state.registry_cache = RevisionCache()
+    # search pages and maps as sent, at most 128 MiB per process whatever callers ask for
+    app.state.registry_cache = RevisionCache(size=256, max_bytes=128 * 1_048_576)
     app.state.ingest_coalescer = IngestCoalescer(db, policy, app.state.hotlist.match)
     app.state.token_cache = RevisionCache(size=4096)
     app.state.camera_index = CameraIndexCache(db)
