@@ -562,7 +562,14 @@ def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_ar
     taken = it.post("/access/subject-requests", _intake())
     assert taken.status_code == 303, taken.text
     sid = int(re.search(r"id=(\d+)", taken.headers["location"]).group(1))
-    assert "홍길동" in it.get("/access/subject-requests").text
+    listing = it.get("/access/subject-requests").text
+    assert "홍길동" in listing
+    # the decision form's method options read their labels, not a Python object (issue 9, §5)
+    assert "built-in method" not in listing and "<built-in" not in html.unescape(listing)
+    methods = re.search(r'<select name="method"[^>]*>(.*?)</select>', listing, re.S).group(1)
+    assert [v for v in re.findall(r'value="(\w+)"', methods)] == ["viewing_in_person", "copy"]
+    labels = [html.unescape(x).strip() for x in re.findall(r">([^<>]+)</option>", methods)]
+    assert all(labels) and all("method" not in label for label in labels), labels
 
     refused = it.post(f"/access/subject-requests/{sid}/decision", {"outcome": "refused", "reason": "others_in_frame"})
     assert refused.status_code == 422
