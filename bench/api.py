@@ -203,6 +203,21 @@ def prepare_database(url: str) -> tuple[str, str, str, bytes]:
     return tokens[0], tokens[1], camera, geojson
 
 
+def figure(
+    name: str, value: float, unit: str, better: str, anchor: str, anchor_value: float, target: float | None
+) -> dict:
+    """One JSON figure line, beside its same-run anchor."""
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "better": better,
+        "anchor": anchor,
+        "anchor_value": anchor_value,
+        "target": target,
+    }
+
+
 def stored_messages(url: str, run: str) -> int:
     import sqlalchemy as sa
 
@@ -331,26 +346,26 @@ def main() -> int:
         for clients in (1, 16):
             r, a = results[(case, clients)], results[(anchor_case, clients)]
             figures.append(
-                {
-                    "name": f"{case} req/s @{clients}",
-                    "value": round(r["rps"], 1),
-                    "unit": "req/s",
-                    "better": "higher",
-                    "anchor": f"{anchor_case} req/s @{clients} (same uvicorn, same workers)",
-                    "anchor_value": round(a["rps"], 1),
-                    "target": TARGETS[case] if clients == 16 else None,
-                }
+                figure(
+                    f"{case} req/s @{clients}",
+                    round(r["rps"], 1),
+                    "req/s",
+                    "higher",
+                    f"{anchor_case} req/s @{clients} (same uvicorn, same workers)",
+                    round(a["rps"], 1),
+                    TARGETS[case] if clients == 16 else None,
+                )
             )
             figures.append(
-                {
-                    "name": f"{case} p99 ms @{clients}",
-                    "value": round(r["p99"], 2),
-                    "unit": "ms",
-                    "better": "lower",
-                    "anchor": f"{anchor_case} p99 ms @{clients}",
-                    "anchor_value": round(a["p99"], 2),
-                    "target": TARGET_P99_MS if (case == "search" and clients == 16) else None,
-                }
+                figure(
+                    f"{case} p99 ms @{clients}",
+                    round(r["p99"], 2),
+                    "ms",
+                    "lower",
+                    f"{anchor_case} p99 ms @{clients}",
+                    round(a["p99"], 2),
+                    TARGET_P99_MS if (case == "search" and clients == 16) else None,
+                )
             )
     bad = {f"{c}@{n}": r["non2xx"] for (c, n), r in results.items() if r["non2xx"]}
     if bad:

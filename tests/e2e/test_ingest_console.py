@@ -4,13 +4,13 @@ ingest use case, shown per device with the message-loss incident; the readers of
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timedelta, timezone
 
 from gwanje.registry.seed import seed_seongdong
 from gwanje.situations import service
 from gwanje.situations.mqtt import ConsumerConfig, MqttConsumer
+from tests.support import plate_read
 
 T0 = datetime(2026, 12, 1, 3, 0, 5, tzinfo=timezone.utc)  # 12:00:05 KST
 CAMERA = "SD-AD-001-1"
@@ -18,14 +18,7 @@ HTML = {"accept": "text/html,application/xhtml+xml"}
 
 
 def _read(n: int, seq: int, device: str) -> service.RawMessage:
-    body = {
-        "message_id": f"lpr-{device}-{n}",
-        "type": "plate_read",
-        "device_id": device,
-        "seq": seq,
-        "payload": {"camera": CAMERA, "plate": "99가9999", "confidence": 0.9},
-    }
-    return service.RawMessage("mqtt:lpr", json.dumps(body).encode(), "mqtt", device)
+    return plate_read(n, seq, device, CAMERA)
 
 
 def _feed_with_a_gap(h) -> None:  # noqa: ANN001

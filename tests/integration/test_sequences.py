@@ -12,22 +12,14 @@ from gwanje.registry.seed import seed_seongdong
 from gwanje.situations import service
 from gwanje.situations.events import IncidentRaised
 from gwanje.situations.models import DeviceSequence, Incident, IncidentEvent
+from tests.support import plate_read
 
 T0 = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
 CAMERA = "SD-AD-001-1"
 
 
 def _read(n: int, seq: int, device: str = CAMERA, reset: bool = False) -> service.RawMessage:
-    body = {
-        "message_id": f"lpr-{device}-{n}",
-        "type": "plate_read",
-        "device_id": device,
-        "seq": seq,
-        "payload": {"camera": CAMERA, "plate": "99가9999", "confidence": 0.9},
-    }
-    if reset:
-        body["seq_reset"] = True
-    return service.RawMessage("mqtt:lpr", json.dumps(body).encode(), "mqtt", device)
+    return plate_read(n, seq, device, CAMERA, reset)
 
 
 def _ingest(h, items, at=T0):

@@ -123,12 +123,6 @@ class RevisionCache(Generic[K, V]):
                 return self._items.get(key)
         return None
 
-    def clear(self) -> None:
-        with self._lock:
-            self._revision = None
-            self._items.clear()
-            self._bytes = 0
-
 
 # Connections a process keeps to read the counters on its event loop (one statement each, autocommit).
 READERS = 4
