@@ -40,7 +40,9 @@ from gwanje.situations.simulator import (
     help="Fixed client id: the broker keeps this id's session while the consumer is down.",
 )
 @click.option("--topic-root", default=TOPIC_ROOT, show_default=True, help="Subscribe to ROOT/#.")
-@click.option("--batch-max", default=500, show_default=True, help="Most messages stored per transaction.")
+@click.option(
+    "--batch-max", default=ConsumerConfig.batch_max, show_default=True, help="Most messages stored per transaction."
+)
 @click.option("--batch-ms", default=0, show_default=True, help="Longest wait to fill a batch.")
 def consume_command(url: str | None, client_id: str, topic_root: str, batch_max: int, batch_ms: int) -> None:
     """Consume device events from MQTT into the inbox (QoS 1, persistent session, ack after commit)."""
