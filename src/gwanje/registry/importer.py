@@ -39,6 +39,8 @@ from gwanje.policy.model import Policy
 from gwanje.registry.events import StandardDataImported
 from gwanje.registry.models import Camera, Site
 from gwanje.registry.standard import (
+    SENTINEL_POSITION_CODES,
+    ColumnMapping,
     Reason,
     SiteRecord,
     Source,
@@ -83,6 +85,24 @@ class ImportSummary:
     def rows(self) -> int:
         return self.imported + self.updated + self.unchanged + len(self.rejected)
 
+    def _warned(self, code: str) -> int:
+        return sum(1 for _, reasons in self.warnings if any(r.code == code for r in reasons))
+
+    @property
+    def retention_defaulted(self) -> int:
+        """Rows kept with the policy's retention because the file's 보관일수 was 0 or empty."""
+        return self._warned("retention_default")
+
+    @property
+    def repeated_rows(self) -> int:
+        """Rows repeating an earlier row's site, whose cameras were kept as a site of their own."""
+        return self._warned("repeated_row")
+
+    @property
+    def sentinel_positions(self) -> int:
+        """Rows refused because their position is a placeholder (0/0, 99.999999, 999.999999)."""
+        return sum(1 for _, reasons in self.rejected if any(r.code in SENTINEL_POSITION_CODES for r in reasons))
+
     def audit_payload(self) -> dict[str, Any]:
         lines = [
             {"line": line, "reasons": [r.code for r in reasons]}
@@ -104,6 +124,9 @@ class ImportSummary:
             "rejected_lines": lines,
             "warnings": len(self.warnings),
             "warned_lines": warned,
+            "retention_defaulted": self.retention_defaulted,
+            "repeated_rows": self.repeated_rows,
+            "sentinel_positions": self.sentinel_positions,
             "cameras_added": self.cameras_added,
             "cameras_retired": self.cameras_retired,
         }
@@ -215,7 +238,13 @@ def _haystack_tail(rec: SiteRecord) -> str:
 
 
 def _annex(defaults: DepartmentLookup, rec: SiteRecord) -> tuple[str | None, str, str | None]:
+    """Department, storage mode and camera group of a new camera: as the file says (a gwanje export),
+    else the policy's Annex 1 row for its purpose and owner."""
     annex = defaults(rec.primary_purpose, rec.owner_organisation)
+    if rec.department is not None:
+        same = annex is not None and annex.department == rec.department
+        storage = rec.storage_mode or (annex.storage_mode if same else "central")
+        return rec.department, storage, rec.camera_group
     return (annex.department, annex.storage_mode, annex.camera_group) if annex else (None, "central", None)
 
 
@@ -512,6 +541,7 @@ def import_standard(
     policy: Any = None,
     progress: Progress | None = None,
     batch_size: int | None = None,
+    columns: ColumnMapping | str | None = None,
 ) -> ImportSummary:
     """Apply a standard-data file to the registry in one transaction and return what happened.
 
@@ -519,11 +549,12 @@ def import_standard(
     ``standard_data`` each site's purpose and owner), a callable ``(primary_purpose, owner) ->
     AnnexDefaults | None`` (with the packaged policy's ``standard_data``), or None for the packaged policy.
     ``progress(done, total)`` is called about every 2 %; ``total`` is estimated from the line count
-    until the last call, which reports the exact row count.
+    until the last call, which reports the exact row count. ``columns`` maps a non-standard header
+    onto the standard's columns (:func:`gwanje.registry.standard.parse_column_mapping`).
     """
     started = time.perf_counter()
     # Refuses an undecodable file or a bad header before touching the database.
-    reader = open_standard(source, policy if isinstance(policy, Policy) else None)
+    reader = open_standard(source, policy if isinstance(policy, Policy) else None, columns)
     defaults = _lookup(policy)
     summary = ImportSummary(reader.sha256, reader.header.encoding, reader.header.form)
     total = reader.estimated_rows()
@@ -700,7 +731,7 @@ def _apply_changes(
                 }
             )
 
-            annex = defaults(rec.primary_purpose, rec.owner_organisation)
+            new_department, new_storage, new_group = _annex(defaults, rec)
             tail = _haystack_tail(rec)
             numbered = {}
             for cam in cams[site_id]:
@@ -718,9 +749,9 @@ def _apply_changes(
                 values = {
                     "primary_purpose": rec.primary_purpose,
                     "owner_organisation": rec.owner_organisation,
-                    "department": cam.department if sticky else (annex.department if annex else None),
-                    "storage_mode": cam.storage_mode if sticky else (annex.storage_mode if annex else "central"),
-                    "camera_group": cam.camera_group if sticky else (annex.camera_group if annex else None),
+                    "department": cam.department if sticky else new_department,
+                    "storage_mode": cam.storage_mode if sticky else new_storage,
+                    "camera_group": cam.camera_group if sticky else new_group,
                     "latitude": rec.latitude,
                     "longitude": rec.longitude,
                     "direction": rec.direction,
@@ -784,16 +815,26 @@ def _stream(session, stmt, size: int = 2000):  # noqa: ANN001, ANN202
     return session.execute(stmt.execution_options(yield_per=size))
 
 
-def export_standard(db: Database, path: str | os.PathLike, encoding: str = "utf-8-sig") -> int:
-    """Write every site with at least one camera in service as the 13-column standard file.
+def export_standard(
+    db: Database, path: str | os.PathLike, encoding: str = "utf-8-sig", *, extended: bool = True
+) -> int:
+    """Write every site with at least one camera in service as a standard file.
 
     카메라대수 counts cameras that are not retired; a site whose cameras are all retired is left out
-    (the standard has no row for a site without cameras). Returns the number of rows written.
+    (the standard has no row for a site without cameras). ``extended`` (the default) adds, after the
+    13 columns, the site's 관리번호 and its cameras' department, primary purpose, camera group and
+    storage mode, so that importing the file into another database rebuilds the same registry
+    (Annex 1 included); ``extended=False`` writes the 13 columns only. A site's values are those of
+    its first camera in service. Returns the number of rows written.
     """
     s, c = SITES.c, CAMERAS.c
     stmt = (
         select(
             s.id,
+            s.site_key,
+            c.department,
+            c.camera_group,
+            c.storage_mode,
             s.managing_agency,
             s.road_address,
             s.lot_address,
@@ -833,9 +874,13 @@ def export_standard(db: Database, path: str | os.PathLike, encoding: str = "utf-
                     latitude=r.latitude,
                     longitude=r.longitude,
                     data_date=_as_date(r.data_date),
+                    site_key=r.site_key,
+                    department=r.department,
+                    camera_group=r.camera_group,
+                    storage_mode=r.storage_mode,
                 )
 
-        return write_standard_file(sites(), path, encoding=encoding)
+        return write_standard_file(sites(), path, encoding=encoding, extended=extended)
 
 
 GEOJSON_PROPERTIES = (
