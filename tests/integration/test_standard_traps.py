@@ -3,6 +3,7 @@ renamed header and ``--columns``, and the Seongdong registry's export → import
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -177,3 +178,38 @@ def test_a_plain_export_still_writes_only_the_13_columns(db, tmp_path):
     export_standard(db, path, extended=False)
     header = path.read_text(encoding="utf-8-sig").splitlines()[0]
     assert header == ",".join(STANDARD_COLUMNS)
+
+
+def test_sites_imported_under_the_old_key_are_taken_over_not_duplicated(db, shared_data):
+    """A registry imported before addresses and month were part of a site's identity keeps its sites."""
+    policy = load_default()
+    seongdong = shared_data / "cctv_standard/seongdong_cctv_standard_2018_utf8.csv"
+    import_standard(db, seongdong, ACTOR, policy=policy)
+    with db.reading() as s:
+        now = {r.id: r.site_key for r in s.execute(sa.select(Site.id, Site.site_key))}
+        cam_ids = sorted(s.scalars(sa.select(Camera.id)))
+    with db.uow() as uow:  # as the previous release stored them: sha1(agency|purpose|lat|lon), cameras KEY-NN
+        sites = uow.session.execute(
+            sa.select(
+                Site.id, Site.site_key, Site.managing_agency, Site.standard_purpose, Site.latitude, Site.longitude
+            )
+        ).all()
+        for site in sites:
+            basis = f"{site.managing_agency}|{site.standard_purpose}|{site.latitude:.6f}|{site.longitude:.6f}"
+            old = "STD-" + hashlib.sha1(basis.encode()).hexdigest()[:20]
+            uow.session.execute(sa.update(Site).where(Site.id == site.id).values(site_key=old))
+            for cam in uow.session.scalars(sa.select(Camera).where(Camera.site_id == site.id)):
+                cam.management_number = old + cam.management_number[len(site.site_key) :]
+        uow.commit()
+
+    summary = import_standard(db, seongdong, ACTOR, policy=policy)
+    assert (summary.imported, summary.updated, summary.cameras_added, summary.cameras_retired) == (0, 928, 0, 0)
+    with db.reading() as s:
+        assert {r.id: r.site_key for r in s.execute(sa.select(Site.id, Site.site_key))} == now
+        assert sorted(s.scalars(sa.select(Camera.id))) == cam_ids
+        numbers = s.execute(sa.select(Camera.management_number, Site.site_key).join(Site)).all()
+        assert all(number.startswith(key + "-") for number, key in numbers)
+    update = json.loads(db_audit(db, "registry.site_update")[0].after)
+    assert update["site_key"].startswith("STD-")
+    again = import_standard(db, seongdong, ACTOR, policy=policy)
+    assert (again.imported, again.updated, again.unchanged) == (0, 0, 928)

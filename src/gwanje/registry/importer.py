@@ -46,6 +46,7 @@ from gwanje.registry.standard import (
     Source,
     StandardOut,
     StandardRow,
+    legacy_site_key,
     open_standard,
     write_standard_file,
 )
@@ -448,6 +449,7 @@ def _classify(
     between them while one COPY streams the whole batch.
     """
     batch, sites, cameras = _Batch(), [], []
+    claimed: set[str] = set()  # sites found under the key of the identity rule before this one
     limit = min(size, FIRST_BATCH_ROWS)  # a small first batch gets the database working sooner
     for row in rows:
         batch.rows += 1
@@ -459,11 +461,18 @@ def _classify(
                 batch.warnings.append((row.line, row.warnings))
             hit = existing.get(rec.site_key)
             if hit is None:
-                site_id = ids.take()
-                sites.append(encoder.site(rec, site_id))
-                new = encoder.cameras(rec, site_id, range(1, rec.camera_count + 1))
-                cameras.extend(new)
-                batch.new_cameras += len(new)
+                # A site imported when the key rested on agency, purpose and position only: the first
+                # row of that old identity takes it over (its key changes, its cameras stay).
+                legacy = legacy_site_key(rec)
+                if legacy is not None and legacy not in claimed and legacy in existing:
+                    claimed.add(legacy)
+                    batch.changed.append((existing[legacy][0], rec))
+                else:
+                    site_id = ids.take()
+                    sites.append(encoder.site(rec, site_id))
+                    new = encoder.cameras(rec, site_id, range(1, rec.camera_count + 1))
+                    cameras.extend(new)
+                    batch.new_cameras += len(new)
             elif hit[1] == rec.digest:
                 batch.unchanged += 1
             else:
@@ -710,6 +719,9 @@ def _apply_changes(
             first = live[0] if live else None
             before: dict[str, Any] = {}
             after: dict[str, Any] = {}
+            old_key = site.site_key  # differs from the record's for a site found under its legacy key
+            if old_key != rec.site_key:
+                before["site_key"], after["site_key"] = old_key, rec.site_key
             for name in SITE_FIELDS:
                 old = _as_date(getattr(site, name)) if name == "data_date" else getattr(site, name)
                 new = getattr(rec, name)
@@ -725,6 +737,7 @@ def _apply_changes(
             site_updates.append(
                 {
                     "b_id": site_id,
+                    "site_key": rec.site_key,
                     "row_digest": rec.digest,
                     "updated_at": now,
                     **{name: getattr(rec, name) for name in SITE_FIELDS},
@@ -735,7 +748,7 @@ def _apply_changes(
             tail = _haystack_tail(rec)
             numbered = {}
             for cam in cams[site_id]:
-                n = _camera_number(rec.site_key, cam.management_number)
+                n = _camera_number(old_key, cam.management_number)
                 if n is not None:
                     numbered[n] = cam
             added = retired = 0
@@ -758,8 +771,10 @@ def _apply_changes(
                     "resolution_mp": rec.resolution_mp,
                     "retention_days": rec.retention_days,
                     "installed_month": rec.installed_month,
-                    "search_text": f"{cam.management_number.lower()} {tail}".strip(),
                 }
+                number = rec.site_key + cam.management_number[len(old_key) :]
+                values["management_number"] = number
+                values["search_text"] = f"{number.lower()} {tail}".strip()
                 reactivate = cam.status == "retired"
                 if reactivate or any(getattr(cam, k) != v for k, v in values.items()):
                     camera_updates.append(
@@ -785,6 +800,7 @@ def _apply_changes(
             update(SITES)
             .where(SITES.c.id == bindparam("b_id"))
             .values(
+                site_key=bindparam("site_key"),
                 row_digest=bindparam("row_digest"),
                 updated_at=bindparam("updated_at"),
                 **{name: bindparam(name) for name in SITE_FIELDS},

@@ -974,6 +974,15 @@ def _extension(
     return department, primary, group or None, storage or None, notes
 
 
+def legacy_site_key(rec: SiteRecord) -> str | None:
+    """The key a site without 관리번호 had before addresses and install month were part of its identity
+    (agency, purpose and position only); None for a site keyed by its 관리번호."""
+    if not rec.site_key.startswith("STD-"):
+        return None
+    basis = f"{rec.managing_agency}|{rec.standard_purpose}|{rec.latitude:.6f}|{rec.longitude:.6f}"
+    return "STD-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+
+
 def open_standard(
     source: Source, policy: Policy | None = None, columns: ColumnMapping | str | None = None
 ) -> StandardReader:
