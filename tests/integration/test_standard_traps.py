@@ -213,3 +213,23 @@ def test_sites_imported_under_the_old_key_are_taken_over_not_duplicated(db, shar
     assert update["site_key"].startswith("STD-")
     again = import_standard(db, seongdong, ACTOR, policy=policy)
     assert (again.imported, again.updated, again.unchanged) == (0, 0, 928)
+
+
+def test_the_seeded_registry_reimports_its_own_export_without_a_change(db, tmp_path):
+    policy = load_default()
+    seed_seongdong(db, policy)
+    path = tmp_path / "seongdong.csv"
+    export_standard(db, path)
+
+    def rows() -> tuple[list, list]:
+        sites, cams = registry(db)
+        digest = list(Site.__table__.c.keys()).index("row_digest")
+        return [s[:digest] + s[digest + 1 :] for s in sites], cams
+
+    before = rows()
+    for _ in range(2):
+        summary = import_standard(db, path, ACTOR, policy=policy)
+        assert (summary.imported, summary.updated, summary.unchanged) == (0, 0, 524)
+        assert (summary.cameras_added, summary.cameras_retired) == (0, 0)
+        assert rows() == before  # the cameras the seed numbered KEY-N are found, not added again
+    assert db_audit(db, "registry.site_update") == []

@@ -653,11 +653,12 @@ CAMERA_FIELDS = (
     "retention_days",
     "installed_month",
 )
-_NUMBER_RE = re.compile(r"-(\d{2,3})$")
+_NUMBER_RE = re.compile(r"-(\d{1,3})$")
 
 
 def _camera_number(site_key: str, management_number: str) -> int | None:
-    """n for cameras this importer numbered ``{site_key}-NN``; None for cameras registered by hand."""
+    """n for cameras numbered ``{site_key}-N`` (this importer writes ``-NN``, the seed ``-N``); None for
+    cameras registered by hand under another number."""
     if not management_number.startswith(site_key + "-"):
         return None
     m = _NUMBER_RE.search(management_number)
@@ -684,6 +685,7 @@ def _apply_changes(
     site_updates: list[dict[str, Any]] = []
     camera_updates: list[dict[str, Any]] = []
     camera_retirements: list[dict[str, Any]] = []
+    digest_only: list[dict[str, Any]] = []
     new_cameras: list[Any] = []
     cam_cols = [
         CAMERAS.c[name]
@@ -734,6 +736,7 @@ def _apply_changes(
                 new = getattr(rec, name)
                 if old != new:
                     before[name], after[name] = old, new
+            cameras_before = len(camera_updates) + len(camera_retirements) + len(new_cameras)
             site_updates.append(
                 {
                     "b_id": site_id,
@@ -792,9 +795,21 @@ def _apply_changes(
             added += len(missing)
             summary.cameras_added += added
             summary.cameras_retired += retired
+            if not before and len(camera_updates) + len(camera_retirements) + len(new_cameras) == cameras_before:
+                # Only the stored digest differed (a seeded site, or a row written differently): the
+                # site is as the file says, so it is unchanged; the digest is recorded, nothing else.
+                site_updates.pop()
+                digest_only.append({"b_id": site_id, "row_digest": rec.digest})
+                summary.unchanged += 1
+                continue
             summary.updated += 1
             changes.append(Change("registry.site_update", "site", rec.site_key, before, after))
 
+    if digest_only:
+        conn.execute(
+            update(SITES).where(SITES.c.id == bindparam("b_id")).values(row_digest=bindparam("row_digest")),
+            digest_only,
+        )
     if site_updates:
         conn.execute(
             update(SITES)
