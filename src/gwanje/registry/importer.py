@@ -463,7 +463,7 @@ def _classify(
             if hit is None:
                 # A site imported when the key rested on agency, purpose and position only: the first
                 # row of that old identity takes it over (its key changes, its cameras stay).
-                legacy = legacy_site_key(rec)
+                legacy = legacy_site_key(rec) if existing else None  # nothing to take over in an empty registry
                 if legacy is not None and legacy not in claimed and legacy in existing:
                     claimed.add(legacy)
                     batch.changed.append((existing[legacy][0], rec))
