@@ -661,3 +661,9 @@ def test_gwanje_columns_the_policy_does_not_know_fall_back_with_a_warning(tail):
     assert [w.code for w in r.warnings] == ["extension_unknown"]
     assert r.record.primary_purpose == "crime_prevention"  # as 생활방범 says
     assert r.record.storage_mode is None
+
+
+def test_columns_standard_is_refused_for_a_file_that_is_not_13_columns_wide():
+    with pytest.raises(StandardFormatError) as err:
+        parse_standard(doc("1," + ROW, header="no," + ENGLISH), columns="standard")
+    assert "exactly 13" in err.value.message_en and "'-'" in err.value.message_ko

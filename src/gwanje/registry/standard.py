@@ -569,7 +569,7 @@ def parse_column_mapping(spec: str) -> ColumnMapping:
       their names.
     * ``STANDARD,STANDARD,...`` (no ``=``): the file's columns in order; an empty item or ``-`` keeps
       that column's own name.
-    * ``standard``: the file's first 13 columns are the standard's, in the standard's order.
+    * ``standard``: the file has exactly 13 columns, the standard's in the standard's order.
     """
     text = spec.strip()
     if not text:
@@ -621,6 +621,15 @@ def parse_column_mapping(spec: str) -> ColumnMapping:
 def apply_column_mapping(columns: tuple[str, ...], mapping: ColumnMapping) -> tuple[str, ...]:
     """The header as the mapping reads it; a mapping that does not fit the file is refused."""
     out = list(columns)
+    if mapping.positional == STANDARD_COLUMNS and len(columns) != len(STANDARD_COLUMNS):
+        # ``standard`` on a file with a leading 번호 (or other extra columns) would shift every column.
+        raise _mapping_error(
+            f"'standard'는 열이 13개인 파일에만 쓸 수 있습니다 (이 파일은 {len(columns)}개): "
+            "순서 목록에서 '-'로 다른 열을 건너뛰세요 (예: --columns \"-,관리기관명,…\")",
+            f"'standard' only fits a file of exactly 13 columns (this one has {len(columns)}): give a positional "
+            "list that skips the other columns with '-' (e.g. --columns \"-,관리기관명,…\")",
+            found=list(columns),
+        )
     if mapping.positional is not None:
         if len(mapping.positional) > len(columns):
             raise _mapping_error(
