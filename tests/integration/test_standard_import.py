@@ -195,20 +195,21 @@ def test_bad_rows_are_reported_with_line_numbers_and_good_rows_still_import(db, 
         rows[1][10], rows[1][11] = "0", "0"  # line 2
         rows[5][4] = "많음"  # line 6
         rows[10][8] = "someday"  # line 11
-        rows.append(list(rows[20]))  # line 930: duplicate of line 21
+        rows.append(list(rows[20]))  # line 930: a repeat of line 21, kept with its cameras
 
     summary = import_standard(db, edit_csv(seongdong, spoil), ACTOR, policy=policy)
-    assert summary.imported == 925
+    assert summary.imported == 926
     rejected = {line: [r.code for r in reasons] for line, reasons in summary.rejected}
     assert rejected == {
         2: ["position_zero"],
         6: ["camera_count_invalid"],
         11: ["installed_month_invalid"],
-        930: ["duplicate_site"],
     }
-    assert counts(db)[0] == 925
+    assert [(line, [r.code for r in reasons]) for line, reasons in summary.warnings] == [(930, ["repeated_row"])]
+    assert (summary.repeated_rows, summary.sentinel_positions) == (1, 1)
+    assert counts(db)[0] == 926
     payload = json.loads(audit_rows(db, "registry.import")[0].after)
-    assert payload["rejected"] == 4
+    assert payload["rejected"] == 3
     assert {"line": 6, "reasons": ["camera_count_invalid"]} in payload["rejected_lines"]
 
 

@@ -296,12 +296,27 @@ def test_empty_optional_values():
     assert rec.direction is None and rec.agency_phone is None and rec.road_address is None
 
 
-def test_site_key_without_management_number_is_a_hash_of_agency_purpose_and_position():
+def test_site_key_without_management_number_is_a_hash_of_addresses_purpose_month_and_position():
     rec = only(doc(ROW)).record
-    basis = "서울특별시 성동구청|생활방범|37.560787|127.054718"
+    basis = (
+        "서울특별시 성동구청|서울특별시 성동구 용답길 133|서울특별시 성동구 용답동 24-37|생활방범|2017-12"
+        "|37.560787|127.054718"
+    )
     assert rec.site_key == "STD-" + hashlib.sha1(basis.encode()).hexdigest()[:20]
-    # the camera count is not part of the key, so a changed count is the same site
+    # the camera count (and other attributes) are not part of the key, so a changed count is the same site
     assert only(doc(row(COUNT="2"))).record.site_key == rec.site_key
+    assert only(doc(row(RETENTION="60", PIXELS="500"))).record.site_key == rec.site_key
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"ROAD": "서울특별시 성동구 용답길 135"}, {"LOT": "서울특별시 성동구 용답동 24-38"}, {"INSTALLED": "2019-03"}],
+)
+def test_sites_sharing_coordinates_are_distinct_when_address_or_month_differ(changes):
+    rows = parse_standard(doc(ROW, row(**changes))).rows
+    assert [r.ok for r in rows] == [True, True]
+    assert rows[0].record.site_key != rows[1].record.site_key
+    assert rows[1].warnings == ()
 
 
 def test_digest_changes_with_any_value_and_not_with_formatting():
@@ -353,17 +368,45 @@ def test_a_row_can_have_several_reasons():
     assert codes(r) == ["camera_count_invalid", "installed_month_invalid", "position_zero"]
 
 
-def test_a_duplicate_site_key_rejects_the_later_row_and_names_the_first():
-    rows = parse_standard(doc(ROW, row(COUNT="2"))).rows
-    assert rows[0].ok
-    assert codes(rows[1]) == ["duplicate_site"]
-    assert "line 2" in rows[1].reasons[0].en and "2행" in rows[1].reasons[0].ko
+def test_a_repeated_row_keeps_its_cameras_as_a_site_of_its_own_and_names_the_first():
+    rows = parse_standard(doc(ROW, row(COUNT="2"), ROW)).rows
+    assert all(r.ok for r in rows)
+    keys = [r.record.site_key for r in rows]
+    assert len(set(keys)) == 3
+    assert [r.record.camera_count for r in rows] == [4, 2, 4]
+    assert rows[0].warnings == ()
+    assert [w.code for w in rows[1].warnings] == ["repeated_row"] == [w.code for w in rows[2].warnings]
+    assert "line 2" in rows[1].warnings[0].en and "2행" in rows[1].warnings[0].ko
+    # the same file read again gives the same keys: the n-th repeat is always the same site
+    assert [r.record.site_key for r in parse_standard(doc(ROW, row(COUNT="2"), ROW)).rows] == keys
 
 
-def test_duplicate_management_numbers_are_duplicates_even_at_other_positions():
+def test_repeated_management_numbers_keep_their_cameras_even_at_other_positions():
     header = "개방자치단체코드,관리번호," + HEADER
     rows = parse_standard(doc("3030000,A1," + ROW, "3030000,A1," + row(LAT="37.6"), header=header)).rows
-    assert rows[0].ok and codes(rows[1]) == ["duplicate_site"]
+    assert rows[0].ok and rows[1].ok
+    assert (rows[0].record.site_key, rows[1].record.site_key) == ("3030000-A1", "3030000-A1-R2")
+    assert [w.code for w in rows[1].warnings] == ["repeated_row"]
+
+
+@pytest.mark.parametrize("value", ["0", "", "0.0"])
+def test_an_unknown_retention_is_kept_with_the_policy_default_and_flagged(value):
+    from gwanje.policy import load_default
+
+    r = only(doc(row(RETENTION=value)))
+    assert r.ok
+    assert r.record.retention_days == load_default().retention.default_days
+    assert [w.code for w in r.warnings] == ["retention_default"]
+    assert r.warnings[0].ko and r.warnings[0].en
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"), [("99.999999", "999.999999"), ("37.56", "999.999999"), ("99.999999", "127.05")]
+)
+def test_placeholder_positions_are_refused_as_sentinels(lat, lon):
+    r = only(doc(row(LAT=lat, LON=lon)))
+    assert codes(r) == ["position_sentinel"]
+    assert r.reasons[0].ko and r.reasons[0].en
 
 
 def test_field_limits_match_the_registry_columns():
@@ -511,3 +554,116 @@ def test_purpose_and_owner_helpers_follow_the_policy(hanbit):
     assert owner_for_agency("한빛경찰서", hanbit) == "hanbit_police"
     assert owner_for_agency("한빛구청", hanbit) == "gu_office"
     assert owner_for_agency("서울성동경찰서") == "police" and owner_for_agency("서울특별시 성동구청") == "district"
+
+
+# ---- a header that is not the standard's, and --columns -------------------------------------------
+
+ENGLISH = "agency,road,lot,purpose,cameras,pixels,direction,retention,installed,phone,lat,lon,date"  # standard order
+
+
+def test_a_renamed_header_is_refused_naming_every_missing_column_and_the_way_out():
+    with pytest.raises(StandardFormatError) as err:
+        parse_standard(doc(ROW, header=ENGLISH))
+    assert err.value.details["missing"] == list(STANDARD_COLUMNS)
+    for name in STANDARD_COLUMNS:
+        assert name in err.value.message_ko and name in err.value.message_en
+    assert "--columns" in err.value.message_ko and "--columns" in err.value.message_en
+
+
+def test_columns_standard_reads_a_renamed_file_as_the_standard_one():
+    plain = only(doc(ROW)).record
+    mapped = parse_standard(doc(ROW, header=ENGLISH), columns="standard").records
+    assert mapped == [plain]
+
+
+def test_columns_by_name_take_english_aliases_and_korean_names():
+    header = ENGLISH.replace("agency", "Agency Name")
+    spec = (
+        "Agency Name=agency,road=road_address,lot=lot_address,purpose=설치목적구분,cameras=camera_count,"
+        "pixels=pixels,direction=direction,retention=retention_days,installed=installed_month,phone=phone,"
+        "lat=latitude,lon=longitude,date=데이터기준일자"
+    )
+    assert parse_standard(doc(ROW, header=header), columns=spec).records == [only(doc(ROW)).record]
+
+
+def test_columns_by_position_can_skip_a_column():
+    header = "no," + ENGLISH
+    spec = "-," + ",".join(STANDARD_COLUMNS)
+    assert parse_standard(doc("1," + ROW, header=header), columns=spec).records == [only(doc(ROW)).record]
+
+
+def test_a_mapping_that_leaves_columns_unmapped_names_them():
+    with pytest.raises(StandardFormatError) as err:
+        parse_standard(doc(ROW, header=ENGLISH), columns="agency=관리기관명")
+    assert err.value.details["missing"] == list(STANDARD_COLUMNS[1:])
+    assert "--columns" in err.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("agency=owner", "owner"),  # not a standard column
+        ("nosuch=관리기관명", "nosuch"),  # not a column of the file
+        ("agency=관리기관명,road=관리기관명", "관리기관명"),  # one standard column twice
+        ("agency=관리기관명,agency=소재지도로명주소", "agency"),  # one file column twice
+        ("agency=관리기관명,소재지도로명주소", "FILE=STANDARD"),  # pairs and positions mixed
+        (",".join(["-"] * 14), "names no standard column"),
+        (",".join([*STANDARD_COLUMNS, "-"]), "14"),  # longer than the file
+        ("  ", "empty"),
+        ("=관리기관명", "FILE=STANDARD"),
+    ],
+)
+def test_bad_mappings_are_refused_clearly(spec, words):
+    with pytest.raises(StandardFormatError) as err:
+        parse_standard(doc(ROW, header=ENGLISH), columns=spec)
+    assert err.value.field == "columns"
+    assert words in err.value.message_en
+    assert err.value.message_ko
+
+
+def test_a_mapping_onto_a_column_the_file_already_has_is_refused():
+    with pytest.raises(StandardFormatError) as err:
+        parse_standard(doc(ROW), columns="소재지지번주소=소재지도로명주소")
+    assert "appears twice" in err.value.message_en and "소재지도로명주소" in err.value.message_ko
+
+
+# ---- gwanje's own columns (an extended export) -------------------------------------------------------
+
+EXT_HEADER = HEADER + ",관리번호,담당부서코드,주목적코드,카메라그룹코드,저장방식코드"
+
+
+def test_gwanje_columns_give_department_purpose_group_and_storage():
+    r = only(doc(ROW + ",SD-GP-001,traffic_guidance,green_parking,green_parking,central", header=EXT_HEADER))
+    assert r.ok and r.warnings == ()
+    rec = r.record
+    assert (rec.site_key, rec.department, rec.primary_purpose, rec.camera_group, rec.storage_mode) == (
+        "SD-GP-001",
+        "traffic_guidance",
+        "green_parking",
+        "green_parking",
+        "central",
+    )
+    assert parse_standard(doc(ROW + ",SD-GP-001,,,,", header=EXT_HEADER)).header.form == "gwanje"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        ",A1,no_such_dept,,,",  # not in the policy
+        ",A1,police_station,,,",  # the police's department on a district agency's site
+        ",A1,autonomous_admin,no_such_purpose,,",
+        ",A1,autonomous_admin,,,in_the_cloud",
+    ],
+)
+def test_gwanje_columns_the_policy_does_not_know_fall_back_with_a_warning(tail):
+    r = only(doc(ROW + tail, header=EXT_HEADER))
+    assert r.ok
+    assert [w.code for w in r.warnings] == ["extension_unknown"]
+    assert r.record.primary_purpose == "crime_prevention"  # as 생활방범 says
+    assert r.record.storage_mode is None
+
+
+def test_columns_standard_is_refused_for_a_file_that_is_not_13_columns_wide():
+    with pytest.raises(StandardFormatError) as err:
+        parse_standard(doc("1," + ROW, header="no," + ENGLISH), columns="standard")
+    assert "exactly 13" in err.value.message_en and "'-'" in err.value.message_ko

@@ -35,14 +35,26 @@ def import_group() -> None:
 
 @import_group.command("standard")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_standard_cmd(file: Path) -> None:
+@click.option(
+    "--columns",
+    metavar="MAPPING",
+    help=(
+        "Map a non-standard header onto the standard's columns: FILE=STANDARD pairs "
+        '("agency=관리기관명,lat=WGS84위도,…"; English aliases or Korean names), a positional list '
+        '("-,관리기관명,소재지도로명주소,…"; - keeps a column as it is), or "standard" for the 13 columns '
+        "in the standard order. See docs/standard-data.md."
+    ),
+)
+def import_standard_cmd(file: Path, columns: str | None) -> None:
     """Import a national CCTV standard data file (전국CCTV표준데이터 CSV)."""
     from gwanje.registry.importer import import_standard
+    from gwanje.registry.standard import parse_column_mapping
 
     settings = _settings()
     db = _database(settings)
     policy = _policy(settings)
     interactive = sys.stderr.isatty()
+    mapping = parse_column_mapping(columns) if columns is not None else None  # refused before any work
 
     def progress(done: int, total: int) -> None:
         pct = 100 * done // total if total else 100
@@ -51,10 +63,14 @@ def import_standard_cmd(file: Path) -> None:
         if end:
             click.echo("", err=True)
 
-    summary = import_standard(db, file, _actor(), policy=policy, progress=progress)
+    summary = import_standard(db, file, _actor(), policy=policy, progress=progress, columns=mapping)
     click.echo(f"가져옴 / imported: {summary.imported:,}")
     click.echo(f"갱신 / updated: {summary.updated:,}")
     click.echo(f"변경 없음 / unchanged: {summary.unchanged:,}")
+    click.echo(f"카메라 추가 / cameras added: {summary.cameras_added:,}")
+    click.echo(f"보관일수 기본값 적용 / retention defaulted: {summary.retention_defaulted:,}")
+    click.echo(f"반복 행 (카메라 유지) / repeated rows kept: {summary.repeated_rows:,}")
+    click.echo(f"좌표 자리표시값 (거부) / sentinel positions (rejected): {summary.sentinel_positions:,}")
     click.echo(f"거부 / rejected: {len(summary.rejected):,}")
     for line, reasons in summary.rejected[:200]:
         text = "; ".join(f"{r.ko} / {r.en}" for r in reasons)
@@ -77,12 +93,17 @@ def export_group() -> None:
 @export_group.command("standard")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--encoding", type=click.Choice(["utf-8-sig", "utf-8", "cp949"]), default="utf-8-sig", show_default=True)
-def export_standard_cmd(file: Path, encoding: str) -> None:
-    """Write the registry in the 13-column national standard form."""
+@click.option(
+    "--plain",
+    is_flag=True,
+    help="Only the 13 standard columns (without 관리번호 and gwanje's department/purpose/group/storage columns).",
+)
+def export_standard_cmd(file: Path, encoding: str, plain: bool) -> None:
+    """Write the registry in the national standard form (13 columns, then gwanje's own for re-import)."""
     from gwanje.registry.importer import export_standard
 
     settings = _settings()
-    n = export_standard(_database(settings), file, encoding=encoding)
+    n = export_standard(_database(settings), file, encoding=encoding, extended=not plain)
     click.echo(f"{n:,} sites → {file}")
 
 

@@ -39,11 +39,14 @@ from gwanje.policy.model import Policy
 from gwanje.registry.events import StandardDataImported
 from gwanje.registry.models import Camera, Site
 from gwanje.registry.standard import (
+    SENTINEL_POSITION_CODES,
+    ColumnMapping,
     Reason,
     SiteRecord,
     Source,
     StandardOut,
     StandardRow,
+    legacy_site_key,
     open_standard,
     write_standard_file,
 )
@@ -83,6 +86,24 @@ class ImportSummary:
     def rows(self) -> int:
         return self.imported + self.updated + self.unchanged + len(self.rejected)
 
+    def _warned(self, code: str) -> int:
+        return sum(1 for _, reasons in self.warnings if any(r.code == code for r in reasons))
+
+    @property
+    def retention_defaulted(self) -> int:
+        """Rows kept with the policy's retention because the file's 보관일수 was 0 or empty."""
+        return self._warned("retention_default")
+
+    @property
+    def repeated_rows(self) -> int:
+        """Rows repeating an earlier row's site, whose cameras were kept as a site of their own."""
+        return self._warned("repeated_row")
+
+    @property
+    def sentinel_positions(self) -> int:
+        """Rows refused because their position is a placeholder (0/0, 99.999999, 999.999999)."""
+        return sum(1 for _, reasons in self.rejected if any(r.code in SENTINEL_POSITION_CODES for r in reasons))
+
     def audit_payload(self) -> dict[str, Any]:
         lines = [
             {"line": line, "reasons": [r.code for r in reasons]}
@@ -104,6 +125,9 @@ class ImportSummary:
             "rejected_lines": lines,
             "warnings": len(self.warnings),
             "warned_lines": warned,
+            "retention_defaulted": self.retention_defaulted,
+            "repeated_rows": self.repeated_rows,
+            "sentinel_positions": self.sentinel_positions,
             "cameras_added": self.cameras_added,
             "cameras_retired": self.cameras_retired,
         }
@@ -215,7 +239,13 @@ def _haystack_tail(rec: SiteRecord) -> str:
 
 
 def _annex(defaults: DepartmentLookup, rec: SiteRecord) -> tuple[str | None, str, str | None]:
+    """Department, storage mode and camera group of a new camera: as the file says (a gwanje export),
+    else the policy's Annex 1 row for its purpose and owner."""
     annex = defaults(rec.primary_purpose, rec.owner_organisation)
+    if rec.department is not None:
+        same = annex is not None and annex.department == rec.department
+        storage = rec.storage_mode or (annex.storage_mode if same else "central")
+        return rec.department, storage, rec.camera_group
     return (annex.department, annex.storage_mode, annex.camera_group) if annex else (None, "central", None)
 
 
@@ -419,6 +449,7 @@ def _classify(
     between them while one COPY streams the whole batch.
     """
     batch, sites, cameras = _Batch(), [], []
+    claimed: set[str] = set()  # sites found under the key of the identity rule before this one
     limit = min(size, FIRST_BATCH_ROWS)  # a small first batch gets the database working sooner
     for row in rows:
         batch.rows += 1
@@ -430,11 +461,18 @@ def _classify(
                 batch.warnings.append((row.line, row.warnings))
             hit = existing.get(rec.site_key)
             if hit is None:
-                site_id = ids.take()
-                sites.append(encoder.site(rec, site_id))
-                new = encoder.cameras(rec, site_id, range(1, rec.camera_count + 1))
-                cameras.extend(new)
-                batch.new_cameras += len(new)
+                # A site imported when the key rested on agency, purpose and position only: the first
+                # row of that old identity takes it over (its key changes, its cameras stay).
+                legacy = legacy_site_key(rec) if existing else None  # nothing to take over in an empty registry
+                if legacy is not None and legacy not in claimed and legacy in existing:
+                    claimed.add(legacy)
+                    batch.changed.append((existing[legacy][0], rec))
+                else:
+                    site_id = ids.take()
+                    sites.append(encoder.site(rec, site_id))
+                    new = encoder.cameras(rec, site_id, range(1, rec.camera_count + 1))
+                    cameras.extend(new)
+                    batch.new_cameras += len(new)
             elif hit[1] == rec.digest:
                 batch.unchanged += 1
             else:
@@ -512,6 +550,7 @@ def import_standard(
     policy: Any = None,
     progress: Progress | None = None,
     batch_size: int | None = None,
+    columns: ColumnMapping | str | None = None,
 ) -> ImportSummary:
     """Apply a standard-data file to the registry in one transaction and return what happened.
 
@@ -519,11 +558,12 @@ def import_standard(
     ``standard_data`` each site's purpose and owner), a callable ``(primary_purpose, owner) ->
     AnnexDefaults | None`` (with the packaged policy's ``standard_data``), or None for the packaged policy.
     ``progress(done, total)`` is called about every 2 %; ``total`` is estimated from the line count
-    until the last call, which reports the exact row count.
+    until the last call, which reports the exact row count. ``columns`` maps a non-standard header
+    onto the standard's columns (:func:`gwanje.registry.standard.parse_column_mapping`).
     """
     started = time.perf_counter()
     # Refuses an undecodable file or a bad header before touching the database.
-    reader = open_standard(source, policy if isinstance(policy, Policy) else None)
+    reader = open_standard(source, policy if isinstance(policy, Policy) else None, columns)
     defaults = _lookup(policy)
     summary = ImportSummary(reader.sha256, reader.header.encoding, reader.header.form)
     total = reader.estimated_rows()
@@ -613,11 +653,12 @@ CAMERA_FIELDS = (
     "retention_days",
     "installed_month",
 )
-_NUMBER_RE = re.compile(r"-(\d{2,3})$")
+_NUMBER_RE = re.compile(r"-(\d{1,3})$")
 
 
 def _camera_number(site_key: str, management_number: str) -> int | None:
-    """n for cameras this importer numbered ``{site_key}-NN``; None for cameras registered by hand."""
+    """n for cameras numbered ``{site_key}-N`` (this importer writes ``-NN``, the seed ``-N``); None for
+    cameras registered by hand under another number."""
     if not management_number.startswith(site_key + "-"):
         return None
     m = _NUMBER_RE.search(management_number)
@@ -644,6 +685,7 @@ def _apply_changes(
     site_updates: list[dict[str, Any]] = []
     camera_updates: list[dict[str, Any]] = []
     camera_retirements: list[dict[str, Any]] = []
+    digest_only: list[dict[str, Any]] = []
     new_cameras: list[Any] = []
     cam_cols = [
         CAMERAS.c[name]
@@ -679,6 +721,9 @@ def _apply_changes(
             first = live[0] if live else None
             before: dict[str, Any] = {}
             after: dict[str, Any] = {}
+            old_key = site.site_key  # differs from the record's for a site found under its legacy key
+            if old_key != rec.site_key:
+                before["site_key"], after["site_key"] = old_key, rec.site_key
             for name in SITE_FIELDS:
                 old = _as_date(getattr(site, name)) if name == "data_date" else getattr(site, name)
                 new = getattr(rec, name)
@@ -691,20 +736,22 @@ def _apply_changes(
                 new = getattr(rec, name)
                 if old != new:
                     before[name], after[name] = old, new
+            cameras_before = len(camera_updates) + len(camera_retirements) + len(new_cameras)
             site_updates.append(
                 {
                     "b_id": site_id,
+                    "site_key": rec.site_key,
                     "row_digest": rec.digest,
                     "updated_at": now,
                     **{name: getattr(rec, name) for name in SITE_FIELDS},
                 }
             )
 
-            annex = defaults(rec.primary_purpose, rec.owner_organisation)
+            new_department, new_storage, new_group = _annex(defaults, rec)
             tail = _haystack_tail(rec)
             numbered = {}
             for cam in cams[site_id]:
-                n = _camera_number(rec.site_key, cam.management_number)
+                n = _camera_number(old_key, cam.management_number)
                 if n is not None:
                     numbered[n] = cam
             added = retired = 0
@@ -718,17 +765,19 @@ def _apply_changes(
                 values = {
                     "primary_purpose": rec.primary_purpose,
                     "owner_organisation": rec.owner_organisation,
-                    "department": cam.department if sticky else (annex.department if annex else None),
-                    "storage_mode": cam.storage_mode if sticky else (annex.storage_mode if annex else "central"),
-                    "camera_group": cam.camera_group if sticky else (annex.camera_group if annex else None),
+                    "department": cam.department if sticky else new_department,
+                    "storage_mode": cam.storage_mode if sticky else new_storage,
+                    "camera_group": cam.camera_group if sticky else new_group,
                     "latitude": rec.latitude,
                     "longitude": rec.longitude,
                     "direction": rec.direction,
                     "resolution_mp": rec.resolution_mp,
                     "retention_days": rec.retention_days,
                     "installed_month": rec.installed_month,
-                    "search_text": f"{cam.management_number.lower()} {tail}".strip(),
                 }
+                number = rec.site_key + cam.management_number[len(old_key) :]
+                values["management_number"] = number
+                values["search_text"] = f"{number.lower()} {tail}".strip()
                 reactivate = cam.status == "retired"
                 if reactivate or any(getattr(cam, k) != v for k, v in values.items()):
                     camera_updates.append(
@@ -746,14 +795,27 @@ def _apply_changes(
             added += len(missing)
             summary.cameras_added += added
             summary.cameras_retired += retired
+            if not before and len(camera_updates) + len(camera_retirements) + len(new_cameras) == cameras_before:
+                # Only the stored digest differed (a seeded site, or a row written differently): the
+                # site is as the file says, so it is unchanged; the digest is recorded, nothing else.
+                site_updates.pop()
+                digest_only.append({"b_id": site_id, "row_digest": rec.digest})
+                summary.unchanged += 1
+                continue
             summary.updated += 1
             changes.append(Change("registry.site_update", "site", rec.site_key, before, after))
 
+    if digest_only:
+        conn.execute(
+            update(SITES).where(SITES.c.id == bindparam("b_id")).values(row_digest=bindparam("row_digest")),
+            digest_only,
+        )
     if site_updates:
         conn.execute(
             update(SITES)
             .where(SITES.c.id == bindparam("b_id"))
             .values(
+                site_key=bindparam("site_key"),
                 row_digest=bindparam("row_digest"),
                 updated_at=bindparam("updated_at"),
                 **{name: bindparam(name) for name in SITE_FIELDS},
@@ -784,16 +846,26 @@ def _stream(session, stmt, size: int = 2000):  # noqa: ANN001, ANN202
     return session.execute(stmt.execution_options(yield_per=size))
 
 
-def export_standard(db: Database, path: str | os.PathLike, encoding: str = "utf-8-sig") -> int:
-    """Write every site with at least one camera in service as the 13-column standard file.
+def export_standard(
+    db: Database, path: str | os.PathLike, encoding: str = "utf-8-sig", *, extended: bool = True
+) -> int:
+    """Write every site with at least one camera in service as a standard file.
 
     카메라대수 counts cameras that are not retired; a site whose cameras are all retired is left out
-    (the standard has no row for a site without cameras). Returns the number of rows written.
+    (the standard has no row for a site without cameras). ``extended`` (the default) adds, after the
+    13 columns, the site's 관리번호 and its cameras' department, primary purpose, camera group and
+    storage mode, so that importing the file into another database rebuilds the same registry
+    (Annex 1 included); ``extended=False`` writes the 13 columns only. A site's values are those of
+    its first camera in service. Returns the number of rows written.
     """
     s, c = SITES.c, CAMERAS.c
     stmt = (
         select(
             s.id,
+            s.site_key,
+            c.department,
+            c.camera_group,
+            c.storage_mode,
             s.managing_agency,
             s.road_address,
             s.lot_address,
@@ -833,9 +905,13 @@ def export_standard(db: Database, path: str | os.PathLike, encoding: str = "utf-
                     latitude=r.latitude,
                     longitude=r.longitude,
                     data_date=_as_date(r.data_date),
+                    site_key=r.site_key,
+                    department=r.department,
+                    camera_group=r.camera_group,
+                    storage_mode=r.storage_mode,
                 )
 
-        return write_standard_file(sites(), path, encoding=encoding)
+        return write_standard_file(sites(), path, encoding=encoding, extended=extended)
 
 
 GEOJSON_PROPERTIES = (

@@ -69,6 +69,41 @@ PROVIDER_NAME = "제공기관명"
 ROW_NUMBER = "번호"
 LOCALDATA_TRAILER = ("데이터갱신구분", "데이터갱신시점", "최종수정시점")
 
+# gwanje's own columns, written after the 13 by ``gwanje export standard`` (and 관리번호 before them):
+# what a re-import needs to rebuild each site's department, camera group, purpose and storage. Files
+# from elsewhere do not have them; other readers ignore them.
+EXT_DEPARTMENT = "담당부서코드"
+EXT_PURPOSE = "주목적코드"
+EXT_GROUP = "카메라그룹코드"
+EXT_STORAGE = "저장방식코드"
+EXTENSION_COLUMNS: tuple[str, ...] = (EXT_DEPARTMENT, EXT_PURPOSE, EXT_GROUP, EXT_STORAGE)
+STORAGE_MODES = ("central", "on_site", "mobile")  # gwanje.registry.choices.StorageMode
+
+# English names ``--columns`` accepts for the columns gwanje reads (the Korean names work as well).
+COLUMN_ALIASES: dict[str, str] = {
+    "agency": AGENCY,
+    "road_address": ROAD,
+    "lot_address": LOT,
+    "purpose": PURPOSE,
+    "camera_count": COUNT,
+    "pixels": PIXELS,
+    "direction": DIRECTION,
+    "retention_days": RETENTION,
+    "installed_month": INSTALLED,
+    "phone": PHONE,
+    "latitude": LAT,
+    "longitude": LON,
+    "data_date": DATA_DATE,
+    "row_number": ROW_NUMBER,
+    "management_number": MANAGEMENT_NO,
+    "local_gov_code": LOCAL_GOV_CODE,
+    "department": EXT_DEPARTMENT,
+    "primary_purpose": EXT_PURPOSE,
+    "camera_group": EXT_GROUP,
+    "storage_mode": EXT_STORAGE,
+}
+KNOWN_COLUMNS: tuple[str, ...] = tuple(COLUMN_ALIASES.values())
+
 DEFAULT_RETENTION_DAYS = 30
 MAX_CAMERAS_PER_SITE = 999
 # Registry column widths (gwanje.registry.models); a camera's number is the site key + "-NNN" (80).
@@ -185,6 +220,10 @@ class SiteRecord(NamedTuple):
     data_date: date | None
     owner_organisation: str
     digest: str
+    # From gwanje's own columns (a gwanje export); None where the file does not say.
+    department: str | None = None
+    camera_group: str | None = None
+    storage_mode: str | None = None
 
     @property
     def resolution_mp(self) -> float | None:
@@ -210,7 +249,7 @@ class StandardRow(NamedTuple):
 @dataclass(frozen=True)
 class StandardHeader:
     encoding: str  # "utf-8", "utf-8-sig" or "cp949"
-    form: str  # "standard13", "numbered", "localdata", "extended"
+    form: str  # "standard13", "numbered", "localdata", "gwanje" (a gwanje export), "extended"
     columns: tuple[str, ...]
     has_management_number: bool
 
@@ -335,13 +374,16 @@ def _pixels_of(text: str) -> float | None | Reason:
 
 
 @lru_cache(maxsize=4096)
-def _retention_of(text: str) -> int | Reason:
+def _retention_of(text: str) -> int | None | Reason:
+    """Days; None when the file does not know (empty or 0: kept with the policy default and flagged)."""
     text = text.strip()
     if not text:
-        return DEFAULT_RETENTION_DAYS
+        return None
     try:
         value = _number(text)
-        if not value.is_integer() or value <= 0:
+        if value == 0:
+            return None
+        if not value.is_integer() or value < 0:
             raise ValueError(text)
     except ValueError:
         return Reason(
@@ -364,6 +406,11 @@ def _month_of(text: str) -> str | None | Reason:
         )
 
 
+_SENTINEL = re.compile(r"^-?9{2,}(?:\.9*)?$")
+# Codes of rows whose position is a placeholder, not a place (the import report counts them).
+SENTINEL_POSITION_CODES = frozenset({"position_zero", "position_sentinel"})
+
+
 def _position_reason(lat_text: str, lon_text: str, lat: float | None, lon: float | None) -> Reason:
     if not lat_text or not lon_text:
         return Reason("position_missing", "위도 또는 경도가 없습니다", "latitude or longitude is missing")
@@ -375,6 +422,12 @@ def _position_reason(lat_text: str, lon_text: str, lat: float | None, lon: float
         )
     if lat == 0 and lon == 0:
         return Reason("position_zero", "위도·경도가 0/0입니다 (좌표 없음)", "position is 0/0 (no coordinates)")
+    if _SENTINEL.match(lat_text) or _SENTINEL.match(lon_text):
+        return Reason(
+            "position_sentinel",
+            f"위도·경도가 자리표시 값입니다 (좌표 없음): {lat_text}, {lon_text}",
+            f"position is a placeholder value (no coordinates): {lat_text}, {lon_text}",
+        )
     if inside_korea(lon, lat):
         return Reason(
             "position_swapped",
@@ -447,6 +500,8 @@ def _header_name(cell: str) -> str:
 
 
 def _form(columns: tuple[str, ...], has_mgmt: bool) -> str:
+    if any(c in columns for c in EXTENSION_COLUMNS):
+        return "gwanje"
     if has_mgmt or LOCAL_GOV_CODE in columns or any(c in columns for c in LOCALDATA_TRAILER):
         return "localdata"
     if columns and columns[0] == ROW_NUMBER:
@@ -472,13 +527,168 @@ def _lines(text: str) -> Iterator[str]:
         start = end + 1
 
 
+# ---- mapping a non-standard header onto the standard's columns (``--columns``) --------------------
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How a file's columns stand for the standard's: by name (``pairs``) or by position.
+
+    ``pairs`` are ``(file column, standard column)``; ``positional`` gives, for the file's first,
+    second, … column, the standard column it holds (None: keep the file's own name).
+    """
+
+    pairs: tuple[tuple[str, str], ...] = ()
+    positional: tuple[str | None, ...] | None = None
+
+
+def _mapping_error(ko: str, en: str, **details: Any) -> StandardFormatError:
+    return StandardFormatError(ko, en, field="columns", details=details)
+
+
+def _target(name: str) -> str:
+    text = _header_name(name)
+    if text.lower() in COLUMN_ALIASES:
+        return COLUMN_ALIASES[text.lower()]
+    if text in KNOWN_COLUMNS:
+        return text
+    raise _mapping_error(
+        f"열 대응의 표준 열 이름을 알 수 없습니다: {name.strip()!r} "
+        f"(사용 가능: {', '.join(COLUMN_ALIASES)} 또는 한글 열 이름)",
+        f"unknown standard column in the column mapping: {name.strip()!r} "
+        f"(use one of {', '.join(COLUMN_ALIASES)} or the Korean column name)",
+        unknown=name.strip(),
+    )
+
+
+def parse_column_mapping(spec: str) -> ColumnMapping:
+    """Read a ``--columns`` value.
+
+    * ``FILE=STANDARD,...``: the file's column ``FILE`` holds the standard column ``STANDARD``
+      (its Korean name or English alias, e.g. ``agency`` or ``관리기관명``); columns not named keep
+      their names.
+    * ``STANDARD,STANDARD,...`` (no ``=``): the file's columns in order; an empty item or ``-`` keeps
+      that column's own name.
+    * ``standard``: the file has exactly 13 columns, the standard's in the standard's order.
+    """
+    text = spec.strip()
+    if not text:
+        raise _mapping_error("열 대응이 비어 있습니다", "the column mapping is empty")
+    if text.lower() == "standard":
+        return ColumnMapping(positional=STANDARD_COLUMNS)
+    items = [item.strip() for item in text.split(",")]
+    with_eq = [item for item in items if "=" in item]
+    if with_eq and len(with_eq) != len(items):
+        raise _mapping_error(
+            "열 대응은 모두 '파일열=표준열' 쌍이거나 모두 순서 목록이어야 합니다",
+            "a column mapping is either all FILE=STANDARD pairs or all a positional list, not both",
+        )
+    targets: list[str | None] = []
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        if with_eq:
+            source, _, name = item.partition("=")
+            source = _header_name(source)
+            if not source or not name.strip():
+                raise _mapping_error(
+                    f"열 대응 항목이 '파일열=표준열' 꼴이 아닙니다: {item!r}",
+                    f"column mapping item is not FILE=STANDARD: {item!r}",
+                )
+            if source in (p for p, _ in pairs):
+                raise _mapping_error(
+                    f"파일 열 {source!r}이(가) 두 번 대응되었습니다",
+                    f"file column {source!r} is mapped twice",
+                    duplicate=source,
+                )
+            target = _target(name)
+            pairs.append((source, target))
+            targets.append(target)
+        else:
+            targets.append(None if item in ("", "-") else _target(item))
+    named = [t for t in targets if t is not None]
+    twice = sorted({t for t in named if named.count(t) > 1})
+    if twice:
+        raise _mapping_error(
+            f"같은 표준 열에 여러 파일 열이 대응되었습니다: {', '.join(twice)}",
+            f"several file columns are mapped to the same standard column: {', '.join(twice)}",
+            duplicate=twice,
+        )
+    if not named:
+        raise _mapping_error("열 대응에 표준 열이 하나도 없습니다", "the column mapping names no standard column")
+    return ColumnMapping(pairs=tuple(pairs)) if with_eq else ColumnMapping(positional=tuple(targets))
+
+
+def apply_column_mapping(columns: tuple[str, ...], mapping: ColumnMapping) -> tuple[str, ...]:
+    """The header as the mapping reads it; a mapping that does not fit the file is refused."""
+    out = list(columns)
+    if mapping.positional == STANDARD_COLUMNS and len(columns) != len(STANDARD_COLUMNS):
+        # ``standard`` on a file with a leading 번호 (or other extra columns) would shift every column.
+        raise _mapping_error(
+            f"'standard'는 열이 13개인 파일에만 쓸 수 있습니다 (이 파일은 {len(columns)}개): "
+            "순서 목록에서 '-'로 다른 열을 건너뛰세요 (예: --columns \"-,관리기관명,…\")",
+            f"'standard' only fits a file of exactly 13 columns (this one has {len(columns)}): give a positional "
+            "list that skips the other columns with '-' (e.g. --columns \"-,관리기관명,…\")",
+            found=list(columns),
+        )
+    if mapping.positional is not None:
+        if len(mapping.positional) > len(columns):
+            raise _mapping_error(
+                f"열 대응이 {len(mapping.positional)}개인데 파일의 열은 {len(columns)}개입니다",
+                f"the column mapping lists {len(mapping.positional)} columns but the file has {len(columns)}",
+                found=list(columns),
+            )
+        renamed = {i: t for i, t in enumerate(mapping.positional) if t is not None}
+    else:
+        renamed = {}
+        for source, target in mapping.pairs:
+            if source not in columns:
+                raise _mapping_error(
+                    f"파일에 열 {source!r}이(가) 없습니다 (파일의 열: {', '.join(columns)})",
+                    f"the file has no column {source!r} (its columns: {', '.join(columns)})",
+                    missing=source,
+                    found=list(columns),
+                )
+            renamed[columns.index(source)] = target
+    for i, target in renamed.items():
+        out[i] = target
+    clash = sorted({c for c in out if c and out.count(c) > 1 and c in KNOWN_COLUMNS})
+    if clash:
+        raise _mapping_error(
+            f"대응 후 같은 열이 두 번 있습니다: {', '.join(clash)} (파일에 이미 있는 열에 대응했습니다)",
+            f"after mapping, a column appears twice: {', '.join(clash)} (mapped onto a column the file already has)",
+            duplicate=clash,
+        )
+    return tuple(out)
+
+
+def _missing_columns_error(missing: list[str], columns: tuple[str, ...], mapped: bool) -> StandardFormatError:
+    hint_ko = (
+        "열 대응(--columns)을 확인하세요"
+        if mapped
+        else "표준과 다른 열 이름이면 --columns로 대응시키세요 "
+        '(예: --columns "agency=관리기관명,…", 표준 순서의 13열이면 --columns standard)'
+    )
+    hint_en = (
+        "check the column mapping (--columns)"
+        if mapped
+        else "if the file names its columns differently, map them with --columns "
+        '(e.g. --columns "agency=관리기관명,…", or --columns standard for the 13 columns in the standard order)'
+    )
+    return StandardFormatError(
+        f"표준데이터 헤더가 아닙니다. 필수 열이 없습니다: {', '.join(missing)}. {hint_ko}",
+        f"not a standard-data header; required columns missing: {', '.join(missing)}. {hint_en}",
+        field=missing[0],
+        details={"missing": missing, "found": list(columns)},
+    )
+
+
 # ---- the reader --------------------------------------------------------------------------------
 
 
 class StandardReader:
     """Decodes a file and yields its rows one at a time (so a 100k-row file need not sit in memory twice)."""
 
-    def __init__(self, source: Source, policy: Policy | None = None):
+    def __init__(self, source: Source, policy: Policy | None = None, mapping: ColumnMapping | None = None):
         self.policy = policy or _default_policy()
         data = read_bytes(source)
         self.sha256 = hashlib.sha256(data).hexdigest()
@@ -494,15 +704,13 @@ class StandardReader:
         if header is None:
             raise StandardFormatError("빈 파일입니다", "the file is empty", field="header")
         self._header_line = self._reader.line_num
-        columns = tuple(_header_name(c) for c in header)
-        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        names = tuple(_header_name(c) for c in header)
+        if mapping is not None:
+            names = apply_column_mapping(names, mapping)
+        missing = [name for name in REQUIRED_COLUMNS if name not in names]
         if missing:
-            raise StandardFormatError(
-                f"필수 열이 없습니다: {', '.join(missing)}",
-                f"required column missing: {', '.join(missing)}",
-                field=missing[0],
-                details={"missing": missing, "found": list(columns)},
-            )
+            raise _missing_columns_error(missing, names, mapping is not None)
+        columns = names
         self._index = {name: columns.index(name) for name in columns if name}
         has_mgmt = MANAGEMENT_NO in self._index
         self.header = StandardHeader(encoding, _form(columns, has_mgmt), columns, has_mgmt)
@@ -529,7 +737,12 @@ class StandardReader:
         i_inst, i_phone, i_lat, i_lon, i_date = idx[INSTALLED], idx[PHONE], idx[LAT], idx[LON], idx[DATA_DATE]
         i_mgmt = idx.get(MANAGEMENT_NO)
         i_gov = idx.get(LOCAL_GOV_CODE, idx.get(PROVIDER_CODE))
-        seen: dict[str, int] = {}
+        ext = tuple(idx.get(name) for name in EXTENSION_COLUMNS)
+        has_ext = any(i is not None for i in ext)
+        departments = {d.code: d.organisation for d in self.policy.departments}
+        default_days = self.policy.retention.default_days
+        # How often each site identity has appeared so far: the k-th repeat is a site of its own.
+        seen: dict[str, tuple[int, int]] = {}
         reader = self._reader
         prev_line = reader.line_num
         sha1 = hashlib.sha1
@@ -580,8 +793,12 @@ class StandardReader:
             pixels = pixels_of(cells[i_pixels])
             if pixels.__class__ is Reason:
                 reasons.append(pixels)
+            notes: list[Reason] = [] if purpose_note is None else [purpose_note]
             retention = retention_of(cells[i_ret])
-            if retention.__class__ is Reason:
+            if retention is None:
+                retention = default_days
+                notes.append(_retention_default(cells[i_ret].strip(), default_days))
+            elif retention.__class__ is Reason:
                 reasons.append(retention)
             month = month_of(cells[i_inst])
             if month.__class__ is Reason:
@@ -597,14 +814,31 @@ class StandardReader:
                 yield StandardRow(line, None, tuple(reasons))
                 continue
 
+            road, lot = cells[i_road].strip(), cells[i_lot].strip()
             if i_mgmt is not None and cells[i_mgmt].strip():
                 gov = cells[i_gov].strip() if i_gov is not None else ""
                 mgmt = cells[i_mgmt].strip()
                 site_key = f"{gov}-{mgmt}" if gov else mgmt
+                basis = None
             else:
-                basis = f"{agency}|{purpose_text}|{lat:.6f}|{lon:.6f}"
+                # Without 관리번호 a site is its agency, addresses, purpose, install month and position:
+                # distinct sites on one pole share coordinates but not all of these.
+                basis = f"{agency}|{road}|{lot}|{purpose_text}|{month or ''}|{lat:.6f}|{lon:.6f}"
                 site_key = "STD-" + sha1(basis.encode("utf-8")).hexdigest()[:20]
-            road, lot = cells[i_road].strip(), cells[i_lot].strip()
+            first = seen.get(site_key)
+            if first is not None:
+                # A row repeated (one row per camera of a shared pole, or a copied row): its cameras
+                # are kept as a site of its own, numbered by its place among the repeats, so that
+                # re-importing the same file finds the same sites.
+                occurrence = first[1] + 1
+                seen[site_key] = (first[0], occurrence)
+                if basis is None:
+                    site_key = f"{site_key}-R{occurrence}"
+                else:
+                    site_key = "STD-" + sha1(f"{basis}|{occurrence}".encode()).hexdigest()[:20]
+                notes.append(_repeated(first[0]))
+            else:
+                seen[site_key] = (line, 1)
             direction, phone = cells[i_dir].strip(), cells[i_phone].strip()
             if (
                 len(agency) > 120
@@ -617,25 +851,20 @@ class StandardReader:
             ):
                 yield StandardRow(line, None, _too_long(agency, road, lot, purpose_text, direction, phone, site_key))
                 continue
-            first = seen.get(site_key)
-            if first is not None:
-                yield StandardRow(
-                    line,
-                    None,
-                    (
-                        Reason(
-                            "duplicate_site",
-                            f"같은 개소가 {first}행에 이미 있습니다 ({site_key})",
-                            f"the same site already appears on line {first} ({site_key})",
-                        ),
-                    ),
-                )
-                continue
-            seen[site_key] = line
-
             owner = owners.get(agency)
             if owner is None:
                 owner = owners[agency] = policy.standard_organisation(agency)
+            department = group = storage = None
+            extra: tuple[str, ...] = ()
+            if has_ext:
+                values = tuple(cells[i].strip() if i is not None else "" for i in ext)
+                mapped = primary
+                department, primary, group, storage, ext_notes = _extension(policy, departments, owner, primary, values)
+                notes.extend(ext_notes)
+                # The digest is the row's: a purpose the file states beyond its 설치목적구분 is part of
+                # it; department, group and storage are the cameras' assignment, which a re-import
+                # does not take from existing cameras (see importer._apply_changes).
+                extra = (primary,) if primary != mapped else ()
             data_date = parse_data_date(cells[i_date].strip())
             digest = sha256(
                 "\x1f".join(
@@ -654,6 +883,7 @@ class StandardReader:
                         repr(lat),
                         repr(lon),
                         str(data_date or ""),
+                        *extra,
                     )
                 ).encode("utf-8")
             ).hexdigest()
@@ -677,19 +907,101 @@ class StandardReader:
                     data_date=data_date,
                     owner_organisation=owner,
                     digest=digest,
+                    department=department,
+                    camera_group=group,
+                    storage_mode=storage,
                 ),
                 (),
-                (purpose_note,) if purpose_note is not None else (),
+                tuple(notes),
             )
         self._text = ""  # release the decoded text once read
 
 
-def open_standard(source: Source, policy: Policy | None = None) -> StandardReader:
+def _retention_default(text: str, days: int) -> Reason:
+    shown = text or "(빈 값)"
+    return Reason(
+        "retention_default",
+        f"보관일수를 알 수 없어 ({shown}) 정책 기본값 {days}일로 등록했습니다",
+        f"retention days (보관일수) unknown ({text or 'empty'}): registered with the policy default of {days} days",
+    )
+
+
+def _repeated(first_line: int) -> Reason:
+    return Reason(
+        "repeated_row",
+        f"{first_line}행과 같은 개소의 반복 행: 카메라를 별도 개소로 유지했습니다",
+        f"repeats the site on line {first_line}: its cameras are kept, as a site of their own",
+    )
+
+
+def _extension(
+    policy: Policy, departments: dict[str, str], owner: str, primary: str, values: tuple[str, ...]
+) -> tuple[str | None, str, str | None, str | None, list[Reason]]:
+    """Department, purpose, camera group and storage from gwanje's own columns, as far as the policy knows them.
+
+    A value the policy does not know is dropped with a warning; the site then gets the policy's
+    defaults for its purpose, as a file without these columns would.
+    """
+    department_code, purpose_code, group, storage = values
+    notes: list[Reason] = []
+    if purpose_code:
+        if policy.has_purpose(purpose_code):
+            primary = purpose_code
+        else:
+            notes.append(
+                Reason(
+                    "extension_unknown",
+                    f"정책에 없는 주목적코드 {purpose_code!r}: 설치목적구분으로 정했습니다",
+                    f"primary purpose code {purpose_code!r} is not in the policy: taken from 설치목적구분",
+                )
+            )
+    department: str | None = None
+    if department_code:
+        if departments.get(department_code) == owner:
+            department = department_code
+        else:
+            notes.append(
+                Reason(
+                    "extension_unknown",
+                    f"담당부서코드 {department_code!r}는 정책에 없거나 관리기관의 부서가 아닙니다: "
+                    "정책 기본값으로 정했습니다",
+                    f"department code {department_code!r} is not in the policy or not the managing agency's: "
+                    "the policy default applies",
+                )
+            )
+    if storage and storage not in STORAGE_MODES:
+        notes.append(
+            Reason(
+                "extension_unknown",
+                f"알 수 없는 저장방식코드 {storage!r}: 정책 기본값으로 정했습니다",
+                f"unknown storage mode code {storage!r}: the policy default applies",
+            )
+        )
+        storage = ""
+    if department is None:  # group and storage belong to the department's row; without it, the policy's
+        return None, primary, None, None, notes
+    return department, primary, group or None, storage or None, notes
+
+
+def legacy_site_key(rec: SiteRecord) -> str | None:
+    """The key a site without 관리번호 had before addresses and install month were part of its identity
+    (agency, purpose and position only); None for a site keyed by its 관리번호."""
+    if not rec.site_key.startswith("STD-"):
+        return None
+    basis = f"{rec.managing_agency}|{rec.standard_purpose}|{rec.latitude:.6f}|{rec.longitude:.6f}"
+    return "STD-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:20]
+
+
+def open_standard(
+    source: Source, policy: Policy | None = None, columns: ColumnMapping | str | None = None
+) -> StandardReader:
     """Decode and check the header now; rows are parsed as they are iterated.
 
     ``policy`` maps purposes and agencies (``standard_data``); the packaged policy when None.
+    ``columns`` maps a non-standard header onto the standard's (see :func:`parse_column_mapping`).
     """
-    return StandardReader(source, policy)
+    mapping = parse_column_mapping(columns) if isinstance(columns, str) else columns
+    return StandardReader(source, policy, mapping)
 
 
 @dataclass(frozen=True)
@@ -711,9 +1023,11 @@ class StandardFile:
         return [r for r in self.rows if r.warnings]
 
 
-def parse_standard(source: Source, policy: Policy | None = None) -> StandardFile:
+def parse_standard(
+    source: Source, policy: Policy | None = None, columns: ColumnMapping | str | None = None
+) -> StandardFile:
     """Parse a whole file into memory (tests, previews); the importer streams with :func:`open_standard`."""
-    reader = open_standard(source, policy)
+    reader = open_standard(source, policy, columns)
     return StandardFile(reader.header, reader.sha256, list(reader))
 
 
@@ -738,6 +1052,26 @@ class StandardOut:
     latitude: float
     longitude: float
     data_date: date | None
+    # gwanje's own columns (written by an extended export)
+    site_key: str | None = None
+    department: str | None = None
+    camera_group: str | None = None
+    storage_mode: str | None = None
+
+
+EXTENDED_COLUMNS: tuple[str, ...] = (*STANDARD_COLUMNS, MANAGEMENT_NO, *EXTENSION_COLUMNS)
+
+
+def extended_values(site: StandardOut) -> list[str]:
+    """The 13 standard fields, then 관리번호 and gwanje's own columns (what a re-import rebuilds from)."""
+    return [
+        *standard_values(site),
+        site.site_key or "",
+        site.department or "",
+        site.primary_purpose,
+        site.camera_group or "",
+        site.storage_mode or "",
+    ]
 
 
 def standard_values(site: StandardOut) -> list[str]:
@@ -760,18 +1094,24 @@ def standard_values(site: StandardOut) -> list[str]:
     ]
 
 
-def write_standard(sites: Iterable[StandardOut], out: IO[str]) -> int:
-    """Write the 13-column form to a text stream (the caller picks the encoding). Returns the row count."""
+def write_standard(sites: Iterable[StandardOut], out: IO[str], *, extended: bool = False) -> int:
+    """Write the 13-column form (``extended``: and gwanje's columns after them) to a text stream.
+
+    The caller picks the encoding. Returns the row count.
+    """
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(STANDARD_COLUMNS)
+    writer.writerow(EXTENDED_COLUMNS if extended else STANDARD_COLUMNS)
+    values = extended_values if extended else standard_values
     n = 0
     for site in sites:
-        writer.writerow(standard_values(site))
+        writer.writerow(values(site))
         n += 1
     return n
 
 
-def write_standard_file(sites: Iterable[StandardOut], path: str | os.PathLike, encoding: str = "utf-8-sig") -> int:
+def write_standard_file(
+    sites: Iterable[StandardOut], path: str | os.PathLike, encoding: str = "utf-8-sig", *, extended: bool = False
+) -> int:
     """Write to ``path``: UTF-8 with BOM by default (what spreadsheets expect), ``cp949`` on request.
 
     The file is written next to its target and renamed, so a failure leaves no half-written file.
@@ -784,7 +1124,7 @@ def write_standard_file(sites: Iterable[StandardOut], path: str | os.PathLike, e
     tmp = target.with_name(target.name + ".part")
     try:
         with open(tmp, "w", encoding=encoding, errors="strict", newline="") as fh:
-            n = write_standard(sites, fh)
+            n = write_standard(sites, fh, extended=extended)
     except UnicodeEncodeError as exc:
         tmp.unlink(missing_ok=True)
         bad = exc.object[exc.start : exc.end]
