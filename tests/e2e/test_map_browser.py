@@ -22,12 +22,17 @@ from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
 from gwanje.situations import service as situations
 from gwanje.ui.render import DATA_DIR
+from tests.conftest import fresh_totp
 from tests.e2e.test_browser import _free_port, assets, browser  # noqa: F401 - assets and browser are fixtures
 from tests.support import wait_healthy
 
 pytestmark = pytest.mark.browser
 
 USERNAME, PASSWORD = "map.kim", "correct-horse-battery"
+# A traffic-division officer: the board shows them only incidents on cameras of their division's purposes.
+OFFICER = "map.park"
+# An investigator reads the registry but not the board.
+INVESTIGATOR = "map.choi"
 SITE_ADDRESS = "서울특별시 성동구 왕십리로 222"
 # (management number, department, primary purpose, latitude, longitude, road address)
 SITE = [
@@ -42,6 +47,7 @@ SPREAD = [
 ]
 CAMERAS = SITE + SPREAD
 REPORTED = "시험: 성동교 아래 연기"
+PARKING = "시험: 불법주차 민원"  # reported on SD-MAP-102 (illegal parking, the traffic division's)
 
 
 def _seed(url):
@@ -51,6 +57,15 @@ def _seed(url):
     system = Actor.system("test-seed")
     with db.uow() as uow:
         accounts.add_user(uow, system, policy, accounts.NewUser(USERNAME, "김지도", "monitoring_agent", PASSWORD))
+        accounts.add_user(
+            uow,
+            system,
+            policy,
+            accounts.NewUser(OFFICER, "박교통", "department_officer", PASSWORD, department="traffic_guidance"),
+        )
+        _, totp = accounts.add_user(
+            uow, system, policy, accounts.NewUser(INVESTIGATOR, "최수사", "police_investigator", PASSWORD)
+        )
         device, _ = accounts.add_user(uow, system, policy, accounts.NewUser("bell-map", "bell", "device", PASSWORD))
         token = accounts.issue_token(uow, system, device, "map test")
         for number, dept, purpose, lat, lon, address in CAMERAS:
@@ -70,15 +85,16 @@ def _seed(url):
             )
         uow.commit()
     situations.report_incident(db, policy, "map-test", {"title": REPORTED, "latitude": 37.5500, "longitude": 127.0300})
+    situations.report_incident(db, policy, "map-test", {"title": PARKING, "camera": "SD-MAP-102"})
     db.dispose()
-    return token
+    return {"token": token, "totp": totp}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, assets):  # noqa: F811 - the assets fixture
     var = tmp_path_factory.mktemp("map-var")
     url = f"sqlite:///{var / 'gwanje.db'}"
-    token = _seed(url)
+    secrets = _seed(url)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GWANJE_")}
     env.update(GWANJE_DATABASE_URL=url, GWANJE_VAR_DIR=str(var), GWANJE_SECRET_KEY="m" * 48)
@@ -94,7 +110,7 @@ def server(tmp_path_factory, assets):  # noqa: F811 - the assets fixture
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(proc, base, var / "server.log", timeout=30)
-        yield {"base": base, "token": token}
+        yield {"base": base, **secrets}
     finally:
         proc.terminate()
         try:
@@ -119,14 +135,19 @@ def page(browser, server):  # noqa: F811 - the browser fixture
     p.on("request", lambda r: requests.append(r.url))
     p.on("websocket", lambda ws: requests.append(ws.url))
     p.problems, p.requests = problems, requests
-    p.goto("/login?next=/map")
-    p.fill("#username", USERNAME)
-    p.fill("#password", PASSWORD)
-    p.click("button[type=submit]")
-    p.wait_for_url("**/map")
-    p.wait_for_selector("#map[data-state=loaded]")
     yield p
     context.close()
+
+
+def _open_map(page, username=USERNAME, totp=None):
+    page.goto("/login?next=/map")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    if totp:
+        page.fill("#otp", fresh_totp(totp))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/map")
+    page.wait_for_selector("#map[data-state=loaded]")
 
 
 def _popup_number(page):
@@ -145,6 +166,7 @@ def _only_popup(page):
 
 
 def test_the_base_layer_is_the_district_s_own_data_and_nothing_leaves_the_app(page, server):
+    _open_map(page)
     shipped = json.loads((DATA_DIR / "seongdong_neighborhoods.geojson").read_text(encoding="utf-8"))
     names = sorted(f["properties"]["EMD_KOR_NM"] for f in shipped["features"])
     page.wait_for_selector("#map[data-neighbourhoods]")
@@ -162,6 +184,7 @@ def test_the_base_layer_is_the_district_s_own_data_and_nothing_leaves_the_app(pa
 
 
 def test_the_english_map_labels_neighbourhoods_and_controls_in_english(page):
+    _open_map(page)
     page.goto("/map?lang=en")
     page.wait_for_selector("#map[data-neighbourhoods]")
     shipped = json.loads((DATA_DIR / "seongdong_neighborhoods.geojson").read_text(encoding="utf-8"))
@@ -173,6 +196,7 @@ def test_the_english_map_labels_neighbourhoods_and_controls_in_english(page):
 
 
 def test_each_camera_at_one_site_can_be_clicked(page, tmp_path):
+    _open_map(page)
     spread = {c[0] for c in SPREAD}
     # The three cameras at one site show as one numbered cluster; the others stand alone.
     cluster = page.locator("#map .cam-cluster")
@@ -197,6 +221,7 @@ def test_each_camera_at_one_site_can_be_clicked(page, tmp_path):
 
 
 def test_search_by_management_number_and_by_address_opens_the_camera(page):
+    _open_map(page)
     page.fill("#map-search", "sd-map-202")
     hits = page.locator("#map-search-results .search-hit")
     hits.first.wait_for()
@@ -240,22 +265,57 @@ def _ring_bell(server, latitude, longitude):
 
 
 def test_open_incidents_show_and_a_new_one_arrives_live(page, server):
+    _open_map(page)
     page.wait_for_selector("#incident-feed[data-feed=live]")
-    page.wait_for_selector("#map[data-incident-count='1']")
-    assert page.inner_text("#incident-count") == "1"
-    page.locator("#map .incident-marker").click()
-    popup = page.locator(".leaflet-popup-content .incident-popup")
-    popup.wait_for()
-    assert REPORTED in popup.inner_text() and "KST" in popup.inner_text()
-    assert popup.locator("a").get_attribute("href") == "/board"
-    page.click(".leaflet-popup-close-button")
+    page.wait_for_selector("#map[data-incident-count='2']")
+    assert page.inner_text("#incident-count") == "2"
+    titles = []
+    for i in range(2):
+        page.locator("#map .incident-marker").nth(i).click()
+        popup = page.locator(".leaflet-popup-content .incident-popup")
+        popup.wait_for()
+        assert "KST" in popup.inner_text() and popup.locator("a").get_attribute("href") == "/board"
+        titles.append(popup.locator("p").inner_text())
+        page.click(".leaflet-popup-close-button")
+        page.locator(".leaflet-popup").wait_for(state="detached")
+    assert sorted(titles) == sorted([REPORTED, PARKING])
 
     _ring_bell(server, 37.5445, 127.0376)  # no reload: the board's feed brings it
-    page.wait_for_selector("#map[data-incident-count='2']")
-    assert page.locator("#map .incident-marker").count() == 2
+    page.wait_for_selector("#map[data-incident-count='3']")
+    assert page.locator("#map .incident-marker").count() == 3
     # Hiding the layer hides the markers, not the count.
     page.uncheck("#incidents-toggle")
     assert page.locator("#map .incident-marker").count() == 0
     page.check("#incidents-toggle")
-    assert page.locator("#map .incident-marker").count() == 2
+    assert page.locator("#map .incident-marker").count() == 3
+    assert page.problems == [], page.problems
+
+
+def test_the_map_shows_only_the_incidents_the_board_would_show_this_person(page):
+    # The traffic officer sees the parking complaint on their division's camera, not the smoke report
+    # (no camera) nor a bell on a parks camera: the board's own rule, through its own feed.
+    _open_map(page, OFFICER)
+    page.wait_for_selector("#incident-feed[data-feed=live]")
+    page.wait_for_selector("#map[data-incident-count]")
+    assert page.get_attribute("#map", "data-incident-count") == "1"
+    page.locator("#map .incident-marker").click()
+    assert page.locator(".leaflet-popup-content .incident-popup p").inner_text() == PARKING
+    # It stands at its camera's site, though the report named only the camera, and leaves the cameras
+    # there clickable.
+    at = page.get_attribute("#map .incident-marker", "data-at")
+    assert at == f"{SITE[0][3]:.6f},{SITE[0][4]:.6f}"
+    page.click(".leaflet-popup-close-button")
+    page.locator("#map .cam-cluster").click()
+    assert page.locator("#map path.cam-marker").count() == len(CAMERAS)
+    assert page.problems == [], page.problems
+
+
+def test_a_reader_without_the_board_gets_cameras_but_no_incident_layer_or_feed(page, server):
+    _open_map(page, INVESTIGATOR, server["totp"])
+    assert page.get_attribute("#map", "data-camera-count") == str(len(CAMERAS))
+    assert page.locator("#legend-incidents").count() == 0
+    page.wait_for_timeout(300)
+    assert page.locator("#map .incident-marker").count() == 0
+    ws = server["base"].replace("http://", "ws://")
+    assert not [u for u in page.requests if u.startswith(ws)]
     assert page.problems == [], page.problems

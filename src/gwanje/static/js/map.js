@@ -329,10 +329,16 @@
         var pin = el("span", "!");
         pin.style.backgroundColor = (inc.statuses[i.status] || {}).colour || "#c62828";
         var m = L.marker(at, {
-          icon: L.divIcon({ className: "incident-marker inc-status-" + i.status, html: pin, iconSize: L.point(22, 22) }),
+          // Anchored below the badge, which stands above the spot: the cameras there stay clickable.
+          icon: L.divIcon({ className: "incident-marker inc-status-" + i.status, html: pin,
+                            iconSize: L.point(22, 22), iconAnchor: L.point(11, 36) }),
           pane: "incidents", title: inc.types[i.type] || i.type, keyboard: true
         });
-        m.on("add", function () { m.getElement().setAttribute("data-incident", String(i.id)); });
+        m.on("add", function () {
+          var node = m.getElement();
+          node.setAttribute("data-incident", String(i.id));
+          node.setAttribute("data-at", at[0].toFixed(6) + "," + at[1].toFixed(6));
+        });
         m.bindPopup(function () { return popup(i); });
         markers[i.id] = m;
         layer.addLayer(m);
