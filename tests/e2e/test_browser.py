@@ -105,7 +105,12 @@ def _seed(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def assets() -> None:
-    if not (VENDOR / "leaflet" / "leaflet.js").exists() or not (VENDOR / "htmx" / "htmx.min.js").exists():
+    needed = (
+        VENDOR / "leaflet" / "leaflet.js",
+        VENDOR / "htmx" / "htmx.min.js",
+        VENDOR / "markercluster" / "leaflet.markercluster.js",
+    )
+    if not all(path.exists() for path in needed):
         done = subprocess.run(
             ["bash", str(ROOT / "scripts" / "install-assets.sh")], capture_output=True, text=True, timeout=300
         )

@@ -1098,8 +1098,11 @@ def test_a_bad_map_file_is_refused_with_its_line(tmp_path, new, expected):
 
 
 def test_neighbourhoods_are_optional(tmp_path):
+    # Without neighbourhoods there is nothing to label either: their names go with them.
     text = mutate("  neighbourhoods: seongdong_neighborhoods.geojson\n", "")
-    assert load_policy(write(tmp_path, text)).map.neighbourhoods is None
+    text = text.replace("  neighbourhood_names: {ko: EMD_KOR_NM, en: EMD_ENG_NM}\n", "")
+    policy = load_policy(write(tmp_path, text))
+    assert policy.map.neighbourhoods is None and dict(policy.map.neighbourhood_names) == {}
 
 
 def test_unknown_map_key_is_refused(tmp_path):

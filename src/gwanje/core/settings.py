@@ -13,7 +13,9 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "GWANJE_"
@@ -108,6 +110,48 @@ class Settings(BaseSettings):
         description="Append-only file of signed checkpoints. Empty: var/audit-checkpoints.jsonl; its signing "
         "key is var/audit-signing-key.pem.",
     )
+
+    map_tile_url: str = Field(
+        default="",
+        title="Map tile server",
+        description="An internal tile server for the console map, e.g. https://tiles.center.local/{z}/{x}/{y}.png "
+        "(http or https, with {z}, {x} and {y}). Empty: the map draws only the district's shipped outlines "
+        "(boundary, neighbourhoods and their names), which needs no network.",
+    )
+    map_tile_attribution: str = Field(
+        default="",
+        max_length=200,
+        title="Map tile attribution",
+        description="The credit line the tiles' licence asks for, shown in the map's corner.",
+    )
+    map_tile_max_zoom: int = Field(
+        default=19, ge=1, le=22, title="Map tile maximum zoom", description="The deepest zoom the tile server has."
+    )
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(key not in value for key in ("{z}", "{x}", "{y}"))
+        ):
+            raise ValueError(
+                "지도 타일 주소는 {z}, {x}, {y}가 들어간 http(s) 주소여야 합니다 / "
+                "the map tile URL must be an http(s) URL with {z}, {x} and {y}"
+            )
+        return value
+
+    def map_tile_origin(self) -> str | None:
+        """The tile server's origin, for the map page's content security policy."""
+        if not self.map_tile_url:
+            return None
+        parts = urlsplit(self.map_tile_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @model_validator(mode="before")
     @classmethod

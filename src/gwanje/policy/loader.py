@@ -6,6 +6,7 @@ mark while it is converted into the frozen model.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import date, time
@@ -902,14 +903,46 @@ class _Builder:
         )
 
     def map_settings(self, node: Node) -> MapSettings:
-        m = _Map(self, node, "map", ("boundary",), ("neighbourhoods",))
+        m = _Map(self, node, "map", ("boundary",), ("neighbourhoods", "neighbourhood_names"))
         neighbourhoods = m.get("neighbourhoods")
+        names: dict[str, str] = {}
+        names_node = m.get("neighbourhood_names")
+        if names_node is not None:
+            if neighbourhoods is None or self.is_null(neighbourhoods):
+                self.fail(
+                    names_node,
+                    "map.neighbourhood_names: map.neighbourhoods 없이는 쓸 수 없습니다",
+                    "map.neighbourhood_names: needs map.neighbourhoods",
+                )
+            labels = _Map(self, names_node, "map.neighbourhood_names", ("ko",), ("en",))
+            names = {lang: self.text(labels[lang], f"map.neighbourhood_names.{lang}") for lang in labels.values}
+            self.check_label_property(names_node, self.map_name(neighbourhoods, "map.neighbourhoods"), names["ko"])
         return MapSettings(
             boundary=self.map_name(m["boundary"], "map.boundary"),
             neighbourhoods=None
             if neighbourhoods is None or self.is_null(neighbourhoods)
             else self.map_name(neighbourhoods, "map.neighbourhoods"),
+            neighbourhood_names=FrozenMap(names),
         )
+
+    def check_label_property(self, node: Node, name: str, prop: str) -> None:
+        """Every neighbourhood must carry its Korean label, or the map would draw blank names."""
+        path = resolve_map_file(name, self.source)
+        if not path.is_file():
+            return  # a relative file of a policy given as text: checked when the map asks for it
+        try:
+            features = json.loads(path.read_text(encoding="utf-8")).get("features") or []
+        except (OSError, ValueError, AttributeError):
+            self.fail(
+                node, f"map.neighbourhoods: GeoJSON이 아닙니다: {path}", f"map.neighbourhoods: not GeoJSON: {path}"
+            )
+        unnamed = sum(1 for f in features if not isinstance(((f or {}).get("properties") or {}).get(prop), str))
+        if unnamed:
+            self.fail(
+                node,
+                f"map.neighbourhood_names.ko: 속성 '{prop}'이 없는 동이 {unnamed}곳 있습니다",
+                f"map.neighbourhood_names.ko: {unnamed} neighbourhood(s) lack the property '{prop}'",
+            )
 
     def map_name(self, node: Node, what: str) -> str:
         name = self.text(node, what)

@@ -427,6 +427,9 @@ class MapSettings:
 
     boundary: str
     neighbourhoods: str | None
+    # Which feature property names a neighbourhood, by console language (``ko``, ``en``): its label on
+    # the map. Empty: the outlines are drawn without labels.
+    neighbourhood_names: Mapping[str, str] = field(default_factory=lambda: FrozenMap({}))
 
 
 @dataclass(frozen=True)

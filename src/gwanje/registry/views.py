@@ -8,6 +8,7 @@ with the registry's dependencies (``registry/deps.py``).
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,14 @@ from gwanje.registry import service
 from gwanje.registry.choices import CameraStatus, StorageMode, status_colours
 from gwanje.registry.deps import READ, ConsoleCamera, Reader, ReportReader
 from gwanje.registry.schemas import Annex1Read, CameraQuery
+from gwanje.policy import decisions
+from gwanje.situations import rules as situation_rules
+from gwanje.situations.choices import IncidentStatus
 from gwanje.ui.i18n import Translator
-from gwanje.ui.render import is_htmx_partial, purpose_colours, render, translator
+from gwanje.ui.render import CSP, is_htmx_partial, purpose_colours, render, translator
 
 PAGE_SIZE = 50
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 router = APIRouter(include_in_schema=False)
 geo_router = APIRouter(prefix="/api/geo", tags=["map"])
@@ -116,16 +121,67 @@ def camera_detail(request: Request, principal: Reader, camera: ConsoleCamera, po
 # ---------------------------------------------------------------- map
 
 
-def map_config(policy: Policy, tr: Translator) -> dict[str, Any]:
+# The situation board's live feed (``gwanje.situations.live.PATH``): the map's incident layer follows it.
+LIVE_URL = "/api/live"
+OPEN_INCIDENTS_URL = "/api/incidents?open_only=true"
+
+MAP_TEXT = (
+    "map.detail",
+    "map.load_failed",
+    "map.loading",
+    "map.search.none",
+    "map.search.more",
+    "map.incident.occurred",
+    "map.incident.board",
+    "map.incidents.live",
+    "map.incidents.polling",
+    "field.status",
+    "field.department",
+    "field.primary_purpose",
+    "field.address",
+)
+
+
+def _tiles(settings: Any) -> dict[str, Any] | None:
+    if settings is None or not getattr(settings, "map_tile_url", ""):
+        return None
+    return {
+        "url": settings.map_tile_url,
+        "attribution": settings.map_tile_attribution,
+        "maxZoom": settings.map_tile_max_zoom,
+    }
+
+
+def _incidents(policy: Policy, tr: Translator, role: str | None) -> dict[str, Any] | None:
+    """The open-incident layer, for whoever may read the situation board: the same live feed and list,
+    so the board's visibility rules (``roles[].board``) decide what the map shows."""
+    if role is None or not decisions.role_has_permission(policy, role, "situations.read").allowed:
+        return None
+    return {
+        "liveUrl": LIVE_URL,
+        "listUrl": OPEN_INCIDENTS_URL,
+        "boardUrl": "/board",
+        "open": sorted(situation_rules.OPEN),
+        "types": {s.type: (s.en if tr.lang == "en" else s.ko) for s in policy.duty.situations},
+        "statuses": {s.code: {"label": tr.label(s.code, IncidentStatus), "colour": s.colour} for s in IncidentStatus},
+    }
+
+
+def map_config(policy: Policy, tr: Translator, role: str | None = None, settings: Any = None) -> dict[str, Any]:
     """What ``static/js/map.js`` reads: where the layers come from, and every label and colour.
 
-    The background layers are the GeoJSON files the policy names (``map:``); none without them.
+    The background layers are the GeoJSON files the policy names (``map:``) and, where the center runs
+    one, its own tile server (``GWANJE_MAP_TILE_URL``); none without them.
     """
     colours = purpose_colours(policy)
+    names = policy.map.neighbourhood_names if policy.map is not None else {}
     return {
         "camerasUrl": "/api/cameras.geojson",
         "boundaryUrl": "/api/geo/boundary" if policy.map is not None else None,
         "neighbourhoodsUrl": "/api/geo/neighbourhoods" if policy.map and policy.map.neighbourhoods else None,
+        "neighbourhoodLabel": names.get(tr.lang) or names.get("ko"),
+        "tiles": _tiles(settings),
+        "incidents": _incidents(policy, tr, role),
         "lang": tr.lang,
         "purposes": [{"code": p.code, "label": tr.purpose(p.code), "colour": colours[p.code]} for p in policy.purposes],
         "statuses": {
@@ -133,26 +189,28 @@ def map_config(policy: Policy, tr: Translator) -> dict[str, Any]:
             for c in CameraStatus
         },
         "departments": {d.code: tr.department(d.code) for d in policy.departments},
-        "text": {
-            key: tr(key)
-            for key in (
-                "map.detail",
-                "map.load_failed",
-                "map.loading",
-                "field.status",
-                "field.department",
-                "field.primary_purpose",
-                "field.address",
-            )
-        },
+        "text": {key: tr.raw(key) for key in MAP_TEXT},  # placeholders left for the script
         "loadedForms": tr.raw_n("map.loaded"),  # by plural category: Intl.PluralRules picks one
     }
 
 
+def map_csp(request: Request, tile_origin: str | None) -> str:
+    """The console's CSP, plus the live feed's WebSocket on this host (CSP Level 3 lets ``'self'`` cover
+    it, older engines do not) and the center's tile server for images, when one is configured."""
+    csp = CSP
+    host = request.headers.get("host", "")
+    if _HOST.match(host):
+        csp = csp.replace("connect-src 'self'", f"connect-src 'self' ws://{host} wss://{host}")
+    if tile_origin:
+        csp = csp.replace("img-src 'self' data:", f"img-src 'self' data: {tile_origin}")
+    return csp
+
+
 @router.get("/map")
 def camera_map(request: Request, principal: Reader, policy: PolicyDep) -> Response:
-    config = map_config(policy, translator(request))
-    return render(
+    settings = getattr(request.app.state, "settings", None)
+    config = map_config(policy, translator(request), principal.user.role, settings)
+    response = render(
         request,
         "registry/map.html",
         principal,
@@ -160,6 +218,8 @@ def camera_map(request: Request, principal: Reader, policy: PolicyDep) -> Respon
         colours=purpose_colours(policy),
         status_colours=status_colours(),
     )
+    response.headers["content-security-policy"] = map_csp(request, settings.map_tile_origin() if settings else None)
+    return response
 
 
 @lru_cache(maxsize=8)

@@ -1,6 +1,8 @@
 /* Console maps: the camera map (#map) and the small map on a camera's page (#camera-map).
- * No tile server: the district boundary (GeoJSON shipped with gwanje) is the background.
- * Markers are SVG circle markers (preferCanvas: false) so each one is a DOM element. */
+ * The background is the district's own GeoJSON shipped with gwanje (boundary, neighbourhoods and their
+ * names), so a closed network needs no tile server; a center's internal one is drawn under it when
+ * configured. Markers are SVG circle markers (preferCanvas: false) so each one is a DOM element;
+ * cameras close together cluster (leaflet.markercluster) and spread apart on a click. */
 (function () {
   "use strict";
 
@@ -59,22 +61,70 @@
     return box;
   }
 
+  // Remove spaces and case so "sd-b 001" finds "SD-B-001" and "왕십리로83" finds "왕십리로 83".
+  function fold(text) { return String(text || "").toLowerCase().replace(/\s+/g, ""); }
+
+  function fill(text, n) { return String(text || "").replace(/\{count[^}]*\}/, n.toLocaleString()); }
+
+  var KST = new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Seoul", year: "numeric", month: "2-digit",
+                                               day: "2-digit", hour: "2-digit", minute: "2-digit" });
+
+  // Neighbourhood names as labels, in a pane of their own above the outlines; text only, never HTML.
+  function labelNeighbourhoods(map, layer, prop) {
+    if (!prop) { return 0; }
+    var n = 0;
+    layer.eachLayer(function (shape) {
+      var name = shape.feature && shape.feature.properties && shape.feature.properties[prop];
+      if (!name || !shape.getCenter) { return; }
+      var node = el("span", name);
+      L.marker(shape.getCenter(), {
+        icon: L.divIcon({ className: "nbhd-label", html: node, iconSize: null }),
+        interactive: false, keyboard: false, pane: "labels"
+      }).addTo(map);
+      n += 1;
+    });
+    return n;
+  }
+
   function cameraMap(mapEl) {
     var cfg = JSON.parse(document.getElementById("map-config").textContent);
     var map = baseMap(mapEl).setView([37.5506, 127.0409], 13.5);
     backgroundPane(map);
+    map.createPane("labels").style.zIndex = 360;
+    map.createPane("incidents").style.zIndex = 650;
+    if (cfg.tiles) {
+      // The center's own tile server, where it has one; the shipped outlines are drawn over it.
+      L.control.attribution({ prefix: false }).addTo(map);
+      L.tileLayer(cfg.tiles.url, { maxZoom: cfg.tiles.maxZoom, attribution: cfg.tiles.attribution || "" }).addTo(map);
+    }
     var countEl = document.getElementById("map-count");
     var colour = {}, purposeLabel = {}, groups = {};
     cfg.purposes.forEach(function (p) {
       colour[p.code] = p.colour;
       purposeLabel[p.code] = p.label;
-      groups[p.code] = L.featureGroup();
+      groups[p.code] = [];
     });
+    // Cameras near each other gather into a numbered cluster; cameras at one site never separate by
+    // zooming, so a click on their cluster spreads them around it (spiderfy) and each can be clicked.
+    var cluster = L.markerClusterGroup({
+      maxClusterRadius: 24, showCoverageOnHover: false, spiderfyOnMaxZoom: true, animate: false,
+      iconCreateFunction: function (c) {
+        var span = el("span", String(c.getChildCount()));
+        var box = el("div");
+        box.appendChild(span);
+        return L.divIcon({ html: box, className: "marker-cluster marker-cluster-small cam-cluster",
+                           iconSize: L.point(40, 40) });
+      }
+    });
+    cluster.addTo(map);
+    var entries = [];      // {props, marker, number, address} for the search
+    var byId = {};         // camera id -> [lat, lon], to place incidents that name only a camera
 
-    // The background layers are the ones the policy names; a policy without them gets none.
     if (cfg.neighbourhoodsUrl) {
       getJSON(cfg.neighbourhoodsUrl).then(function (gj) {
-        L.geoJSON(gj, { style: NEIGHBOURHOOD_STYLE }).addTo(map);
+        var layer = L.geoJSON(gj, { style: NEIGHBOURHOOD_STYLE }).addTo(map);
+        var n = labelNeighbourhoods(map, layer, cfg.neighbourhoodLabel);
+        mapEl.setAttribute("data-neighbourhoods", String(n || layer.getLayers().length));
       }).catch(function () { /* orientation only; the boundary and cameras matter */ });
     }
 
@@ -95,8 +145,7 @@
       // One form per plural category ("1 camera", "2 cameras"); Korean has only "other".
       var forms = cfg.loadedForms || {};
       var rule = window.Intl && Intl.PluralRules ? new Intl.PluralRules(cfg.lang).select(n) : "other";
-      var text = forms[rule] || forms.other || "{count}";
-      return text.replace(/\{count[^}]*\}/, n.toLocaleString());
+      return fill(forms[rule] || forms.other || "{count}", n);
     }
 
     function drawCameras(fc) {
@@ -113,11 +162,13 @@
           className: "cam-marker cam-" + p.primary_purpose + " cam-status-" + p.status
         });
         marker.bindPopup(function () { return popupFor(p, cfg, purposeLabel); });
-        if (!groups[p.primary_purpose]) { groups[p.primary_purpose] = L.featureGroup(); }
-        groups[p.primary_purpose].addLayer(marker);
+        if (!groups[p.primary_purpose]) { groups[p.primary_purpose] = []; }
+        groups[p.primary_purpose].push(marker);
         counts[p.primary_purpose] = (counts[p.primary_purpose] || 0) + 1;
+        entries.push({ props: p, marker: marker, number: fold(p.management_number), address: fold(p.address) });
+        byId[p.id] = [c[1], c[0]];
       });
-      Object.keys(groups).forEach(function (code) { groups[code].addTo(map); });
+      Object.keys(groups).forEach(function (code) { cluster.addLayers(groups[code]); });
       document.querySelectorAll("[data-count-for]").forEach(function (node) {
         node.textContent = (counts[node.getAttribute("data-count-for")] || 0).toLocaleString();
       });
@@ -134,10 +185,10 @@
       drawCameras(loaded[1]);
       if (!loaded[0] && loaded[1].features.length) {
         // No district outline to frame the map: frame the cameras instead.
-        var all = L.featureGroup(Object.keys(groups).map(function (code) { return groups[code]; }));
-        map.fitBounds(all.getBounds(), { padding: [12, 12], animate: false });
+        map.fitBounds(cluster.getBounds(), { padding: [12, 12], animate: false });
       }
       mapEl.setAttribute("data-state", "loaded");
+      if (cfg.incidents) { incidentLayer(cfg.incidents); }
     }).catch(function (err) {
       mapEl.setAttribute("data-state", "failed");
       countEl.textContent = cfg.text["map.load_failed"];
@@ -148,19 +199,201 @@
     function toggle(code, on) {
       var g = groups[code];
       if (!g) { return; }
-      if (on) { g.addTo(map); } else { map.removeLayer(g); }
+      if (on) { cluster.addLayers(g); } else { cluster.removeLayers(g); }
+    }
+    function boxFor(code) {
+      return document.querySelector('#legend-purposes input[type=checkbox][value="' + code + '"]');
     }
     document.querySelectorAll("#legend-purposes input[type=checkbox]").forEach(function (box) {
       box.addEventListener("change", function () { toggle(box.value, box.checked); });
     });
     function all(on) {
       document.querySelectorAll("#legend-purposes input[type=checkbox]").forEach(function (box) {
-        box.checked = on;
-        toggle(box.value, on);
+        if (box.checked !== on) { box.checked = on; toggle(box.value, on); }
       });
     }
     document.getElementById("legend-all-on").addEventListener("click", function () { all(true); });
     document.getElementById("legend-all-off").addEventListener("click", function () { all(false); });
+
+    // ---- search: by management number or address, over the cameras loaded ----------------------
+    var SEARCH_SHOWN = 20;
+    var input = document.getElementById("map-search");
+    var results = document.getElementById("map-search-results");
+
+    function show(entry) {
+      var p = entry.props, box = boxFor(p.primary_purpose), m = entry.marker;
+      if (box && !box.checked) { box.checked = true; toggle(p.primary_purpose, true); }
+      map.closePopup();  // one camera's popup at a time
+      // Without animation, so the clusters are rebuilt for the new view before we look at them.
+      map.setView(m.getLatLng(), Math.max(map.getZoom(), 17), { animate: false });
+      if (!map.hasLayer(m)) {
+        // Still inside a cluster (cameras at one site never separate by zooming): spread it out.
+        var parent = m.__parent;
+        while (parent && !parent._icon) { parent = parent.__parent; }
+        if (parent && parent.spiderfy) { parent.spiderfy(); }
+      }
+      m.openPopup();
+      mapEl.setAttribute("data-focused", p.management_number);
+    }
+
+    function matches(q) {
+      var exact = [], number = [], address = [];
+      entries.forEach(function (e) {
+        if (e.number === q) { exact.push(e); }
+        else if (e.number.indexOf(q) !== -1) { number.push(e); }
+        else if (e.address.indexOf(q) !== -1) { address.push(e); }
+      });
+      return exact.concat(number, address);
+    }
+
+    function search() {
+      var q = fold(input.value);
+      results.textContent = "";
+      if (!q) { return []; }
+      var found = matches(q);
+      if (!found.length) { results.appendChild(el("li", cfg.text["map.search.none"], "muted")); return found; }
+      found.slice(0, SEARCH_SHOWN).forEach(function (e) {
+        var li = el("li"), b = el("button", null, "link search-hit");
+        b.type = "button";
+        b.setAttribute("data-number", e.props.management_number);
+        b.appendChild(el("span", e.props.management_number, "mono"));
+        if (e.props.address) { b.appendChild(el("span", e.props.address, "small muted")); }
+        b.addEventListener("click", function () { show(e); });
+        li.appendChild(b);
+        results.appendChild(li);
+      });
+      if (found.length > SEARCH_SHOWN) {
+        results.appendChild(el("li", fill(cfg.text["map.search.more"], found.length - SEARCH_SHOWN), "muted small"));
+      }
+      return found;
+    }
+
+    var searchTimer = null;
+    input.addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(search, 120); });
+    document.getElementById("map-search-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      clearTimeout(searchTimer);
+      var found = search();
+      if (found.length) { show(found[0]); }
+    });
+
+    // ---- open incidents: the board's live feed, so its visibility rules decide what shows ---------
+    function incidentLayer(inc) {
+      var layer = L.layerGroup().addTo(map);
+      var markers = {};   // incident id -> marker
+      var open = {};
+      inc.open.forEach(function (s) { open[s] = true; });
+      var countNode = document.getElementById("incident-count");
+      var feedNode = document.getElementById("incident-feed");
+
+      function where(i) {
+        if (i.latitude !== null && i.latitude !== undefined && i.longitude !== null && i.longitude !== undefined) {
+          return [i.latitude, i.longitude];
+        }
+        return i.camera_id !== null && i.camera_id !== undefined ? byId[i.camera_id] || null : null;
+      }
+
+      function popup(i) {
+        var box = el("div", null, "popup incident-popup");
+        box.appendChild(el("strong", inc.types[i.type] || i.type));
+        var dl = el("dl");
+        function row(label, value) {
+          if (!value) { return; }
+          dl.appendChild(el("dt", label));
+          dl.appendChild(el("dd", value));
+        }
+        row(cfg.text["field.status"], (inc.statuses[i.status] || {}).label || i.status);
+        row(cfg.text["map.incident.occurred"], i.occurred_at ? KST.format(new Date(i.occurred_at)) + " KST" : "");
+        box.appendChild(el("p", i.title));
+        box.appendChild(dl);
+        var link = el("a", cfg.text["map.incident.board"] + " ›");
+        link.href = inc.boardUrl;
+        box.appendChild(link);
+        return box;
+      }
+
+      function counted() {
+        var n = Object.keys(markers).length;
+        countNode.textContent = n.toLocaleString();
+        mapEl.setAttribute("data-incident-count", String(n));
+      }
+
+      function drop(id) {
+        if (markers[id]) { layer.removeLayer(markers[id]); delete markers[id]; }
+      }
+
+      function upsert(i) {
+        drop(i.id);
+        var at = open[i.status] ? where(i) : null;
+        if (!at) { return; }
+        var pin = el("span", "!");
+        pin.style.backgroundColor = (inc.statuses[i.status] || {}).colour || "#c62828";
+        var m = L.marker(at, {
+          // Anchored below the badge, which stands above the spot: the cameras there stay clickable.
+          icon: L.divIcon({ className: "incident-marker inc-status-" + i.status, html: pin,
+                            iconSize: L.point(22, 22), iconAnchor: L.point(11, 36) }),
+          pane: "incidents", title: inc.types[i.type] || i.type, keyboard: true
+        });
+        m.on("add", function () {
+          var node = m.getElement();
+          node.setAttribute("data-incident", String(i.id));
+          node.setAttribute("data-at", at[0].toFixed(6) + "," + at[1].toFixed(6));
+        });
+        m.bindPopup(function () { return popup(i); });
+        markers[i.id] = m;
+        layer.addLayer(m);
+      }
+
+      function replace(list) {
+        Object.keys(markers).forEach(drop);
+        list.forEach(upsert);
+        counted();
+      }
+
+      function feed(state) {
+        feedNode.setAttribute("data-feed", state);
+        feedNode.textContent = cfg.text[state === "live" ? "map.incidents.live" : "map.incidents.polling"];
+      }
+
+      var pollTimer = null;
+      function poll() {
+        clearTimeout(pollTimer);
+        getJSON(inc.listUrl).then(replace).catch(function () { /* try again at the next turn */ });
+        pollTimer = setTimeout(poll, 30000);
+      }
+
+      var retry = 0;
+      function connect() {
+        if (!window.WebSocket) { feed("polling"); poll(); return; }
+        var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + inc.liveUrl);
+        ws.onmessage = function (m) {
+          var msg;
+          try { msg = JSON.parse(m.data); } catch (e) { return; }
+          if (msg.kind === "snapshot") {
+            retry = 0;
+            clearTimeout(pollTimer);
+            feed("live");
+            replace(msg.incidents || []);
+          } else if (msg.kind === "incident" && msg.incident) {
+            upsert(msg.incident);
+            counted();
+          }
+        };
+        ws.onclose = function (e) {
+          // Until the feed is back, the list is fetched every 30 s; a reconnect brings a fresh snapshot.
+          feed("polling");
+          poll();
+          if (e.code === 4401 || e.code === 4403) { return; }
+          setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, retry++)));
+        };
+      }
+
+      var toggleBox = document.getElementById("incidents-toggle");
+      toggleBox.addEventListener("change", function () {
+        if (toggleBox.checked) { layer.addTo(map); } else { map.removeLayer(layer); }
+      });
+      connect();
+    }
   }
 
   function miniMap(mapEl) {
