@@ -589,17 +589,16 @@ def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_ar
 # ---------------------------------------------------------------- ledgers
 
 
+def _viewed(h: Harness, cam: int, action: str, role: str = "monitoring_agent", **extra: Any) -> None:
+    """A viewing delivered, as the video routes record it: the decision, then the delivery."""
+    user = h.user(f"viewer-{role}-{cam}-{action}", role)
+    grant = access.authorize_video(h.db, h.policy, user, cam, "crime_prevention", action, **extra)
+    access.record_delivery(h.db, h.policy, grant)
+
+
 def test_ledgers_filter_by_kind_and_link_the_xlsx_and_pdf_of_the_same_filter(h):
     cam = _camera(h, "SD-L-1")
-    agent = h.token("monitoring_agent")
-    assert (
-        h.client.post(
-            "/api/access/authorize",
-            headers=agent,
-            json={"camera_id": cam, "purpose": "crime_prevention", "action": "snapshot"},
-        ).status_code
-        == 200
-    )
+    _viewed(h, cam, "snapshot")
     auditor = Session(h, "auditor")
     page = auditor.get("/ledgers?kind=use&since=2020-01-01")
     assert page.status_code == 200 and 'data-kind="use"' in page.text and "SD-L-1" in page.text
