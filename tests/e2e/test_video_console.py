@@ -9,6 +9,7 @@ test server; a camera the police may not open shows why, with the clause.
 from __future__ import annotations
 
 import html
+import io
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -609,6 +610,118 @@ def test_ledgers_filter_by_kind_and_link_the_xlsx_and_pdf_of_the_same_filter(h):
     pdf = re.search(r'id="download-pdf" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
     assert auditor.client.get(pdf).content[:5] == b"%PDF-"
     assert 'data-kind="use"' not in auditor.get("/ledgers?kind=provision").text
+
+
+def _ledger_cells(html_text: str) -> dict[int, list[str]]:
+    """The ledger table's rows: entry id → the text of each cell (tags dropped, entities unescaped)."""
+    rows = {}
+    for entry, body in re.findall(r'<tr data-kind="[^"]*" data-entry="(\d+)">(.*?)</tr>', html_text, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)
+        rows[int(entry)] = [html.unescape(re.sub(r"<[^>]+>", " ", c)).split() for c in cells]
+    return {k: [" ".join(c) for c in v] for k, v in rows.items()}
+
+
+def _referenced_rows(h: Harness, cam: int) -> tuple[int, int]:
+    """Two rows as the emergency and incident viewings write them: a provision and an incident reference."""
+    from gwanje.access.choices import LegalGround
+    from gwanje.access.ledger import service as ledger
+    from gwanje.access.rules import clause_label
+    from gwanje.core.clock import utcnow
+
+    police = h.policy.organisation("police").name_ko
+    with h.db.uow() as uow:
+        by_provision = ledger.append(
+            uow.session,
+            kind="viewing",
+            items="CCTV SD-L-2",
+            method="playback",
+            handler_id=None,
+            handler_name="p112",
+            occurred_at=utcnow(),
+            recipient="p112",
+            recipient_organisation=police,
+            purpose="crime_prevention",
+            legal_ground=f"{clause_label(h.policy, 'art-11-1')}; {LegalGround.label('urgent_life_body_property')}",
+            camera_ids=[cam],
+            reference_type="provision",
+            reference_id=7,
+            clause="art-11-1",
+        ).id
+        by_incident = ledger.append(
+            uow.session,
+            kind="viewing",
+            items="CCTV SD-L-2",
+            method="live_view",
+            handler_id=None,
+            handler_name="officer",
+            occurred_at=utcnow(),
+            recipient_organisation=police,
+            purpose="crime_prevention",
+            legal_ground=clause_label(h.policy, "art-9-5"),
+            camera_ids=[cam],
+            reference_type="incident",
+            reference_id=39,
+            clause="art-9-5",
+        ).id
+        uow.commit()
+    return by_provision, by_incident
+
+
+HANGUL = re.compile("[가-힣]")
+
+
+def test_the_ledger_page_shows_references_methods_and_clauses_in_the_pages_language(h):
+    from gwanje.access.choices import LegalGround
+
+    cam = _camera(h, "SD-L-2")  # registered without a name
+    _viewed(h, cam, "snapshot")
+    by_provision, by_incident = _referenced_rows(h, cam)
+    auditor = Session(h, "auditor")
+    ko = _ledger_cells(auditor.get("/ledgers").text)
+    [snap] = [k for k in ko if k not in (by_provision, by_incident)]
+    # columns: #, kind, when, items, purpose, recipient, legal ground, method, handler, reference
+    assert ko[snap][3] == "CCTV SD-L-2" and "()" not in " ".join(" ".join(r) for r in ko.values())
+    assert ko[snap][7] == "정지영상" and ko[snap][9].startswith("감사기록 ")
+    assert ko[by_provision][9] == "제공 요청 7" and ko[by_incident][9] == "사건 39"
+    assert ko[by_incident][6] == " ".join(("[art-9-5] " + h.policy.clause("art-9-5").ko).split())
+    assert ko[by_provision][5].endswith("성동경찰서")
+
+    auditor.client.get("/lang/en", follow_redirects=False)
+    en = _ledger_cells(auditor.get("/ledgers").text)
+    assert en[by_provision][9] == "provision request 7" and en[by_incident][9] == "incident 39"
+    assert en[snap][9].startswith("audit ")
+    assert (en[snap][7], en[by_provision][7], en[by_incident][7]) == ("snapshot", "playback", "live view")
+    assert en[by_incident][6] == " ".join(("[art-9-5] " + h.policy.clause("art-9-5").en).split())
+    assert en[by_provision][6] == " ".join(
+        f"[art-11-1] {h.policy.clause('art-11-1').en}; {LegalGround.label('urgent_life_body_property', 'en')}".split()
+    )
+    assert en[by_provision][5].endswith(h.policy.organisation("police").name_en)
+    for row in en.values():
+        for column in (1, 6, 7, 9):  # kind, legal ground, method, reference: no Korean left
+            assert not HANGUL.search(row[column]), row
+
+
+def test_the_ledger_xlsx_numbers_its_rows_and_the_downloads_are_named_by_the_kst_day(h, monkeypatch):
+    from openpyxl import load_workbook
+
+    from gwanje.access.ledger import api as ledger_api
+
+    cam = _camera(h, "SD-L-3")
+    _viewed(h, cam, "snapshot")
+    _viewed(h, cam, "live")
+    # 16:30 UTC on 30 November is already 1 December in Korea.
+    monkeypatch.setattr(ledger_api, "utcnow", lambda: datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc))
+    auditor = Session(h, "auditor")
+    xlsx = auditor.client.get("/api/ledgers/export.xlsx")
+    assert xlsx.status_code == 200
+    assert 'filename="video-ledger-all-20261201.xlsx"' in xlsx.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(xlsx.content)).active
+    assert ws["A3"].value == "번호"
+    numbers = [ws.cell(row=r, column=1).value for r in range(4, ws.max_row + 1)]
+    assert len(numbers) == 2 and all(type(n) is int for n in numbers) and numbers == sorted(numbers)
+    assert all(ws.cell(row=r, column=1).data_type == "n" for r in range(4, ws.max_row + 1))
+    pdf = auditor.client.get("/api/ledgers/export.pdf?kind=use")
+    assert 'filename="video-ledger-use-20261201.pdf"' in pdf.headers["content-disposition"]
 
 
 # ---------------------------------------------------------------- the camera page's video panel
