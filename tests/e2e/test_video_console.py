@@ -753,10 +753,15 @@ def test_the_board_carries_the_live_view_and_the_attach_permission(h):
 
 # ---------------------------------------------------------------- in a real browser
 
-BROWSER_USERS = {"police": ("officer.park", "police_officer"), "it": ("it.lee", "district_it_officer")}
+BROWSER_USERS = {
+    "police": ("officer.park", "police_officer"),
+    "it": ("it.lee", "district_it_officer"),
+    "agent": ("agent.kim", "monitoring_agent"),
+}
 BOARD_CAMERAS = [  # management number, department, primary purpose, lat, lon, streams
     ("SD-VB-001", "autonomous_admin", "crime_prevention", 37.5638, 127.0370, True),
     ("SD-VB-002", "parks_green", "facility_management", 37.5634, 127.0366, False),
+    ("SD-VB-003", "autonomous_admin", "crime_prevention", 37.5601, 127.0301, False),  # away; no stream
 ]
 SCREENSHOTS = "VIDEO_CONSOLE_SCREENSHOTS"  # a folder to keep the screenshots in (default: the test's var dir)
 
@@ -862,6 +867,21 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
             proc.kill()
 
 
+def _stack_ledger(stack: dict) -> list[tuple[str, str, str]]:
+    """The served app's ledger rows: (kind, method, camera ids)."""
+    from gwanje.access.models import LedgerEntry
+    from gwanje.core.db import Database
+
+    db = Database(f"sqlite:///{stack['var'] / 'gwanje.db'}")
+    try:
+        with db.reading() as s:
+            return [
+                (e.kind, e.method, e.camera_ids) for e in s.scalars(sa.select(LedgerEntry).order_by(LedgerEntry.id))
+            ]
+    finally:
+        db.dispose()
+
+
 def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202, F811 - the browser fixture
     context = browser.new_context(
         base_url=stack["base"], viewport={"width": 1600, "height": 1000}, locale="ko-KR", timezone_id="Asia/Seoul"
@@ -875,7 +895,8 @@ def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202,
     page.goto(path)
     page.fill("#username", BROWSER_USERS[who][0])
     page.fill("#password", PASSWORD)
-    page.fill("#otp", fresh_totp(stack["secrets"][who]))
+    if stack["secrets"][who]:  # a role without two-factor sign-in has no secret
+        page.fill("#otp", fresh_totp(stack["secrets"][who]))
     page.click("button[type=submit]")
     page.wait_for_url(f"**{path}")
     return context, page
@@ -916,6 +937,8 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
         assert "SD-VB-001" in page.locator("#live-view [data-role=title]").inner_text()
         width = page.evaluate("document.querySelector('#live-view img[data-role=live]').naturalWidth")
         assert width == 768  # the sample clip, transcoded as it is
+        # One click, one viewing on the ledger, written with the first frame.
+        assert _stack_ledger(stack) == [("viewing", "live_view", f",{stack['ids']['SD-VB-001']},")]
 
         # The parks camera is not approved for crime prevention: the row says why, with the clause.
         refused = page.locator("#nearby-list li[data-camera='SD-VB-002']")
@@ -938,6 +961,35 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
         unexpected = [p for p in page.problems if "live.mjpeg" not in p and "status of 403" not in p]
         assert unexpected == [], page.problems
         assert sum("HTTP 403" in p and "live.mjpeg" in p for p in page.problems) == 2
+        assert len(_stack_ledger(stack)) == 1  # the refusal is on the audit chain, not the ledger
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_each_click_on_the_camera_panel_is_one_ledger_row_and_a_failed_view_none(browser, video_stack):  # noqa: F811 - the browser fixture
+    stack = video_stack
+    cam, dead = stack["ids"]["SD-VB-001"], stack["ids"]["SD-VB-003"]
+    before = len(_stack_ledger(stack))
+    context, page = _signed_in(browser, stack, "agent", f"/cameras/{cam}")
+    try:
+        panel = "[data-video-panel]"
+        page.wait_for_selector(f"{panel} [data-video-action=snapshot]")
+        page.click(f"{panel} [data-video-action=snapshot]")
+        page.wait_for_selector("[data-video-stage][data-state=snapshot]", timeout=45_000)
+        page.click(f"{panel} [data-video-action=live]")
+        page.wait_for_selector("[data-video-stage][data-state=live]", timeout=45_000)
+        page.click(f"{panel} [data-video-action=stop]")
+        rows = _stack_ledger(stack)[before:]
+        assert rows == [("use", "snapshot", f",{cam},"), ("use", "live_view", f",{cam},")]
+
+        # A camera with no stream: the click fails (409), the page says so, the ledger is unchanged.
+        page.goto(f"/cameras/{dead}")
+        page.wait_for_selector(f"{panel} [data-video-action=live]")
+        page.click(f"{panel} [data-video-action=live]")
+        page.wait_for_selector("[data-video-stage][data-state=failed]", timeout=20_000)
+        assert "HTTP 409" in page.locator("[data-video-stage] [data-role=refusal]").inner_text()
+        assert _stack_ledger(stack)[before:] == rows
     finally:
         context.close()
 
