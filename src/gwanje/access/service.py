@@ -3,7 +3,9 @@ interface the other capabilities call (video, evidence, situations and the backg
 
 Each use case opens one unit of work, appends its audit entry (with purpose and clause) and its
 ledger row in the same transaction, and commits once. A denied video access is committed too:
-refusals are evidence.
+refusals are evidence. Video access is the one split in two: the decision is audited when it is
+made, the ledger row written when the video side delivers the picture (:func:`record_delivery`),
+or a failure audited when it could not (:func:`record_failure`).
 
 The parts with their own state machines live in sub-packages: provisions to another organisation
 (:mod:`gwanje.access.provisions.service`), data-subject requests (:mod:`gwanje.access.subjects.service`),

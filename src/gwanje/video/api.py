@@ -2,8 +2,11 @@
 
 Every route that returns pictures takes a ``purpose`` (and, where it applies, ``incident_id`` or
 ``provision_id``) through a camera-access dependency (``video.deps``) that asks the access module
-before any video is touched; that call audits the decision either way. A live stream asks again
-every :data:`gwanje.video.service.GRANT_RECHECK_SECONDS` and ends when the grant no longer holds.
+before any video is touched; that call audits the decision either way. The ledger row is written
+only when the picture is delivered (the first frame, the snapshot, the clip), once per viewing; an
+allowed opening that delivers nothing is a ``video.access.failed`` audit row instead. A live stream
+asks again every :data:`gwanje.video.service.GRANT_RECHECK_SECONDS` and ends when the grant no
+longer holds.
 """
 
 from __future__ import annotations
