@@ -143,3 +143,20 @@ def test_a_playback_is_one_ledger_row_for_all_its_byte_ranges(h):
     other = {**window, "end": (start + timedelta(seconds=4)).isoformat()}
     assert h.client.get(path, params=other, headers={**agent, "Range": "bytes=100-"}).status_code == 206
     assert len(_ledger(h)) == 3
+
+
+@SQLITE_ONLY
+def test_a_viewer_who_leaves_before_the_first_frame_is_a_failure_not_a_viewing(h, rtsp):  # noqa: F811 - the RTSP fixture
+    cam = _camera(h, "SD-L-GONE", rtsp("no-such-path"))
+    h.app.state.video_hub = live.LiveHub(linger_s=0.5, frame_timeout_s=30.0)
+    with _Server(h.app) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with client.stream(
+            "GET", f"/api/cameras/{cam}/live.mjpeg", params=PURPOSE, headers=h.token("monitoring_agent")
+        ) as resp:
+            assert resp.status_code == 200  # and the viewer closes it before any frame
+        deadline = time.monotonic() + 15
+        while not _audit(h, "video.access.failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert _ledger(h) == []
+    [failed] = _audit(h, "video.access.failed")
+    assert json.loads(failed.after)["reason"] == "the viewer left before the first frame"
