@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from gwanje.access import service as access
 from gwanje.access.models import ProvisionRequest
 from gwanje.core.audit import AuditEntry
 from tests.conftest import Harness
@@ -281,8 +282,14 @@ def test_subject_request_refusals_the_law_does_not_allow_are_422(h):
 
 def test_ledgers_list_and_print_for_those_allowed_only(h):
     cam = _camera(h, "SD-LED-1")
+    # Asking is not viewing: the decision alone is audited and puts nothing on the ledger.
     assert _open(h, h.token("monitoring_agent"), cam).status_code == 200
     manager = h.token("district_manager")
+    assert h.client.get("/api/ledgers", headers=manager).json() == []
+    grant = access.authorize_video(
+        h.db, h.policy, h.user("led-agent", "monitoring_agent"), cam, "crime_prevention", "live"
+    )
+    access.record_delivery(h.db, h.policy, grant)  # the live view's first frame was delivered
     rows = h.client.get("/api/ledgers?kind=use", headers=manager).json()
     assert len(rows) == 1 and rows[0]["method"] == "live_view"
     assert h.client.get("/api/ledgers", headers=h.token("police_officer")).status_code == 403

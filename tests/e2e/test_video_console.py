@@ -9,6 +9,7 @@ test server; a camera the police may not open shows why, with the clause.
 from __future__ import annotations
 
 import html
+import io
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -589,17 +590,16 @@ def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_ar
 # ---------------------------------------------------------------- ledgers
 
 
+def _viewed(h: Harness, cam: int, action: str, role: str = "monitoring_agent", **extra: Any) -> None:
+    """A viewing delivered, as the video routes record it: the decision, then the delivery."""
+    user = h.user(f"viewer-{role}-{cam}-{action}", role)
+    grant = access.authorize_video(h.db, h.policy, user, cam, "crime_prevention", action, **extra)
+    access.record_delivery(h.db, h.policy, grant)
+
+
 def test_ledgers_filter_by_kind_and_link_the_xlsx_and_pdf_of_the_same_filter(h):
     cam = _camera(h, "SD-L-1")
-    agent = h.token("monitoring_agent")
-    assert (
-        h.client.post(
-            "/api/access/authorize",
-            headers=agent,
-            json={"camera_id": cam, "purpose": "crime_prevention", "action": "snapshot"},
-        ).status_code
-        == 200
-    )
+    _viewed(h, cam, "snapshot")
     auditor = Session(h, "auditor")
     page = auditor.get("/ledgers?kind=use&since=2020-01-01")
     assert page.status_code == 200 and 'data-kind="use"' in page.text and "SD-L-1" in page.text
@@ -610,6 +610,118 @@ def test_ledgers_filter_by_kind_and_link_the_xlsx_and_pdf_of_the_same_filter(h):
     pdf = re.search(r'id="download-pdf" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
     assert auditor.client.get(pdf).content[:5] == b"%PDF-"
     assert 'data-kind="use"' not in auditor.get("/ledgers?kind=provision").text
+
+
+def _ledger_cells(html_text: str) -> dict[int, list[str]]:
+    """The ledger table's rows: entry id → the text of each cell (tags dropped, entities unescaped)."""
+    rows = {}
+    for entry, body in re.findall(r'<tr data-kind="[^"]*" data-entry="(\d+)">(.*?)</tr>', html_text, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)
+        rows[int(entry)] = [html.unescape(re.sub(r"<[^>]+>", " ", c)).split() for c in cells]
+    return {k: [" ".join(c) for c in v] for k, v in rows.items()}
+
+
+def _referenced_rows(h: Harness, cam: int) -> tuple[int, int]:
+    """Two rows as the emergency and incident viewings write them: a provision and an incident reference."""
+    from gwanje.access.choices import LegalGround
+    from gwanje.access.ledger import service as ledger
+    from gwanje.access.rules import clause_label
+    from gwanje.core.clock import utcnow
+
+    police = h.policy.organisation("police").name_ko
+    with h.db.uow() as uow:
+        by_provision = ledger.append(
+            uow.session,
+            kind="viewing",
+            items="CCTV SD-L-2",
+            method="playback",
+            handler_id=None,
+            handler_name="p112",
+            occurred_at=utcnow(),
+            recipient="p112",
+            recipient_organisation=police,
+            purpose="crime_prevention",
+            legal_ground=f"{clause_label(h.policy, 'art-11-1')}; {LegalGround.label('urgent_life_body_property')}",
+            camera_ids=[cam],
+            reference_type="provision",
+            reference_id=7,
+            clause="art-11-1",
+        ).id
+        by_incident = ledger.append(
+            uow.session,
+            kind="viewing",
+            items="CCTV SD-L-2",
+            method="live_view",
+            handler_id=None,
+            handler_name="officer",
+            occurred_at=utcnow(),
+            recipient_organisation=police,
+            purpose="crime_prevention",
+            legal_ground=clause_label(h.policy, "art-9-5"),
+            camera_ids=[cam],
+            reference_type="incident",
+            reference_id=39,
+            clause="art-9-5",
+        ).id
+        uow.commit()
+    return by_provision, by_incident
+
+
+HANGUL = re.compile("[가-힣]")
+
+
+def test_the_ledger_page_shows_references_methods_and_clauses_in_the_pages_language(h):
+    from gwanje.access.choices import LegalGround
+
+    cam = _camera(h, "SD-L-2")  # registered without a name
+    _viewed(h, cam, "snapshot")
+    by_provision, by_incident = _referenced_rows(h, cam)
+    auditor = Session(h, "auditor")
+    ko = _ledger_cells(auditor.get("/ledgers").text)
+    [snap] = [k for k in ko if k not in (by_provision, by_incident)]
+    # columns: #, kind, when, items, purpose, recipient, legal ground, method, handler, reference
+    assert ko[snap][3] == "CCTV SD-L-2" and "()" not in " ".join(" ".join(r) for r in ko.values())
+    assert ko[snap][7] == "정지영상" and ko[snap][9].startswith("감사기록 ")
+    assert ko[by_provision][9] == "제공 요청 7" and ko[by_incident][9] == "사건 39"
+    assert ko[by_incident][6] == " ".join(("[art-9-5] " + h.policy.clause("art-9-5").ko).split())
+    assert ko[by_provision][5].endswith("성동경찰서")
+
+    auditor.client.get("/lang/en", follow_redirects=False)
+    en = _ledger_cells(auditor.get("/ledgers").text)
+    assert en[by_provision][9] == "provision request 7" and en[by_incident][9] == "incident 39"
+    assert en[snap][9].startswith("audit ")
+    assert (en[snap][7], en[by_provision][7], en[by_incident][7]) == ("snapshot", "playback", "live view")
+    assert en[by_incident][6] == " ".join(("[art-9-5] " + h.policy.clause("art-9-5").en).split())
+    assert en[by_provision][6] == " ".join(
+        f"[art-11-1] {h.policy.clause('art-11-1').en}; {LegalGround.label('urgent_life_body_property', 'en')}".split()
+    )
+    assert en[by_provision][5].endswith(h.policy.organisation("police").name_en)
+    for row in en.values():
+        for column in (1, 6, 7, 9):  # kind, legal ground, method, reference: no Korean left
+            assert not HANGUL.search(row[column]), row
+
+
+def test_the_ledger_xlsx_numbers_its_rows_and_the_downloads_are_named_by_the_kst_day(h, monkeypatch):
+    from openpyxl import load_workbook
+
+    from gwanje.access.ledger import api as ledger_api
+
+    cam = _camera(h, "SD-L-3")
+    _viewed(h, cam, "snapshot")
+    _viewed(h, cam, "live")
+    # 16:30 UTC on 30 November is already 1 December in Korea.
+    monkeypatch.setattr(ledger_api, "utcnow", lambda: datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc))
+    auditor = Session(h, "auditor")
+    xlsx = auditor.client.get("/api/ledgers/export.xlsx")
+    assert xlsx.status_code == 200
+    assert 'filename="video-ledger-all-20261201.xlsx"' in xlsx.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(xlsx.content)).active
+    assert ws["A3"].value == "번호"
+    numbers = [ws.cell(row=r, column=1).value for r in range(4, ws.max_row + 1)]
+    assert len(numbers) == 2 and all(type(n) is int for n in numbers) and numbers == sorted(numbers)
+    assert all(ws.cell(row=r, column=1).data_type == "n" for r in range(4, ws.max_row + 1))
+    pdf = auditor.client.get("/api/ledgers/export.pdf?kind=use")
+    assert 'filename="video-ledger-use-20261201.pdf"' in pdf.headers["content-disposition"]
 
 
 # ---------------------------------------------------------------- the camera page's video panel
@@ -641,10 +753,15 @@ def test_the_board_carries_the_live_view_and_the_attach_permission(h):
 
 # ---------------------------------------------------------------- in a real browser
 
-BROWSER_USERS = {"police": ("officer.park", "police_officer"), "it": ("it.lee", "district_it_officer")}
+BROWSER_USERS = {
+    "police": ("officer.park", "police_officer"),
+    "it": ("it.lee", "district_it_officer"),
+    "agent": ("agent.kim", "monitoring_agent"),
+}
 BOARD_CAMERAS = [  # management number, department, primary purpose, lat, lon, streams
     ("SD-VB-001", "autonomous_admin", "crime_prevention", 37.5638, 127.0370, True),
     ("SD-VB-002", "parks_green", "facility_management", 37.5634, 127.0366, False),
+    ("SD-VB-003", "autonomous_admin", "crime_prevention", 37.5601, 127.0301, False),  # away; no stream
 ]
 SCREENSHOTS = "VIDEO_CONSOLE_SCREENSHOTS"  # a folder to keep the screenshots in (default: the test's var dir)
 
@@ -750,6 +867,21 @@ def video_stack(tmp_path_factory, assets, rtsp):  # noqa: F811 - fixtures import
             proc.kill()
 
 
+def _stack_ledger(stack: dict) -> list[tuple[str, str, str]]:
+    """The served app's ledger rows: (kind, method, camera ids)."""
+    from gwanje.access.models import LedgerEntry
+    from gwanje.core.db import Database
+
+    db = Database(f"sqlite:///{stack['var'] / 'gwanje.db'}")
+    try:
+        with db.reading() as s:
+            return [
+                (e.kind, e.method, e.camera_ids) for e in s.scalars(sa.select(LedgerEntry).order_by(LedgerEntry.id))
+            ]
+    finally:
+        db.dispose()
+
+
 def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202, F811 - the browser fixture
     context = browser.new_context(
         base_url=stack["base"], viewport={"width": 1600, "height": 1000}, locale="ko-KR", timezone_id="Asia/Seoul"
@@ -763,7 +895,8 @@ def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202,
     page.goto(path)
     page.fill("#username", BROWSER_USERS[who][0])
     page.fill("#password", PASSWORD)
-    page.fill("#otp", fresh_totp(stack["secrets"][who]))
+    if stack["secrets"][who]:  # a role without two-factor sign-in has no secret
+        page.fill("#otp", fresh_totp(stack["secrets"][who]))
     page.click("button[type=submit]")
     page.wait_for_url(f"**{path}")
     return context, page
@@ -804,6 +937,8 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
         assert "SD-VB-001" in page.locator("#live-view [data-role=title]").inner_text()
         width = page.evaluate("document.querySelector('#live-view img[data-role=live]').naturalWidth")
         assert width == 768  # the sample clip, transcoded as it is
+        # One click, one viewing on the ledger, written with the first frame.
+        assert _stack_ledger(stack) == [("viewing", "live_view", f",{stack['ids']['SD-VB-001']},")]
 
         # The parks camera is not approved for crime prevention: the row says why, with the clause.
         refused = page.locator("#nearby-list li[data-camera='SD-VB-002']")
@@ -826,6 +961,35 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
         unexpected = [p for p in page.problems if "live.mjpeg" not in p and "status of 403" not in p]
         assert unexpected == [], page.problems
         assert sum("HTTP 403" in p and "live.mjpeg" in p for p in page.problems) == 2
+        assert len(_stack_ledger(stack)) == 1  # the refusal is on the audit chain, not the ledger
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_each_click_on_the_camera_panel_is_one_ledger_row_and_a_failed_view_none(browser, video_stack):  # noqa: F811 - the browser fixture
+    stack = video_stack
+    cam, dead = stack["ids"]["SD-VB-001"], stack["ids"]["SD-VB-003"]
+    before = len(_stack_ledger(stack))
+    context, page = _signed_in(browser, stack, "agent", f"/cameras/{cam}")
+    try:
+        panel = "[data-video-panel]"
+        page.wait_for_selector(f"{panel} [data-video-action=snapshot]")
+        page.click(f"{panel} [data-video-action=snapshot]")
+        page.wait_for_selector("[data-video-stage][data-state=snapshot]", timeout=45_000)
+        page.click(f"{panel} [data-video-action=live]")
+        page.wait_for_selector("[data-video-stage][data-state=live]", timeout=45_000)
+        page.click(f"{panel} [data-video-action=stop]")
+        rows = _stack_ledger(stack)[before:]
+        assert rows == [("use", "snapshot", f",{cam},"), ("use", "live_view", f",{cam},")]
+
+        # A camera with no stream: the click fails (409), the page says so, the ledger is unchanged.
+        page.goto(f"/cameras/{dead}")
+        page.wait_for_selector(f"{panel} [data-video-action=live]")
+        page.click(f"{panel} [data-video-action=live]")
+        page.wait_for_selector("[data-video-stage][data-state=failed]", timeout=20_000)
+        assert "HTTP 409" in page.locator("[data-video-stage] [data-role=refusal]").inner_text()
+        assert _stack_ledger(stack)[before:] == rows
     finally:
         context.close()
 

@@ -191,8 +191,12 @@ def test_police_may_open_an_attached_camera_until_the_incident_closes(world, db,
 
     allowed = world.audit("video.access.allowed")
     assert allowed[0].seq == grant.audit_seq and allowed[0].clause == "art-9-5"
+    # Deciding is not viewing: the ledger row comes when the video is delivered, and names the incident.
+    assert world.ledger() == []
+    service.record_delivery(db, policy, grant)
     rows = world.ledger("viewing")
-    assert len(rows) == 2 and rows[0].audit_seq == grant.audit_seq and rows[0].method == "live_view"
+    assert len(rows) == 1 and rows[0].audit_seq == grant.audit_seq and rows[0].method == "live_view"
+    assert (rows[0].reference_type, rows[0].reference_id) == ("incident", str(inc))
 
     assert service.grant_still_valid(db, policy, grant)
     world.set_status(inc, "closed")
@@ -339,6 +343,11 @@ def test_the_112_rooms_emergency_video_follows_the_listed_incident_types(world, 
     p = _emergency(world, db, policy, room, cam, world.incident(camera_id=cam, situation="wanted_vehicle"))
     grant = service.authorize_video(db, policy, room, cam, "crime_prevention", "live", provision_id=p.id)
     assert grant.clause == "art-11-1" and service.grant_still_valid(db, policy, grant)
+    assert world.ledger() == []  # opened, nothing viewed yet
+    service.record_delivery(db, policy, grant)
+    [row] = world.ledger()
+    assert (row.kind, row.method, row.clause) == ("viewing", "live_view", "art-11-1")
+    assert (row.reference_type, row.reference_id) == ("provision", str(p.id))
 
 
 def test_the_112_rooms_emergency_video_ends_after_the_policys_time_limit(world, db, policy):
@@ -364,6 +373,7 @@ def test_department_officer_outside_the_cameras_purposes_is_refused(world, db, p
     assert err.value.clause == "annex-1"
     grant = service.authorize_video(db, policy, officer, cam, "illegal_dumping", "playback")
     assert grant.clause == "annex-1"
+    service.record_delivery(db, policy, grant)
     assert world.ledger("use")[0].purpose == "illegal_dumping"
     other_dept = world.user("department_officer", "parks_green")
     with pytest.raises(Forbidden) as err:
@@ -537,7 +547,9 @@ def test_emergency_access_without_a_document_in_time_shows_as_overdue_and_notifi
     alert = published[-1]
     assert isinstance(alert, EmergencyAccessOpened) and alert.provision_id == p.id
     assert set(alert.to_roles) == {"district_it_officer", "district_manager"}
-    assert world.ledger("viewing")[0].clause == "art-11-1"
+    # Opening emergency access shows no video yet: nothing on the ledger until a viewing is delivered.
+    assert world.ledger() == []
+    assert world.audit("provision.emergency.opened")[0].clause == "art-11-1"
     # The emergency video itself ended an hour after it opened (access.emergency_minutes).
     with pytest.raises(Forbidden) as ended:
         service.authorize_video(db, policy, officer, cam, "crime_prevention", "playback", provision_id=p.id)
@@ -714,7 +726,7 @@ def test_held_recordings_are_not_due_and_destruction_is_recorded(world, db, poli
 def test_the_ledger_refuses_update_and_delete_and_corrections_are_new_rows(world, db, policy):
     cam = world.camera("C-1")
     agent = world.user("monitoring_agent")
-    service.authorize_video(db, policy, agent, cam, "crime_prevention", "snapshot")
+    service.record_delivery(db, policy, service.authorize_video(db, policy, agent, cam, "crime_prevention", "snapshot"))
     original = world.ledger()[0]
     for statement in ("UPDATE ledger_entries SET items = 'x'", "DELETE FROM ledger_entries"):
         with pytest.raises(sa.exc.DBAPIError) as err, db.engine.begin() as conn:
@@ -734,7 +746,7 @@ def test_ledgers_print_as_xlsx_and_as_pdf_with_korean_text(world, db, policy, tm
 
     cam = world.camera("C-1")
     agent = world.user("monitoring_agent")
-    service.authorize_video(db, policy, agent, cam, "crime_prevention", "live")
+    service.record_delivery(db, policy, service.authorize_video(db, policy, agent, cam, "crime_prevention", "live"))
     retention.record_destruction(
         db,
         policy,

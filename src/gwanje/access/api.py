@@ -45,7 +45,10 @@ Attacher = Annotated[Principal, Depends(requires("incidents.attach_camera"))]
 def authorize(
     body: VideoAccessCreate, principal: SignedIn, db: DB, policy: PolicyDep, rid: RequestId
 ) -> AccessGrantRead:
-    """Ask to open a camera for a purpose; a refusal (403) names the clause it rests on."""
+    """Ask to open a camera for a purpose; a refusal (403) names the clause it rests on.
+
+    A decision only, audited either way: no video is delivered here, so nothing goes on the ledger
+    (the video routes write the row when they deliver the picture)."""
     grant = service.authorize_video(
         db,
         policy,

@@ -3,7 +3,9 @@ interface the other capabilities call (video, evidence, situations and the backg
 
 Each use case opens one unit of work, appends its audit entry (with purpose and clause) and its
 ledger row in the same transaction, and commits once. A denied video access is committed too:
-refusals are evidence.
+refusals are evidence. Video access is the one split in two: the decision is audited when it is
+made, the ledger row written when the video side delivers the picture (:func:`record_delivery`),
+or a failure audited when it could not (:func:`record_failure`).
 
 The parts with their own state machines live in sub-packages: provisions to another organisation
 (:mod:`gwanje.access.provisions.service`), data-subject requests (:mod:`gwanje.access.subjects.service`),
@@ -17,13 +19,14 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gwanje.access.choices import ACTION_METHOD, ProvisionStatus, VideoAction
 from gwanje.access.ledger import service as ledger
-from gwanje.access.models import IncidentCamera, ProvisionRequest
+from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest
 from gwanje.access.provisions.rules import PROVISION_ACCESS_STATUSES
 
 # What other capabilities call of the parts: the evidence side marks provisions exported, the video
@@ -31,13 +34,13 @@ from gwanje.access.provisions.rules import PROVISION_ACCESS_STATUSES
 from gwanje.access.provisions.service import flag_overdue, get_provision, mark_exported
 from gwanje.access.retention.rules import due_for_destruction
 from gwanje.access.retention.service import active_holds, place_hold, record_destruction, release_hold
-from gwanje.access.rules import PIPA_18_2, clause_label, clause_text
+from gwanje.access.rules import PIPA_18_2, clause_label, clause_text, ids_text
 from gwanje.accounts.models import User
 from gwanje.accounts.service import actor_of
-from gwanje.core.audit import AuditLog, Change
+from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
-from gwanje.core.errors import Forbidden, ValidationFailed, not_found
+from gwanje.core.errors import DomainError, Forbidden, ValidationFailed, not_found
 from gwanje.policy import decisions
 from gwanje.policy.decisions import Decision, IncidentFacts
 from gwanje.policy.model import Policy
@@ -47,6 +50,10 @@ from gwanje.registry.rules import haversine_m
 from gwanje.situations import events as situation_events
 from gwanje.situations.models import Incident, IncidentEvent
 from gwanje.situations.schemas import incident_view
+
+
+# A later byte range of a playback within this long is the same viewing (the playback cache's lifetime).
+CONTINUATION_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,9 @@ def authorize_video(
 ) -> AccessGrant:
     """Decide one live view, playback, snapshot or export and put the decision on the audit chain.
 
-    Allowed: audit ``video.access.allowed`` and a ledger row (use or viewing), returns the grant.
+    Allowed: audit ``video.access.allowed``, returns the grant. No ledger row yet: the ledger records
+    video actually delivered, so the video side calls :func:`record_delivery` once the first frame,
+    the snapshot or the clip is in hand, and :func:`record_failure` when it could not deliver.
     Denied: audit ``video.access.denied`` is committed, then Forbidden with the clause is raised.
     ``request_id`` is the HTTP request id carried into the audit entry; ``provision_id`` names an
     approved provision or an emergency access that covers the camera.
@@ -232,28 +241,6 @@ def authorize_video(
             actor,
             Change("video.access.allowed", "camera", camera_id, None, detail, purpose=purpose, clause=decision.clause),
         )
-        # An incident-only organisation's opening is a viewing (열람); everyone else's is a use (이용).
-        viewing = decisions.is_incident_only(policy, user.role)
-        ledger.append(
-            session,
-            kind="viewing" if viewing else "use",
-            items=f"CCTV {camera.management_number} ({camera.name or ''}) — {VideoAction.label(action)}",
-            method=ACTION_METHOD[action],
-            handler_id=user.id,
-            handler_name=user.username,
-            occurred_at=utcnow(),
-            recipient=user.display_name or user.username,
-            recipient_organisation=policy.organisation(user.organisation).name_ko,
-            purpose=purpose,
-            legal_ground=clause_label(policy, decision.clause),
-            camera_ids=[camera_id],
-            reference_type="incident"
-            if incident_id is not None and provision_id is None
-            else ("provision" if provision_id is not None else None),
-            reference_id=provision_id if provision_id is not None else incident_id,
-            clause=decision.clause,
-            audit_seq=entry.seq,
-        )
         uow.commit()
         return AccessGrant(
             user.id,
@@ -267,6 +254,118 @@ def authorize_video(
             entry.seq,
             provision_id,
         )
+
+
+def viewing_items(camera: Camera) -> str:
+    """The ledger's 대상 column for one camera: its management number, and its name when it has one."""
+    name = (camera.name or "").strip()
+    return f"CCTV {camera.management_number}" + (f" ({name})" if name else "")
+
+
+def _delivered_before(
+    session: Session, grant: AccessGrant, period_start: datetime | None, period_end: datetime | None
+) -> bool:
+    """Whether this user's viewing of the same camera and time range is already on the ledger (within
+    the playback cache's lifetime): a later byte range of one playback is the same viewing."""
+    stmt = (
+        select(LedgerEntry.id)
+        .where(
+            LedgerEntry.handler_id == grant.user_id,
+            LedgerEntry.camera_ids == ids_text([grant.camera_id]),
+            LedgerEntry.method == ACTION_METHOD[grant.action],
+            LedgerEntry.period_start == period_start,
+            LedgerEntry.period_end == period_end,
+            LedgerEntry.corrects_id.is_(None),
+            LedgerEntry.recorded_at >= utcnow() - CONTINUATION_WINDOW,
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
+def record_delivery(
+    db: Database,
+    policy: Policy,
+    grant: AccessGrant,
+    *,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+    continuation: bool = False,
+) -> LedgerEntry | None:
+    """The ledger row of one viewing act, written when the video is actually delivered.
+
+    The video side calls this once per act: on the first frame of a live view, with the bytes of a
+    snapshot, with the clip of a playback or an export. ``continuation``: a later byte range of a
+    playback already recorded; it writes nothing when the first part is on the ledger. Returns the
+    row (None for a recorded continuation).
+    """
+    with db.uow() as uow:
+        session = uow.session
+        if continuation and _delivered_before(session, grant, period_start, period_end):
+            return None
+        user = session.get(User, grant.user_id)
+        camera = session.get(Camera, grant.camera_id)
+        if user is None or camera is None:  # the grant named them a moment ago; rows are never deleted
+            raise not_found("CCTV", "camera", grant.camera_id, field="camera_id")
+        # An incident-only organisation's opening is a viewing (열람); everyone else's is a use (이용).
+        viewing = decisions.is_incident_only(policy, grant.role)
+        row = ledger.append(
+            session,
+            kind="viewing" if viewing else "use",
+            items=viewing_items(camera),
+            method=ACTION_METHOD[grant.action],
+            handler_id=user.id,
+            handler_name=user.username,
+            occurred_at=utcnow(),
+            recipient=user.display_name or user.username,
+            recipient_organisation=policy.organisation(user.organisation).name_ko,
+            purpose=grant.purpose,
+            legal_ground=clause_label(policy, grant.clause),
+            camera_ids=[grant.camera_id],
+            period_start=period_start,
+            period_end=period_end,
+            reference_type="provision"
+            if grant.provision_id is not None
+            else ("incident" if grant.incident_id is not None else None),
+            reference_id=grant.provision_id if grant.provision_id is not None else grant.incident_id,
+            clause=grant.clause,
+            audit_seq=grant.audit_seq,
+        )
+        uow.commit()
+        return row
+
+
+def record_failure(
+    db: Database, grant: AccessGrant, error: DomainError | str, *, request_id: str | None = None
+) -> None:
+    """An allowed opening that delivered no video: audit ``video.access.failed`` with the reason, no ledger row."""
+    if isinstance(error, DomainError):
+        reason = {"status": error.status, "code": error.code, "reason": error.message_en, "reason_ko": error.message_ko}
+    else:
+        reason = {"status": None, "code": "no_video", "reason": error, "reason_ko": error}
+    with db.uow() as uow:
+        session = uow.session
+        user = session.get(User, grant.user_id)
+        actor = actor_of(user, request_id) if user is not None else Actor.system(grant.username)
+        AuditLog(session).append(
+            actor,
+            Change(
+                "video.access.failed",
+                "camera",
+                grant.camera_id,
+                None,
+                {
+                    "action": grant.action,
+                    "incident_id": grant.incident_id,
+                    "provision_id": grant.provision_id,
+                    "allowed_seq": grant.audit_seq,
+                    **reason,
+                },
+                purpose=grant.purpose,
+                clause=grant.clause,
+            ),
+        )
+        uow.commit()
 
 
 def grant_still_valid(db: Database, policy: Policy, grant: AccessGrant) -> bool:
@@ -396,6 +495,9 @@ __all__ = [
     "attach_camera",
     "attached_camera_ids",
     "authorize_video",
+    "record_delivery",
+    "record_failure",
+    "viewing_items",
     "due_for_destruction",
     "flag_overdue",
     "get_provision",

@@ -2,15 +2,19 @@
 
 Every route that returns pictures takes a ``purpose`` (and, where it applies, ``incident_id`` or
 ``provision_id``) through a camera-access dependency (``video.deps``) that asks the access module
-before any video is touched; that call audits the decision either way. A live stream asks again
-every :data:`gwanje.video.service.GRANT_RECHECK_SECONDS` and ends when the grant no longer holds.
+before any video is touched; that call audits the decision either way. The ledger row is written
+only when the picture is delivered (the first frame, the snapshot, the clip), once per viewing; an
+allowed opening that delivers nothing is a ``video.access.failed`` audit row instead. A live stream
+asks again every :data:`gwanje.video.service.GRANT_RECHECK_SECONDS` and ends when the grant no
+longer holds.
 """
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from gwanje.core.schemas import Id, Instant
@@ -41,6 +45,16 @@ from gwanje.video.schemas import (
 
 router = APIRouter(prefix="/api", tags=["video"])
 
+_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-")
+
+
+def _range_start(request: Request) -> int | None:
+    """The first byte a ``Range`` request asks for (a suffix range counts as a later part), else None."""
+    match = _RANGE.match(request.headers.get("range") or "")
+    if match is None:
+        return None
+    return int(match.group(1)) if match.group(1) else 1
+
 
 class _ClosingStream(StreamingResponse):
     """Closes the frame generator as soon as the response ends, so the viewer count drops at once."""
@@ -56,33 +70,42 @@ class _ClosingStream(StreamingResponse):
 
 @router.get("/cameras/{camera_id}/live.mjpeg", response_class=StreamingResponse)
 async def live_mjpeg(
-    _: Viewer, grant: LiveAccess, hub: Hub, db: DB, policy: PolicyDep, box: CredentialsBox
+    request: Request, _: Viewer, grant: LiveAccess, hub: Hub, db: DB, policy: PolicyDep, box: CredentialsBox
 ) -> StreamingResponse:
     """Live view as ``multipart/x-mixed-replace`` JPEGs (plays in an ``<img>``); one transcoder per camera."""
-    parts = await service.open_live(hub, db, policy, grant, box)
+    parts = await service.open_live(hub, db, policy, grant, box, request_id=request.state.request_id)
     return _ClosingStream(
         parts, media_type=service.MJPEG_MEDIA_TYPE, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
 
 
 @router.get("/cameras/{camera_id}/snapshot.jpg", response_class=Response)
-async def snapshot(_: Viewer, grant: SnapshotAccess, hub: Hub, db: DB, box: CredentialsBox) -> Response:
+async def snapshot(
+    request: Request, _: Viewer, grant: SnapshotAccess, hub: Hub, db: DB, policy: PolicyDep, box: CredentialsBox
+) -> Response:
     """One JPEG: the newest live frame if the camera is being watched, else a fresh grab."""
-    jpeg = await service.snapshot(hub, db, grant, box)
+    jpeg = await service.snapshot(hub, db, policy, grant, box, request_id=request.state.request_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/cameras/{camera_id}/playback", response_class=FileResponse)
 async def playback(
-    request: Request, principal: Viewer, opened: PlaybackAccess, db: DB, var_dir: VarDir
+    request: Request, principal: Viewer, opened: PlaybackAccess, db: DB, policy: PolicyDep, var_dir: VarDir
 ) -> FileResponse:
-    """Recorded video of ``[start, end)`` as one MP4 (HTTP range requests work; each is authorised)."""
+    """Recorded video of ``[start, end)`` as one MP4 (HTTP range requests work; each is authorised,
+    and the later ranges of one playback are one ledger row with its first)."""
     grant, window = opened.grant, opened.window
-    cmd = service.MakeClip(
-        grant.camera_id, window.start, window.end, grant.purpose, ClipKind.playback.code, grant.incident_id
-    )
-    clip = await run_in_threadpool(
-        service.make_clip, db, var_dir, principal.user, cmd, request_id=request.state.request_id
+    clip = await service.open_clip(
+        db,
+        policy,
+        var_dir,
+        principal.user,
+        grant,
+        window.start,
+        window.end,
+        ClipKind.playback.code,
+        request_id=request.state.request_id,
+        range_start=_range_start(request),
     )
     return FileResponse(
         var_dir / clip.path,
@@ -93,15 +116,20 @@ async def playback(
 
 @router.post("/cameras/{camera_id}/clips", status_code=201, response_model=ClipExported)
 async def export_clip(
-    request: Request, principal: Viewer, opened: ExportAccess, db: DB, var_dir: VarDir
+    request: Request, principal: Viewer, opened: ExportAccess, db: DB, policy: PolicyDep, var_dir: VarDir
 ) -> ClipExported:
     """Cut ``[start, end)`` into a kept MP4 copy (export); download it from ``/api/video/clips/{id}/file``."""
     grant, window = opened.grant, opened.window
-    cmd = service.MakeClip(
-        grant.camera_id, window.start, window.end, grant.purpose, ClipKind.export.code, grant.incident_id
-    )
-    clip = await run_in_threadpool(
-        service.make_clip, db, var_dir, principal.user, cmd, request_id=request.state.request_id
+    clip = await service.open_clip(
+        db,
+        policy,
+        var_dir,
+        principal.user,
+        grant,
+        window.start,
+        window.end,
+        ClipKind.export.code,
+        request_id=request.state.request_id,
     )
     return ClipExported.of_export(clip, grant.purpose)
 

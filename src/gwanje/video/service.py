@@ -11,12 +11,14 @@ serves: the app factory creates it on ``app.state.video_hub`` and awaits ``hub.c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 # The same worker threads (and limit) as the routes' run_in_threadpool: a stream's database calls and
@@ -136,24 +138,50 @@ async def camera_source(db: Database, camera_id: int, credentials: SecretBox | N
 # ---- live view and snapshots -------------------------------------------------------------------
 
 
+async def _failed(db: Database, grant: AccessGrant, error: DomainError | str, request_id: str | None) -> None:
+    """An allowed opening delivered nothing: on the audit chain with its reason, never on the ledger."""
+    await to_thread.run_sync(partial(access.record_failure, db, grant, error, request_id=request_id))
+
+
+async def _delivered(db: Database, policy: Policy, grant: AccessGrant, **period: object) -> None:
+    await to_thread.run_sync(partial(access.record_delivery, db, policy, grant, **period))
+
+
 async def open_live(
-    hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant, credentials: SecretBox | None = None
+    hub: LiveHub,
+    db: Database,
+    policy: Policy,
+    grant: AccessGrant,
+    credentials: SecretBox | None = None,
+    *,
+    request_id: str | None = None,
 ) -> AsyncIterator[bytes]:
     """The granted camera's live view as ``multipart/x-mixed-replace`` parts (:data:`MJPEG_MEDIA_TYPE`).
 
     The source is resolved now, so that an unreachable camera is an error before the stream starts;
     the stream then asks again every :data:`GRANT_RECHECK_SECONDS` and ends when the grant no longer
-    holds (incident closed, camera detached, account locked …).
+    holds (incident closed, camera detached, account locked …). The ledger row is written when the
+    first frame is in hand, before it is sent; a view that never got a frame is an audited failure.
     """
-    url = await camera_source(db, grant.camera_id, credentials)
-    return _live_parts(hub, db, policy, grant, url)
+    try:
+        url = await camera_source(db, grant.camera_id, credentials)
+    except DomainError as exc:
+        await _failed(db, grant, exc, request_id)
+        raise
+    return _live_parts(hub, db, policy, grant, url, request_id)
 
 
-async def _live_parts(hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant, url: str) -> AsyncIterator[bytes]:
+async def _live_parts(
+    hub: LiveHub, db: Database, policy: Policy, grant: AccessGrant, url: str, request_id: str | None = None
+) -> AsyncIterator[bytes]:
     frames = hub.frames(grant.camera_id, url)
     checked = time.monotonic()
+    delivered = False
     try:
         async for frame in frames:
+            if not delivered:
+                await _delivered(db, policy, grant)
+                delivered = True
             yield live.multipart_chunk(frame)
             if time.monotonic() - checked >= GRANT_RECHECK_SECONDS:
                 checked = time.monotonic()
@@ -162,21 +190,67 @@ async def _live_parts(hub: LiveHub, db: Database, policy: Policy, grant: AccessG
                         "live view of camera %s by %s ended: grant no longer valid", grant.camera_id, grant.username
                     )
                     return
+        if not delivered:
+            await _failed(db, grant, "the live stream ended before its first frame", request_id)
+            delivered = True  # recorded
     except live.SourceUnavailable as exc:
         log.warning("live view of camera %s ended: %s", grant.camera_id, exc)
+        if not delivered:
+            await _failed(db, grant, f"no picture from the camera: {exc}", request_id)
+            delivered = True
     finally:
         await frames.aclose()
+        if not delivered:
+            # The viewer left before the first frame (the response is being torn down, so the
+            # record is written beside it rather than awaited).
+            _ABANDONED.add(
+                asyncio.ensure_future(
+                    to_thread.run_sync(
+                        partial(
+                            access.record_failure,
+                            db,
+                            grant,
+                            "the viewer left before the first frame",
+                            request_id=request_id,
+                        )
+                    )
+                )
+            )
+            for task in list(_ABANDONED):
+                if task.done():
+                    _ABANDONED.discard(task)
 
 
-async def snapshot(hub: LiveHub, db: Database, grant: AccessGrant, credentials: SecretBox | None = None) -> bytes:
-    """One JPEG of the granted camera: the newest live frame if it is being watched, else a fresh grab."""
-    url = await camera_source(db, grant.camera_id, credentials)
+_ABANDONED: set[asyncio.Future] = set()  # failure records of abandoned views, kept until written
+
+
+async def snapshot(
+    hub: LiveHub,
+    db: Database,
+    policy: Policy,
+    grant: AccessGrant,
+    credentials: SecretBox | None = None,
+    *,
+    request_id: str | None = None,
+) -> bytes:
+    """One JPEG of the granted camera: the newest live frame if it is being watched, else a fresh grab.
+
+    The ledger row is written with the bytes in hand; a snapshot that could not be taken is an
+    audited failure and no ledger row.
+    """
     try:
-        return await hub.snapshot(grant.camera_id, url)
-    except live.SourceUnavailable as exc:
-        raise Unavailable(
-            "카메라 영상을 가져오지 못했습니다", "no picture from the camera", details={"problem": str(exc)}
-        ) from None
+        url = await camera_source(db, grant.camera_id, credentials)
+        try:
+            jpeg = await hub.snapshot(grant.camera_id, url)
+        except live.SourceUnavailable as exc:
+            raise Unavailable(
+                "카메라 영상을 가져오지 못했습니다", "no picture from the camera", details={"problem": str(exc)}
+            ) from None
+    except DomainError as exc:
+        await _failed(db, grant, exc, request_id)
+        raise
+    await _delivered(db, policy, grant)
+    return jpeg
 
 
 @dataclass(frozen=True)
@@ -425,6 +499,39 @@ def make_clip(db: Database, var_dir: Path, user: User, cmd: MakeClip, *, request
     except Exception:
         out.unlink(missing_ok=True)  # no row, no file: never an unrecorded copy of personal video
         raise
+
+
+async def open_clip(
+    db: Database,
+    policy: Policy,
+    var_dir: Path,
+    user: User,
+    grant: AccessGrant,
+    start: datetime,
+    end: datetime,
+    kind: str,
+    *,
+    request_id: str | None = None,
+    range_start: int | None = None,
+) -> VideoClip:
+    """The granted playback or export of ``[start, end)``: the clip cut (or the cached one), then its
+    ledger row; a clip that cannot be made is an audited failure and no ledger row.
+
+    ``range_start``: the first byte a range request asks for. A later range of a playback already on
+    the ledger is the same viewing and writes nothing; a range past the end delivers nothing.
+    """
+    cmd = MakeClip(grant.camera_id, start, end, grant.purpose, kind, grant.incident_id)
+    try:
+        clip = await to_thread.run_sync(partial(make_clip, db, var_dir, user, cmd, request_id=request_id))
+    except DomainError as exc:
+        await _failed(db, grant, exc, request_id)
+        raise
+    if range_start is not None and range_start >= clip.bytes:
+        return clip  # answered 416: no video delivered
+    await _delivered(
+        db, policy, grant, period_start=clip.start_at, period_end=clip.end_at, continuation=bool(range_start)
+    )
+    return clip
 
 
 def get_clip(session: Session, clip_id: int) -> VideoClip:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 from gwanje.access.deps import RequestId
 from gwanje.access.ledger import service
 from gwanje.access.ledger.schemas import LedgerCorrectionCreate, LedgerEntryRead
+from gwanje.core.clock import to_kst, utcnow
 from gwanje.core.schemas import Id, Instant
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 
@@ -26,7 +26,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _export_name(kind: str | None, ext: str) -> str:
-    return f"video-ledger-{kind or 'all'}-{datetime.now():%Y%m%d}.{ext}"
+    """The download's name, dated by the KST day it was printed (the day the operator sees)."""
+    return f"video-ledger-{kind or 'all'}-{to_kst(utcnow()):%Y%m%d}.{ext}"
 
 
 @router.get("/ledgers")

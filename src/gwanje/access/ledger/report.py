@@ -87,7 +87,8 @@ def to_xlsx(policy: Policy, entries: Sequence[LedgerEntry], *, kind: str | None 
         cell.font = Font(bold=True)
     for e in entries:
         cells = _cells(policy, e)
-        ws.append([_safe_cell(cells[c.key]) for c in COLUMNS])
+        # 번호 is a number (sorts and sums as one); every other cell is text.
+        ws.append([e.id if c.key == "id" else _safe_cell(cells[c.key]) for c in COLUMNS])
     for i, c in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(8, c.width / 1.6)
     for row in ws.iter_rows(min_row=4):

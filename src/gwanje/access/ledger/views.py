@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 
 from gwanje.access import pages
 from gwanje.access.choices import LedgerKind
-from gwanje.access.ledger import service
+from gwanje.access.ledger import rules, service
 from gwanje.access.ledger.schemas import LedgerEntryRead
+from gwanje.access.models import LedgerEntry
 from gwanje.access.pages import LEDGER
 from gwanje.core.errors import DomainError
 from gwanje.http.deps import PolicyDep, Principal, requires
+from gwanje.policy.model import Policy
 from gwanje.ui.forms import parse_kst_day
+from gwanje.ui.i18n import Translator
 from gwanje.ui.render import translator
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -28,9 +31,35 @@ LedgerReader = Annotated[Principal, Depends(requires(LEDGER))]
 LEDGER_PAGE = 1000
 
 
-def ledger_context(session: Session, kind: str | None, since: datetime | None, until: datetime | None) -> dict:
+REFERENCE_KEYS = ("incident", "provision", "subject_request", "recording", "export")
+
+
+def _row(policy: Policy, tr: Translator, e: LedgerEntry) -> dict:
+    """One row as the page shows it: the stored record, with its legal ground, organisation and
+    reference in the page's language."""
+    row = LedgerEntryRead.of(e).model_dump()
+    row["legal_ground"] = rules.legal_ground_shown(policy, e.legal_ground, tr.lang)
+    row["recipient_organisation"] = rules.organisation_shown(policy, e.recipient_organisation, tr.lang)
+    ref = None
+    if e.reference_type in REFERENCE_KEYS:
+        ref = tr(f"video.ledger.ref.{e.reference_type}", id=e.reference_id)
+    elif e.reference_type:
+        ref = f"{e.reference_type} {e.reference_id or ''}".strip()
+    row["reference"] = ref
+    row["audit"] = tr("video.ledger.ref.audit", seq=e.audit_seq) if e.audit_seq else None
+    return row
+
+
+def ledger_context(
+    session: Session,
+    policy: Policy,
+    tr: Translator,
+    kind: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict:
     entries = service.list_entries(session, kind=kind, since=since, until=until, limit=LEDGER_PAGE)
-    return {"rows": [LedgerEntryRead.of(e).model_dump() for e in entries]}
+    return {"rows": [_row(policy, tr, e) for e in entries]}
 
 
 @router.get("/ledgers")
@@ -58,7 +87,7 @@ async def ledgers_page(request: Request, principal: LedgerReader, policy: Policy
         principal,
         "access/ledgers.html",
         "/ledgers",
-        lambda session: ledger_context(session, kind, since, until),
+        lambda session: ledger_context(session, policy, translator(request), kind, since, until),
         status_code=422 if error else 200,
         error=error,
         limit=LEDGER_PAGE,

@@ -31,7 +31,6 @@ from gwanje.access.rules import (
     check_code,
     check_period,
     check_reason,
-    clause_label,
     ids_text,
     items_text,
     sees_all_records,
@@ -392,7 +391,7 @@ def open_emergency_access(
         )
         session.add(p)
         session.flush()
-        entry = AuditLog(session).append(
+        AuditLog(session).append(
             actor,
             Change(
                 "provision.emergency.opened",
@@ -404,26 +403,8 @@ def open_emergency_access(
                 clause=decision.clause,
             ),
         )
-        ledger.append(
-            session,
-            kind="viewing",
-            items=items_text(cameras),
-            method="playback",
-            handler_id=user.id,
-            handler_name=user.username,
-            occurred_at=now,
-            recipient=user.display_name or user.username,
-            recipient_organisation=policy.organisation(user.organisation).name_ko,
-            purpose=cmd.purpose,
-            legal_ground=f"{clause_label(policy, decision.clause)}; {LegalGround.label(cmd.legal_ground)}"[:200],
-            camera_ids=camera_ids,
-            period_start=p.period_start,
-            period_end=p.period_end,
-            reference_type="provision",
-            reference_id=p.id,
-            clause=decision.clause,
-            audit_seq=entry.seq,
-        )
+        # No ledger row: opening emergency access shows no video. Each viewing under it is recorded
+        # when it is delivered (``gwanje.access.service.record_delivery``, referring to this provision).
         uow.record(
             EmergencyAccessOpened(
                 to_roles=policy.provision_approvers((cmd.purpose,)),
