@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from gwanje.policy import load_policy
 from gwanje.registry.seed import seed_seongdong
-from gwanje.situations import service
+from gwanje.situations import inbox, service
 from gwanje.situations.events import IncidentRaised
 from gwanje.situations.models import InboxMessage, Incident
 from tests.conftest import Harness
@@ -284,6 +284,41 @@ def test_a_batch_with_a_duplicate_inside_stores_it_once(board):
     result = service.ingest_batch(board.db, board.policy, batch, now=datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc))
     assert [r.status for r in result.results] == ["stored", "stored", "duplicate"]
     assert len([e for e in result.published if isinstance(e, IncidentRaised)]) == 2
+
+
+@pytest.mark.parametrize("size", [3, inbox.COPY_FROM_ROWS, 200], ids=["few", "threshold", "large"])
+def test_batches_small_and_large_store_each_message_once_with_its_incidents(board, size):
+    """Small batches go in one way on PostgreSQL, large ones another (COPY): both keep the same promise."""
+    at = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)
+    bodies = [
+        json.dumps(_msg(f"n{size}-{i}", "emergency_bell", PAYLOADS["emergency_bell"])).encode() for i in range(size)
+    ]
+    service.ingest_batch(board.db, board.policy, [service.RawMessage("mqtt:test", bodies[0])], now=at)
+    bad = b'{"message_id": "broken-%d", "type": "emergency_bell"}' % size
+    batch = [service.RawMessage("mqtt:test", b) for b in bodies] + [
+        service.RawMessage("mqtt:test", bodies[1]),
+        service.RawMessage("mqtt:test", bad),
+    ]
+    result = service.ingest_batch(board.db, board.policy, batch, now=at)
+    statuses = [r.status for r in result.results]
+    assert statuses == ["duplicate"] + ["stored"] * (size - 1) + ["duplicate", "rejected"]
+    raised = [e for e in result.published if isinstance(e, IncidentRaised)]
+    assert len(raised) == size - 1
+    with board.db.reading() as s:
+        rows = s.execute(
+            sa.select(InboxMessage.message_id, InboxMessage.status).where(
+                InboxMessage.message_id.like(f"n{size}-%") | (InboxMessage.message_id == f"broken-{size}")
+            )
+        ).all()
+        incidents = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Incident)
+            .where(Incident.inbox_id.in_([r.inbox_id for r in result.results if r.inbox_id]))
+        )
+    assert sorted(r.message_id for r in rows) == sorted([f"n{size}-{i}" for i in range(size)] + [f"broken-{size}"])
+    assert {r.message_id: r.status for r in rows}[f"broken-{size}"] == "rejected"
+    assert incidents == size - 1
+    assert {e.incident["id"] for e in raised} == {r.incident_id for r in result.results if r.status == "stored"}
 
 
 def test_a_message_the_policy_raises_no_situation_for_is_kept_and_says_why(db, policy, tmp_path):

@@ -144,15 +144,30 @@ _STAGE_MOVE = (
 )
 
 
-def _store_pg(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
-    """COPY into a session-private staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING.
+_INBOX_PG = (
+    f"INSERT INTO inbox ({_COLUMN_LIST}) VALUES ({', '.join(['%s'] * len(_INBOX_COLUMNS))}) "
+    "ON CONFLICT (source, message_id) DO NOTHING RETURNING id, source, message_id"
+)
+# Below this many rows a pipelined executemany (one round trip) beats COPY's three.
+COPY_FROM_ROWS = 32
 
-    COPY costs the client about half of psycopg's pipelined executemany per row (measured 12 against
-    25 µs of CPU a row, docs/benchmarks.md), and the statement that moves the rows is one short text
-    whatever the batch.
+
+def _store_pg(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Large batches: COPY into a session-private staging table, then one INSERT … SELECT … ON
+    CONFLICT DO NOTHING. COPY costs the client about half of psycopg's pipelined executemany per row
+    (measured 12 against 25 µs of CPU a row, docs/benchmarks.md), but takes three round trips where
+    the executemany takes one, so a few rows (an HTTP batch) go by executemany.
     """
     cursor = session.connection().connection.driver_connection.cursor()
     try:
+        if len(rows) < COPY_FROM_ROWS:
+            cursor.executemany(_INBOX_PG, [tuple(r[c] for c in _INBOX_COLUMNS) for r in rows], returning=True)
+            stored = {}
+            while True:
+                for row_id, source, message_id in cursor.fetchall():
+                    stored[(source, message_id)] = row_id
+                if not cursor.nextset():
+                    return stored
         cursor.execute(_STAGE_PG)
         with cursor.copy(_STAGE_COPY) as copy:
             for r in rows:
@@ -164,9 +179,9 @@ def _store_pg(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, s
 
 
 def insert_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:  # noqa: ANN001
-    """Insert plain rows. On PostgreSQL with COPY (the ORM's bulk insert spent more of the batch on
-    its own bookkeeping per row than the server spent storing it, and COPY half of what a pipelined
-    executemany did); columns a row leaves out take their model's scalar default."""
+    """Insert plain rows. On PostgreSQL by COPY, or a few by psycopg's pipelined executemany (the ORM's
+    bulk insert spent more of the batch on its own bookkeeping per row than the server spent storing
+    it); columns a row leaves out take their model's scalar default."""
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
@@ -180,11 +195,16 @@ def insert_rows(session: Session, model, rows: list[dict[str, Any]]) -> None:  #
         if column.name in keys or default is not None:
             columns.append(column.name)
             defaults.append(default)
+    params = (tuple(r.get(c, d) for c, d in zip(columns, defaults)) for r in rows)
     cursor = session.connection().connection.driver_connection.cursor()
     try:
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(tuple(r.get(c, d) for c, d in zip(columns, defaults)))
+        if len(rows) < COPY_FROM_ROWS:
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+            cursor.executemany(sql, list(params))
+        else:
+            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
     finally:
         cursor.close()
 
