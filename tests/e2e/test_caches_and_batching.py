@@ -12,6 +12,7 @@ import json
 import threading
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from gwanje.core.revisions import ACCOUNTS, RevisionCache, RevisionReader, read_revisions
@@ -211,3 +212,50 @@ def test_messages_posted_at_once_are_each_stored_once_with_their_own_answer(harn
     assert stored == sorted(f"{run}-{i}" for i in range(n)), "each message once, none lost"
     coalescer = harness.app.state.ingest_coalescer
     assert coalescer.batches < n + 4, "messages that arrived together shared transactions"
+
+
+def test_requests_arriving_during_a_read_share_the_next_one_and_see_what_committed_before_them(harness):
+    """Revision reads are shared by the requests that arrive while one is under way, never by a
+    request that arrived after the shared read began (which could miss a write it follows)."""
+    import asyncio
+
+    if harness.db.dialect != "postgresql":
+        pytest.skip("the shared read is PostgreSQL's path; SQLite reads in a worker thread each time")
+    reader = RevisionReader(harness.db)
+    statements = []
+    gate = None
+    real = reader._read_once
+
+    async def counted():
+        statements.append(1)
+        if gate is not None:
+            await gate.wait()
+        return await real()
+
+    reader._read_once = counted
+
+    def bump():
+        with harness.db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE revisions SET value = value + 1 WHERE name = 'registry'"))
+
+    async def scenario():
+        nonlocal gate
+        await reader.start()
+        try:
+            first = await reader.read()
+            answers = await asyncio.gather(*(reader.read() for _ in range(20)))
+            assert all(a == first for a in answers)
+            assert len(statements) <= 3, f"20 concurrent requests took {len(statements) - 1} reads"
+            gate = asyncio.Event()
+            early = asyncio.ensure_future(reader.read())  # its read begins, then waits at the gate
+            await asyncio.sleep(0.05)
+            await asyncio.to_thread(bump)  # a write commits while that read is under way
+            late = asyncio.ensure_future(reader.read())  # this request arrived after the commit
+            await asyncio.sleep(0.05)
+            gate.set()
+            assert (await late)["registry"] == first["registry"] + 1, "the late request saw the write"
+            await early
+        finally:
+            await reader.stop()
+
+    asyncio.run(scenario())
