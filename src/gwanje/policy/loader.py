@@ -20,6 +20,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .model import (
     BOARD_KEYWORDS,
+    CONSOLE_PAGES,
+    DEFAULT_HOME,
+    NO_CONSOLE,
     DEVICE_MESSAGE_TYPES,
     INCIDENT_STATUSES,
     STORAGE_MODES,
@@ -176,6 +179,7 @@ class _Builder:
         self.known["system"] = {name: name for name in SYSTEM_TRIGGERS}
         self.known["incident_status"] = {status: status for status in INCIDENT_STATUSES}
         self.role_orgs: dict[str, str] = {}
+        self.home_nodes: dict[str, Node] = {}
 
     # ---- primitives -------------------------------------------------------------------------
 
@@ -331,6 +335,7 @@ class _Builder:
         self.unique_annex_rows(top["annex1"], annex1)
         roles = self.items(top["roles"], "roles", self.role)
         permissions = self.permissions(top["permissions"])
+        self.homes_reachable(roles, permissions)
         return Policy(
             source=self.source,
             schema_version=version,
@@ -459,7 +464,7 @@ class _Builder:
             seen.add(key)
 
     def role(self, node: Node, what: str) -> Role:
-        m = _Map(self, node, what, ("code", "organisation", "ko", "en", "totp_required", "purposes"), ("board",))
+        m = _Map(self, node, what, ("code", "organisation", "ko", "en", "totp_required", "purposes"), ("board", "home"))
         code = self.pattern(m["code"], f"{what}.code", _CODE)
         organisation = self.ref(m["organisation"], f"{what}.organisation", "organisation")
         purposes_node = m["purposes"]
@@ -487,10 +492,43 @@ class _Builder:
             purposes=purposes,
             own_department=own_department,
             board=self.board(m.get("board"), f"{what}.board"),
+            home=self.home(m.get("home"), f"{what}.home"),
         )
+        if m.get("home") is not None:
+            self.home_nodes[code] = m["home"]
         self.define(m["code"], what, "role", code, role)
         self.role_orgs[code] = organisation
         return role
+
+    def home(self, node: Node | None, what: str) -> str:
+        if node is None:
+            return DEFAULT_HOME
+        keyword = _keyword(node)
+        if keyword == NO_CONSOLE or keyword in CONSOLE_PAGES:
+            return keyword
+        shown = node.value if isinstance(node, ScalarNode) else type(node).__name__
+        pages = ", ".join([*CONSOLE_PAGES, NO_CONSOLE])
+        self.fail(
+            node,
+            f"{what}: 알 수 없는 화면 {shown!r} (가능: {pages})",
+            f"{what}: unknown console page {shown!r} (expected one of {pages})",
+        )
+
+    def homes_reachable(self, roles: tuple[Role, ...], permissions: tuple[Permission, ...]) -> None:
+        """A role's landing page must be one it may open: it holds one of the page's permissions."""
+        held = {p.code: p.roles for p in permissions}
+        for role in roles:
+            needed = CONSOLE_PAGES.get(role.home, ())
+            if needed and not any(role.code in held.get(code, ()) for code in needed):
+                node = self.home_nodes.get(role.code)
+                if node is None:
+                    continue  # the default landing page: the console shows what the role may open
+                wanted = ", ".join(needed)
+                self.fail(
+                    node,
+                    f"roles.{role.code}.home: 역할이 '{role.home}' 화면을 열 권한({wanted})이 없습니다",
+                    f"roles.{role.code}.home: the role may not open the '{role.home}' page (needs {wanted})",
+                )
 
     def board(self, node: Node | None, what: str) -> str | frozenset[str]:
         if node is None:
