@@ -426,7 +426,7 @@ def test_a_refused_request_shows_the_korean_reason_and_keeps_what_was_typed(h):
         "/access/provisions/document", _request_form("SD-NOPE-9"), files={"file": ("scan.pdf", PDF, "application/pdf")}
     )
     assert unknown.status_code == 404
-    assert "CCTV을(를) 찾을 수 없습니다: SD-NOPE-9" in unknown.text
+    assert "CCTV를 찾을 수 없습니다: SD-NOPE-9" in unknown.text
     assert "절도 사건 수사" in unknown.text and 'value="성동서 수사과-1234"' in unknown.text
     not_a_scan = police.post(
         "/access/provisions/document", _request_form(), files={"file": ("scan.pdf", b"hello", "application/pdf")}

@@ -18,6 +18,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gwanje.korean import particle, with_particle
 from .model import (
     BOARD_KEYWORDS,
     CONSOLE_PAGES,
@@ -286,7 +287,7 @@ class _Builder:
         if self.role_orgs[role] != organisation:
             self.fail(
                 node,
-                f"{what}: 역할 '{role}'은(는) '{organisation}' 소속이 아닙니다",
+                f"{what}: 역할 '{role}'{particle(role, '은/는')} '{organisation}' 소속이 아닙니다",
                 f"{what}: role '{role}' does not belong to organisation '{organisation}'",
             )
         return role
@@ -638,7 +639,7 @@ class _Builder:
             if self.role_orgs[role] not in organisations:
                 self.fail(
                     item,
-                    f"duty.dispatch.roles: 역할 '{role}'은(는) 출동 지령 기관"
+                    f"duty.dispatch.roles: 역할 '{role}'{particle(role, '은/는')} 출동 지령 기관"
                     f"({', '.join(organisations)}) 소속이 아닙니다",
                     f"duty.dispatch.roles: role '{role}' does not belong to a dispatching organisation "
                     f"({', '.join(organisations)})",
@@ -683,7 +684,7 @@ class _Builder:
                     if key in claimed:
                         self.fail(
                             item,
-                            f"duty.situations: 시스템 감지 {trigger.system}이(가) '{claimed[key]}'와 "
+                            f"duty.situations: 시스템 감지 {with_particle(trigger.system, '이/가')} '{claimed[key]}'와 "
                             f"'{situation.type}'에 중복 지정되었습니다",
                             f"duty.situations: system trigger {trigger.system} raises both '{claimed[key]}' and "
                             f"'{situation.type}'",
@@ -696,7 +697,8 @@ class _Builder:
                         by = f"{trigger.message}" + (f" (rule {rule})" if rule else "")
                         self.fail(
                             item,
-                            f"duty.situations: 장치 메시지 {by}이(가) '{claimed[key]}'와 '{situation.type}'에 "
+                            f"duty.situations: 장치 메시지 {with_particle(by, '이/가')} '{claimed[key]}'와 "
+                            f"'{situation.type}'에 "
                             "중복 지정되었습니다",
                             f"duty.situations: device message {by} raises both '{claimed[key]}' and '{situation.type}'",
                         )
@@ -985,7 +987,8 @@ class _Builder:
             if department is not None and organisation_of[department] != self.role_orgs[role]:
                 self.fail(
                     dept_node,  # type: ignore[arg-type]
-                    f"{what}.department: 부서 '{department}'은(는) 역할 '{role}'의 기관 소속이 아닙니다",
+                    f"{what}.department: 부서 '{department}'{particle(department, '은/는')} "
+                    f"역할 '{role}'의 기관 소속이 아닙니다",
                     f"{what}.department: department '{department}' is not of role '{role}''s organisation",
                 )
             accounts.append(
