@@ -42,6 +42,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("dispatched", "review"): "dispatched",
 }
 
+# The actions that lead into a finished status cannot be undone: the console asks before it sends one.
+FINISHING_ACTIONS = tuple(sorted({action for (_, action), to in TRANSITIONS.items() if to in FINISHED}))
+
 ACTIONS = IncidentAction.codes()
 
 

@@ -63,6 +63,7 @@ TEXT_KEYS = (
     "board.occurred",
     "board.ack_due",
     "board.routing",
+    "board.clause",
     "board.recognising",
     "board.responding",
     "board.dispatches",
@@ -100,6 +101,8 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
         "routedTo": sorted(policy.dispatch.organisations),
         "statuses": {s.code: {"label": tr.label(s.code, IncidentStatus), "colour": s.colour} for s in IncidentStatus},
         "actions": {a.code: tr.label(a.code, IncidentAction) for a in IncidentAction},
+        # Actions that finish an incident (false alarm, cancel, close) cannot be undone: the board asks.
+        "confirm": {action: tr(f"board.confirm.{action}") for action in rules.FINISHING_ACTIONS},
         "events": {
             "created": tr("board.event.created"),
             "escalated": tr("board.event.escalated"),
@@ -109,6 +112,7 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
         },
         "types": {s.type: (s.en if tr.lang == "en" else s.ko) for s in policy.duty.situations},
         "roles": {r.code: tr.role(r.code) for r in policy.roles},
+        "clauses": {c.id: tr.clause(c.id) for c in policy.clauses},
         "organisations": {o.code: tr.organisation(o.code) for o in policy.organisations},
         "text": {key: tr(key) for key in TEXT_KEYS},
     }
