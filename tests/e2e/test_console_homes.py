@@ -214,3 +214,23 @@ def test_error_pages_show_the_clause_title_not_its_id(harness):
     clause = harness.policy.clause(harness.policy.permission("audit.read").clause)
     assert clause.ko in page.text
     assert f"{clause.id}:" not in page.text
+
+
+def test_the_audit_api_takes_the_same_filters(harness):
+    _audit(harness, 4, action="test.api", actor="api-writer", clause="art-9-5")
+    _audit(harness, 2, action="test.api", actor="other")
+    headers = harness.token(_role_with_home(harness.policy, "audit"))
+    rows = harness.client.get("/api/audit", params={"actor": "api-", "clause": "art-9-5"}, headers=headers).json()
+    assert len(rows) == 4 and all(r["actor_name"] == "api-writer" for r in rows)
+    typed = harness.client.get("/api/audit", params={"object_type": "camera", "action": "test.api"}, headers=headers)
+    assert len(typed.json()) == 6
+    later = harness.client.get("/api/audit", params={"since": "2999-01-01T00:00:00+09:00"}, headers=headers)
+    assert later.status_code == 200 and later.json() == []
+    naive = harness.client.get("/api/audit", params={"since": "2026-01-01T00:00:00"}, headers=headers)
+    assert naive.status_code == 422 and naive.json()["message"]["ko"].startswith("시간대가 있는 일시")
+    backwards = harness.client.get(
+        "/api/audit",
+        params={"since": "2026-02-01T00:00:00+09:00", "until": "2026-01-01T00:00:00+09:00"},
+        headers=headers,
+    )
+    assert backwards.status_code == 422

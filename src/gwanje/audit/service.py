@@ -37,6 +37,13 @@ def read_entries(
     for name, value in (*texts, ("clause", clause)):
         if value and has_control_chars(value):
             raise ValidationFailed("제어 문자는 쓸 수 없습니다", "control characters are not allowed", field=name)
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.utcoffset() is None:
+            raise ValidationFailed(
+                "시간대가 있는 일시여야 합니다 (예: 2026-11-20T10:00+09:00)",
+                "a time with its offset is needed (e.g. 2026-11-20T10:00+09:00)",
+                field=name,
+            )
     if since is not None and until is not None and since >= until:
         raise ValidationFailed(
             "시작 일시가 끝 일시보다 앞서야 합니다", "the start must come before the end", field="since"
