@@ -195,6 +195,12 @@ def test_the_audit_page_verifies_the_chain_and_shows_a_break(harness):
     _audit(harness, 3)
     ok = harness.client.get("/audit/verify", headers=HTML)
     assert ok.status_code == 200 and 'data-ok="true"' in ok.text and 'id="latest-checkpoint"' in ok.text
+    from gwanje.audit import service as audit_service
+
+    _, checkpoint = audit_service.checkpoint_now(harness.db)
+    assert checkpoint is not None
+    signed = harness.client.get("/audit/verify", headers=HTML).text
+    assert f"최근 서명 체크포인트 {checkpoint.number}번: {checkpoint.rows}행" in signed
     with harness.db.reading() as session:
         seq = session.scalar(sa.select(sa.func.max(AuditEntry.seq)).where(AuditEntry.action == "test.thing"))
     _bypass_triggers(harness.db, [f"UPDATE audit_log SET object_id = 'forged' WHERE seq = {int(seq)}"])
