@@ -23,7 +23,7 @@ from gwanje.core.clock import format_kst, utcnow
 from gwanje.http.deps import DB, PolicyDep, Principal
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
-from gwanje.situations import live, rules, service
+from gwanje.situations import live, rules, service, titles
 from gwanje.situations.choices import IncidentAction, IncidentStatus
 from gwanje.situations.deps import Reader
 from gwanje.ui.i18n import Translator
@@ -136,6 +136,15 @@ def police_112_board(request: Request, principal: Reader, policy: PolicyDep) -> 
     return _board(request, principal, policy, "112")
 
 
+def _incident_title(incident: Any, lang: str) -> str:
+    """The title in the reader's language, built from the stored message (the row keeps the codes)."""
+    try:
+        details = json.loads(incident.details or "{}")
+    except ValueError:
+        details = {}
+    return titles.incident_title(incident.title, details if isinstance(details, dict) else {}, lang)
+
+
 def _loss_count(incident: Any) -> int | None:
     try:
         return int(json.loads(incident.details or "{}").get("missing"))
@@ -176,6 +185,7 @@ def ingest_health_page(request: Request, principal: Reader, db: DB, policy: Poli
         "now": utcnow(),
         "loss_count": _loss_count,
         "status_label": lambda code: tr.label(code, IncidentStatus),
+        "incident_title": lambda incident: _incident_title(incident, tr.lang),
         "finished": rules.FINISHED,
     }
     if is_htmx_partial(request):
