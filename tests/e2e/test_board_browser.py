@@ -352,3 +352,45 @@ def test_the_112_view_labels_itself_and_shows_police_routed_incidents_only(board
     board.goto("/board")
     board.wait_for_selector("#incident-list tr.incident[data-type=u_seoul_safety]")
     assert board.problems == [], board.problems
+
+
+def test_irreversible_actions_ask_first_and_the_panel_names_the_routing_clause(board, stack):
+    """Issue 9 §5: 오경보 처리, 취소, 종결 act only after the person confirms; the detail panel shows
+    the clause the routing rests on, by its text, not its id."""
+    _post_http(stack, "B-CONFIRM-1")
+    row = _row_for(board, "B-CONFIRM-1")
+    incident_id = row.get_attribute("data-id")
+    row.click()
+    detail = f"#detail[data-id='{incident_id}']"
+    board.wait_for_selector(f"{detail} #detail-actions button[data-action=false_alarm]")
+    clause = board.locator("#detail-clause")
+    code = clause.get_attribute("data-clause")
+    text = clause.inner_text()
+    policy = load_default()
+    assert code and policy.clause(code).ko in text and f"{code}:" not in text and not text.startswith(code)
+    assert "비상벨 B-CONFIRM-1" in board.inner_text("#detail-text")
+
+    asked: list[str] = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    board.once("dialog", dismiss)
+    board.click("#detail-actions button[data-action=false_alarm]")
+    board.wait_for_timeout(1500)  # a request, had one been sent, would have come back by now
+    assert asked and "오경보" in asked[0] and "되돌릴 수 없습니다" in asked[0]
+    assert board.get_attribute("#detail-status", "data-status") == "new"
+    assert row.get_attribute("data-status") == "new"
+
+    def accept(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    board.once("dialog", accept)
+    board.click("#detail-actions button[data-action=false_alarm]")
+    board.wait_for_selector("#detail-status[data-status=false_alarm]")
+    assert len(asked) == 2
+    # (Acknowledging asks nothing: the tests above click it with no dialog handler, and Playwright
+    # would dismiss any question, leaving the incident new.)
+    assert board.problems == [], board.problems

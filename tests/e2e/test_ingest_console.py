@@ -72,6 +72,10 @@ def test_the_page_in_english_after_the_language_switch(harness):
     assert "Messages lost" in html and "Sequence numbers per device" in html and "Last message" in html
     assert "장치 메시지 수신 상태" not in html
     assert 'data-missing="4"' in _row(html, "lpr-7")
+    # the message-loss incident's title is built in English too (issue 9, §5)
+    incident = re.search(r'<tr data-incident="(\d+)" data-status="new" class="open">(.*?)</tr>', html, re.S)
+    assert "Message loss mqtt:lpr: 4 lost from 1 device(s)" in incident.group(2)
+    assert "메시지 유실" not in incident.group(2)
 
 
 def test_a_role_without_the_api_permission_gets_403_and_no_nav_link(harness):

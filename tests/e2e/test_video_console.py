@@ -157,7 +157,9 @@ def test_each_access_page_renders_in_korean_for_a_role_the_policy_allows(h, path
 def test_each_access_page_refuses_roles_without_its_permission_with_the_clause(h, path, role):
     resp = Session(h, role).get(path)
     assert resp.status_code == 403
-    assert "policy-rbac" in resp.text or "art-11" in resp.text or "annex-2" in resp.text or "pipa" in resp.text
+    # the clause is cited by its text (the error page shows no bare ids such as "policy-rbac:")
+    assert any(c.ko in resp.text for c in h.policy.clauses)
+    assert not any(f"{c.id}:" in resp.text for c in h.policy.clauses)
 
 
 def test_anonymous_browsers_are_sent_to_sign_in(h):
@@ -425,7 +427,7 @@ def test_a_refused_request_shows_the_korean_reason_and_keeps_what_was_typed(h):
         "/access/provisions/document", _request_form("SD-NOPE-9"), files={"file": ("scan.pdf", PDF, "application/pdf")}
     )
     assert unknown.status_code == 404
-    assert "CCTV을(를) 찾을 수 없습니다: SD-NOPE-9" in unknown.text
+    assert "CCTV를 찾을 수 없습니다: SD-NOPE-9" in unknown.text
     assert "절도 사건 수사" in unknown.text and 'value="성동서 수사과-1234"' in unknown.text
     not_a_scan = police.post(
         "/access/provisions/document", _request_form(), files={"file": ("scan.pdf", b"hello", "application/pdf")}
@@ -442,6 +444,10 @@ def test_a_rejection_needs_a_reason_and_only_the_district_decides(h):
     pid = police.client.get("/api/access/provisions").json()[0]["id"]
     assert police.post(f"/access/provisions/{pid}/decision", {"decision": "approve", "reason": "x"}).status_code == 403
     it = Session(h, "district_it_officer")
+    # Rejecting cannot be undone: the button asks first (static/js/confirm.js reads data-confirm).
+    listing = it.get("/access/provisions").text
+    assert re.search(r'value="reject" class="danger" data-confirm="[^"]*되돌릴 수 없습니다', listing)
+    assert '<script src="/static/js/confirm.js" defer></script>' in listing
     blank = it.post(f"/access/provisions/{pid}/decision", {"decision": "reject", "reason": " "})
     assert blank.status_code == 422 and 'role="alert"' in blank.text
     rejected = it.post(f"/access/provisions/{pid}/decision", {"decision": "reject", "reason": "범죄 관련성 불명"})
@@ -488,7 +494,7 @@ def test_emergency_access_opens_at_once_and_its_missing_document_turns_overdue(h
     overdue = officer.get("/access/emergency").text
     assert 'data-overdue="true"' in overdue and "기한 경과" in overdue
     it_view = Session(h, "district_it_officer").get("/access/usage-results").text
-    assert 'data-kind="document"' in it_view and "art-11-1" in it_view
+    assert 'data-kind="document"' in it_view and "협약 제11조 제1항 — " in it_view and "[art-11-1]" not in it_view
 
     sent = officer.post(
         f"/access/provisions/{pid}/document?from=emergency",
@@ -574,7 +580,8 @@ def test_subject_request_intake_needs_the_identity_check_and_invalid_refusals_ar
 
     refused = it.post(f"/access/subject-requests/{sid}/decision", {"outcome": "refused", "reason": "others_in_frame"})
     assert refused.status_code == 422
-    assert "다른 사람이 찍혀 있다는 것은 거절 사유가 아닙니다" in refused.text and "pipa-35" in refused.text
+    assert "다른 사람이 찍혀 있다는 것은 거절 사유가 아닙니다" in refused.text
+    assert "개인정보 보호법 제35조 — " in refused.text and "[pipa-35]" not in refused.text
     it.client.get("/lang/en", follow_redirects=False)
     refused_en = it.post(
         f"/access/subject-requests/{sid}/decision", {"outcome": "refused", "reason": "no_police_present"}
@@ -739,7 +746,8 @@ def test_the_camera_panel_offers_only_the_purposes_the_role_may_use(h):
     assert 'value="crime_prevention"' in investigator and 'value="disaster"' not in investigator
     assert 'name="incident_id"' in investigator and "제9조 ⑤" in investigator
     auditor = Session(h, "auditor").get(f"/cameras/{cam}/video-panel").text
-    assert 'data-role="panel-refused"' in auditor and "policy-rbac" in auditor
+    assert 'data-role="panel-refused"' in auditor and h.policy.clause("policy-rbac").ko in auditor
+    assert "[policy-rbac]" not in auditor
 
 
 def test_the_board_carries_the_live_view_and_the_attach_permission(h):

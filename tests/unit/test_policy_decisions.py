@@ -822,7 +822,7 @@ def test_police_must_name_an_incident(policy, role):
 def test_a_closed_incident_grants_nothing(policy):
     d = incident_grants_view(policy, "police_officer", facts(is_open=False), 10, (), user_id=ME)
     assert not d and d.clause == "art-9-5"
-    assert d.reason_ko == "사건 7이(가) 종결되어 열람 권한이 끝났습니다"
+    assert d.reason_ko == "사건 7이 종결되어 열람 권한이 끝났습니다"
     assert d.reason_en == "incident 7 is no longer open; access ended with it"
 
 
@@ -831,7 +831,7 @@ def test_an_incident_not_routed_to_the_police_grants_nothing(policy):
         policy, "police_112", facts(responsible="district", responding="district"), 10, (), user_id=ME
     )
     assert not d and d.clause == "art-9-5"
-    assert d.reason_ko == "사건 7은(는) 경찰 대응 사건이 아닙니다"
+    assert d.reason_ko == "사건 7은 경찰 대응 사건이 아닙니다"
     assert d.reason_en == "incident 7 is not routed to the police"
 
 
@@ -998,7 +998,7 @@ def test_a_new_incident_grants_no_view_to_the_police(policy, role):
     d = incident_grants_view(policy, role, facts(status="new"), 10, (), user_id=ME)
     assert not d and d.clause == "art-9-5"
     assert d.reason_en == "incident 7 is not yet being judged or responded to by the police (new)"
-    assert d.reason_ko == "사건 7은(는) 아직 경찰이 판단·대응하는 상태가 아닙니다"
+    assert d.reason_ko == "사건 7은 아직 경찰이 판단·대응하는 상태가 아닙니다"
 
 
 @pytest.mark.parametrize("status", ["acknowledged", "handed_over", "dispatched"])

@@ -449,8 +449,8 @@ def test_unknown_purpose_in_annex_1_is_refused(tmp_path):
 
 def test_unknown_purpose_of_a_role_is_refused(tmp_path):
     text = mutate(
-        "purposes: [crime_prevention]\n    board: none\n  - code: auditor",
-        "purposes: [surveillance]\n    board: none\n  - code: auditor",
+        "purposes: [crime_prevention]\n    board: none\n    home: access\n  - code: auditor",
+        "purposes: [surveillance]\n    board: none\n    home: access\n  - code: auditor",
     )
     error = refused(tmp_path, text)
     assert error.line == line_of(text, "surveillance")

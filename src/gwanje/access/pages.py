@@ -86,13 +86,9 @@ def role_purposes(policy: Policy, principal: Principal) -> list[str]:
 
 
 def clause_line(policy: Policy, tr: Translator, clause: str | None) -> str | None:
-    if not clause:
-        return None
-    try:
-        c = policy.clause(clause)
-    except LookupError:
-        return clause
-    return f"[{c.id}] {c.en if tr.lang == 'en' else c.ko}"
+    """A clause as people cite it (its name and text, never the bare id): :meth:`Translator.clause`."""
+    del policy  # the translator reads the same policy
+    return tr.clause(clause) or None
 
 
 def error_view(policy: Policy, tr: Translator, exc: DomainError) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from gwanje.korean import particle, with_particle
 from gwanje.core.choices import ChoiceSet
 from gwanje.core.errors import Conflict, ValidationFailed
 from gwanje.policy.model import Policy
@@ -75,7 +76,7 @@ def transition(
     except KeyError:
         s_ko, s_en = labels.labels(status)
         raise Conflict(
-            f"{what_ko}이(가) '{s_ko}' 상태여서 '{action}'을(를) 할 수 없습니다",
+            f"{with_particle(what_ko, '이/가')} '{s_ko}' 상태여서 '{action}'{particle(action, '을/를')} 할 수 없습니다",
             f"cannot {action} a {what_en} that is {s_en}",
             field="status",
             details={"status": status, "action": action, "allowed": sorted(a for (s, a) in table if s == status)},

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gwanje.korean import with_particle
 from gwanje.access.choices import ACTION_METHOD, ProvisionStatus, VideoAction
 from gwanje.access.ledger import service as ledger
 from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest
@@ -98,7 +99,10 @@ def _provision_problem(
 ) -> tuple[str, str] | None:
     """Why a provision does not cover this opening, or None when it does."""
     if p is None:
-        return (f"제공 요청 {provision_id}을(를) 찾을 수 없습니다", f"provision request {provision_id} not found")
+        return (
+            f"제공 요청 {with_particle(provision_id, '을/를')} 찾을 수 없습니다",
+            f"provision request {provision_id} not found",
+        )
     if p.requester_id != user.id:
         return ("본인이 요청한 제공 건만 열람할 수 있습니다", "only the requester may use a provision")
     if p.status not in PROVISION_ACCESS_STATUSES:
@@ -158,7 +162,11 @@ def _decide(
         return base(False)
     incident = session.get(Incident, incident_id) if incident_id is not None else None
     if incident_id is not None and incident is None:
-        ok, ko, en = False, f"사건 {incident_id}을(를) 찾을 수 없습니다", f"incident {incident_id} not found"
+        ok, ko, en = (
+            False,
+            f"사건 {with_particle(incident_id, '을/를')} 찾을 수 없습니다",
+            f"incident {incident_id} not found",
+        )
     else:
         attached: Collection[int] = attached_camera_ids(session, incident.id) if incident is not None else set()
         facts = incident_facts(incident) if incident is not None else None

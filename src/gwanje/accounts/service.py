@@ -28,7 +28,7 @@ from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import as_utc, utcnow
 from gwanje.core.db import UnitOfWork
 from gwanje.core.schemas import has_control_chars
-from gwanje.core.errors import Conflict, NotAuthenticated, TooManyAttempts, ValidationFailed, not_found
+from gwanje.core.errors import Conflict, Forbidden, NotAuthenticated, TooManyAttempts, ValidationFailed, not_found
 from gwanje.policy.decisions import role_has_permission
 from gwanje.policy.model import Policy, UnknownCode
 
@@ -299,8 +299,15 @@ def verify_credentials(
     totp_code: str | None,
     request_id: str | None = None,
     source: str | None = None,
+    *,
+    console: bool = False,
 ) -> User:
     """Check password and (where the role needs it) a fresh TOTP code; count and audit failures.
+
+    ``console``: the sign-in is for a console session. A role whose policy gives it no console
+    (``home: none``: devices and other API-only accounts) is then refused with 403 and an audit row,
+    after its credentials were checked (so the answer tells a stranger nothing about the account);
+    its bearer tokens keep working.
 
     An unknown user, a wrong password and an account an administrator locked get the same answer
     (401, same body, an Argon2 verification each). Failures are counted per account name and per
@@ -371,6 +378,23 @@ def verify_credentials(
                 "this one-time (TOTP) code was already used; enter the next one",
             )
         raise _refuse()
+    if console and not policy.role(user.role).console:
+        audit.append(
+            actor_of(user, request_id),
+            Change(
+                "auth.login_refused",
+                "user",
+                user.username,
+                after={"reason": "no_console", "role": user.role},
+                clause=policy.security.clause,
+            ),
+        )
+        uow.commit()
+        raise Forbidden(
+            "이 계정은 장치·API 전용 계정이라 관제 화면에 로그인할 수 없습니다 (API 토큰으로만 사용합니다)",
+            "this is a device / API-only account: it cannot sign into the console (it uses API tokens only)",
+            clause=policy.security.clause,
+        )
     if step is not None:
         user.totp_last_step = step
     if _hasher.check_needs_rehash(user.password_hash):
@@ -393,7 +417,7 @@ def login(
     request_id: str | None = None,
     source: str | None = None,
 ) -> LoginResult:
-    user = verify_credentials(uow, policy, username, password, totp_code, request_id, source)
+    user = verify_credentials(uow, policy, username, password, totp_code, request_id, source, console=True)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()

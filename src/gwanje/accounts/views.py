@@ -27,12 +27,12 @@ from gwanje.accounts import service
 from gwanje.core.errors import DomainError, TooManyAttempts
 from gwanje.http.deps import CSRF_FIELD, PUBLIC, SESSION_COOKIE, optional_principal
 from gwanje.ui.i18n import LANG_COOKIE, LANGS
-from gwanje.ui.render import render, safe_next, translator
+from gwanje.ui.render import home_path, render, safe_next, translator
 
 LOGIN_CSRF_COOKIE = "gwanje_login_csrf"
 LOGIN_CSRF_FIELD = "login_csrf"
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
-HOME = "/cameras"
+HOME = "/"  # the signed-in user's landing page (roles[].home in the policy), see home()
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,7 +88,7 @@ def _login_page(
 
 @router.get("/login", dependencies=[PUBLIC])
 def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
-    target = safe_next(next)
+    target = safe_next(next, default=HOME)
     if optional_principal(request) is not None:
         return RedirectResponse(target, status_code=303)
     return _login_page(request, next_url=target)
@@ -100,7 +100,7 @@ async def login_submit(request: Request) -> Response:
     username = str(form.get("username") or "").strip()[:64]
     password = str(form.get("password") or "")
     otp = str(form.get("otp") or "").strip()[:12] or None
-    target = safe_next(str(form.get("next") or ""))
+    target = safe_next(str(form.get("next") or ""), default=HOME)
     tr = translator(request)
 
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
@@ -185,8 +185,12 @@ def set_language(lang: str, request: Request, next: str | None = None) -> Respon
 
 
 @router.get("/", dependencies=[PUBLIC])
-def home() -> Response:
-    return RedirectResponse(HOME, status_code=303)
+def home(request: Request) -> Response:
+    """Each role lands on the page of its work (``roles[].home`` in the policy); strangers sign in."""
+    principal = optional_principal(request)
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(home_path(request.app.state.policy, principal.user.role), status_code=303)
 
 
 routers = [router]

@@ -4,6 +4,7 @@ and sign a checkpoint (on demand and as a periodic job). ``core/audit.py`` keeps
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -25,11 +26,40 @@ def read_entries(
     object_id: str | None = None,
     before_seq: int | None = None,
     limit: int = 100,
+    actor: str | None = None,
+    object_type: str | None = None,
+    clause: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEntryRead]:
-    for name, value in (("action", action), ("object_id", object_id)):
+    """Newest first, filtered; ``since`` inclusive, ``until`` exclusive (aware datetimes)."""
+    texts = (("action", action), ("object_id", object_id), ("actor", actor), ("object_type", object_type))
+    for name, value in (*texts, ("clause", clause)):
         if value and has_control_chars(value):
             raise ValidationFailed("제어 문자는 쓸 수 없습니다", "control characters are not allowed", field=name)
-    rows = list_entries(session, action=action, object_id=object_id, before_seq=before_seq, limit=limit)
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.utcoffset() is None:
+            raise ValidationFailed(
+                "시간대가 있는 일시여야 합니다 (예: 2026-11-20T10:00+09:00)",
+                "a time with its offset is needed (e.g. 2026-11-20T10:00+09:00)",
+                field=name,
+            )
+    if since is not None and until is not None and since >= until:
+        raise ValidationFailed(
+            "시작 일시가 끝 일시보다 앞서야 합니다", "the start must come before the end", field="since"
+        )
+    rows = list_entries(
+        session,
+        action=action,
+        object_id=object_id,
+        before_seq=before_seq,
+        limit=limit,
+        actor=actor,
+        object_type=object_type,
+        clause=clause,
+        since=since,
+        until=until,
+    )
     return [AuditEntryRead.model_validate(e) for e in rows]
 
 

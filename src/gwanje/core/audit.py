@@ -201,13 +201,29 @@ def list_entries(
     object_id: str | None = None,
     before_seq: int | None = None,
     limit: int = 100,
+    actor: str | None = None,
+    object_type: str | None = None,
+    clause: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEntry]:
-    """Newest first; ``before_seq`` pages backwards."""
+    """Newest first; ``before_seq`` pages backwards. ``actor`` matches the start of the actor's name;
+    ``since`` is inclusive, ``until`` exclusive."""
     stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if action:
         stmt = stmt.where(AuditEntry.action == action)
     if object_id:
         stmt = stmt.where(AuditEntry.object_id == object_id)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor_name.startswith(actor, autoescape=True))
+    if object_type:
+        stmt = stmt.where(AuditEntry.object_type == object_type)
+    if clause:
+        stmt = stmt.where(AuditEntry.clause == clause)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.at < until)
     if before_seq:
         stmt = stmt.where(AuditEntry.seq < before_seq)
     return list(session.scalars(stmt))

@@ -9,6 +9,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from gwanje.korean import with_particle
+
 
 @dataclass
 class DomainError(Exception):
@@ -117,4 +119,6 @@ class AuditChainBroken(DomainError):
 
 
 def not_found(kind_ko: str, kind_en: str, key: object, field: str | None = None) -> NotFound:
-    return NotFound(f"{kind_ko}을(를) 찾을 수 없습니다: {key}", f"{kind_en} not found: {key}", field=field)
+    return NotFound(
+        f"{with_particle(kind_ko, '을/를')} 찾을 수 없습니다: {key}", f"{kind_en} not found: {key}", field=field
+    )

@@ -28,6 +28,8 @@ from .decisions import (
 from .loader import load_default, load_policy, parse_policy
 from .model import (
     BOARD_KEYWORDS,
+    CONSOLE_PAGES,
+    NO_CONSOLE,
     DEVICE_MESSAGE_TYPES,
     INCIDENT_STATUSES,
     AccessRules,
@@ -61,6 +63,8 @@ from .model import (
 
 __all__ = [
     "BOARD_KEYWORDS",
+    "CONSOLE_PAGES",
+    "NO_CONSOLE",
     "DEVICE_MESSAGE_TYPES",
     "INCIDENT_STATUSES",
     "AccessRules",

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Collection
 from zoneinfo import ZoneInfo
 
+from gwanje.korean import particle, with_particle
 from .model import Annex1Row, Period, Policy, UnknownCode
 
 
@@ -126,7 +127,11 @@ def secondary_purpose_allowed(
             f"{dept.en} has no Annex 1 row for primary purpose '{primary.en}'; no other use is approved",
         )
     if purpose == row.primary_purpose:
-        return _allow(row.clause, f"'{wanted.ko}'은(는) 주목적입니다", f"'{wanted.en}' is the primary purpose")
+        return _allow(
+            row.clause,
+            f"'{wanted.ko}'{particle(wanted.ko, '은/는')} 주목적입니다",
+            f"'{wanted.en}' is the primary purpose",
+        )
     if purpose in row.secondary_purposes:
         return _allow(
             row.clause,
@@ -195,7 +200,7 @@ def may_view_video(
         if user_department is None or camera_department != user_department:
             return _deny(
                 rules.rbac_clause,
-                f"{r.ko}은(는) 소속 부서의 CCTV만 열람할 수 있습니다",
+                f"{with_particle(r.ko, '은/는')} 소속 부서의 CCTV만 열람할 수 있습니다",
                 f"a {r.en.lower()} may view only their own department's cameras",
             )
         dept = policy.department(user_department)
@@ -208,7 +213,7 @@ def may_view_video(
     elif purpose not in r.purposes:
         return _deny(
             rules.rbac_clause,
-            f"{r.ko}은(는) '{p.ko}' 목적으로 영상을 열람할 수 없습니다",
+            f"{with_particle(r.ko, '은/는')} '{p.ko}' 목적으로 영상을 열람할 수 없습니다",
             f"a {r.en.lower()} may not view video for '{p.en}'",
         )
     if is_incident_only(policy, role):
@@ -272,11 +277,8 @@ def may_review_report(policy: Policy, role: str) -> bool:
 
 
 def _subject(word: str) -> str:
-    """Korean subject particle 이/가 after ``word``, by its last syllable's final consonant."""
-    last = word[-1:] if word else ""
-    if "가" <= last <= "힣":
-        return word + ("이" if (ord(last) - ord("가")) % 28 else "가")
-    return word + "이(가)"
+    """``word`` with the Korean subject particle 이/가 that fits it."""
+    return with_particle(word, "이/가")
 
 
 def _responding_check(policy: Policy, role: str, incident: IncidentFacts, user_id: int | None) -> Decision | None:
@@ -289,32 +291,33 @@ def _responding_check(policy: Policy, role: str, incident: IncidentFacts, user_i
     if not incident.open:
         return _deny(
             clause,
-            f"사건 {incident.id}이(가) 종결되어 열람 권한이 끝났습니다",
+            f"사건 {with_particle(incident.id, '이/가')} 종결되어 열람 권한이 끝났습니다",
             f"incident {incident.id} is no longer open; access ended with it",
         )
     if r.organisation not in (incident.responsible_org, incident.responding_org):
         return _deny(
             clause,
-            f"사건 {incident.id}은(는) {org.short_ko} 대응 사건이 아닙니다",
+            f"사건 {with_particle(incident.id, '은/는')} {org.short_ko} 대응 사건이 아닙니다",
             f"incident {incident.id} is not routed to {org.short_en}",
         )
     if incident.status not in policy.access.viewing_statuses:
         return _deny(
             clause,
-            f"사건 {incident.id}은(는) 아직 {_subject(org.short_ko)} 판단·대응하는 상태가 아닙니다",
+            f"사건 {with_particle(incident.id, '은/는')} 아직 {_subject(org.short_ko)} 판단·대응하는 상태가 아닙니다",
             f"incident {incident.id} is not yet being judged or responded to by {org.short_en} ({incident.status})",
         )
     if incident.awaiting_review:
         operator = policy.operator_organisation
         return _deny(
             clause,
-            f"수동 보고된 사건 {incident.id}은(는) {operator.short_ko}의 검토 전에는 열람 근거가 되지 않습니다",
+            f"수동 보고된 사건 {with_particle(incident.id, '은/는')} {operator.short_ko}의 검토 전에는 "
+            "열람 근거가 되지 않습니다",
             f"incident {incident.id} was reported by hand and grants no view until {operator.short_en} reviews it",
         )
     if user_id is None or incident.taken_by != user_id:
         return _deny(
             clause,
-            f"사건 {incident.id}을(를) 담당(접수)한 경찰관만 열람할 수 있습니다",
+            f"사건 {with_particle(incident.id, '을/를')} 담당(접수)한 경찰관만 열람할 수 있습니다",
             f"only the officer who has taken incident {incident.id} may use it",
         )
     return None
@@ -527,7 +530,7 @@ def emergency_access(policy: Policy, at: datetime, *, organisation: str | None =
             return EmergencyAccess(
                 False,
                 rules.emergency_clause,
-                f"{org.name_ko}은(는) 긴급 우선 열람 대상이 아닙니다",
+                f"{with_particle(org.name_ko, '은/는')} 긴급 우선 열람 대상이 아닙니다",
                 f"{org.name_en} has no emergency first access",
             )
     due = at + timedelta(hours=rules.document_due_hours)

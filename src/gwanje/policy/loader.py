@@ -19,8 +19,12 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gwanje.korean import particle, with_particle
 from .model import (
     BOARD_KEYWORDS,
+    CONSOLE_PAGES,
+    DEFAULT_HOME,
+    NO_CONSOLE,
     DEVICE_MESSAGE_TYPES,
     INCIDENT_STATUSES,
     STORAGE_MODES,
@@ -177,6 +181,7 @@ class _Builder:
         self.known["system"] = {name: name for name in SYSTEM_TRIGGERS}
         self.known["incident_status"] = {status: status for status in INCIDENT_STATUSES}
         self.role_orgs: dict[str, str] = {}
+        self.home_nodes: dict[str, Node] = {}
 
     # ---- primitives -------------------------------------------------------------------------
 
@@ -283,7 +288,7 @@ class _Builder:
         if self.role_orgs[role] != organisation:
             self.fail(
                 node,
-                f"{what}: 역할 '{role}'은(는) '{organisation}' 소속이 아닙니다",
+                f"{what}: 역할 '{role}'{particle(role, '은/는')} '{organisation}' 소속이 아닙니다",
                 f"{what}: role '{role}' does not belong to organisation '{organisation}'",
             )
         return role
@@ -332,6 +337,7 @@ class _Builder:
         self.unique_annex_rows(top["annex1"], annex1)
         roles = self.items(top["roles"], "roles", self.role)
         permissions = self.permissions(top["permissions"])
+        self.homes_reachable(roles, permissions)
         return Policy(
             source=self.source,
             schema_version=version,
@@ -460,7 +466,7 @@ class _Builder:
             seen.add(key)
 
     def role(self, node: Node, what: str) -> Role:
-        m = _Map(self, node, what, ("code", "organisation", "ko", "en", "totp_required", "purposes"), ("board",))
+        m = _Map(self, node, what, ("code", "organisation", "ko", "en", "totp_required", "purposes"), ("board", "home"))
         code = self.pattern(m["code"], f"{what}.code", _CODE)
         organisation = self.ref(m["organisation"], f"{what}.organisation", "organisation")
         purposes_node = m["purposes"]
@@ -488,10 +494,43 @@ class _Builder:
             purposes=purposes,
             own_department=own_department,
             board=self.board(m.get("board"), f"{what}.board"),
+            home=self.home(m.get("home"), f"{what}.home"),
         )
+        if m.get("home") is not None:
+            self.home_nodes[code] = m["home"]
         self.define(m["code"], what, "role", code, role)
         self.role_orgs[code] = organisation
         return role
+
+    def home(self, node: Node | None, what: str) -> str:
+        if node is None:
+            return DEFAULT_HOME
+        keyword = _keyword(node)
+        if keyword == NO_CONSOLE or keyword in CONSOLE_PAGES:
+            return keyword
+        shown = node.value if isinstance(node, ScalarNode) else type(node).__name__
+        pages = ", ".join([*CONSOLE_PAGES, NO_CONSOLE])
+        self.fail(
+            node,
+            f"{what}: 알 수 없는 화면 {shown!r} (가능: {pages})",
+            f"{what}: unknown console page {shown!r} (expected one of {pages})",
+        )
+
+    def homes_reachable(self, roles: tuple[Role, ...], permissions: tuple[Permission, ...]) -> None:
+        """A role's landing page must be one it may open: it holds one of the page's permissions."""
+        held = {p.code: p.roles for p in permissions}
+        for role in roles:
+            needed = CONSOLE_PAGES.get(role.home, ())
+            if needed and not any(role.code in held.get(code, ()) for code in needed):
+                node = self.home_nodes.get(role.code)
+                if node is None:
+                    continue  # the default landing page: the console shows what the role may open
+                wanted = ", ".join(needed)
+                self.fail(
+                    node,
+                    f"roles.{role.code}.home: 역할이 '{role.home}' 화면을 열 권한({wanted})이 없습니다",
+                    f"roles.{role.code}.home: the role may not open the '{role.home}' page (needs {wanted})",
+                )
 
     def board(self, node: Node | None, what: str) -> str | frozenset[str]:
         if node is None:
@@ -601,7 +640,7 @@ class _Builder:
             if self.role_orgs[role] not in organisations:
                 self.fail(
                     item,
-                    f"duty.dispatch.roles: 역할 '{role}'은(는) 출동 지령 기관"
+                    f"duty.dispatch.roles: 역할 '{role}'{particle(role, '은/는')} 출동 지령 기관"
                     f"({', '.join(organisations)}) 소속이 아닙니다",
                     f"duty.dispatch.roles: role '{role}' does not belong to a dispatching organisation "
                     f"({', '.join(organisations)})",
@@ -646,7 +685,7 @@ class _Builder:
                     if key in claimed:
                         self.fail(
                             item,
-                            f"duty.situations: 시스템 감지 {trigger.system}이(가) '{claimed[key]}'와 "
+                            f"duty.situations: 시스템 감지 {with_particle(trigger.system, '이/가')} '{claimed[key]}'와 "
                             f"'{situation.type}'에 중복 지정되었습니다",
                             f"duty.situations: system trigger {trigger.system} raises both '{claimed[key]}' and "
                             f"'{situation.type}'",
@@ -659,7 +698,8 @@ class _Builder:
                         by = f"{trigger.message}" + (f" (rule {rule})" if rule else "")
                         self.fail(
                             item,
-                            f"duty.situations: 장치 메시지 {by}이(가) '{claimed[key]}'와 '{situation.type}'에 "
+                            f"duty.situations: 장치 메시지 {with_particle(by, '이/가')} '{claimed[key]}'와 "
+                            f"'{situation.type}'에 "
                             "중복 지정되었습니다",
                             f"duty.situations: device message {by} raises both '{claimed[key]}' and '{situation.type}'",
                         )
@@ -980,7 +1020,8 @@ class _Builder:
             if department is not None and organisation_of[department] != self.role_orgs[role]:
                 self.fail(
                     dept_node,  # type: ignore[arg-type]
-                    f"{what}.department: 부서 '{department}'은(는) 역할 '{role}'의 기관 소속이 아닙니다",
+                    f"{what}.department: 부서 '{department}'{particle(department, '은/는')} "
+                    f"역할 '{role}'의 기관 소속이 아닙니다",
                     f"{what}.department: department '{department}' is not of role '{role}''s organisation",
                 )
             accounts.append(

@@ -18,6 +18,29 @@ Board = Union[BoardKeyword, frozenset]
 STORAGE_MODES: tuple[str, ...] = ("central", "on_site", "mobile")
 BOARD_KEYWORDS: tuple[str, ...] = ("all", "own_department", "none")
 
+# The console pages a role may land on after signing in (``roles[].home``), each with the permissions
+# of which the role must hold one to open it. Data, not policy: the policy picks one per role. ``none``:
+# the role has no console at all (devices and other API-only accounts, which use bearer tokens).
+CONSOLE_PAGES: Mapping[str, tuple[str, ...]] = {
+    "board": ("situations.read",),
+    "board_112": ("situations.read",),
+    "ingest": ("situations.read",),
+    "cameras": ("registry.read",),
+    "map": ("registry.read",),
+    "annex1": ("reports.read",),
+    "access": (
+        "video.provision.request",
+        "video.provision.approve",
+        "video.emergency_access",
+        "video.usage_result.enter",
+        "video.subject_request.handle",
+        "ledger.read",
+    ),
+    "audit": ("audit.read",),
+}
+NO_CONSOLE = "none"
+DEFAULT_HOME = "cameras"
+
 # The device message types the situations capability parses (gwanje.situations.messages). Data, not
 # policy: a policy says which of them raise which situation (duty.situations[].raised_by).
 DEVICE_MESSAGE_TYPES: tuple[str, ...] = (
@@ -177,6 +200,13 @@ class Role:
     # The live board: "all", "own_department" (incidents on cameras of the department's primary
     # purposes), "none", or a frozenset of organisation codes (incidents routed to one of them).
     board: Board = "none"
+    # The console page the role lands on (a key of CONSOLE_PAGES), or "none": no console sign-in.
+    home: str = DEFAULT_HOME
+
+    @property
+    def console(self) -> bool:
+        """Whether accounts of this role may sign into the console (else: API tokens only)."""
+        return self.home != NO_CONSOLE
 
 
 @dataclass(frozen=True)

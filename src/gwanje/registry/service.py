@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from gwanje.korean import with_particle
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.crypto import SealError, SecretBox
@@ -375,7 +376,9 @@ def update_camera(
     address, new_credentials = _stream_changes(camera, changes)
     for key in ("primary_purpose", "storage_mode", "status"):
         if key in changes and changes[key] is None:
-            raise ValidationFailed(f"{key}은(는) 비울 수 없습니다", f"{key} cannot be empty", field=key)
+            raise ValidationFailed(
+                f"{with_particle(key, '은/는')} 비울 수 없습니다", f"{key} cannot be empty", field=key
+            )
     if changes.get("status") == "retired":
         raise ValidationFailed(
             "철거는 retire 요청으로 하세요", "use the retire action to retire a camera", field="status"

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gwanje.korean import with_particle
 from gwanje.registry.events import CAMERA_SET_CHANGES
 from gwanje.registry.rules import bearing_deg, compass_ko_en
 
@@ -74,7 +75,9 @@ def _positive_metres(value: float, name: str, upper: float | None) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}은(는) 숫자여야 합니다 / {name} must be a number: {value!r}") from None
+        raise ValueError(
+            f"{with_particle(name, '은/는')} 숫자여야 합니다 / {name} must be a number: {value!r}"
+        ) from None
     if not math.isfinite(v) or v <= 0 or (upper is not None and v > upper):
         bound = f"0 < {name} ≤ {upper:,.0f} m" if upper is not None else f"{name} > 0"
         raise ValueError(f"{name} 값이 범위를 벗어났습니다 / {name} out of range ({bound}): {value!r}")

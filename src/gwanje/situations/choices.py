@@ -30,3 +30,63 @@ class IncidentAction(ChoiceSet):
     cancel = Choice("취소", "cancel")
     take = Choice("담당", "take")
     review = Choice("검토 완료", "review")
+
+
+# ---- what device messages say, for incident titles built in the reader's language ----------------
+
+
+class AnalyticsRule(ChoiceSet):
+    """Video-analytics rules a server reports (``video_analytics.rule``); an unknown rule shows its code."""
+
+    loitering = Choice("배회", "loitering")
+    intrusion = Choice("침입", "intrusion")
+    fall_detection = Choice("쓰러짐", "fall")
+    fight = Choice("싸움", "fight")
+    abandoned_object = Choice("방치 물체", "abandoned object")
+    crowding = Choice("군집", "crowding")
+    wrong_way = Choice("역주행", "wrong way")
+    illegal_parking = Choice("불법 주정차", "illegal parking")
+    illegal_dumping = Choice("쓰레기 무단투기", "illegal dumping")
+    dumping = Choice("쓰레기 무단투기", "dumping")
+    fire = Choice("화재", "fire")
+    smoke = Choice("연기", "smoke")
+    flood = Choice("침수", "flooding")
+
+
+class ObjectClass(ChoiceSet):
+    """What the analytics saw (``video_analytics.object_class``)."""
+
+    person = Choice("사람", "person")
+    vehicle = Choice("차량", "vehicle")
+    bag = Choice("가방", "bag")
+    bicycle = Choice("자전거", "bicycle")
+    motorcycle = Choice("오토바이", "motorcycle")
+    animal = Choice("동물", "animal")
+    object = Choice("물체", "object")
+
+
+class CameraFault(ChoiceSet):
+    """How a camera failed (``camera_fault.fault``)."""
+
+    offline = Choice("연결 끊김", "offline")
+    video_loss = Choice("영상 없음", "video loss")
+    tamper = Choice("훼손·가림", "tampering")
+    storage = Choice("저장 장애", "storage failure")
+    other = Choice("기타 장애", "other fault")
+
+
+class PersonCategory(ChoiceSet):
+    """Who sent a u-Seoul safety signal (``u_seoul_safety.category``)."""
+
+    child = Choice("아동", "child")
+    elderly = Choice("어르신", "elderly person")
+    disabled = Choice("장애인", "disabled person")
+    woman = Choice("여성", "woman")
+    other = Choice("기타", "other")
+
+
+class PlateMatch(ChoiceSet):
+    """How a read plate matched the wanted/stolen list."""
+
+    exact = Choice("일치", "exact")
+    confusable = Choice("유사", "look-alike")

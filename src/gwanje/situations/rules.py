@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gwanje.korean import particle, with_particle
 from gwanje.core.errors import Conflict, Forbidden
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
@@ -41,6 +42,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("dispatched", "review"): "dispatched",
 }
 
+# The actions that lead into a finished status cannot be undone: the console asks before it sends one.
+FINISHING_ACTIONS = tuple(sorted({action for (_, action), to in TRANSITIONS.items() if to in FINISHED}))
+
 ACTIONS = IncidentAction.codes()
 
 
@@ -51,7 +55,7 @@ def next_status(status: str, action: str) -> str:
         s_ko, s_en = IncidentStatus.labels(status)
         a_ko, a_en = IncidentAction.labels(action)
         raise Conflict(
-            f"'{s_ko}' 상태에서는 '{a_ko}'을(를) 할 수 없습니다",
+            f"'{s_ko}' 상태에서는 '{a_ko}'{particle(a_ko, '을/를')} 할 수 없습니다",
             f"cannot {a_en} an incident that is {s_en}",
             field="action",
             details={"status": status, "action": action, "allowed": sorted(a for (s, a) in TRANSITIONS if s == status)},
@@ -113,7 +117,8 @@ def check_actor(policy: Policy, routed: Routed, role: str, action: str) -> None:
     if not ok:
         role_ko = policy.role(role).ko
         raise Forbidden(
-            f"{role_ko}은(는) 이 상황을 '{IncidentAction.label(action, 'ko')}'할 수 없습니다 (업무 분장)",
+            f"{with_particle(role_ko, '은/는')} 이 상황을 '{IncidentAction.label(action, 'ko')}'할 수 없습니다 "
+            "(업무 분장)",
             f"a {policy.role(role).en} may not {IncidentAction.label(action, 'en')} this incident (duty table)",
             field="action",
             clause=clause,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from gwanje.core.schemas import StrictModel
-from gwanje.situations import rules
+from gwanje.situations import rules, titles
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -52,12 +52,17 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def incident_view(incident: Any) -> dict[str, Any]:
-    """What the board shows of an incident, in plain JSON values (times as ISO 8601 text)."""
+    """What the board shows of an incident, in plain JSON values (times as ISO 8601 text).
+
+    ``title`` is the stored text (codes as the device sent them); ``title_label`` is the title built
+    in Korean and in English from the device message (:mod:`gwanje.situations.titles`)."""
+    details = json.loads(incident.details or "{}")
     return {
         "id": incident.id,
         "type": incident.type,
         "status": incident.status,
         "title": incident.title,
+        "title_label": titles.incident_titles(incident.title, details if isinstance(details, dict) else {}),
         "source": incident.source,
         "device_id": incident.device_id,
         "camera_id": incident.camera_id,
@@ -75,7 +80,7 @@ def incident_view(incident: Any) -> dict[str, Any]:
         "ack_due_at": _iso(incident.ack_due_at),
         "sop_done": sorted(rules.split(incident.sop_done)),
         "sop_skipped": sorted(rules.split(incident.sop_skipped)),
-        "details": json.loads(incident.details or "{}"),
+        "details": details,
         "occurred_at": _iso(incident.occurred_at),
         "created_at": _iso(incident.created_at),
         "updated_at": _iso(incident.updated_at),
@@ -101,6 +106,7 @@ class IncidentRead(BaseModel):
     type: str
     status: str
     title: str
+    title_label: dict[str, str] = Field(description="the title built from labels: {ko: …, en: …}")
     source: str
     device_id: str | None
     camera_id: int | None
@@ -147,6 +153,7 @@ class SopStepRead(BaseModel):
 class TimelineEntryRead(BaseModel):
     at: datetime
     actor_name: str
+    actor_label: dict[str, str] = Field(default_factory=dict, description="who acted, as read: {ko: …, en: …}")
     role: str | None
     action: str
     from_status: str | None
@@ -177,7 +184,12 @@ class IncidentDetailRead(IncidentRead):
             {
                 **incident_view(detail.incident),
                 "sop": detail.sop,
-                "timeline": [TimelineEntryRead.model_validate(e, from_attributes=True) for e in detail.timeline],
+                "timeline": [
+                    TimelineEntryRead.model_validate(e, from_attributes=True).model_copy(
+                        update={"actor_label": titles.actor_labels(e.actor_name)}
+                    )
+                    for e in detail.timeline
+                ],
                 "dispatches": [DispatchRead.model_validate(d, from_attributes=True) for d in detail.dispatches],
             }
         )

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from gwanje.korean import with_particle
 from gwanje.access.service import attached_camera_ids, incident_facts
 from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
@@ -665,7 +666,7 @@ def _take(incident: Incident, actor: Actor, now: datetime) -> None:
     not use another officer's incident)."""
     if incident.taken_by_id is not None and incident.taken_by_id != actor.id:
         raise Conflict(
-            f"이미 {incident.taken_by_name}이(가) 담당한 상황입니다",
+            f"이미 {with_particle(incident.taken_by_name, '이/가')} 담당한 상황입니다",
             f"the incident has already been taken by {incident.taken_by_name}",
             field="action",
         )

@@ -23,7 +23,7 @@ from gwanje.core.clock import format_kst, utcnow
 from gwanje.http.deps import DB, PolicyDep, Principal
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
-from gwanje.situations import live, rules, service
+from gwanje.situations import live, rules, service, titles
 from gwanje.situations.choices import IncidentAction, IncidentStatus
 from gwanje.situations.deps import Reader
 from gwanje.ui.i18n import Translator
@@ -63,6 +63,7 @@ TEXT_KEYS = (
     "board.occurred",
     "board.ack_due",
     "board.routing",
+    "board.clause",
     "board.recognising",
     "board.responding",
     "board.dispatches",
@@ -100,6 +101,8 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
         "routedTo": sorted(policy.dispatch.organisations),
         "statuses": {s.code: {"label": tr.label(s.code, IncidentStatus), "colour": s.colour} for s in IncidentStatus},
         "actions": {a.code: tr.label(a.code, IncidentAction) for a in IncidentAction},
+        # Actions that finish an incident (false alarm, cancel, close) cannot be undone: the board asks.
+        "confirm": {action: tr(f"board.confirm.{action}") for action in rules.FINISHING_ACTIONS},
         "events": {
             "created": tr("board.event.created"),
             "escalated": tr("board.event.escalated"),
@@ -109,6 +112,7 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
         },
         "types": {s.type: (s.en if tr.lang == "en" else s.ko) for s in policy.duty.situations},
         "roles": {r.code: tr.role(r.code) for r in policy.roles},
+        "clauses": {c.id: tr.clause(c.id) for c in policy.clauses},
         "organisations": {o.code: tr.organisation(o.code) for o in policy.organisations},
         "text": {key: tr(key) for key in TEXT_KEYS},
     }
@@ -130,6 +134,15 @@ def situation_board(request: Request, principal: Reader, policy: PolicyDep) -> R
 @router.get("/board/112")
 def police_112_board(request: Request, principal: Reader, policy: PolicyDep) -> Response:
     return _board(request, principal, policy, "112")
+
+
+def _incident_title(incident: Any, lang: str) -> str:
+    """The title in the reader's language, built from the stored message (the row keeps the codes)."""
+    try:
+        details = json.loads(incident.details or "{}")
+    except ValueError:
+        details = {}
+    return titles.incident_title(incident.title, details if isinstance(details, dict) else {}, lang)
 
 
 def _loss_count(incident: Any) -> int | None:
@@ -172,6 +185,7 @@ def ingest_health_page(request: Request, principal: Reader, db: DB, policy: Poli
         "now": utcnow(),
         "loss_count": _loss_count,
         "status_label": lambda code: tr.label(code, IncidentStatus),
+        "incident_title": lambda incident: _incident_title(incident, tr.lang),
         "finished": rules.FINISHED,
     }
     if is_htmx_partial(request):

@@ -19,6 +19,7 @@ A text that shows a count has plural forms (``msgid_plural``) and is read with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,9 @@ DEFAULT_LANG = "ko"
 LANG_COOKIE = "lang"
 DOMAIN = "gwanje"
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+
+# Clause ids with an article number: art-11-1, annex-2, pipa-18-2.
+_CLAUSE_NUMBER = re.compile(r"^(art|annex|pipa)-(\d+)(?:-(\d+))?$")
 
 # A plural text read without a count (``t(key)``, ``t.raw(key)``) takes the form for several
 # things: the wording callers saw before the catalogues had plural forms ("{total:,} cameras").
@@ -212,6 +216,34 @@ class Translator:
         except UnknownCode:
             return code
         return self._pick(o.name_ko, o.name_en)
+
+    def clause_name(self, clause_id: str | None) -> str:
+        """How people cite a clause: "협약 제11조 제1항" / "Art. 11(1) of the agreement", "별표2" /
+        "Annex 2", "개인정보 보호법 제18조 제2항" / "PIPA Art. 18(2)"; "" for an id with no article number
+        (``policy-rbac``): its text then speaks for itself."""
+        match = _CLAUSE_NUMBER.match(clause_id or "")
+        if match is None:
+            return ""
+        kind, article, paragraph = match.group(1), match.group(2), match.group(3)
+        if kind == "annex":
+            return f"Annex {article}" if self.lang == "en" else f"별표{article}"
+        if self.lang == "en":
+            number = f"Art. {article}" + (f"({paragraph})" if paragraph else "")
+            return f"PIPA {number}" if kind == "pipa" else f"{number} of the agreement"
+        number = f"제{article}조" + (f" 제{paragraph}항" if paragraph else "")
+        return f"개인정보 보호법 {number}" if kind == "pipa" else f"협약 {number}"
+
+    def clause(self, clause_id: str | None) -> str:
+        """A clause as the reader sees it: its name and its text from the policy, never the bare id."""
+        if not clause_id:
+            return ""
+        try:
+            c = self.policy.clause(clause_id)
+        except (UnknownCode, LookupError):
+            return self.clause_name(clause_id) or clause_id
+        name = self.clause_name(clause_id)
+        text = self._pick(c.ko, c.en)
+        return f"{name} — {text}" if name else text
 
     def label(self, code: str | None, choices: type[ChoiceSet] | None = None) -> str:
         """The label of a domain code (a status, a storage mode …) from its capability's choice set.

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from gwanje.core.clock import utcnow
 from gwanje.core.errors import DomainError
 from gwanje.http.deps import CSRF_FIELD
+from gwanje.policy.model import CONSOLE_PAGES
 from gwanje.ui.i18n import LANGS, Translator, request_lang
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -65,6 +66,51 @@ def purpose_colours(policy) -> dict[str, str]:  # noqa: ANN001
     return {p.code: PURPOSE_PALETTE[i % len(PURPOSE_PALETTE)] for i, p in enumerate(policy.purposes)}
 
 
+# Where each console page of the policy's ``roles[].home`` lives (gwanje.policy.CONSOLE_PAGES).
+PAGE_PATHS: dict[str, str] = {
+    "board": "/board",
+    "board_112": "/board/112",
+    "ingest": "/ingest",
+    "cameras": "/cameras",
+    "map": "/map",
+    "annex1": "/reports/annex1",
+    "access": "/access",
+    "audit": "/audit",
+}
+
+
+def _role(policy, role: str | None):  # noqa: ANN001, ANN202
+    try:
+        return policy.role(role) if role else None
+    except LookupError:
+        return None
+
+
+def _may_open(policy, role: str, page: str) -> bool:  # noqa: ANN001
+    needed = CONSOLE_PAGES.get(page, ())
+    return any(p.code in needed and role in p.roles for p in policy.permissions)
+
+
+def home_path(policy, role: str | None) -> str:  # noqa: ANN001
+    """The page a role lands on: its policy ``home`` when it may open it, else the first page it may
+    open, else the camera list (which then says what the role may not do)."""
+    r = _role(policy, role)
+    if r is None:
+        return PAGE_PATHS["cameras"]
+    if r.home in PAGE_PATHS and _may_open(policy, r.code, r.home):
+        return PAGE_PATHS[r.home]
+    for page, path in PAGE_PATHS.items():
+        if _may_open(policy, r.code, page):
+            return path
+    return PAGE_PATHS["cameras"]
+
+
+def board_path(policy, role: str | None) -> str:  # noqa: ANN001
+    """The situation board a role works from: the 112 room's view when its policy home is that board."""
+    r = _role(policy, role)
+    return PAGE_PATHS["board_112"] if r is not None and r.home == "board_112" else PAGE_PATHS["board"]
+
+
 def translator(request: Request) -> Translator:
     return Translator(request_lang(request), request.app.state.policy)
 
@@ -95,6 +141,7 @@ def render(request: Request, name: str, principal: Any, status_code: int = 200, 
         "csrf_token": principal.csrf_token if principal else None,
         "here": here,
         "nav": request.url.path.split("/")[1] if request.url.path != "/" else "",
+        "board_href": board_path(tr.policy, principal.user.role) if principal else PAGE_PATHS["board"],
         "now_kst": tr.datetime(utcnow()),
         **context,
     }
@@ -113,11 +160,7 @@ def is_htmx_partial(request: Request) -> bool:
 def clause_text(policy, tr: Translator, clause: str | None) -> str | None:  # noqa: ANN001
     if not clause:
         return None
-    try:
-        c = policy.clause(clause)
-    except LookupError:
-        return clause
-    return f"{c.id}: {c.ko if tr.lang == 'ko' else c.en}"
+    return tr.clause(clause)
 
 
 def render_error(request: Request, exc: DomainError) -> Response:

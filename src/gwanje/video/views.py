@@ -18,6 +18,7 @@ from gwanje.http.deps import PolicyDep, Principal, requires
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
 from gwanje.registry.deps import ReadableCamera
+from gwanje.ui.i18n import Translator
 from gwanje.ui.forms import kst_input
 from gwanje.ui.render import render, translator
 
@@ -58,13 +59,8 @@ def panel_purposes(policy: Policy, principal: Principal, camera: Any) -> list[Pa
 
 
 def _clause_line(policy: Policy, lang: str, clause: str | None) -> str | None:
-    if not clause:
-        return None
-    try:
-        c = policy.clause(clause)
-    except LookupError:
-        return clause
-    return f"[{c.id}] {c.en if lang == 'en' else c.ko}"
+    """A clause as people cite it (its name and text, never the bare id): :meth:`Translator.clause`."""
+    return Translator(lang, policy).clause(clause) or None
 
 
 @router.get("/cameras/{camera_id}/video-panel")

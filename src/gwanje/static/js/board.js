@@ -99,6 +99,9 @@
     return x[0] - y[0] || x[1] - y[1] || b.id - a.id;
   }
 
+  // The title built from labels in the reader's language (the stored title keeps the device's codes).
+  function title(i) { return (i.title_label && i.title_label[cfg.lang]) || i.title; }
+
   function row(i) {
     var tr = el("tr", null, "incident");
     tr.setAttribute("data-id", String(i.id));
@@ -113,7 +116,7 @@
     t.title = kst(i.occurred_at || i.created_at, true);
     tr.appendChild(t);
     tr.appendChild(el("td", cfg.types[i.type] || i.type, "type"));
-    tr.appendChild(el("td", i.title, "title"));
+    tr.appendChild(el("td", title(i), "title"));
     var who = cfg.roles[i.assigned_role] || i.assigned_role || "";
     tr.appendChild(el("td", who + (i.escalation_level ? " ↑" + i.escalation_level : ""), "assigned"));
     tr.addEventListener("click", function () { select(i.id); });
@@ -357,7 +360,7 @@
     st.setAttribute("data-status", d.status);
     st.style.backgroundColor = statusColour(d.status);
     document.getElementById("detail-type").textContent = cfg.types[d.type] || d.type;
-    document.getElementById("detail-text").textContent = d.title;
+    document.getElementById("detail-text").textContent = title(d);
     var dl = document.getElementById("detail-facts");
     clear(dl);
     fact(dl, text("board.occurred"), kst(d.occurred_at, true));
@@ -367,6 +370,12 @@
          (cfg.roles[d.recognising_role] || d.recognising_role));
     fact(dl, text("board.responding"), (cfg.organisations[d.responding_org] || d.responding_org) + " · " +
          (d.responding_roles || []).map(function (r) { return cfg.roles[r] || r; }).join(", "));
+    // The clause the routing rests on (the duty table row, Annex 2), by its name and text.
+    if (d.clause) {
+      fact(dl, text("board.clause"), cfg.clauses[d.clause] || d.clause);
+      dl.lastChild.id = "detail-clause";
+      dl.lastChild.setAttribute("data-clause", d.clause);
+    }
     if (d.latitude === null || d.latitude === undefined) { fact(dl, "", text("board.no_location")); }
     if (!OPEN[d.status]) { fact(dl, "", text("board.finished")); }
     renderActions(d);
@@ -386,6 +395,8 @@
       var b = el("button", cfg.actions[action] || action);
       b.type = "button";
       b.setAttribute("data-action", action);
+      // An action that finishes the incident cannot be undone: confirm.js asks first.
+      if (cfg.confirm[action]) { b.setAttribute("data-confirm", cfg.confirm[action]); }
       b.addEventListener("click", function () { act(d.id, action, b); });
       box.appendChild(b);
     });
@@ -521,7 +532,7 @@
         what += " → " + statusLabel(e.to_status);
       }
       li.appendChild(el("strong", what));
-      var who = e.actor_name + (e.role ? " (" + (cfg.roles[e.role] || e.role) + ")" : "");
+      var who = ((e.actor_label && e.actor_label[cfg.lang]) || e.actor_name) + (e.role ? " (" + (cfg.roles[e.role] || e.role) + ")" : "");
       li.appendChild(document.createTextNode(" · " + who));
       if (e.note) { li.appendChild(el("span", e.note, "note")); }
       list.appendChild(li);
