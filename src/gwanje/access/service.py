@@ -145,16 +145,16 @@ def _decide(
             return Decision(False, clause, *problem)
         if p.kind == "emergency":
             now = utcnow()
-            # Art. 11 ①: an emergency whose official document is overdue past the grace grants nothing more.
-            document = decisions.emergency_document_check(policy, p.document_due_at, p.document_received_at, now)
-            if not document.allowed:
-                return document
             incident = session.get(Incident, p.incident_id) if p.incident_id is not None else None
             video = decisions.emergency_video(
                 policy, incident.type if incident is not None else None, p.provided_at or p.created_at, now
             )
             if not video.allowed:
                 return video
+            # Art. 11 ①: an emergency whose official document is overdue past the grace grants nothing more.
+            document = decisions.emergency_document_check(policy, p.document_due_at, p.document_received_at, now)
+            if not document.allowed:
+                return document
         decision = base(True)
         if not decision.allowed:
             return decision
