@@ -74,6 +74,8 @@ def test_an_overdue_document_alerts_the_police_on_board_and_home_then_blocks_the
         for page in ("/board", "/cameras"):  # the board and the home page
             html = h.client.get(page, headers=police)
             assert html.status_code == 200 and marker in html.text and "처리 기한 알림" in html.text
+        english = h.client.get("/cameras", headers=police, params={"lang": "en"}).text
+        assert marker in english and "Deadline alerts" in english and "official document overdue" in english
         fragment = h.client.get("/access/deadline-alerts", headers=police)
         assert fragment.status_code == 200 and marker in fragment.text
         for other in (agent, it):  # not theirs to act on
