@@ -15,9 +15,12 @@ plate reads are stored but raise nothing without a hot-list hit, so they reach n
   ``occurred_at`` (stamped when the message is made, just before publishing) to its arrival on the
   WebSocket.
 
-Anchor, measured in the same run with the same client library (paho-mqtt) and the same broker
-settings: raw Mosquitto QoS 1 publish → subscribe throughput (and its p99 at 1,000 msg/s), the
-subscriber in its own process. Without NATS the WebSocket leg is left out and the figures say so.
+Anchor, measured in the same run with the same broker settings and the same load generator: raw
+Mosquitto QoS 1 publish → subscribe throughput (and its p99 at 1,000 msg/s), a paho-mqtt subscriber
+in its own process. The load generator (:class:`Devices`) stands for devices on other machines: one
+raw MQTT 5 connection whose QoS 1 packets are encoded before the clock starts and sent in large
+writes, so that on this 2-core machine it takes little of the CPU it shares with what it measures
+(paho's own publisher took about a third of the machine at these rates). Without NATS the WebSocket leg is left out and the figures say so.
 
 Prints a table, then one JSON object per figure per line; ``ingest events/s`` also carries ``ratio``
 (ours / the same-run anchor) and ``met`` (both parts of its target).

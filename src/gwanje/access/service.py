@@ -31,8 +31,16 @@ from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest
 from gwanje.access.provisions.rules import PROVISION_ACCESS_STATUSES
 
 # What other capabilities call of the parts: the evidence side marks provisions exported, the video
-# side destroys what is due, the web app's background job flags missed deadlines.
-from gwanje.access.provisions.service import flag_overdue, get_provision, mark_exported
+# side destroys what is due, the web app's background job flags missed deadlines, and the board and
+# the home page show the deadline alerts of the roles that must act.
+from gwanje.access.provisions.service import (
+    DeadlineAlert,
+    deadline_alerts,
+    flag_overdue,
+    get_provision,
+    mark_exported,
+    read_deadline_alerts,
+)
 from gwanje.access.retention.rules import due_for_destruction
 from gwanje.access.retention.service import active_holds, place_hold, record_destruction, release_hold
 from gwanje.access.rules import PIPA_18_2, clause_label, clause_text, ids_text
@@ -147,12 +155,17 @@ def _decide(
         if problem:
             return Decision(False, clause, *problem)
         if p.kind == "emergency":
+            now = utcnow()
             incident = session.get(Incident, p.incident_id) if p.incident_id is not None else None
             video = decisions.emergency_video(
-                policy, incident.type if incident is not None else None, p.provided_at or p.created_at, utcnow()
+                policy, incident.type if incident is not None else None, p.provided_at or p.created_at, now
             )
             if not video.allowed:
                 return video
+            # Art. 11 ①: an emergency whose official document is overdue past the grace grants nothing more.
+            document = decisions.emergency_document_check(policy, p.document_due_at, p.document_received_at, now)
+            if not document.allowed:
+                return document
         decision = base(True)
         if not decision.allowed:
             return decision
@@ -507,7 +520,10 @@ __all__ = [
     "record_failure",
     "viewing_items",
     "due_for_destruction",
+    "DeadlineAlert",
+    "deadline_alerts",
     "flag_overdue",
+    "read_deadline_alerts",
     "get_provision",
     "grant_still_valid",
     "incident_cameras",

@@ -593,3 +593,48 @@ def retention_days(policy: Policy, camera_retention_days: int | None) -> int:
     if camera_retention_days < 1:
         raise ValueError(f"camera_retention_days must be >= 1, got {camera_retention_days}")
     return camera_retention_days
+
+
+# ---- deadlines with consequences (Art. 11 ① ②, PIPA 35) --------------------------------------
+
+
+def document_cutoff(policy: Policy, due_at: datetime) -> datetime:
+    """Art. 11 ①: the moment an emergency access without its official document stops granting video —
+    ``access.document_grace_hours`` after the document was due."""
+    _require_aware(due_at, "due_at")
+    return due_at + timedelta(hours=policy.access.document_grace_hours)
+
+
+def emergency_document_check(
+    policy: Policy, due_at: datetime | None, received_at: datetime | None, now: datetime
+) -> Decision:
+    """Art. 11 ①: further access under an emergency is refused once its official document is overdue
+    past the policy's grace period; a filed document (or none due) lifts nothing and blocks nothing."""
+    _require_aware(now, "now")
+    rules = policy.access
+    clause = rules.emergency_clause
+    if due_at is None or received_at is not None:
+        return _allow(clause, "공문 제출됨", "official document filed")
+    cutoff = document_cutoff(policy, due_at)
+    if now > cutoff:
+        grace_ko = f", 유예 {rules.document_grace_hours}시간" if rules.document_grace_hours else ""
+        grace_en = f" plus {rules.document_grace_hours} hours' grace" if rules.document_grace_hours else ""
+        return _deny(
+            clause,
+            f"공문 제출 기한({rules.document_due_hours}시간{grace_ko})이 지나 이 긴급 열람으로는 더 열람할 수 "
+            f"없습니다 — 공문을 제출하세요 ({policy.clause(clause).id})",
+            f"the official document was due within {rules.document_due_hours} hours{grace_en} and is still "
+            f"missing: no further access under this emergency until it is filed ({policy.clause(clause).id})",
+        )
+    return _allow(clause, "공문 제출 기한 이내", "official document still within its deadline")
+
+
+def subject_request_alert_from(policy: Policy, due_at: datetime) -> datetime:
+    """PIPA 35: a subject request still undecided alerts from this moment (before its 10-day limit)."""
+    _require_aware(due_at, "due_at")
+    return due_at - timedelta(days=policy.access.subject_request_alert_days)
+
+
+def must_act_on_deadline(policy: Policy, role: str, kind: str) -> bool:
+    """Is ``role`` among those the policy says must act on a deadline of ``kind`` (and so is alerted)?"""
+    return role in policy.deadline_alert_roles(kind)

@@ -23,6 +23,7 @@ from gwanje.korean import particle, with_particle
 from .model import (
     BOARD_KEYWORDS,
     CONSOLE_PAGES,
+    DEADLINE_KINDS,
     DEFAULT_HOME,
     NO_CONSOLE,
     DEVICE_MESSAGE_TYPES,
@@ -840,6 +841,12 @@ class _Builder:
                 "emergency_situation_types",
                 "emergency_minutes",
             ),
+            ("document_grace_hours", "subject_request_alert_days", "deadline_alerts"),
+        )
+        grace, alert_days, alerts = (
+            m.get("document_grace_hours"),
+            m.get("subject_request_alert_days"),
+            m.get("deadline_alerts"),
         )
         return AccessRules(
             rbac_clause=self.ref(m["rbac_clause"], "access.rbac_clause", "clause"),
@@ -860,7 +867,27 @@ class _Builder:
                 self.refs(m["emergency_situation_types"], "access.emergency_situation_types", "situation")
             ),
             emergency_minutes=self.integer(m["emergency_minutes"], "access.emergency_minutes", 1),
+            document_grace_hours=0 if grace is None else self.integer(grace, "access.document_grace_hours", 0),
+            subject_request_alert_days=2
+            if alert_days is None
+            else self.integer(alert_days, "access.subject_request_alert_days", 0),
+            deadline_alerts=() if alerts is None else self.deadline_alerts(alerts),
         )
+
+    def deadline_alerts(self, node: Node) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``access.deadline_alerts``: per deadline kind, the roles that must act (at least one)."""
+        m = _Map(self, node, "access.deadline_alerts", (), tuple(DEADLINE_KINDS))
+        out = []
+        for kind in DEADLINE_KINDS:
+            item = m.get(kind)
+            if item is None:
+                continue
+            what = f"access.deadline_alerts.{kind}"
+            roles = self.refs(item, what, "role")
+            if not roles:
+                self.fail(item, f"{what}: 역할이 하나 이상 있어야 합니다", f"{what}: name at least one role")
+            out.append((kind, roles))
+        return tuple(out)
 
     def staffing(self, node: Node) -> Staffing:
         m = _Map(self, node, "staffing", ("organisation", "role", "min_on_duty", "clause"))

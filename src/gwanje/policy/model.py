@@ -354,6 +354,16 @@ class Ownership:
     clause: str
 
 
+# The deadlines that raise alerts, each with the permission whose holders act on it by default.
+DEADLINE_KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "document": "video.emergency_access",  # Art. 11 ①: the emergency's official document
+        "usage_result": "video.usage_result.enter",  # Art. 11 ②: the usage result
+        "subject_request": "video.subject_request.handle",  # PIPA 35: the 10-day answer
+    }
+)
+
+
 @dataclass(frozen=True)
 class AccessRules:
     rbac_clause: str
@@ -371,6 +381,14 @@ class AccessRules:
     attach_radius_m: int = 0
     emergency_situation_types: frozenset[str] = frozenset()
     emergency_minutes: int = 0
+    # Deadlines with consequences: access under an emergency whose official document is still missing
+    # stops document_grace_hours after the document was due; a subject request (PIPA 35, 10 days)
+    # alerts from subject_request_alert_days before its limit; deadline_alerts names, per kind
+    # (document, usage_result, subject_request), the roles that must act and so see the alert (a kind
+    # not named: the roles holding the permission that acts on it, see Policy.deadline_alert_roles).
+    document_grace_hours: int = 0
+    subject_request_alert_days: int = 2
+    deadline_alerts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -587,6 +605,19 @@ class Policy:
         """Role codes holding a permission, in the order the policy declares roles."""
         holders = self.permission(permission).roles
         return tuple(r.code for r in self.roles if r.code in holders)
+
+    # ---- deadlines (Art. 11 ① ②, PIPA 35) -----------------------------------------------------
+
+    def deadline_alert_roles(self, kind: str) -> tuple[str, ...]:
+        """The roles that must act on a missed or near deadline of ``kind`` (``document``,
+        ``usage_result``, ``subject_request``) and so see its alert: ``access.deadline_alerts``, or
+        when the policy names none for the kind, the roles holding the permission that acts on it."""
+        if kind not in DEADLINE_KINDS:
+            raise UnknownCode("deadline", kind)
+        for named, roles in self.access.deadline_alerts:
+            if named == kind:
+                return tuple(r.code for r in self.roles if r.code in roles)
+        return self.roles_with(DEADLINE_KINDS[kind])
 
     # ---- device messages → situations → purposes ---------------------------------------------
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gwanje.access import service as access
 from gwanje.core.errors import NotFound
 from gwanje.http.deps import DB, PolicyDep
 from gwanje.policy.model import Policy
@@ -100,8 +101,11 @@ def camera_list(
         status_colours=status_colours(),
         **LABEL_SETS,
     )
-    name = "registry/camera_results.html" if is_htmx_partial(request) else "registry/cameras.html"
-    return render(request, name, principal, **context)
+    if is_htmx_partial(request):
+        return render(request, "registry/camera_results.html", principal, **context)
+    # The home page: the deadlines this person must act on (Art. 11, PIPA 35) head it.
+    alerts = [a.as_dict() for a in access.read_deadline_alerts(db, policy, principal.user)]
+    return render(request, "registry/cameras.html", principal, deadline_alerts=alerts, **context)
 
 
 @router.get("/cameras/{camera_id}")

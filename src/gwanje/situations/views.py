@@ -19,7 +19,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gwanje.access import service as access
 from gwanje.core.clock import format_kst, utcnow
+from gwanje.core.db import Database
 from gwanje.http.deps import DB, PolicyDep, Principal
 from gwanje.policy import decisions
 from gwanje.policy.model import Policy
@@ -118,22 +120,32 @@ def board_config(policy: Policy, tr: Translator, principal: Principal, view: str
     }
 
 
-def _board(request: Request, principal: Principal, policy: Policy, view: str) -> Response:
+def _board(request: Request, principal: Principal, db: Database, policy: Policy, view: str) -> Response:
     config = board_config(policy, translator(request), principal, view)
     legend = [s for s in IncidentStatus if s.code in rules.OPEN]
-    response = render(request, "situations/board.html", principal, config=config, view=view, legend=legend)
+    # The deadlines this person must act on (Art. 11, PIPA 35) head the incident list.
+    alerts = [a.as_dict() for a in access.read_deadline_alerts(db, policy, principal.user)]
+    response = render(
+        request,
+        "situations/board.html",
+        principal,
+        config=config,
+        view=view,
+        legend=legend,
+        deadline_alerts=alerts,
+    )
     response.headers["content-security-policy"] = board_csp(request)
     return response
 
 
 @router.get("/board")
-def situation_board(request: Request, principal: Reader, policy: PolicyDep) -> Response:
-    return _board(request, principal, policy, "board")
+def situation_board(request: Request, principal: Reader, db: DB, policy: PolicyDep) -> Response:
+    return _board(request, principal, db, policy, "board")
 
 
 @router.get("/board/112")
-def police_112_board(request: Request, principal: Reader, policy: PolicyDep) -> Response:
-    return _board(request, principal, policy, "112")
+def police_112_board(request: Request, principal: Reader, db: DB, policy: PolicyDep) -> Response:
+    return _board(request, principal, db, policy, "112")
 
 
 def _incident_title(incident: Any, lang: str) -> str:

@@ -12,6 +12,7 @@ from gwanje.access.deps import DocumentsDir, Exporting, RequestId
 from gwanje.access.provisions import flows, rules, service
 from gwanje.access.provisions.deps import ProvisionReader, VisibleProvision
 from gwanje.access.provisions.schemas import (
+    DeadlineAlertRead,
     EmergencyCreate,
     ExportCreate,
     ExportFailed,
@@ -35,6 +36,7 @@ Approver = Annotated[Principal, Depends(requires("video.provision.approve"))]
 Emergency = Annotated[Principal, Depends(requires("video.emergency_access"))]
 ResultEnterer = Annotated[Principal, Depends(requires("video.usage_result.enter"))]
 StatsReader = Annotated[Principal, Depends(requires("reports.read"))]
+SignedIn = Annotated[Principal, Depends(requires())]
 
 
 @router.post("/access/provisions", status_code=201)
@@ -205,6 +207,13 @@ def usage_result(
 def overdue(principal: ProvisionReader, db: DB, policy: PolicyDep) -> list[OverdueItemRead]:
     """Emergency accesses without their document, usage results and subject requests past due."""
     return [OverdueItemRead(**i.as_dict()) for i in service.read_visible_overdue_items(db, policy, principal.user)]
+
+
+@router.get("/access/deadline-alerts")
+def deadline_alerts(principal: SignedIn, db: DB, policy: PolicyDep) -> list[DeadlineAlertRead]:
+    """The deadlines the caller's role must act on now (the same alerts the board and home page show);
+    empty for a role the policy does not name in ``access.deadline_alerts``."""
+    return [DeadlineAlertRead(**a.as_dict()) for a in service.read_deadline_alerts(db, policy, principal.user)]
 
 
 @router.get("/access/statistics")

@@ -221,6 +221,24 @@ class OverdueItemRead(BaseModel):
     label_en: str
 
 
+class DeadlineAlertRead(BaseModel):
+    """A deadline the viewer's role must act on (``access.deadline_alerts`` in the policy): an
+    emergency's official document past due (``blocks_at``: from then on access under it is refused),
+    a usage result past due, a subject request near (``overdue`` false) or past its 10 days."""
+
+    kind: Literal["document", "usage_result", "subject_request"]
+    object_id: int
+    due_at: Timestamp
+    overdue: bool
+    blocks_at: Timestamp | None
+    organisation: str
+    responsible: str
+    clause: str
+    label_ko: str
+    label_en: str
+    href: str
+
+
 class UsageStatisticRead(BaseModel):
     """CCTV performance: the usage results of one camera, purpose and month (KST)."""
 

@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from gwanje.core.clock import KST, utcnow
 from gwanje.core.db import Database, UnitOfWork
 from gwanje.core.errors import Forbidden, ValidationFailed, not_found
 from gwanje.policy import decisions
-from gwanje.policy.model import Policy
+from gwanje.policy.model import DEADLINE_KINDS, Policy
 from gwanje.situations.models import Incident
 
 
@@ -107,6 +107,32 @@ def _get(session: Session, provision_id: int, *, lock: bool = False) -> Provisio
 def _named_cameras(session: Session, camera_ids: Sequence[int], numbers: Sequence[str]) -> Sequence[int]:
     """The console names cameras by management number; an unknown one is refused before anything else."""
     return requested_cameras.ids_by_number(session, numbers) if numbers else camera_ids
+
+
+def _overdue_emergency(
+    session: Session, policy: Policy, organisation: str, incident_id: int, now: datetime
+) -> decisions.Decision | None:
+    """The refusal when ``organisation`` already has an emergency access for this incident whose
+    official document is overdue past the policy's grace (Art. 11 ①); None otherwise."""
+    pending = session.scalars(
+        select(ProvisionRequest).where(
+            ProvisionRequest.kind == "emergency",
+            ProvisionRequest.organisation == organisation,
+            ProvisionRequest.incident_id == incident_id,
+            ProvisionRequest.document_received_at.is_(None),
+            ProvisionRequest.document_due_at.is_not(None),
+        )
+    )
+    for p in pending:
+        check = decisions.emergency_document_check(policy, p.document_due_at, p.document_received_at, now)
+        if not check.allowed:
+            return decisions.Decision(
+                False,
+                check.clause,
+                f"긴급 열람 {p.id}: {check.reason_ko}",
+                f"emergency access {p.id}: {check.reason_en}",
+            )
+    return None
 
 
 def _clause_of(policy: Policy, p: ProvisionRequest) -> str:
@@ -353,6 +379,11 @@ def open_emergency_access(
             video = decisions.emergency_video(policy, incident.type if incident is not None else None, now, now)
             if not video.allowed:
                 decision = video
+        if decision.allowed and incident is not None:
+            # A fresh emergency access would side-step the one whose document is overdue (Art. 11 ①).
+            overdue = _overdue_emergency(session, policy, user.organisation, incident.id, now)
+            if overdue is not None:
+                decision = overdue
         if not decision.allowed:
             AuditLog(session).append(
                 actor,
@@ -650,6 +681,140 @@ def visible_overdue_items(session: Session, policy: Policy, user: User) -> list[
 def read_visible_overdue_items(db: Database, policy: Policy, user: User) -> list[OverdueItem]:
     with db.reading() as session:
         return visible_overdue_items(session, policy, user)
+
+
+@dataclass(frozen=True)
+class DeadlineAlert:
+    """A deadline that needs someone to act now: an emergency's official document past due (and when
+    access under it stops), a usage result past due, a subject request near or past its 10 days."""
+
+    kind: str  # document | usage_result | subject_request
+    object_id: int
+    due_at: datetime
+    overdue: bool
+    blocks_at: datetime | None  # document: access under the emergency is refused after this
+    organisation: str
+    responsible: str
+    clause: str
+    label_ko: str
+    label_en: str
+    href: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _kst(at: datetime) -> str:
+    return f"{at.astimezone(KST):%Y-%m-%d %H:%M} KST"
+
+
+def deadline_alerts(session: Session, policy: Policy, user: User, now: datetime | None = None) -> list[DeadlineAlert]:
+    """The deadline alerts ``user`` must act on: only kinds the policy's ``access.deadline_alerts``
+    gives their role, and of those only their own organisation's (the operator's staff: all). Each
+    disappears once the document is filed, the result entered or the request decided."""
+    now = now or utcnow()
+    own = visible_organisation(policy, user.organisation)
+    acts = {kind: decisions.must_act_on_deadline(policy, user.role, kind) for kind in DEADLINE_KINDS}
+    alerts: list[DeadlineAlert] = []
+    if acts["document"] or acts["usage_result"]:
+        base = select(ProvisionRequest)
+        if own is not None:
+            base = base.where(ProvisionRequest.organisation == own)
+        if acts["document"]:
+            docs = session.scalars(
+                base.where(
+                    ProvisionRequest.kind == "emergency",
+                    ProvisionRequest.document_due_at.is_not(None),
+                    ProvisionRequest.document_received_at.is_(None),
+                    ProvisionRequest.document_due_at < now,
+                ).order_by(ProvisionRequest.document_due_at, ProvisionRequest.id)
+            )
+            for p in docs:
+                cutoff = decisions.document_cutoff(policy, p.document_due_at)
+                blocked = now > cutoff
+                alerts.append(
+                    DeadlineAlert(
+                        "document",
+                        p.id,
+                        p.document_due_at,
+                        True,
+                        cutoff,
+                        p.organisation,
+                        p.requester_name,
+                        policy.access.emergency_clause,
+                        f"긴급 열람 {p.id}: 공문 미제출 (기한 {_kst(p.document_due_at)} 경과) — "
+                        + ("이 긴급 열람으로는 더 열람할 수 없습니다" if blocked else f"{_kst(cutoff)}부터 열람 차단"),
+                        f"emergency access {p.id}: official document overdue (due {_kst(p.document_due_at)}) — "
+                        + ("no further access under it" if blocked else f"access stops at {_kst(cutoff)}"),
+                        f"/access/emergency#p{p.id}",
+                    )
+                )
+        if acts["usage_result"]:
+            results = session.scalars(
+                base.where(
+                    ProvisionRequest.usage_result_due_at.is_not(None),
+                    ProvisionRequest.usage_result_entered_at.is_(None),
+                    ProvisionRequest.usage_result_due_at < now,
+                ).order_by(ProvisionRequest.usage_result_due_at, ProvisionRequest.id)
+            )
+            for p in results:
+                alerts.append(
+                    DeadlineAlert(
+                        "usage_result",
+                        p.id,
+                        p.usage_result_due_at,
+                        True,
+                        None,
+                        p.organisation,
+                        p.requester_name,
+                        policy.access.usage_result_clause,
+                        f"제공 {p.id}: CCTV 활용결과 미입력 (기한 {_kst(p.usage_result_due_at)} 경과)",
+                        f"provision {p.id}: usage result overdue (due {_kst(p.usage_result_due_at)})",
+                        f"/access/usage-results#p{p.id}",
+                    )
+                )
+    # Subject requests are the operator's to answer (PIPA 35): only its staff are alerted.
+    if acts["subject_request"] and own is None:
+        days = policy.access.subject_request_alert_days
+        subjects = session.scalars(
+            select(SubjectRequest)
+            .where(
+                SubjectRequest.status == "received",
+                SubjectRequest.due_at <= now + timedelta(days=days),
+            )
+            .order_by(SubjectRequest.due_at, SubjectRequest.id)
+        )
+        for s in subjects:
+            if now < decisions.subject_request_alert_from(policy, s.due_at):
+                continue
+            late = decisions.is_overdue(s.due_at, now)
+            alerts.append(
+                DeadlineAlert(
+                    "subject_request",
+                    s.id,
+                    s.due_at,
+                    late,
+                    None,
+                    policy.operator,
+                    s.identity_verified_by_name,  # the officer who took it; the data subject's name stays off
+                    PIPA_35,
+                    f"개인영상정보 열람 청구 {s.id}: "
+                    + (f"10일 기한 경과 ({_kst(s.due_at)})" if late else f"10일 기한 임박 ({_kst(s.due_at)}까지)"),
+                    f"subject request {s.id}: "
+                    + (
+                        f"10-day limit passed ({_kst(s.due_at)})"
+                        if late
+                        else f"10-day limit near (by {_kst(s.due_at)})"
+                    ),
+                    f"/access/subject-requests#s{s.id}",
+                )
+            )
+    return alerts
+
+
+def read_deadline_alerts(db: Database, policy: Policy, user: User) -> list[DeadlineAlert]:
+    with db.reading() as session:
+        return deadline_alerts(session, policy, user)
 
 
 def flag_overdue(db: Database, policy: Policy, now: datetime | None = None) -> int:

@@ -25,7 +25,7 @@ from gwanje.evidence import service as evidence
 from gwanje.http.deps import DB, PolicyDep, Principal, requires
 from gwanje.policy.model import Policy
 from gwanje.ui.forms import FormInput, parse_month
-from gwanje.ui.render import translator
+from gwanje.ui.render import render, translator
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -37,6 +37,7 @@ EmergencyOpener = Annotated[Principal, Depends(requires(EMERGENCY))]
 ResultReader = Annotated[Principal, Depends(requires(RESULT, APPROVE))]
 ResultEnterer = Annotated[Principal, Depends(requires(RESULT))]
 StatsReader = Annotated[Principal, Depends(requires(REPORTS))]
+SignedIn = Annotated[Principal, Depends(requires())]
 
 PROVISIONS = "/access/provisions"
 EMERGENCY_PAGE = "/access/emergency"
@@ -415,6 +416,13 @@ async def enter_usage_result(
 
 
 # ---------------------------------------------------------------- statistics
+
+
+@router.get("/access/deadline-alerts")
+def deadline_alerts(request: Request, principal: SignedIn, db: DB, policy: PolicyDep) -> Response:
+    """The alert partial alone (the board and the home page include it and refresh it from here)."""
+    alerts = [a.as_dict() for a in service.read_deadline_alerts(db, policy, principal.user)]
+    return render(request, "access/_deadline_alerts.html", principal, deadline_alerts=alerts)
 
 
 @router.get("/access/statistics")
