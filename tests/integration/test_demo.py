@@ -219,3 +219,37 @@ def test_an_incident_someone_took_on_is_never_tidied(h):
     with h.db.reading() as s:
         assert s.get(Incident, first.id).status == "acknowledged"
         assert s.get(Incident, second.id).status == "cancelled"
+
+
+def test_the_demo_rtsp_server_ends_with_the_demo_even_when_it_is_killed(tmp_path):
+    problem = demo_wiring.video_problem()
+    if problem:
+        unavailable(problem)
+    script = (
+        "import sys; from pathlib import Path; from gwanje.cli import demo_wiring as d; "
+        "s = d.RtspServer(Path(sys.argv[1]), ['cam1'], d.sample_clips()); s.start(port=0); "
+        "print(s.proc.pid, s.port, flush=True); import time; time.sleep(60)"
+    )
+    import os
+    import signal
+    import sys
+
+    demo = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE)
+    try:
+        pid, port = map(int, demo.stdout.readline().split())
+        assert reachable("127.0.0.1", port)
+        os.kill(demo.pid, signal.SIGKILL)  # no clean-up runs in the demo
+        demo.wait(10)
+        wait_for(lambda: not reachable("127.0.0.1", port, 0.2), timeout=10, what="the RTSP server to end")
+        wait_for(lambda: _gone(pid), timeout=10, what="the RTSP server process to end")
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+
+
+def _gone(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except (FileNotFoundError, IndexError):
+        return True
+    return state == "Z"  # ended; only its parent (now gone) would reap it

@@ -109,7 +109,8 @@ def demo(host: str | None, port: int | None) -> None:
             click.echo(line)
     # The board is alive from the first minute: a simulated feed from real registry sites, at a pace an
     # operator can follow; the simulator cancels its own incidents that nobody touched.
-    run_simulator_in_background(db, policy, settings=settings)
+    # Over MQTT only when GWANJE_MQTT_URL is set and its broker answers (the demo consumes it); else direct.
+    run_simulator_in_background(db, policy, settings=settings if services.broker_url == settings.mqtt_url else None)
     per_minute = DEMO_RATE * 60
     click.echo(
         f"\n상황판 / situation board: http://{host}:{port}/board "
@@ -117,6 +118,15 @@ def demo(host: str | None, port: int | None) -> None:
         f"about {per_minute:.0f} simulated events a minute; untouched simulated incidents are tidied after "
         f"{DEMO_KEEP_FOR.seconds // 60} min)"
     )
+    import signal
+
+    def stop_then_exit(signum: int, _frame: object) -> None:
+        # uvicorn serves with its own handlers, then restores these and raises the signal again.
+        services.stop()
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop_then_exit)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
     finally:
