@@ -148,7 +148,7 @@ def test_without_a_broker_the_demo_says_mqtt_is_off_and_how_to_turn_it_on(h):
     try:
         assert started.consumer is None and started.broker_url is None
         text = "\n".join(demo_wiring.report_lines(started, "127.0.0.1", 8000))
-        assert "off: no broker answers" in text and "GWANJE_MQTT_URL" in text
+        assert "off: no broker answers at mqtt://127.0.0.1:1 " in text and "GWANJE_MQTT_URL" in text
         assert "POST http://127.0.0.1:8000/api/events" in text
     finally:
         started.stop()

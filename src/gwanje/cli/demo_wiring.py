@@ -293,7 +293,8 @@ def load_demo_hotlist(db: Database) -> list[str]:
 class DemoServices:
     """What the demo started beside the web app, and what it says about each."""
 
-    broker_url: str | None = None
+    broker_url: str | None = None  # where the consumer runs; None: no broker answered at tried_url
+    tried_url: str = DEFAULT_URL
     consumer: Any = None
     rtsp: RtspServer | None = None
     recorder: BackgroundRecorder | None = None
@@ -326,7 +327,7 @@ def start_demo_services(
 
     out = DemoServices()
     out.hot_plates = load_demo_hotlist(db)
-    url = settings.mqtt_url or DEFAULT_URL
+    url = out.tried_url = settings.mqtt_url or DEFAULT_URL
     if broker_answers(url):
         out.broker_url = url
         out.consumer = MqttConsumer(db, policy, ConsumerConfig(url=url, client_id=client_id), hotlist=hotlist)
@@ -442,7 +443,7 @@ def report_lines(services: DemoServices, host: str, port: int) -> list[str]:
         )
     else:
         lines.append(
-            f"  MQTT  꺼짐: {DEFAULT_URL}에 브로커가 없습니다 / off: no broker answers at {DEFAULT_URL} "
+            f"  MQTT  꺼짐: {services.tried_url}에 브로커가 없습니다 / off: no broker answers at {services.tried_url} "
             "(start Mosquitto or set GWANJE_MQTT_URL, then restart the demo)"
         )
     lines.append(f"  HTTP  POST http://{host}:{port}/api/events  (장치 토큰 / a device account's bearer token)")
