@@ -94,18 +94,43 @@ def demo(host: str | None, port: int | None) -> None:
         "accounts marked OTP need a one-time code: run the command shown.\n"
     )
     app = create_app(settings, db=db, policy=policy)
-    from gwanje.situations.simulator import run_simulator_in_background
+    from gwanje.cli.demo_wiring import howto_lines, report_lines, start_demo_services
+    from gwanje.situations.simulator import DEMO_KEEP_FOR, DEMO_RATE, run_simulator_in_background
 
-    if settings.mqtt_url:
-        from gwanje.situations.mqtt import ConsumerConfig, MqttConsumer
+    services = start_demo_services(db, policy, settings, hotlist=app.state.hotlist.match)
+    if services.consumer is not None:
+        app.state.mqtt_consumer = services.consumer  # its connection and counts are on the ingest page (/ingest)
+    for line in report_lines(services, host, port):
+        click.echo(line)
+    howto = howto_lines(db, policy, services.broker_url, services.hot_plates)
+    if howto:
+        click.echo("\n별표2 상황을 직접 일으키기 / raise each Annex 2 situation by hand:")
+        for line in howto:
+            click.echo(line)
+    # The board is alive from the first minute: a simulated feed from real registry sites, at a pace an
+    # operator can follow; the simulator cancels its own incidents that nobody touched.
+    # Over MQTT only when GWANJE_MQTT_URL is set and its broker answers (the demo consumes it); else direct.
+    run_simulator_in_background(db, policy, settings=settings if services.broker_url == settings.mqtt_url else None)
+    per_minute = DEMO_RATE * 60
+    click.echo(
+        f"\n상황판 / situation board: http://{host}:{port}/board "
+        f"(모의 이벤트 분당 약 {per_minute:.0f}건, 응대 없는 모의 상황은 {DEMO_KEEP_FOR.seconds // 60}분 뒤 정리 / "
+        f"about {per_minute:.0f} simulated events a minute; untouched simulated incidents are tidied after "
+        f"{DEMO_KEEP_FOR.seconds // 60} min)"
+    )
+    import signal
 
-        consumer = MqttConsumer(db, policy, ConsumerConfig(url=settings.mqtt_url), hotlist=app.state.hotlist.match)
-        app.state.mqtt_consumer = consumer  # its connection and counts are on the ingest page (/ingest)
-        consumer.start()
-    # The board is alive from the first minute: a simulated feed from real Seongdong sites.
-    run_simulator_in_background(db, policy, settings=settings)
-    click.echo("상황판 / situation board: http://%s:%s/board (simulated events every few seconds)" % (host, port))
-    uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
+    def stop_then_exit(signum: int, _frame: object) -> None:
+        # uvicorn serves with its own handlers, then restores these and raises the signal again.
+        services.stop()
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop_then_exit)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
+    finally:
+        services.stop()
 
 
 @click.group()

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     )
     bus_url: str = Field(default="", title="Event bus", description="nats://… to share live feeds between instances.")
     mqtt_url: str = Field(default="", title="MQTT broker", description="mqtt://host:port for device events.")
+    demo_cameras: int = Field(
+        default=6,
+        ge=0,
+        le=32,
+        title="Demo cameras with video",
+        description="`gwanje demo` only: how many registry cameras (the first of each site, in registry order) "
+        "play the packaged sample clips as live streams and are recorded; 0 turns demo video off.",
+    )
     escalation_seconds: int = Field(
         default=10,
         ge=0,

@@ -5,6 +5,11 @@ to ``POST /api/events``; ``gwanje demo`` runs :func:`run_simulator_in_background
 over MQTT when ``GWANJE_MQTT_URL`` is set and otherwise stores straight through the ingest use
 case, so the demo board is alive with no broker.
 
+The demo's pace is one an operator can keep up with (:data:`DEMO_RATE`: a few incidents a
+minute), and the simulator tidies up after itself: a simulated incident nobody has touched for
+:data:`DEMO_KEEP_FOR` is cancelled by the simulator (:func:`tidy_simulated_incidents`, on the
+incident's timeline with its own name), so the board stays bounded however long the demo runs.
+
 The mix: plate reads dominate (about 2% of them are hot-list plates when a hot list is loaded),
 video-analytics rules fire now and then, emergency bells are rarer and three times as frequent at
 night (22–05 KST), u-Seoul safety signals are rare, and cameras fail and later recover. With
@@ -23,14 +28,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from gwanje.core.audit import Actor
 from gwanje.core.clock import KST, utcnow
 from gwanje.core.db import Database
 from gwanje.core.errors import Forbidden
@@ -38,9 +44,10 @@ from gwanje.core.migrate import upgrade
 from gwanje.policy import load_default
 from gwanje.registry.models import Camera
 from gwanje.registry.service import seed_seongdong
-from gwanje.situations import service
+from gwanje.situations import rules, service
 from gwanje.situations.hotlist import service as hotlist_service
 from gwanje.situations.inbox import RawMessage
+from gwanje.situations.models import InboxMessage, Incident
 from gwanje.situations.mqtt import TOPIC_ROOT, parse_broker_url, route_topic, topic_for
 
 log = logging.getLogger(__name__)
@@ -64,6 +71,13 @@ DAY_WEIGHTS = {
 NIGHT_BELL_FACTOR = 3.0
 HOT_HIT_RATE = 0.02
 BAD_RATE = 0.01
+# The demo's feed: about one message every 4 s, a quarter of which raise an incident (≈ 3–4 a minute);
+# an incident nobody has touched in DEMO_KEEP_FOR is tidied away by the simulator itself.
+DEMO_RATE = 0.25
+DEMO_KEEP_FOR = timedelta(minutes=5)
+DEMO_TIDY_EVERY_S = 30.0
+SIMULATOR_NAME = "데모 시뮬레이터 / demo simulator"
+MESSAGE_ID_PREFIX = "sim-"
 RULES = [
     ("loitering", "person"),
     ("intrusion", "person"),
@@ -188,7 +202,7 @@ class EventMix:
         key = (SOURCE_OF[type_], device_id)
         self._device_seq[key] = self._device_seq.get(key, 0) + 1
         body = {
-            "message_id": f"sim-{self.run_id}-{self._seq}",
+            "message_id": f"{MESSAGE_ID_PREFIX}{self.run_id}-{self._seq}",
             "type": type_,
             "occurred_at": at.isoformat(timespec="milliseconds"),
             "device_id": device_id,
@@ -356,8 +370,8 @@ class DirectSender:
     """No broker: store through the ingest use case in this process (``gwanje demo``); what it
     records is published by its units of work to wherever ``db`` publishes (the app's bus)."""
 
-    def __init__(self, db: Database, policy):  # noqa: ANN001
-        self.db, self.policy = db, policy
+    def __init__(self, db: Database, policy, clock: Callable[[], datetime] = utcnow):  # noqa: ANN001
+        self.db, self.policy, self.clock = db, policy, clock
         self.hotlist = hotlist_service.HotListCache(db).match
 
     def send(self, messages: list[SimMessage]) -> None:
@@ -367,10 +381,53 @@ class DirectSender:
                 continue  # a bad topic only means something on a broker
             route = route_topic(topic_for(m.source, m.device_id))
             batch.append(RawMessage("sim:" + route.source[len("mqtt:") :], m.body, "sim", route.device_id))
-        service.ingest_batch(self.db, self.policy, batch, hotlist=self.hotlist)
+        service.ingest_batch(self.db, self.policy, batch, hotlist=self.hotlist, now=self.clock())
 
     def close(self) -> None:
         return None
+
+
+# ---- tidying up ----------------------------------------------------------------------------------
+
+
+def tidy_simulated_incidents(
+    db: Database, policy: Any, *, now: datetime | None = None, keep_for: timedelta = DEMO_KEEP_FOR
+) -> list[int]:
+    """Cancel the simulator's own incidents that are still untouched (``new``) after ``keep_for``.
+
+    Only incidents raised by a simulated message (its ``message_id`` starts ``sim-``) and that nobody
+    has acknowledged: what an operator took on stays theirs. Each cancellation goes through the
+    state machine, so the timeline and the live board say who did it (the simulator, by name) and why.
+    """
+    now = now or utcnow()
+    with db.reading() as session:
+        rows = session.execute(
+            select(Incident.id, Incident.recognising_role)
+            .join(InboxMessage, InboxMessage.id == Incident.inbox_id)
+            .where(
+                Incident.status == "new",
+                Incident.created_at < now - keep_for,
+                InboxMessage.message_id.like(MESSAGE_ID_PREFIX + "%"),
+            )
+            .order_by(Incident.id)
+        ).all()
+    done = []
+    note = "모의 상황 자동 정리 (응대 없음) / simulated incident tidied away (nobody responded)"
+    for incident_id, role in rows:
+        # The simulator stands in for the operator the duty table names to recognise the situation.
+        actor = Actor(id=None, name=SIMULATOR_NAME, role=role)
+        try:
+            service.act(db, policy, actor, incident_id, "cancel", note=note, now=now)
+        except Exception as exc:  # noqa: BLE001 - someone acted on it meanwhile: it is theirs now
+            log.info("simulated incident %s not tidied: %s", incident_id, exc)
+            continue
+        done.append(incident_id)
+    return done
+
+
+def open_incident_count(db: Database) -> int:
+    with db.reading() as session:
+        return session.scalar(select(func.count()).select_from(Incident).where(Incident.status.in_(rules.OPEN))) or 0
 
 
 # ---- pacing ------------------------------------------------------------------------------------
@@ -432,17 +489,29 @@ def run_simulator_in_background(
     policy: Any,
     *,
     settings: Any = None,
-    rate: float = 0.5,
+    rate: float = DEMO_RATE,
     stop_event: threading.Event | None = None,
     seed: int | None = None,
+    keep_for: timedelta | None = DEMO_KEEP_FOR,
 ) -> tuple[threading.Thread, threading.Event]:
     """For ``gwanje demo``: a daemon thread that keeps the board alive until ``stop_event`` is set.
 
     With ``settings.mqtt_url`` it publishes over MQTT (something must consume: the app's or a
     `gwanje consume` process); without, it ingests directly on ``db`` (whose units of work publish
-    to the app's bus).
+    to the app's bus). With ``keep_for`` a second thread tidies the simulator's untouched incidents
+    (:func:`tidy_simulated_incidents`) every :data:`DEMO_TIDY_EVERY_S`.
     """
     stop_event = stop_event or threading.Event()
+
+    def tidy() -> None:
+        while not stop_event.wait(DEMO_TIDY_EVERY_S):
+            try:
+                tidy_simulated_incidents(db, policy, keep_for=keep_for)
+            except Exception:  # the database was busy: next time
+                log.exception("tidying the simulated incidents failed")
+
+    if keep_for is not None:
+        threading.Thread(target=tidy, name="event-simulator-tidy", daemon=True).start()
 
     def run() -> None:
         try:

@@ -279,7 +279,9 @@ class CameraRecorder:
                     continue
                 anchor.observe(entry)
                 if pending is not None:
-                    await self._index(folder, anchor, pending, codec)
+                    # Taken before the await: a stop arriving while its row is written must not write it again.
+                    done, pending = pending, None
+                    await self._index(folder, anchor, done, codec)
                 pending = entry
         finally:
             # Cancelled (stop) or ffmpeg ended: let ffmpeg close the open segment and list it.
