@@ -78,6 +78,10 @@ def test_an_overdue_document_alerts_the_police_on_board_and_home_then_blocks_the
         assert marker in english and "Deadline alerts" in english and "official document overdue" in english
         fragment = h.client.get("/access/deadline-alerts", headers=police)
         assert fragment.status_code == 200 and marker in fragment.text
+        for page in ("/map", "/access"):  # any other page a role may land on fetches them at once
+            html = h.client.get(page, headers=police)
+            assert html.status_code == 200, (page, html.status_code)
+            assert 'hx-get="/access/deadline-alerts"' in html.text and 'hx-trigger="load, every 60s"' in html.text
         for other in (agent, it):  # not theirs to act on
             who = _bearer(h, other)
             assert _alert_ids(h, who) == []
