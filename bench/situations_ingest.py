@@ -20,7 +20,8 @@ Mosquitto QoS 1 publish → subscribe throughput (and its p99 at 1,000 msg/s), a
 in its own process. The load generator (:class:`Devices`) stands for devices on other machines: one
 raw MQTT 5 connection whose QoS 1 packets are encoded before the clock starts and sent in large
 writes, so that on this 2-core machine it takes little of the CPU it shares with what it measures
-(paho's own publisher took about a third of the machine at these rates). Without NATS the WebSocket leg is left out and the figures say so.
+(paho's own publisher took about a third of the machine at these rates). Without NATS the
+WebSocket leg is left out and the figures say so.
 
 Prints a table, then one JSON object per figure per line; ``ingest events/s`` also carries ``ratio``
 (ours / the same-run anchor) and ``met`` (both parts of its target).
