@@ -8,6 +8,7 @@ import sys
 import click
 
 from gwanje.cli.common import _database, _policy, _settings
+from gwanje.core.runtime import freeze_long_lived
 from gwanje.core.settings import Settings
 
 
@@ -27,6 +28,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     host, port = host or settings.host, port or settings.port
     if workers == 1:
         app = create_app(settings, policy=_policy(settings))
+        freeze_long_lived()
         uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
         return
     from gwanje.web.app import record_policy
@@ -127,6 +129,7 @@ def demo(host: str | None, port: int | None) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop_then_exit)
+    freeze_long_lived()
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
     finally:

@@ -12,6 +12,7 @@ from gwanje import bootstrap
 from gwanje.bootstrap import BackgroundBus
 from gwanje.cli.common import _database, _policy, _settings
 from gwanje.core.errors import Forbidden
+from gwanje.core.runtime import freeze_long_lived
 from gwanje.situations.mqtt import (
     DEFAULT_CLIENT_ID,
     DEFAULT_URL,
@@ -68,6 +69,7 @@ def consume_command(url: str | None, client_id: str, topic_root: str, batch_max:
     )
     click.echo(f"MQTT 수신 / consuming {topic_root}/# from {url} as {client_id}", err=True)
     try:
+        freeze_long_lived()
         run_consumer(db, policy, config, stop_event=stop)
     finally:
         background.close()

@@ -182,8 +182,12 @@ def create_app(
 def create_worker_app() -> FastAPI:
     """One process of ``gwanje serve --workers N`` (uvicorn imports this by name in each process): the
     parent migrated the database and noted the policy before it started them."""
+    from gwanje.core.runtime import freeze_long_lived
+
     settings = load_settings()
-    return create_app(settings, policy=load_configured_policy(settings), migrate=False)
+    app = create_app(settings, policy=load_configured_policy(settings), migrate=False)
+    freeze_long_lived()
+    return app
 
 
 def record_policy(db: Database, policy: Policy) -> None:
