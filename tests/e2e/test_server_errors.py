@@ -319,3 +319,55 @@ def test_after_a_restart_while_idle_the_next_request_is_answered(pg_harness):
     for _ in range(3):
         resp = harness.client.get("/api/cameras", headers=manager)
         assert resp.status_code == 200, resp.text[:300]
+
+
+def test_a_caller_that_leaves_mid_body_is_no_server_error_and_nothing_is_stored(harness, caplog):
+    """A device that disconnects while sending its body: nobody is there to answer, nothing is stored,
+    and the log does not call it an unexpected error (wrk's last requests at the end of a run did)."""
+    import asyncio
+    import logging
+
+    headers = [(k.lower().encode(), v.encode()) for k, v in harness.token("device").items()]
+    headers += [(b"content-type", b"application/json"), (b"content-length", b"400")]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/events",
+        "raw_path": b"/api/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    incoming = [
+        {"type": "http.request", "body": b'{"message_id": "left-1", "type": "emer', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent = []
+
+    async def receive():
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(harness.app(scope, receive, send))
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert all(m["status"] < 500 for m in starts), starts
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+    with harness.db.reading() as s:
+        assert s.scalar(sa.text("SELECT count(*) FROM inbox WHERE message_id = 'left-1'")) == 0
+
+
+def test_the_access_log_is_off_unless_the_settings_ask_for_it():
+    from gwanje.core.settings import Settings
+    from gwanje.web.limits import server_options
+
+    assert server_options()["access_log"] is False
+    assert Settings().access_log is False
+    assert server_options(2, access_log=Settings(access_log=True).access_log)["access_log"] is True

@@ -29,7 +29,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     if workers == 1:
         app = create_app(settings, policy=_policy(settings))
         freeze_long_lived()
-        uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
+        uvicorn.run(app, host=host, port=port, log_level="info", **server_options(access_log=settings.access_log))
         return
     from gwanje.web.app import record_policy
 
@@ -45,7 +45,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         host=host,
         port=port,
         log_level="info",
-        **server_options(workers),
+        **server_options(workers, access_log=settings.access_log),
     )
 
 
@@ -131,7 +131,7 @@ def demo(host: str | None, port: int | None) -> None:
         signal.signal(signum, stop_then_exit)
     freeze_long_lived()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", **server_options())
+        uvicorn.run(app, host=host, port=port, log_level="info", **server_options(access_log=settings.access_log))
     finally:
         services.stop()
 

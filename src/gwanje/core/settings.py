@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         description="Processes `gwanje serve` runs (one per CPU core is a good start). More than one needs "
         "PostgreSQL and GWANJE_BUS_URL, so that every process sees the same live feed.",
     )
+    access_log: bool = Field(
+        default=False,
+        title="HTTP access log",
+        description="One log line per HTTP request (uvicorn's access log). Off by default: it cost about a "
+        "tenth of the API's throughput (docs/benchmarks.md), every act that matters is on the audit chain, "
+        "and a reverse proxy in front usually keeps its own log.",
+    )
     bus_url: str = Field(default="", title="Event bus", description="nats://… to share live feeds between instances.")
     mqtt_url: str = Field(default="", title="MQTT broker", description="mqtt://host:port for device events.")
     demo_cameras: int = Field(

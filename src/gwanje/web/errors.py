@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import exc as sa_exc
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gwanje.core.errors import (
@@ -192,6 +193,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):  # noqa: ANN202
         ko, en = HTTP_MESSAGES.get(exc.status_code, ("요청을 처리할 수 없습니다", str(exc.detail)))
         return _error_response(request, exc.status_code, "http_error", ko, en)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_went_away(request: Request, exc: ClientDisconnect):  # noqa: ANN202
+        # The body stopped because the caller left: nobody is there to answer, and nothing is wrong here.
+        log.info("client left during %s %s", request.method, request.url.path)
+        return _error_response(request, 400, "client_disconnected", "연결이 끊겼습니다", "the client disconnected")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # noqa: ANN202

@@ -56,12 +56,13 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 HEADERS_SECONDS = 10
 
 
-def server_options(workers: int = 1) -> dict[str, Any]:
+def server_options(workers: int = 1, *, access_log: bool = False) -> dict[str, Any]:
     """Keyword arguments for ``uvicorn.run``: idle kept-alive connections are closed, and so are
     connections whose request headers do not arrive in time (slow-header attacks). With several
-    worker processes uvicorn hands the protocol to each by its import path."""
+    worker processes uvicorn hands the protocol to each by its import path. The access log is on
+    only when the settings ask for it (``GWANJE_ACCESS_LOG``)."""
     http: Any = HeaderDeadline if workers == 1 else f"{__name__}:HeaderDeadline"
-    return {"timeout_keep_alive": KEEP_ALIVE_SECONDS, "http": http}
+    return {"timeout_keep_alive": KEEP_ALIVE_SECONDS, "http": http, "access_log": access_log}
 
 
 class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
