@@ -214,13 +214,12 @@ def test_messages_posted_at_once_are_each_stored_once_with_their_own_answer(harn
     assert coalescer.batches < n + 4, "messages that arrived together shared transactions"
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite reads in a worker thread each time
 def test_requests_arriving_during_a_read_share_the_next_one_and_see_what_committed_before_them(harness):
     """Revision reads are shared by the requests that arrive while one is under way, never by a
     request that arrived after the shared read began (which could miss a write it follows)."""
     import asyncio
 
-    if harness.db.dialect != "postgresql":
-        pytest.skip("the shared read is PostgreSQL's path; SQLite reads in a worker thread each time")
     reader = RevisionReader(harness.db)
     statements = []
     gate = None

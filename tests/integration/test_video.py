@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import shutil
 import subprocess
 import threading
 import time
@@ -27,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 import gwanje.video.models  # noqa: F401 - the video tables in the metadata, until gwanje.models imports them
+from gwanje.cli.demo_wiring import SYSTEM_PYTHON, video_tools_problem
 from gwanje.core.audit import Actor
 from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
@@ -38,30 +38,13 @@ from tests.conftest import IN_CI, SHARED_DATA, Harness
 SERVER_SCRIPT = Path(__file__).resolve().parents[2] / "src" / "gwanje" / "video" / "rtsp_test_server.py"
 PERSON = SHARED_DATA / "video" / "intel_one-by-one-person-detection.mp4"  # 768x432 H.264, keyframe every 1 s
 CAR = SHARED_DATA / "video" / "intel_car-detection.mp4"
-SYSTEM_PYTHON = "/usr/bin/python3"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _missing_tools() -> str | None:
-    for tool in ("ffmpeg", "ffprobe"):
-        if shutil.which(tool) is None:
-            return f"{tool} not installed (apt-get install ffmpeg)"
-    if not Path(SYSTEM_PYTHON).exists():
-        return f"{SYSTEM_PYTHON} not found"
-    check = subprocess.run(
-        [
-            SYSTEM_PYTHON,
-            "-c",
-            "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
-        ],
-        capture_output=True,
-        timeout=30,
-    )
-    if check.returncode != 0:
-        return (
-            "GStreamer RTSP server bindings missing (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 "
-            "gstreamer1.0-plugins-good gstreamer1.0-plugins-bad): " + check.stderr.decode()[-200:]
-        )
+    problem = video_tools_problem()
+    if problem:
+        return problem
     if not PERSON.exists() or not CAR.exists():
         return f"sample clips not found in {PERSON.parent}"
     return None

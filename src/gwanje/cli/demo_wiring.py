@@ -78,6 +78,15 @@ def sample_clips() -> list[Path]:
 
 def video_problem() -> str | None:
     """Why the demo cannot play video here, or ``None``."""
+    problem = video_tools_problem()
+    if problem is None and not sample_clips():
+        return "샘플 영상 없음 / the packaged sample clips are missing (gwanje/data/video)"
+    return problem
+
+
+def video_tools_problem() -> str | None:
+    """Which tool the live sample video needs is missing here (ffmpeg, Debian's Python with GStreamer's
+    RTSP server), or ``None``. The video tests ask the same before they start their RTSP server."""
     for tool in ("ffmpeg", "ffprobe"):
         if shutil.which(tool) is None:
             return f"{tool} 없음 / {tool} not installed (apt-get install {DEBIAN_PACKAGES})"
@@ -96,8 +105,6 @@ def video_problem() -> str | None:
         return (
             f"GStreamer RTSP 서버 없음 / GStreamer's RTSP server bindings missing (apt-get install {DEBIAN_PACKAGES})"
         )
-    if not sample_clips():
-        return "샘플 영상 없음 / the packaged sample clips are missing (gwanje/data/video)"
     return None
 
 
