@@ -55,7 +55,9 @@ DEVICE_MESSAGE_TYPES: tuple[str, ...] = (
 
 # What the system itself notices and a policy may route as a situation (``raised_by: [{system: …}]``):
 # ``message_loss``: a device's sequence numbers show messages that never arrived (docs/events.md).
-SYSTEM_TRIGGERS: tuple[str, ...] = ("message_loss",)
+# ``staffing_gap``: a staffing rule (Art. 9 ②) has not held for longer than its grace (gwanje.center).
+# ``room_access``: a room entry by someone not authorised, a door held open, a badge refused (Annex 2).
+SYSTEM_TRIGGERS: tuple[str, ...] = ("message_loss", "staffing_gap", "room_access")
 
 # The incident statuses of the situations state machine (gwanje.situations.choices.IncidentStatus).
 # Data, not policy: a policy names which of them let the police view video (access.viewing_statuses).

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gwanje.korean import with_particle
@@ -360,6 +360,136 @@ def _track_sequences(
     if timeline:
         session.execute(insert(IncidentEvent), timeline)
     return raised
+
+
+# ---- situations the system itself raises (policy ``raised_by: [{system: …}]``) -------------------
+
+
+def _lock_system_key(session: Session, trigger: str, key: str) -> None:
+    """Serialise raising and closing one system situation among processes (PostgreSQL; SQLite
+    writes one transaction at a time anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = int.from_bytes(hashlib.sha256(f"system:{trigger}:{key}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+
+
+def open_system_incident(session: Session, policy: Policy, trigger: str, key: str) -> Incident | None:
+    """The open incident the system raised for ``trigger`` and ``key`` (e.g. a staffing rule), if any."""
+    situation = policy.situation_for_system(trigger)
+    if situation is None:
+        return None
+    return session.scalar(
+        select(Incident)
+        .where(
+            Incident.type == situation.type,
+            Incident.source == f"system:{trigger}"[:40],
+            Incident.device_id == key[:120],
+            Incident.status.not_in(rules.FINISHED),
+        )
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )
+
+
+def raise_system_incident(
+    uow: UnitOfWork,
+    policy: Policy,
+    trigger: str,
+    key: str,
+    *,
+    titles: dict[str, str],
+    facts: dict[str, Any],
+    now: datetime,
+    camera_id: int | None = None,
+    note: tuple[str, str] | None = None,
+) -> tuple[Incident | None, bool]:
+    """Raise the policy's situation for a condition the system noticed (``trigger``, one of
+    :data:`gwanje.policy.model.SYSTEM_TRIGGERS`), one open incident per ``key``: while one is open the
+    condition is added to its timeline instead. Returns the incident (None where this policy raises
+    no situation for the trigger) and whether it is new. Recorded on ``uow``; the caller commits."""
+    situation = policy.situation_for_system(trigger)
+    if situation is None:
+        return None, False
+    session = uow.session
+    _lock_system_key(session, trigger, key)
+    details = {"system": trigger, "key": key, "titles": titles, **facts}
+    current = open_system_incident(session, policy, trigger, key)
+    if current is not None:
+        session.add(
+            IncidentEvent(
+                incident_id=current.id,
+                at=now,
+                actor_id=None,
+                actor_name=f"system:{trigger}",
+                role=None,
+                action="system_noticed",
+                note=" / ".join(note) if note else None,
+                data=_json(facts),
+            )
+        )
+        return current, False
+    incident = Incident(
+        type=situation.type,
+        status="new",
+        title=titles.get("ko", trigger)[:300],
+        source=f"system:{trigger}"[:40],
+        device_id=key[:120],
+        camera_id=camera_id,
+        escalation_level=0,
+        sop_done=",",
+        sop_skipped=",",
+        details=_json(details),
+        occurred_at=now,
+        created_at=now,
+        updated_at=now,
+        **_route(policy, situation.type, now, now),
+    )
+    session.add(incident)
+    session.flush()
+    session.add(
+        IncidentEvent(
+            incident_id=incident.id,
+            at=now,
+            actor_id=None,
+            actor_name=f"system:{trigger}",
+            role=None,
+            action="created",
+            to_status="new",
+            note=" / ".join(note) if note else None,
+            data=_json({"clause": incident.clause, **facts}),
+        )
+    )
+    uow.record(events.IncidentRaised(incident_view(incident)))
+    return incident, True
+
+
+def close_system_incident(
+    uow: UnitOfWork, policy: Policy, trigger: str, key: str, *, note: tuple[str, str], now: datetime
+) -> Incident | None:
+    """The condition the system raised is over (e.g. an officer checked in): its open incident is
+    closed by the system, with ``note`` (Korean, English) on the timeline. None if none was open."""
+    session = uow.session
+    _lock_system_key(session, trigger, key)
+    incident = open_system_incident(session, policy, trigger, key)
+    if incident is None:
+        return None
+    before = incident.status
+    incident.status, incident.closed_at, incident.updated_at, incident.ack_due_at = "closed", now, now, None
+    session.add(
+        IncidentEvent(
+            incident_id=incident.id,
+            at=now,
+            actor_id=None,
+            actor_name=f"system:{trigger}",
+            role=None,
+            action="system_closed",
+            from_status=before,
+            to_status="closed",
+            note=" / ".join(note),
+        )
+    )
+    uow.record(events.IncidentClosed(incident_view(incident)))
+    return incident
 
 
 def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[str, Any]:

@@ -51,6 +51,9 @@ def _title(details: dict[str, Any], lang: str) -> str | None:
     if kind == "camera_fault":
         fault = _label(CameraFault, details.get("fault"), lang)
         return f"{'카메라 고장' if ko else 'Camera fault'}: {fault}{at}"
+    titles = details.get("titles")
+    if details.get("system") and isinstance(titles, dict) and isinstance(titles.get(lang), str):
+        return titles[lang]  # raised by the system with its titles in both languages
     if details.get("system") == "message_loss":
         devices, missing = details.get("device_count", 0), details.get("missing", 0)
         if ko:
