@@ -366,3 +366,28 @@ def test_a_session_caller_is_checked_for_csrf_before_the_body_and_odd_tokens_get
     ok = harness.client.post("/api/cameras", content=b"x" * (2 * MiB), headers={"x-csrf-token": csrf})
     # Through the CSRF check: then the permission, then the size.
     assert ok.status_code in (403, 413) and ok.json().get("field") != "csrf_token", ok.text[:200]
+
+
+def test_device_posts_keep_every_limit_once_their_token_is_kept(served):
+    """``POST /api/events`` is answered before the framework for a kept token (gwanje.web.fastpath):
+    the body limit and the idle timeout hold there as on every route."""
+    auth = {"authorization": served.token("device")}
+    bell = json.dumps(
+        {
+            "message_id": "limits-1",
+            "type": "emergency_bell",
+            "payload": {"bell_id": "B-1", "latitude": 37.5, "longitude": 127},
+        }
+    ).encode()
+    for _ in range(2):  # the first keeps the token's grant; the second is answered by the fast path
+        ex = _exchange(served.port, "/api/events", total=len(bell), prefix=bell, headers=auth, chunked=False, wait=5)
+        assert ex.status in (200, 202), ex.raw[:300]
+    big = _exchange(served.port, "/api/events", total=300 * MiB, headers=auth, chunked=False)
+    assert _assert_refusal(big, 413)["error"] == "too_large"
+    assert big.sent < MiB + SLACK
+    for chunked in (True, False):
+        ex = _exchange(
+            served.port, "/api/events", total=10_000, stall_after=100, headers=auth, chunked=chunked, wait=10
+        )
+        assert _assert_refusal(ex, 408)["error"] == "body_timeout"
+        assert BODY_TIMEOUT * 0.9 <= ex.answered_after < BODY_TIMEOUT + 3, ex.answered_after

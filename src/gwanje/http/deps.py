@@ -110,7 +110,7 @@ def _authenticate(request: Request) -> Principal | None:
 _UNREAD = object()
 
 
-async def _kept_token_principal(request: Request) -> Principal | None:
+async def kept_token_principal(request: Request) -> Principal | None:
     """A bearer token's principal from the grants this process keeps, asking the database only for the
     revision counters (on the event loop); None sends the caller to :func:`_authenticate`."""
     header = request.headers.get("authorization", "")
@@ -181,7 +181,7 @@ async def resolve_principal(request: Request) -> Principal | None:
     worker thread, so that one slow answer does not hold every request."""
     return (
         getattr(request.state, "principal", None)
-        or await _kept_token_principal(request)
+        or await kept_token_principal(request)
         or await run_in_threadpool(_authenticate, request)
     )
 

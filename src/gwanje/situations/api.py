@@ -58,16 +58,22 @@ def _message_body() -> dict:
 async def post_event(request: Request, principal: Device) -> Response:
     """A device message over HTTP: stored in the inbox before this answers (202; 200 for a replay,
     422 when it is kept but cannot be used)."""
-    raw = await request.body()
+    status, body = await ingest_posted(
+        request.app.state.ingest_coalescer, principal, await request.body(), request.headers.get("x-device-id")
+    )
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def ingest_posted(coalescer, principal: Principal, raw: bytes, device_id: str | None) -> tuple[int, bytes]:  # noqa: ANN001
+    """What ``POST /api/events`` does once its caller may post: store the message, say what became of it
+    (status, JSON body). :mod:`gwanje.web.fastpath` answers the route's plain requests with it too."""
     if len(raw) > MAX_MESSAGE_BYTES:
         raw = raw[: MAX_MESSAGE_BYTES + 1]
-    item = service.RawMessage(
-        source=f"http:{principal.user.username}", raw=raw, channel="http", device_id=request.headers.get("x-device-id")
-    )
-    result = await request.app.state.ingest_coalescer.ingest(item)
+    item = service.RawMessage(source=f"http:{principal.user.username}", raw=raw, channel="http", device_id=device_id)
+    result = await coalescer.ingest(item)
     body = IngestResultRead.from_result(result)
     # the model is built and checked above: rendered once here rather than validated again on the way out
-    return Response(body.model_dump_json(), status_code=body.http_status, media_type="application/json")
+    return body.http_status, body.model_dump_json().encode()
 
 
 @router.get("/incidents")

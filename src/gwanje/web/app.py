@@ -49,7 +49,7 @@ from gwanje.ui.render import STATIC_DIR
 from gwanje.video import api as video_api
 from gwanje.video import views as video_views
 from gwanje.video.service import LiveHub
-from gwanje.web import docs, errors, headers, jobs, limits, ready
+from gwanje.web import docs, errors, fastpath, headers, jobs, limits, ready
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +138,11 @@ def create_app(
     app.state.bus.listeners.append(app.state.camera_index.on_event)
     app.state.video_hub = LiveHub()
 
-    # Middleware, innermost first: body limits run inside the request context (its request id, its
-    # cleared principal); no-store wraps every answer, the limits' refusals included.
+    # Middleware, innermost first: body limits and the events fast path run inside the request context
+    # (its request id, its cleared principal); no-store wraps every answer, the limits' refusals included.
     app.add_middleware(limits.BodyLimits, settings=settings)
+    # Plain device posts are answered here, before the framework (gwanje.web.fastpath); the rest pass on.
+    app.add_middleware(fastpath.PostedEvents, settings=settings)
     errors.install_middleware(app, settings)
     app.add_middleware(headers.NoStoreJSON)
     errors.install_error_handlers(app)

@@ -112,7 +112,7 @@ class _Guard:
         return not self.requirements
 
 
-def _guard_of(route: APIRoute) -> _Guard:
+def guard_of(route: APIRoute) -> _Guard:
     found: list[requires] = []
     stack = list(route.dependant.dependencies)
     while stack:
@@ -138,14 +138,14 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
     return None
 
 
-def _flatten(routes) -> list[APIRoute]:  # noqa: ANN001
+def api_routes(routes) -> list[APIRoute]:  # noqa: ANN001
     """The API routes in the order they are matched (FastAPI keeps included routers nested)."""
     found: list[APIRoute] = []
     for route in routes:
         if isinstance(route, APIRoute):
             found.append(route)
         elif hasattr(route, "original_router"):
-            found.extend(_flatten(route.original_router.routes))
+            found.extend(api_routes(route.original_router.routes))
     return found
 
 
@@ -164,7 +164,7 @@ class BodyLimits:
     def route_of(self, scope: Scope) -> APIRoute | None:
         """The route a request is for, matched on a copy of its scope (matching writes into it)."""
         if self._routes is None:
-            self._routes = _flatten(getattr(scope.get("app"), "routes", ()))
+            self._routes = api_routes(getattr(scope.get("app"), "routes", ()))
         for route in self._routes:
             match, _ = route.matches(dict(scope))
             if match is Match.FULL:
@@ -182,7 +182,7 @@ class BodyLimits:
     def _guard(self, route: APIRoute) -> _Guard:
         guard = self._guards.get(id(route))
         if guard is None:
-            guard = self._guards[id(route)] = _guard_of(route)
+            guard = self._guards[id(route)] = guard_of(route)
         return guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -267,12 +267,7 @@ class _BoundedBody:
         try:
             message = await asyncio.wait_for(self.receive(), self.timeout)
         except TimeoutError:
-            await self._refuse(
-                BodyTimeout(
-                    f"요청 본문이 {self.timeout:g}초 동안 도착하지 않았습니다",
-                    f"request body stalled for {self.timeout:g} s",
-                )
-            )
+            await self._refuse(body_stalled(self.timeout))
             return {"type": "http.disconnect"}
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
@@ -301,6 +296,15 @@ class _BoundedBody:
         )
         if not self.started:  # too late for a status once the app has started answering
             await _answer(self.scope, error)(self.scope, self.receive, _closing(self.send))
+
+
+def body_stalled(timeout: float) -> BodyTimeout:
+    return BodyTimeout(f"요청 본문이 {timeout:g}초 동안 도착하지 않았습니다", f"request body stalled for {timeout:g} s")
+
+
+async def refuse(scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
+    """Answer ``error`` as every refusal of this module is answered, closing the connection."""
+    await _answer(scope, error)(scope, receive, _closing(send))
 
 
 def _too_large(limit: int) -> TooLarge:
