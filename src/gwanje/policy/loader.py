@@ -21,6 +21,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gwanje.korean import particle, with_particle
 from .model import (
+    AgentCost,
+    AgentRules,
+    ReplacementGround,
     BOARD_KEYWORDS,
     CONSOLE_PAGES,
     DEADLINE_KINDS,
@@ -320,7 +323,7 @@ class _Builder:
                 "standard_data",
                 "map",
             ),
-            ("demo_accounts",),
+            ("demo_accounts", "agents"),
         )
         version = self.integer(top["schema_version"], "schema_version", 1)
         if version != SCHEMA_VERSION:
@@ -359,6 +362,7 @@ class _Builder:
             standard_data=self.standard_data(top["standard_data"]),
             map=self.map_settings(top["map"]),
             demo_accounts=self.demo_accounts(top.get("demo_accounts"), departments),
+            agents=self.agents(top.get("agents")),
         )
 
     def agreement(self, node: Node) -> Agreement:
@@ -897,6 +901,68 @@ class _Builder:
             role=self.role_of(m["role"], "staffing.role", organisation),
             min_on_duty=self.integer(m["min_on_duty"], "staffing.min_on_duty", 0),
             clause=self.ref(m["clause"], "staffing.clause", "clause"),
+        )
+
+    def agents(self, node: Node | None) -> AgentRules | None:
+        """``agents:`` — monitoring agents requested by the police and their replacement (Art. 9 ③ ④)."""
+        if node is None:
+            return None
+        m = _Map(
+            self,
+            node,
+            "agents",
+            (
+                "agent_roles",
+                "request_roles",
+                "decide_roles",
+                "cost",
+                "replacement_grounds",
+                "request_clause",
+                "replacement_clause",
+            ),
+            ("agent_sees_demands",),
+        )
+        c = _Map(self, m["cost"], "agents.cost", ("bearer", "clause"), ("monthly_cost_per_agent_krw",))
+        cost_node = c.get("monthly_cost_per_agent_krw")
+        grounds: list[ReplacementGround] = []
+        for i, item in enumerate(self.seq(m["replacement_grounds"], "agents.replacement_grounds")):
+            what = f"agents.replacement_grounds[{i}]"
+            g = _Map(self, item, what, ("code", "ko", "en"))
+            code = self.pattern(g["code"], f"{what}.code", _CODE)
+            if any(x.code == code for x in grounds):
+                self.fail(g["code"], f"{what}: 중복된 사유 '{code}'", f"{what}: duplicate ground '{code}'")
+            grounds.append(ReplacementGround(code, self.text(g["ko"], f"{what}.ko"), self.text(g["en"], f"{what}.en")))
+        if not grounds:
+            self.fail(
+                m["replacement_grounds"],
+                "agents.replacement_grounds: 사유가 하나 이상 필요합니다",
+                "agents.replacement_grounds: name at least one ground",
+            )
+        roles = {}
+        for key in ("agent_roles", "request_roles", "decide_roles"):
+            roles[key] = frozenset(self.refs(m[key], f"agents.{key}", "role"))
+            if not roles[key]:
+                self.fail(
+                    m[key], f"agents.{key}: 역할이 하나 이상 있어야 합니다", f"agents.{key}: name at least one role"
+                )
+        sees = m.get("agent_sees_demands")
+        return AgentRules(
+            agent_roles=roles["agent_roles"],
+            request_roles=roles["request_roles"],
+            decide_roles=roles["decide_roles"],
+            cost=AgentCost(
+                bearer=self.ref(c["bearer"], "agents.cost.bearer", "organisation"),
+                monthly_cost_per_agent_krw=(
+                    None
+                    if cost_node is None or self.is_null(cost_node)
+                    else self.integer(cost_node, "agents.cost.monthly_cost_per_agent_krw", 0)
+                ),
+                clause=self.ref(c["clause"], "agents.cost.clause", "clause"),
+            ),
+            replacement_grounds=tuple(grounds),
+            request_clause=self.ref(m["request_clause"], "agents.request_clause", "clause"),
+            replacement_clause=self.ref(m["replacement_clause"], "agents.replacement_clause", "clause"),
+            agent_sees_demands=False if sees is None else self.boolean(sees, "agents.agent_sees_demands"),
         )
 
     def retention(self, node: Node) -> Retention:

@@ -402,6 +402,41 @@ class Staffing:
 
 
 @dataclass(frozen=True)
+class ReplacementGround:
+    code: str
+    ko: str
+    en: str
+
+
+@dataclass(frozen=True)
+class AgentCost:
+    """Art. 12: who bears the agents' cost and, optionally, a default monthly cost per agent."""
+
+    bearer: str
+    monthly_cost_per_agent_krw: int | None
+    clause: str
+
+
+@dataclass(frozen=True)
+class AgentRules:
+    """Monitoring agents (Art. 9 ③ ④): who are agents, who requests them, who decides, the cost,
+    the grounds on which an agent's replacement may be demanded, and whether the agent concerned
+    may read a demand about them (``agent_sees_demands``)."""
+
+    agent_roles: frozenset[str]
+    request_roles: frozenset[str]
+    decide_roles: frozenset[str]
+    cost: AgentCost
+    replacement_grounds: tuple[ReplacementGround, ...]
+    request_clause: str
+    replacement_clause: str
+    agent_sees_demands: bool = False
+
+    def ground(self, code: str) -> ReplacementGround | None:
+        return next((g for g in self.replacement_grounds if g.code == code), None)
+
+
+@dataclass(frozen=True)
 class Retention:
     default_days: int
     clause: str
@@ -515,6 +550,7 @@ class Policy:
     standard_data: StandardData = StandardData(FrozenMap(), (), "")
     map: MapSettings | None = None
     demo_accounts: tuple[DemoAccount, ...] = ()
+    agents: AgentRules | None = None
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
     _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
     _system: Mapping[str, Situation] = field(init=False, repr=False, compare=False)
