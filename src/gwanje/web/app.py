@@ -25,6 +25,7 @@ from gwanje.accounts import service as accounts
 from gwanje.accounts import views as accounts_views
 from gwanje.audit import api as audit_api
 from gwanje.audit import views as audit_views
+from gwanje.center.agents import api as center_agents_api
 from gwanje.bootstrap import configure_audit, load_configured_policy, load_settings, make_bus
 from gwanje.core.audit import record_policy_in_force
 from gwanje.core.bus import LocalBus
@@ -63,6 +64,7 @@ ROUTERS = (
     *access_api.routers,
     *evidence_api.routers,
     *video_api.routers,
+    *center_agents_api.routers,
     *accounts_views.routers,
     *registry_views.routers,
     *situations_views.routers,
