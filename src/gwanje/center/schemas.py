@@ -1,0 +1,1 @@
+"""Request and response models live in the center's parts (center/<part>/schemas.py)."""

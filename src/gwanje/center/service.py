@@ -1,0 +1,1 @@
+"""Use cases live in the center's parts (center/<part>/service.py)."""
