@@ -173,3 +173,24 @@ def test_invalid_ground_and_target_not_an_agent_are_4xx(harness):
         == 422
     )
     assert _actions(harness, "replacement_demand") == []
+
+
+def test_the_agent_concerned_does_not_read_the_demand(harness):
+    """Art. 9 ④ with privacy: the policy's agent_sees_demands is false in Seongdong, so the agent
+    concerned reads neither the demand nor its facts (and the agent role holds no agents.read)."""
+    import pytest
+
+    from gwanje.center.agents import service
+    from gwanje.core.errors import NotFound
+
+    police = harness.token("police_officer")
+    agent = harness.user("agent_han", "monitoring_agent")
+    did = harness.client.post(
+        DEM, json={"agent_id": agent.id, "ground": "qualification", "facts": "비공개 사실"}, headers=police
+    ).json()["id"]
+    assert harness.client.get(f"{DEM}/{did}", headers=harness.token("monitoring_agent")).status_code == 403
+    with pytest.raises(NotFound):
+        service.read_demand(harness.db, harness.policy, agent, did)
+    assert service.read_demands(harness.db, harness.policy, agent) == []
+    manager = harness.user("mgr_han", "district_manager")
+    assert service.read_demand(harness.db, harness.policy, manager, did)[0].facts == "비공개 사실"

@@ -91,3 +91,21 @@ def test_grounds_and_agent_roles_come_from_the_policy():
     rules.check_agent_role(AGENTS, "monitoring_agent")
     with pytest.raises(ValidationFailed):
         rules.check_agent_role(AGENTS, "police_officer")
+
+
+def test_a_second_district_names_its_own_roles_grounds_and_cost():
+    """Art. 9 ③ ④ as another district writes them (hanbit: art-7-4, art-7-5, no default cost)."""
+    from pathlib import Path
+
+    from gwanje.policy import load_policy
+
+    hanbit = load_policy(Path(__file__).parents[1] / "fixtures" / "policies" / "hanbit.yaml").agents
+    assert hanbit is not None and hanbit.request_clause == "art-7-4"
+    assert rules.decision(hanbit, "partially_approve", 4, 2, None, None) == ("partially_approve", 2, None)
+    assert rules.check_ground(hanbit, "absence") == "absence"
+    with pytest.raises(ValidationFailed):
+        rules.check_ground(hanbit, "neglect_of_duty")
+    rules.check_agent_role(hanbit, "control_agent")
+    with pytest.raises(ValidationFailed):
+        rules.check_agent_role(hanbit, "monitoring_agent")
+    assert rules.sees_all(hanbit, "gu_office") and not rules.sees_all(hanbit, "hanbit_police")
