@@ -170,3 +170,20 @@ def test_another_organisation_is_refused_and_a_member_cannot_sign(harness):
         headers=district,
     )
     assert bad.status_code == 422
+
+
+def test_console_pages_show_the_log_and_a_change_after_signing(harness):
+    """Issue 10 §5: the list, the log page and the printable page; a log changed after signing reads
+    "서명 후 변경됨"."""
+    h = harness
+    _, lead = _headers(h, "lead_page", "district_manager")
+    log = _open(h, lead, team="야간 B조")
+    h.client.post(f"/api/center/duty-logs/{log['id']}/entries", json={"text": "야간 순찰 영상 확인"}, headers=lead)
+    h.client.post(f"/api/center/duty-logs/{log['id']}/sign", headers=lead)
+    page = h.client.get(f"/center/duty-logs/{log['id']}", headers=lead)
+    assert page.status_code == 200 and "야간 순찰 영상 확인" in page.text and "서명 후 변경됨" not in page.text
+    assert "야간 B조" in h.client.get("/center/duty-logs", headers=lead).text
+    with h.db.engine.begin() as conn:
+        conn.execute(sa.update(DutyLogEntry).where(DutyLogEntry.log_id == log["id"]).values(text="고쳐 씀"))
+    printed = h.client.get(f"/center/duty-logs/{log['id']}/print", headers=lead)
+    assert printed.status_code == 200 and "서명 후 변경됨" in printed.text
