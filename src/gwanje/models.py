@@ -10,3 +10,4 @@ from gwanje.video.models import RecordingSegment, RecordingSetting, VideoClip  #
 from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage  # noqa: F401
 from gwanje.core.revisions import Revision  # noqa: F401
 from gwanje.center.agents.models import AgentRequest, ReplacementDemand, ReplacementEntry  # noqa: F401
+from gwanje.center.handover.models import DutyLog, DutyLogEntry, Handover, HandoverItem  # noqa: F401

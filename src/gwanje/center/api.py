@@ -1,7 +1,9 @@
 """The center's JSON routes: one line per part."""
 
 from gwanje.center.agents import api as agents_api
+from gwanje.center.handover import api as handover_api
 
 routers = [
     *agents_api.routers,
+    *handover_api.routers,
 ]

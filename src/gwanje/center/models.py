@@ -1,1 +1,1 @@
-"""The center's tables live in its parts (center/<part>/models.py); gwanje.models imports them."""
+"""The center's tables live in its parts (``center/<part>/models.py``)."""

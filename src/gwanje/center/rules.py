@@ -1,1 +1,1 @@
-"""Rules shared by the center's parts; each part keeps its own state machines in center/<part>/rules.py."""
+"""The center's rules and state machines live in its parts (``center/<part>/rules.py``)."""

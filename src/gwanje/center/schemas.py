@@ -1,1 +1,1 @@
-"""Request and response models live in the center's parts (center/<part>/schemas.py)."""
+"""The center's request and response models live in its parts (``center/<part>/schemas.py``)."""

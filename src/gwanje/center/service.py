@@ -1,1 +1,1 @@
-"""Use cases live in the center's parts (center/<part>/service.py)."""
+"""The center's use cases live in its parts (``center/<part>/service.py``)."""

@@ -1,7 +1,9 @@
 """The center's console pages: one line per part."""
 
 from gwanje.center.agents import views as agents_views
+from gwanje.center.handover import views as handover_views
 
 routers = [
     *agents_views.routers,
+    *handover_views.routers,
 ]

@@ -638,3 +638,16 @@ def subject_request_alert_from(policy: Policy, due_at: datetime) -> datetime:
 def must_act_on_deadline(policy: Policy, role: str, kind: str) -> bool:
     """Is ``role`` among those the policy says must act on a deadline of ``kind`` (and so is alerted)?"""
     return role in policy.deadline_alert_roles(kind)
+
+
+def may_lead_shift(policy: Policy, role: str, organisation: str) -> bool:
+    """Whether ``role`` leads ``organisation``'s shift: opens, signs and hands over its duty log, and
+    acknowledges a handover as the incoming leader (policy ``handover.leaders``)."""
+    rules = policy.handover
+    return rules is not None and role in rules.leader_roles(organisation)
+
+
+def reads_all_duty_logs(policy: Policy, role: str) -> bool:
+    """Whether ``role`` reads every organisation's duty logs and handovers (``handover.read_all``)."""
+    rules = policy.handover
+    return rules is not None and role in rules.read_all

@@ -24,6 +24,8 @@ from .model import (
     AgentCost,
     AgentRules,
     ReplacementGround,
+    HandoverRules,
+    ShiftLeaders,
     BOARD_KEYWORDS,
     CONSOLE_PAGES,
     DEADLINE_KINDS,
@@ -323,7 +325,7 @@ class _Builder:
                 "standard_data",
                 "map",
             ),
-            ("demo_accounts", "agents"),
+            ("demo_accounts", "agents", "handover"),
         )
         version = self.integer(top["schema_version"], "schema_version", 1)
         if version != SCHEMA_VERSION:
@@ -363,6 +365,7 @@ class _Builder:
             map=self.map_settings(top["map"]),
             demo_accounts=self.demo_accounts(top.get("demo_accounts"), departments),
             agents=self.agents(top.get("agents")),
+            handover=self.handover(top.get("handover")),
         )
 
     def agreement(self, node: Node) -> Agreement:
@@ -964,6 +967,36 @@ class _Builder:
             replacement_clause=self.ref(m["replacement_clause"], "agents.replacement_clause", "clause"),
             agent_sees_demands=False if sees is None else self.boolean(sees, "agents.agent_sees_demands"),
         )
+
+    def handover(self, node: Node | None) -> HandoverRules | None:
+        """``handover:`` — who leads each organisation's shift (signs its duty log, hands it over)."""
+        if node is None:
+            return None
+        m = _Map(self, node, "handover", ("leaders", "clause"), ("read_all",))
+        leaders = self.items(m["leaders"], "handover.leaders", self.shift_leaders)
+        seen: set[str] = set()
+        for item_node, entry in zip(self.seq(m["leaders"], "handover.leaders"), leaders):
+            if entry.organisation in seen:
+                self.fail(
+                    item_node,
+                    f"handover.leaders: 기관 '{entry.organisation}' 중복",
+                    f"handover.leaders: organisation '{entry.organisation}' listed twice",
+                )
+            seen.add(entry.organisation)
+        read_all = m.get("read_all")
+        return HandoverRules(
+            leaders=leaders,
+            read_all=self.refs(read_all, "handover.read_all", "role") if read_all is not None else (),
+            clause=self.ref(m["clause"], "handover.clause", "clause"),
+        )
+
+    def shift_leaders(self, node: Node, what: str) -> ShiftLeaders:
+        m = _Map(self, node, what, ("organisation", "roles"))
+        organisation = self.ref(m["organisation"], f"{what}.organisation", "organisation")
+        roles = tuple(self.role_of(r, f"{what}.roles", organisation) for r in self.seq(m["roles"], f"{what}.roles"))
+        if not roles:
+            self.fail(m["roles"], f"{what}.roles: 비어 있습니다", f"{what}.roles: is empty")
+        return ShiftLeaders(organisation=organisation, roles=roles)
 
     def retention(self, node: Node) -> Retention:
         m = _Map(self, node, "retention", ("default_days", "clause"))

@@ -437,6 +437,34 @@ class AgentRules:
 
 
 @dataclass(frozen=True)
+class ShiftLeaders:
+    """The roles that lead one organisation's shift: open, sign and hand over its duty log."""
+
+    organisation: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HandoverRules:
+    """Duty logs (근무일지) and handovers (인수인계): who leads each organisation's shift and who
+    reads every organisation's logs."""
+
+    leaders: tuple[ShiftLeaders, ...]
+    read_all: tuple[str, ...]
+    clause: str
+
+    def leader_roles(self, organisation: str) -> tuple[str, ...]:
+        for entry in self.leaders:
+            if entry.organisation == organisation:
+                return entry.roles
+        return ()
+
+    @property
+    def organisations(self) -> tuple[str, ...]:
+        return tuple(entry.organisation for entry in self.leaders)
+
+
+@dataclass(frozen=True)
 class Retention:
     default_days: int
     clause: str
@@ -551,6 +579,7 @@ class Policy:
     map: MapSettings | None = None
     demo_accounts: tuple[DemoAccount, ...] = ()
     agents: AgentRules | None = None
+    handover: HandoverRules | None = None
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
     _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
     _system: Mapping[str, Situation] = field(init=False, repr=False, compare=False)
