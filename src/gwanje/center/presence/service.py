@@ -262,7 +262,7 @@ def read_trainings(db: Database, account_id: int | None = None) -> tuple[list[Tr
         p = select(Pledge).order_by(Pledge.account_id, Pledge.signed_on.desc())
         if account_id is not None:
             t, p = t.where(Training.account_id == account_id), p.where(Pledge.account_id == account_id)
-        return list(session.scalars(t).limit(1000)), list(session.scalars(p).limit(1000))
+        return list(session.scalars(t.limit(1000))), list(session.scalars(p.limit(1000)))
 
 
 # ---- staffing (Art. 9 ②) -------------------------------------------------------------------
