@@ -125,3 +125,16 @@ def test_every_change_is_audited(harness):
         assert s.scalar(sa.select(sa.func.count()).select_from(Pledge)) == 1
     for action in ("training.recorded", "pledge.recorded", "presence.checked_in", "presence.checked_out"):
         assert action in actions
+
+
+def test_the_demo_has_its_officer_and_agent_on_duty_from_the_first_minute(harness):
+    """art-9-2 and art-9-4 hold in the demo: its officer and agent are trained and checked in."""
+    from gwanje.accounts.demo import create_demo_accounts
+
+    accounts = create_demo_accounts(harness.db, harness.policy)
+    names = service.seed_demo_presence(harness.db, harness.policy, [a.username for a in accounts])
+    assert names
+    duty = service.on_duty(harness.db, harness.policy)
+    assert {p.role for p in duty.present} >= {"police_officer", "monitoring_agent"}
+    assert all(v.state.holds for v in duty.rules)
+    assert service.seed_demo_presence(harness.db, harness.policy, [a.username for a in accounts]) == []

@@ -30,6 +30,8 @@ VIA = ("console", "badge")
 TRIGGER = "staffing_gap"
 # How far back the staffing rules look for when a gap started.
 LOOKBACK = timedelta(days=7)
+# Dates of training and pledges before this are typing errors.
+EARLIEST = date(2000, 1, 1)
 
 
 def _account(session: Session, account_id: int) -> User:
@@ -182,6 +184,8 @@ def record_training(
     if known is None:
         raise ValidationFailed("알 수 없는 교육 과정", f"unknown course '{course}'", field="course")
     now = utcnow()
+    if completed_on < EARLIEST:
+        raise ValidationFailed("이수일이 너무 이릅니다", "completed_on is too early", field="completed_on")
     if completed_on > now.date() + timedelta(days=1):
         raise ValidationFailed("이수일이 미래입니다", "completed_on is in the future", field="completed_on")
     with db.uow() as uow:
@@ -227,6 +231,8 @@ def record_pledge(
     if not witness:
         raise ValidationFailed("입회자를 입력하세요", "give the witness", field="witness")
     now = utcnow()
+    if signed_on < EARLIEST:
+        raise ValidationFailed("서약일이 너무 이릅니다", "signed_on is too early", field="signed_on")
     if signed_on > now.date() + timedelta(days=1):
         raise ValidationFailed("서약일이 미래입니다", "signed_on is in the future", field="signed_on")
     with db.uow() as uow:
@@ -363,3 +369,46 @@ def on_duty(db: Database, policy: Policy, now: datetime | None = None) -> OnDuty
 def is_present(db: Database, account_id: int) -> bool:
     with db.reading() as session:
         return _open(session, account_id) is not None
+
+
+def seed_demo_presence(db: Database, policy: Policy, usernames: Sequence[str]) -> list[str]:
+    """The demo from its first minute: each demo account whose role a staffing rule counts gets the
+    training and pledge its role needs, and is checked in (unless already in). Returns who was checked in."""
+    counted = {role for rule in policy.staffing.rules for role in rule.roles}
+    settings = policy.presence
+    actor = Actor.system("demo")
+    now = utcnow()
+    done = []
+    with db.uow() as uow:
+        session = uow.session
+        for user in session.scalars(select(User).where(User.username.in_(list(usernames)))):
+            if user.role not in counted or _open(session, user.id) is not None:
+                continue
+            requirement = settings.requirement(user.role) if settings else None
+            if requirement is not None:
+                today = now.date()
+                for code in requirement.courses:
+                    course = settings.course(code)
+                    months = course.validity_months if course else 12
+                    session.add(
+                        Training(
+                            account_id=user.id,
+                            course=code,
+                            completed_on=today,
+                            valid_until=rules.add_months(today, months),
+                            evidence="demo",
+                            recorded_by=actor.name,
+                            recorded_at=now,
+                        )
+                    )
+                if requirement.pledge:
+                    session.add(
+                        Pledge(
+                            account_id=user.id, signed_on=today, witness="demo", recorded_by=actor.name, recorded_at=now
+                        )
+                    )
+                session.flush()
+            check_in(uow, policy, user.id, now, "console", actor)
+            done.append(user.username)
+        uow.commit()
+    return done
