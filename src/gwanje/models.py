@@ -11,3 +11,4 @@ from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage  
 from gwanje.core.revisions import Revision  # noqa: F401
 from gwanje.center.agents.models import AgentRequest, ReplacementDemand, ReplacementEntry  # noqa: F401
 from gwanje.center.handover.models import DutyLog, DutyLogEntry, Handover, HandoverItem  # noqa: F401
+from gwanje.center.presence.models import Pledge, Presence, Training  # noqa: F401

@@ -317,6 +317,7 @@ def test_duty_table_has_every_situation_type(policy):
         "camera_fault",
         "manual_report",
         "message_loss",
+        "staffing_gap",
     ]
 
 

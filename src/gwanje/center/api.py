@@ -2,8 +2,10 @@
 
 from gwanje.center.agents import api as agents_api
 from gwanje.center.handover import api as handover_api
+from gwanje.center.presence import api as presence_api
 
 routers = [
     *agents_api.routers,
     *handover_api.routers,
+    *presence_api.routers,
 ]

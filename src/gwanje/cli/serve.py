@@ -80,6 +80,10 @@ def demo(host: str | None, port: int | None) -> None:
     db = _database(settings)
     added = seed_seongdong(db, policy)
     accounts = create_demo_accounts(db, policy)
+    # Presence from the first minute (officer and agent checked in, their training on file).
+    from gwanje.center.presence.service import seed_demo_presence
+
+    seed_demo_presence(db, policy, [a.username for a in accounts])
     host = host or settings.host
     port = port or settings.port
     org = policy.operator_organisation

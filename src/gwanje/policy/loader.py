@@ -61,6 +61,10 @@ from .model import (
     Situation,
     SopStep,
     Staffing,
+    StaffingRule,
+    Course,
+    DutyRequirement,
+    PresenceSettings,
     StandardData,
     Trigger,
     VideoManagementDuty,
@@ -325,7 +329,7 @@ class _Builder:
                 "standard_data",
                 "map",
             ),
-            ("demo_accounts", "agents", "handover"),
+            ("demo_accounts", "agents", "handover", "presence"),
         )
         version = self.integer(top["schema_version"], "schema_version", 1)
         if version != SCHEMA_VERSION:
@@ -366,6 +370,7 @@ class _Builder:
             demo_accounts=self.demo_accounts(top.get("demo_accounts"), departments),
             agents=self.agents(top.get("agents")),
             handover=self.handover(top.get("handover")),
+            presence=self.presence(top.get("presence")),
         )
 
     def agreement(self, node: Node) -> Agreement:
@@ -897,13 +902,99 @@ class _Builder:
         return tuple(out)
 
     def staffing(self, node: Node) -> Staffing:
-        m = _Map(self, node, "staffing", ("organisation", "role", "min_on_duty", "clause"))
+        m = _Map(self, node, "staffing", ("organisation", "role", "min_on_duty", "clause"), ("rules",))
         organisation = self.ref(m["organisation"], "staffing.organisation", "organisation")
+        rules_node = m.get("rules")
+        rules = () if rules_node is None else self.items(rules_node, "staffing.rules", self.staffing_rule)
+        codes = [r.code for r in rules]
+        if len(set(codes)) != len(codes):
+            self.fail(rules_node, "staffing.rules: 규칙 코드가 중복됩니다", "staffing.rules: duplicate rule code")
         return Staffing(
             organisation=organisation,
             role=self.role_of(m["role"], "staffing.role", organisation),
             min_on_duty=self.integer(m["min_on_duty"], "staffing.min_on_duty", 0),
             clause=self.ref(m["clause"], "staffing.clause", "clause"),
+            rules=rules,
+        )
+
+    def staffing_rule(self, node: Node, what: str) -> StaffingRule:
+        m = _Map(
+            self,
+            node,
+            what,
+            ("code", "ko", "en", "organisation", "roles", "min_present", "grace_minutes", "clause"),
+            ("hours",),
+        )
+        organisation = self.ref(m["organisation"], f"{what}.organisation", "organisation")
+        roles = tuple(self.role_of(r, f"{what}.roles", organisation) for r in self.seq(m["roles"], f"{what}.roles"))
+        if not roles:
+            self.fail(
+                m["roles"], f"{what}.roles: 역할이 하나 이상 있어야 합니다", f"{what}.roles: name at least one role"
+            )
+        hours = None
+        hours_node = m.get("hours")
+        if hours_node is not None and not self.is_null(hours_node):
+            pair = self.seq(hours_node, f"{what}.hours")
+            if len(pair) != 2:
+                self.fail(
+                    hours_node, f"{what}.hours: [시작, 끝] 두 값이어야 합니다", f"{what}.hours: give [start, end]"
+                )
+            start, end = (self.integer(h, f"{what}.hours", 0) for h in pair)
+            if start > 23 or end > 24 or start == end:
+                self.fail(
+                    hours_node, f"{what}.hours: 0~24시 범위여야 합니다", f"{what}.hours: hours 0-24, start != end"
+                )
+            hours = (start, end)
+        return StaffingRule(
+            code=self.pattern(m["code"], f"{what}.code", _CODE),
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            organisation=organisation,
+            roles=roles,
+            min_present=self.integer(m["min_present"], f"{what}.min_present", 1),
+            grace_minutes=self.integer(m["grace_minutes"], f"{what}.grace_minutes", 0),
+            clause=self.ref(m["clause"], f"{what}.clause", "clause"),
+            hours=hours,
+        )
+
+    def presence(self, node: Node | None) -> PresenceSettings | None:
+        if node is None:
+            return None
+        m = _Map(self, node, "presence", ("room", "clause", "training_clause", "courses", "requirements"))
+        courses = self.items(m["courses"], "presence.courses", self.course)
+        known = {c.code for c in courses}
+        requirements = self.items(m["requirements"], "presence.requirements", self.duty_requirement)
+        for item, req in zip(self.seq(m["requirements"], "presence.requirements"), requirements, strict=True):
+            unknown = [c for c in req.courses if c not in known]
+            if unknown:
+                self.fail(
+                    item,
+                    f"presence.requirements: 알 수 없는 과정 '{', '.join(unknown)}'",
+                    f"presence.requirements: unknown course '{', '.join(unknown)}'",
+                )
+        return PresenceSettings(
+            room=self.pattern(m["room"], "presence.room", _CODE),
+            clause=self.ref(m["clause"], "presence.clause", "clause"),
+            training_clause=self.ref(m["training_clause"], "presence.training_clause", "clause"),
+            courses=courses,
+            requirements=requirements,
+        )
+
+    def course(self, node: Node, what: str) -> Course:
+        m = _Map(self, node, what, ("code", "ko", "en", "validity_months"))
+        return Course(
+            code=self.pattern(m["code"], f"{what}.code", _CODE),
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            validity_months=self.integer(m["validity_months"], f"{what}.validity_months", 1),
+        )
+
+    def duty_requirement(self, node: Node, what: str) -> DutyRequirement:
+        m = _Map(self, node, what, ("role", "courses", "pledge"))
+        return DutyRequirement(
+            role=self.ref(m["role"], f"{what}.role", "role"),
+            courses=tuple(self.text(c, f"{what}.courses") for c in self.seq(m["courses"], f"{what}.courses")),
+            pledge=self.boolean(m["pledge"], f"{what}.pledge"),
         )
 
     def agents(self, node: Node | None) -> AgentRules | None:

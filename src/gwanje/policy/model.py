@@ -394,11 +394,66 @@ class AccessRules:
 
 
 @dataclass(frozen=True)
+class StaffingRule:
+    """Art. 9 ②: at least ``min_present`` of ``roles`` of ``organisation`` present in the center (during
+    ``hours`` in KST, [start, end), or at all times when None); a gap longer than ``grace_minutes``
+    raises the ``staffing_gap`` situation (gwanje.center.presence)."""
+
+    code: str
+    ko: str
+    en: str
+    organisation: str
+    roles: tuple[str, ...]
+    min_present: int
+    grace_minutes: int
+    clause: str
+    hours: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
 class Staffing:
     organisation: str
     role: str
     min_on_duty: int
     clause: str
+    rules: tuple[StaffingRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Course:
+    """A training course (Art. 9 ④), valid ``validity_months`` after it was completed."""
+
+    code: str
+    ko: str
+    en: str
+    validity_months: int
+
+
+@dataclass(frozen=True)
+class DutyRequirement:
+    """What a role must have on file before it may go on duty: courses still valid, a security pledge."""
+
+    role: str
+    courses: tuple[str, ...]
+    pledge: bool
+
+
+@dataclass(frozen=True)
+class PresenceSettings:
+    """Presence in the center (gwanje.center.presence): the room one checks into, the courses, and
+    what each role needs on file before duty (Art. 9 ④)."""
+
+    room: str
+    clause: str
+    training_clause: str
+    courses: tuple[Course, ...]
+    requirements: tuple[DutyRequirement, ...]
+
+    def course(self, code: str) -> Course | None:
+        return next((c for c in self.courses if c.code == code), None)
+
+    def requirement(self, role: str) -> DutyRequirement | None:
+        return next((r for r in self.requirements if r.role == role), None)
 
 
 @dataclass(frozen=True)
@@ -580,6 +635,7 @@ class Policy:
     demo_accounts: tuple[DemoAccount, ...] = ()
     agents: AgentRules | None = None
     handover: HandoverRules | None = None
+    presence: PresenceSettings | None = None
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
     _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
     _system: Mapping[str, Situation] = field(init=False, repr=False, compare=False)

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gwanje.access.service import flag_overdue
 from gwanje.audit.service import checkpoint_if_due
+from gwanje.center.presence.service import evaluate_staffing_job
 from gwanje.core.db import Database
 from gwanje.policy.model import Policy
 from gwanje.registry import spatial
@@ -23,8 +24,9 @@ from gwanje.situations.service import escalate_overdue
 log = logging.getLogger(__name__)
 
 # Incidents nobody acknowledged in time go to the next role; overdue documents and results alert;
-# the audit chain gets a signed checkpoint every GWANJE_AUDIT_CHECKPOINT_SECONDS.
-PERIODIC_JOBS = (escalate_overdue, flag_overdue, checkpoint_if_due)
+# the audit chain gets a signed checkpoint every GWANJE_AUDIT_CHECKPOINT_SECONDS; the staffing rules are
+# evaluated against presence (a gap past its grace raises staffing_gap).
+PERIODIC_JOBS = (escalate_overdue, flag_overdue, checkpoint_if_due, evaluate_staffing_job)
 
 
 async def periodic_loop(app: FastAPI) -> None:
