@@ -9,3 +9,4 @@ from gwanje.access.models import IncidentCamera, LedgerEntry, ProvisionRequest, 
 from gwanje.video.models import RecordingSegment, RecordingSetting, VideoClip  # noqa: F401
 from gwanje.evidence.models import CustodyEntry, DownloadLink, EvidencePackage  # noqa: F401
 from gwanje.core.revisions import Revision  # noqa: F401
+from gwanje.center.roster.models import Shift  # noqa: F401

@@ -25,6 +25,8 @@ from gwanje.accounts import service as accounts
 from gwanje.accounts import views as accounts_views
 from gwanje.audit import api as audit_api
 from gwanje.audit import views as audit_views
+from gwanje.center import api as center_api
+from gwanje.center import views as center_views
 from gwanje.bootstrap import configure_audit, load_configured_policy, load_settings, make_bus
 from gwanje.core.audit import record_policy_in_force
 from gwanje.core.bus import LocalBus
@@ -63,6 +65,7 @@ ROUTERS = (
     *access_api.routers,
     *evidence_api.routers,
     *video_api.routers,
+    *center_api.routers,
     *accounts_views.routers,
     *registry_views.routers,
     *situations_views.routers,
@@ -70,6 +73,7 @@ ROUTERS = (
     *video_views.routers,
     *evidence_views.routers,
     *audit_views.routers,
+    *center_views.routers,
 )
 
 

@@ -1,0 +1,3 @@
+"""Roster console pages (placeholder until the calendar lands)."""
+
+routers: list = []

@@ -1,0 +1,1 @@
+"""The center's rules live in its parts (presence, roster, handover, agents, rooms); see each sub-package."""

@@ -1,0 +1,1 @@
+"""The center's schemas live in its parts (presence, roster, handover, agents, rooms); see each sub-package."""

@@ -1,0 +1,1 @@
+"""The center's service live in its parts (presence, roster, handover, agents, rooms); see each sub-package."""
