@@ -210,3 +210,18 @@ def test_planned_gaps_of_a_period(harness):
         headers=police,
     )
     assert too_long.status_code == 422
+
+
+def test_calendar_page_shows_shifts_and_gaps(harness):
+    """Issue 10 §5: the roster calendar lists people × days with codes, and planned gaps in red."""
+    harness.user("officer7", "police_officer")
+    police = harness.token("police_officer")
+    r = harness.client.post(
+        "/api/center/shifts", json={"username": "officer7", "day": "2026-12-24", "code": "주"}, headers=police
+    )
+    assert r.status_code == 201
+    page = harness.client.get("/center/roster", params={"month": "2026-12"}, headers=police)
+    assert page.status_code == 200, page.text
+    assert "officer7" in page.text and "planned-gaps" in page.text and "gap-day" in page.text
+    css = harness.client.get("/center/roster/codes.css", headers=police)
+    assert css.status_code == 200 and ".shift-c0" in css.text
