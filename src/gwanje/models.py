@@ -12,3 +12,4 @@ from gwanje.core.revisions import Revision  # noqa: F401
 from gwanje.center.agents.models import AgentRequest, ReplacementDemand, ReplacementEntry  # noqa: F401
 from gwanje.center.handover.models import DutyLog, DutyLogEntry, Handover, HandoverItem  # noqa: F401
 from gwanje.center.presence.models import Pledge, Presence, Training  # noqa: F401
+from gwanje.center.roster.models import Shift  # noqa: F401

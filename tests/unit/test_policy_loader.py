@@ -426,7 +426,7 @@ def test_unknown_top_level_key_is_refused(tmp_path):
 
 
 def test_unknown_role_in_a_permission_is_refused(tmp_path):
-    text = mutate("roles: [district_manager]\n", "roles: [district_mangler]\n")
+    text = mutate("roles: [district_manager, police_officer]\n", "roles: [district_mangler, police_officer]\n")
     error = refused(tmp_path, text)
     assert error.line == line_of(text, "district_mangler")
     assert "district_mangler" in str(error)

@@ -56,8 +56,11 @@ from .model import (
     Purpose,
     Retention,
     Role,
+    RosterRules,
     RoomDuty,
     Security,
+    ShiftCode,
+    ShiftPattern,
     Situation,
     SopStep,
     Staffing,
@@ -329,7 +332,7 @@ class _Builder:
                 "standard_data",
                 "map",
             ),
-            ("demo_accounts", "agents", "handover", "presence"),
+            ("demo_accounts", "agents", "handover", "presence", "roster"),
         )
         version = self.integer(top["schema_version"], "schema_version", 1)
         if version != SCHEMA_VERSION:
@@ -371,6 +374,7 @@ class _Builder:
             agents=self.agents(top.get("agents")),
             handover=self.handover(top.get("handover")),
             presence=self.presence(top.get("presence")),
+            roster=self.roster(top.get("roster"), permissions),
         )
 
     def agreement(self, node: Node) -> Agreement:
@@ -1088,6 +1092,85 @@ class _Builder:
         if not roles:
             self.fail(m["roles"], f"{what}.roles: 비어 있습니다", f"{what}.roles: is empty")
         return ShiftLeaders(organisation=organisation, roles=roles)
+
+    # ---- roster (gwanje.center.roster) ----------------------------------------------------------
+
+    def roster(self, node: Node | None, permissions: tuple[Permission, ...]) -> RosterRules | None:
+        if node is None:
+            return None
+        m = _Map(self, node, "roster", ("clause", "codes", "patterns", "managers"))
+        codes = self.items(m["codes"], "roster.codes", self.shift_code)
+        seen: set[str] = set()
+        for item, code in zip(self.seq(m["codes"], "roster.codes"), codes):
+            if code.code in seen:
+                self.fail(
+                    item, f"roster.codes: 중복된 근무 코드 '{code.code}'", f"roster.codes: duplicate code '{code.code}'"
+                )
+            seen.add(code.code)
+        patterns = tuple(
+            self.shift_pattern(item, f"roster.patterns[{i}]", seen)
+            for i, item in enumerate(self.seq(m["patterns"], "roster.patterns"))
+        )
+        managers_node = m["managers"]
+        if not isinstance(managers_node, MappingNode):
+            self.fail(managers_node, "roster.managers: 매핑이어야 합니다", "roster.managers: expected a mapping")
+        holders = next((p.roles for p in permissions if p.code == "roster.manage"), frozenset())
+        managers = []
+        for key_node, value_node in managers_node.value:
+            org = self.ref(key_node, "roster.managers", "organisation")
+            roles = self.refs(value_node, f"roster.managers.{org}", "role")
+            for role, item in zip(roles, self.seq(value_node, f"roster.managers.{org}")):
+                if role not in holders:
+                    self.fail(
+                        item,
+                        f"roster.managers.{org}: 역할 '{role}'에 roster.manage 권한이 없습니다",
+                        f"roster.managers.{org}: role '{role}' does not hold roster.manage",
+                    )
+            managers.append((org, roles))
+        return RosterRules(
+            clause=self.ref(m["clause"], "roster.clause", "clause"),
+            codes=codes,
+            patterns=patterns,
+            managers=tuple(managers),
+        )
+
+    def shift_code(self, node: Node, what: str) -> ShiftCode:
+        m = _Map(self, node, what, ("code", "ko", "en"), ("start", "end", "colour"))
+        start, end = m.get("start"), m.get("end")
+        if (start is None) != (end is None):
+            self.fail(node, f"{what}: start와 end는 함께 씁니다", f"{what}: give both start and end, or neither")
+        colour = m.get("colour")
+        return ShiftCode(
+            code=self.text(m["code"], f"{what}.code").strip(),
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            start=None if start is None else self.clock_time(start, f"{what}.start"),
+            end=None if end is None else self.clock_time(end, f"{what}.end"),
+            colour="#888888" if colour is None else self.text(colour, f"{what}.colour"),
+        )
+
+    def shift_pattern(self, node: Node, what: str, codes: set[str]) -> ShiftPattern:
+        m = _Map(self, node, what, ("code", "ko", "en", "cycle", "teams", "team_offset_days", "epoch"))
+        cycle = tuple(self.text(item, f"{what}.cycle") for item in self.seq(m["cycle"], f"{what}.cycle"))
+        for item, code in zip(self.seq(m["cycle"], f"{what}.cycle"), cycle):
+            if code not in codes:
+                self.fail(
+                    item, f"{what}.cycle: 알 수 없는 근무 코드 '{code}'", f"{what}.cycle: unknown shift code '{code}'"
+                )
+        if not cycle:
+            self.fail(m["cycle"], f"{what}.cycle: 비어 있습니다", f"{what}.cycle: empty")
+        teams = tuple(self.text(item, f"{what}.teams") for item in self.seq(m["teams"], f"{what}.teams"))
+        if not teams:
+            self.fail(m["teams"], f"{what}.teams: 비어 있습니다", f"{what}.teams: empty")
+        return ShiftPattern(
+            code=self.text(m["code"], f"{what}.code"),
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
+            cycle=cycle,
+            teams=teams,
+            team_offset_days=self.integer(m["team_offset_days"], f"{what}.team_offset_days", 0),
+            epoch=self.calendar_date(m["epoch"], f"{what}.epoch"),
+        )
 
     def retention(self, node: Node) -> Retention:
         m = _Map(self, node, "retention", ("default_days", "clause"))

@@ -520,6 +520,56 @@ class HandoverRules:
 
 
 @dataclass(frozen=True)
+class ShiftCode:
+    """A roster cell's code (e.g. 주 = day 09:00–18:00 local); an off code has no times. A shift whose
+    end is not after its start ends the next day (a night shift)."""
+
+    code: str
+    ko: str
+    en: str
+    start: time | None = None
+    end: time | None = None
+    colour: str = "#888888"
+
+    @property
+    def off(self) -> bool:
+        return self.start is None
+
+
+@dataclass(frozen=True)
+class ShiftPattern:
+    """A standard rotation (4조 2교대, 4조 3교대): team ``i`` works ``cycle[(day - epoch + i * offset) % len]``."""
+
+    code: str
+    ko: str
+    en: str
+    cycle: tuple[str, ...]
+    teams: tuple[str, ...]
+    team_offset_days: int
+    epoch: date
+
+
+@dataclass(frozen=True)
+class RosterRules:
+    """Art. 9 ①: the shift codes and patterns, and which roles keep which organisation's roster."""
+
+    clause: str
+    codes: tuple[ShiftCode, ...]
+    patterns: tuple[ShiftPattern, ...]
+    managers: tuple[tuple[str, tuple[str, ...]], ...]  # (organisation, roles that manage its roster)
+
+    def code(self, code: str) -> ShiftCode | None:
+        return next((c for c in self.codes if c.code == code), None)
+
+    def pattern(self, code: str) -> ShiftPattern | None:
+        return next((p for p in self.patterns if p.code == code), None)
+
+    def managed_by(self, role: str) -> frozenset[str]:
+        """The organisations whose roster ``role`` keeps."""
+        return frozenset(org for org, roles in self.managers if role in roles)
+
+
+@dataclass(frozen=True)
 class Retention:
     default_days: int
     clause: str
@@ -636,6 +686,7 @@ class Policy:
     agents: AgentRules | None = None
     handover: HandoverRules | None = None
     presence: PresenceSettings | None = None
+    roster: RosterRules | None = None
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
     _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
     _system: Mapping[str, Situation] = field(init=False, repr=False, compare=False)
