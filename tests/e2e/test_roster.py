@@ -5,15 +5,28 @@ roster, and the planned gaps."""
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from gwanje.center.presence import service as presence
 from gwanje.center.roster import rules
 from gwanje.center.roster.models import Shift
 from gwanje.core.audit import AuditEntry
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _agent(harness, username, trained=True):
+    """A monitoring agent; with its required courses and security pledge on file (Art. 9 ④) unless not ``trained``."""
+    agent = harness.user(username, "monitoring_agent")
+    if trained:
+        recorder = harness.user(f"rec_{username}"[:60], "district_manager")
+        for course in ("security", "privacy", "operating_system"):
+            presence.record_training(harness.db, harness.policy, recorder, agent.id, course, date(2026, 11, 1))
+        presence.record_pledge(harness.db, harness.policy, recorder, agent.id, date(2026, 11, 1), "김관리")
+    return agent
 
 
 def _month_xlsx(policy, people):
@@ -44,7 +57,7 @@ def test_xlsx_month_of_four_team_two_shift_keeps_good_rows_and_reports_bad_by_li
     """Art. 9 ①: a month of 4조 2교대 from XLSX; bad rows are reported by line, good rows kept, re-import idempotent."""
     people = [("agent1", "1조"), ("agent2", "2조"), ("agent3", "3조"), ("agent4", "4조")]
     for username, _ in [*people, ("extra", "")]:
-        harness.user(username, "monitoring_agent")
+        _agent(harness, username)
     manager = harness.token("district_manager")
     data = _month_xlsx(harness.policy, people)
     r = harness.client.post(
@@ -124,7 +137,7 @@ def test_csv_long_format_and_grid_without_month(harness):
 
 def test_overlap_refused_and_each_roster_kept_by_its_own_organisation(harness):
     """Art. 9 ①: the district keeps its agents' roster, the police its officers'; overlaps are refused (409)."""
-    harness.user("agent9", "monitoring_agent")
+    _agent(harness, "agent9")
     harness.user("officer9", "police_officer")
     manager = harness.token("district_manager")
     police = harness.token("police_officer")
@@ -200,9 +213,15 @@ def test_planned_gaps_of_a_period(harness):
         headers=police,
     )
     assert gaps.status_code == 200, gaps.text
-    assert [(g["starts_at"][:16], g["ends_at"][:16], g["planned"], g["minimum"]) for g in gaps.json()] == [
+    police_gaps = [g for g in gaps.json() if g["organisation"] == "police"]
+    assert [(g["starts_at"][:16], g["ends_at"][:16], g["planned"], g["minimum"]) for g in police_gaps] == [
         ("2026-12-23T15:00", "2026-12-24T00:00", 0, 1),
         ("2026-12-24T09:00", "2026-12-24T15:00", 0, 1),
+    ]
+    # the policy's other rule (at least one monitoring agent): nobody planned, the whole day is a gap
+    agent_gaps = [g for g in gaps.json() if g["organisation"] == "district"]
+    assert [(g["starts_at"][:16], g["ends_at"][:16], g["roles"]) for g in agent_gaps] == [
+        ("2026-12-23T15:00", "2026-12-24T15:00", ["monitoring_agent"])
     ]
     too_long = harness.client.get(
         "/api/center/roster/gaps",
@@ -225,3 +244,25 @@ def test_calendar_page_shows_shifts_and_gaps(harness):
     assert "officer7" in page.text and "planned-gaps" in page.text and "gap-day" in page.text
     css = harness.client.get("/center/roster/codes.css", headers=police)
     assert css.status_code == 200 and ".shift-c0" in css.text
+
+
+def test_an_agent_whose_training_lapsed_or_without_a_pledge_is_not_rostered(harness):
+    """Art. 9 ④: an agent without the required courses and pledge cannot be put on a shift, by hand or by import."""
+    _agent(harness, "agent_new", trained=False)
+    manager = harness.token("district_manager")
+    r = harness.client.post(
+        "/api/center/shifts", json={"username": "agent_new", "day": "2026-12-24", "code": "야"}, headers=manager
+    )
+    assert r.status_code == 403, r.text
+    assert r.json()["message"]["ko"] and r.json()["clause"] == "art-9-4"
+    csv_body = "username,date,code\nagent_new,2026-12-24,주\n".encode()
+    r = harness.client.post(
+        "/api/center/roster/import",
+        params={"filename": "late.csv"},
+        content=csv_body,
+        headers={**manager, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["shifts_created"] == 0 and r.json()["errors"][0]["line"] == 2
+    with harness.db.reading() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Shift)) == 0

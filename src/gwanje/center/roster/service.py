@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gwanje.accounts.models import User
 from gwanje.accounts.service import actor_of
+from gwanje.center.presence import service as presence_service
 from gwanje.center.roster import rules
 from gwanje.center.roster.models import Shift
 from gwanje.core.audit import AuditLog, Change
@@ -43,9 +44,8 @@ def zone(policy: Policy) -> ZoneInfo:
 def staffing_rules(policy: Policy) -> list[rules.StaffingRule]:
     """The policy's staffing rules as (organisation, roles, minimum) tuples."""
     s = policy.staffing
-    many = getattr(s, "rules", None)
-    if many is not None:  # a list of rules (issue 10 presence)
-        return [(r.organisation, tuple(getattr(r, "roles", (getattr(r, "role", ""),))), r.min_on_duty) for r in many]
+    if s.rules:  # the rules presence is held to (gwanje.center.presence)
+        return [(r.organisation, r.roles, r.min_present) for r in s.rules]
     return [(s.organisation, (s.role,), s.min_on_duty)]
 
 
@@ -140,6 +140,9 @@ def plan_shift(
         if person is None:
             raise not_found("사용자", "user", cmd.username, field="username")
         _check_manages(policy, user, person)
+        refusal = presence_service.duty_refusal_for(session, policy, person.id, start)
+        if refusal is not None:  # Art. 9 ④: lapsed training or no pledge by the shift's start
+            raise Forbidden(refusal.ko, refusal.en, clause=refusal.clause)
         clash = _overlapping(session, person.id, start, end)
         if clash is not None:
             raise Conflict(
@@ -352,6 +355,13 @@ def import_roster(
             same = session.scalars(select(Shift).where(Shift.user_id == person.id, Shift.starts_at == start)).first()
             if same is not None and same.ends_at == end:
                 report.unchanged += 1
+                continue
+            refusal = presence_service.duty_refusal_for(session, policy, person.id, start)
+            if refusal is not None:
+                bad(
+                    f"{person.username} {row.day.isoformat()}: {refusal.ko}",
+                    f"{person.username} {row.day}: {refusal.en}",
+                )
                 continue
             clash = same or _overlapping(session, person.id, start, end)
             if clash is not None:
