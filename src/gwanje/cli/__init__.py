@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from gwanje.cli import accounts, audit, doctor, evidence, registry, serve, situations, video
+from gwanje.cli import accounts, audit, doctor, evidence, registry, roster, serve, situations, video
 from gwanje.cli.common import GwanjeGroup
 
 
@@ -41,6 +41,7 @@ COMMANDS = (
     video.record_command,
     video.retention_command,
     evidence.evidence_command,
+    roster.roster,
 )
 for _command in COMMANDS:
     main.add_command(_command)

@@ -84,6 +84,9 @@ def demo(host: str | None, port: int | None) -> None:
     from gwanje.center.presence.service import seed_demo_presence
 
     seed_demo_presence(db, policy, [a.username for a in accounts])
+    from gwanje.center.roster.service import seed_demo_roster
+
+    seed_demo_roster(db, policy, [a.username for a in accounts])
     host = host or settings.host
     port = port or settings.port
     org = policy.operator_organisation

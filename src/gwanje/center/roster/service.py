@@ -11,6 +11,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from gwanje.accounts.service import actor_of
 from gwanje.center.presence import service as presence_service
 from gwanje.center.roster import rules
 from gwanje.center.roster.models import Shift
-from gwanje.core.audit import AuditLog, Change
+from gwanje.core.audit import Actor, AuditLog, Change
 from gwanje.core.clock import utcnow
 from gwanje.core.db import Database
 from gwanje.core.errors import Conflict, Forbidden, ValidationFailed, not_found
@@ -415,3 +416,59 @@ def import_roster(
 def _role_matches(policy: Policy, role_code: str, given: str) -> bool:
     role = policy.role(role_code)
     return given.strip().lower() in {role.code.lower(), role.ko.lower(), role.en.lower()}
+
+
+def seed_demo_roster(db: Database, policy: Policy, usernames: Sequence[str], today: date | None = None) -> int:
+    """The demo's roster: this month of the policy's first standard pattern, one demo account a team,
+    for each account whose role a staffing rule counts (so the calendar and its planned gaps are true
+    from the first minute). Shifts already planned are left; returns how many were added."""
+    roster = policy.roster
+    if roster is None or not roster.patterns:
+        return 0
+    pattern = roster.patterns[0]
+    tz = zone(policy)
+    today = today or utcnow().astimezone(tz).date()
+    first, last = rules.month_days(f"{today.year}-{today.month:02d}")
+    counted = {role for rule in policy.staffing.rules for role in rule.roles}
+    added = 0
+    with db.uow() as uow:
+        session = uow.session
+        people = session.scalars(select(User).where(User.username.in_(list(usernames))).order_by(User.id))
+        for team, person in zip(pattern.teams, [p for p in people if p.role in counted]):
+            for day, code_text in rules.expand_pattern(pattern, team, first, last):
+                code = roster.code(code_text)
+                interval = rules.shift_interval(code, day, tz) if code is not None else None
+                if interval is None or _overlapping(session, person.id, *interval) is not None:
+                    continue
+                session.add(
+                    Shift(
+                        user_id=person.id,
+                        username=person.username,
+                        organisation=person.organisation,
+                        role=person.role,
+                        team=team[:20],
+                        code=code_text,
+                        starts_at=interval[0],
+                        ends_at=interval[1],
+                        source="demo",
+                        source_line=None,
+                        created_by_id=None,
+                        created_by_name="system:demo",
+                        created_at=utcnow(),
+                    )
+                )
+                added += 1
+        if added:
+            AuditLog(session).append(
+                Actor.system("demo"),
+                Change(
+                    "roster.seeded",
+                    "shift",
+                    None,
+                    None,
+                    {"shifts": added, "pattern": pattern.code},
+                    clause=roster.clause,
+                ),
+            )
+        uow.commit()
+    return added
