@@ -20,15 +20,14 @@ OrgCode = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z][a-z0-9_]*$
 Month = Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$")]
 Filename = Annotated[str, Query(min_length=1, max_length=120)]
 
-# The route reads the raw file (XLSX or CSV), so FastAPI cannot describe the body on its own.
+# The route reads the raw file (XLSX or CSV, told apart by its first bytes, whatever the content type
+# says), so FastAPI cannot describe the body on its own; an XLSX is any binary body.
 FILE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
             "text/csv": {"schema": {"type": "string"}},
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                "schema": {"type": "string", "format": "binary"}
-            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }
