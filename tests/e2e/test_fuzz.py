@@ -432,4 +432,9 @@ def test_the_raw_bodies_are_described_so_that_they_are_fuzzed_too(harness):
         ("POST", "/api/users/{username}/lock"),
         ("POST", "/api/users/{username}/unlock"),
         ("POST", "/api/evidence/{package_id}/my-link"),
+        ("POST", "/api/center/presence/check-in"),
+        ("POST", "/api/center/handovers/{handover_id}/offer"),
+        ("POST", "/api/center/handovers/{handover_id}/withdraw"),
+        ("POST", "/api/center/agent-requests/{request_id}/withdraw"),
+        ("POST", "/api/center/duty-logs/{log_id}/sign"),
     }
