@@ -285,10 +285,31 @@ def test_registry_write_is_refused_to_monitoring_agents_with_reason(policy):
     assert "권한이 없습니다" in decision.reason_ko
 
 
-@pytest.mark.parametrize(("role", "permission"), [("janitor", "registry.read"), ("auditor", "video.delete")])
-def test_role_has_permission_raises_on_unknown_codes(policy, role, permission):
+def test_role_has_permission_raises_on_an_unknown_role(policy):
     with pytest.raises(UnknownCode):
-        role_has_permission(policy, role, permission)
+        role_has_permission(policy, "janitor", "registry.read")
+
+
+def test_a_permission_the_policy_does_not_define_is_held_by_no_one(policy):
+    # a district that leaves a capability out of its policy gets refusals from that capability's routes
+    decision = role_has_permission(policy, "auditor", "video.delete")
+    assert not decision
+    assert decision.clause == "policy-rbac"
+    assert "video.delete" in decision.reason_ko and "video.delete" in decision.reason_en
+
+
+def test_every_permission_the_code_asks_for_is_defined_by_the_shipped_policy(policy):
+    # the refusal above must not hide a misspelt permission in the code: every literal the code checks exists
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "gwanje"
+    pattern = re.compile(r"(?:requires|role_has_permission|\bmay)\((?:[^()\"]*?,\s*)*\"([a-z_]+(?:\.[a-z_]+)+)\"")
+    used = {m for f in src.rglob("*.py") for m in pattern.findall(f.read_text("utf-8"))}
+    used |= {m for f in src.rglob("*.html") for m in pattern.findall(f.read_text("utf-8"))}
+    assert len(used) > 30
+    defined = {p.code for p in policy.permissions}
+    assert used - defined == set()
 
 
 @pytest.mark.parametrize(

@@ -160,8 +160,17 @@ def owner_organisation(policy: Policy, installed_by_org: str) -> str:
 
 
 def role_has_permission(policy: Policy, role: str, permission: str) -> Decision:
+    """Whether ``role`` holds ``permission``. A permission this policy does not define is held by no
+    role: a district that leaves a capability out gets a refusal from its routes, not an error."""
     r = policy.role(role)
-    p = policy.permission(permission)
+    try:
+        p = policy.permission(permission)
+    except UnknownCode:
+        return _deny(
+            "policy-rbac",
+            f"{r.ko}: 이 정책에는 '{permission}' 권한이 없습니다",
+            f"{r.en}: this policy grants no one '{permission}'",
+        )
     if role in p.roles:
         return _allow(p.clause, f"{r.ko}: '{p.ko}' 권한이 있습니다", f"{r.en} may {p.en.lower()}")
     return _deny(p.clause, f"{r.ko}: '{p.ko}' 권한이 없습니다", f"{r.en} may not {p.en.lower()}")
