@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import sqlalchemy as sa
 
+import gwanje.bootstrap  # noqa: F401 - registers the handlers of delegated device message types
 from gwanje.core.db import Database
 from gwanje.core.migrate import upgrade
 

@@ -140,6 +140,18 @@ class Wiring:
         self.db.dispose()
 
 
+def register_message_handlers() -> None:
+    """Device message types one capability parses and another handles: ``room_access`` (situations'
+    ingest → the center's rooms). Done when this module is imported, so every entry point has it."""
+    from gwanje.center.rooms.service import DOOR_MESSAGES
+    from gwanje.situations.service import register_message_handler
+
+    register_message_handler("room_access", DOOR_MESSAGES)
+
+
+register_message_handlers()
+
+
 def wire(*, migrate: bool = True, with_bus: bool = False, settings: Settings | None = None) -> Wiring:
     """Settings, policy and database (migrated); with ``with_bus``, a bus the committed events go to."""
     settings = settings or load_settings()

@@ -13,3 +13,4 @@ from gwanje.center.agents.models import AgentRequest, ReplacementDemand, Replace
 from gwanje.center.handover.models import DutyLog, DutyLogEntry, Handover, HandoverItem  # noqa: F401
 from gwanje.center.presence.models import Pledge, Presence, Training  # noqa: F401
 from gwanje.center.roster.models import Shift  # noqa: F401
+from gwanje.center.rooms.models import RoomAccessEntry, RoomAuthorisation, RoomVisitor  # noqa: F401

@@ -318,6 +318,7 @@ def test_duty_table_has_every_situation_type(policy):
         "manual_report",
         "message_loss",
         "staffing_gap",
+        "room_access",
     ]
 
 
@@ -790,6 +791,7 @@ def test_device_message_types_are_the_parsed_ones():
         "camera_fault",
         "camera_recovery",
         "manual_report",
+        "room_access",
     )
 
 

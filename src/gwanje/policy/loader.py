@@ -57,6 +57,8 @@ from .model import (
     Retention,
     Role,
     RosterRules,
+    Door,
+    RoomsAccess,
     RoomDuty,
     Security,
     ShiftCode,
@@ -79,6 +81,7 @@ DEFAULT_POLICY = "seongdong.yaml"
 
 _TAG = "tag:yaml.org,2002:"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_DEVICE = re.compile(r"^[0-9A-Za-z가-힣_.:\-]{1,120}$")  # as a device message's identifiers
 _PERMISSION_CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _CLAUSE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
@@ -332,7 +335,7 @@ class _Builder:
                 "standard_data",
                 "map",
             ),
-            ("demo_accounts", "agents", "handover", "presence", "roster"),
+            ("demo_accounts", "agents", "handover", "presence", "roster", "rooms_access"),
         )
         version = self.integer(top["schema_version"], "schema_version", 1)
         if version != SCHEMA_VERSION:
@@ -351,6 +354,7 @@ class _Builder:
         roles = self.items(top["roles"], "roles", self.role)
         permissions = self.permissions(top["permissions"])
         self.homes_reachable(roles, permissions)
+        duty = self.duty(top["duty"])
         return Policy(
             source=self.source,
             schema_version=version,
@@ -362,7 +366,7 @@ class _Builder:
             annex1=annex1,
             roles=roles,
             permissions=permissions,
-            duty=self.duty(top["duty"]),
+            duty=duty,
             ownership=self.ownership(top["ownership"]),
             access=self.access(top["access"]),
             staffing=self.staffing(top["staffing"]),
@@ -375,6 +379,7 @@ class _Builder:
             handover=self.handover(top.get("handover")),
             presence=self.presence(top.get("presence")),
             roster=self.roster(top.get("roster"), permissions),
+            rooms_access=self.rooms_access(top.get("rooms_access"), duty, permissions),
         )
 
     def agreement(self, node: Node) -> Agreement:
@@ -1061,6 +1066,66 @@ class _Builder:
             request_clause=self.ref(m["request_clause"], "agents.request_clause", "clause"),
             replacement_clause=self.ref(m["replacement_clause"], "agents.replacement_clause", "clause"),
             agent_sees_demands=False if sees is None else self.boolean(sees, "agents.agent_sees_demands"),
+        )
+
+    def rooms_access(self, node: Node | None, duty: Duty, permissions: tuple[Permission, ...]) -> RoomsAccess | None:
+        """``rooms_access:`` — the doors of ``duty.rooms`` and the rules of 출입관리 (Annex 2)."""
+        if node is None:
+            return None
+        m = _Map(
+            self,
+            node,
+            "rooms_access",
+            ("clause", "doors", "max_authorisation_days", "held_open_seconds", "visitors_need_escort"),
+        )
+        rooms = {r.code for r in duty.rooms}
+        doors = self.items(m["doors"], "rooms_access.doors", lambda n, what: self.door(n, what, rooms))
+        seen: set[str] = set()
+        for item, door in zip(self.seq(m["doors"], "rooms_access.doors"), doors, strict=True):
+            if door.device in seen:
+                self.fail(
+                    item,
+                    f"rooms_access.doors: 출입문 장치 '{door.device}' 중복",
+                    f"rooms_access.doors: door device '{door.device}' listed twice",
+                )
+            seen.add(door.device)
+        if not any(t.system == "room_access" for s in duty.situations for t in s.triggers):
+            self.fail(
+                node,
+                "rooms_access: 출입 이상(room_access)으로 발생하는 상황이 duty.situations에 없습니다"
+                " (raised_by: [{system: room_access}])",
+                "rooms_access: no situation in duty.situations is raised by the system trigger room_access"
+                " (raised_by: [{system: room_access}])",
+            )
+        granting = next((p for p in permissions if p.code == "rooms.authorise"), None)
+        if granting is None or not granting.roles:
+            self.fail(
+                node,
+                "rooms_access: 출입 권한을 부여할 역할이 없습니다 (permissions.rooms.authorise)",
+                "rooms_access: no role may grant entry (permissions.rooms.authorise)",
+            )
+        return RoomsAccess(
+            clause=self.ref(m["clause"], "rooms_access.clause", "clause"),
+            doors=doors,
+            max_authorisation_days=self.integer(m["max_authorisation_days"], "rooms_access.max_authorisation_days", 1),
+            held_open_seconds=self.integer(m["held_open_seconds"], "rooms_access.held_open_seconds", 1),
+            visitors_need_escort=self.boolean(m["visitors_need_escort"], "rooms_access.visitors_need_escort"),
+        )
+
+    def door(self, node: Node, what: str, rooms: set[str]) -> Door:
+        m = _Map(self, node, what, ("device", "room", "ko", "en"))
+        room = self.text(m["room"], f"{what}.room")
+        if room not in rooms:
+            self.fail(
+                m["room"],
+                f"{what}.room: duty.rooms에 없는 실 '{room}' (정의된 실: {', '.join(sorted(rooms)) or '-'})",
+                f"{what}.room: room '{room}' is not in duty.rooms (defined: {', '.join(sorted(rooms)) or '-'})",
+            )
+        return Door(
+            device=self.pattern(m["device"], f"{what}.device", _DEVICE),
+            room=room,
+            ko=self.text(m["ko"], f"{what}.ko"),
+            en=self.text(m["en"], f"{what}.en"),
         )
 
     def handover(self, node: Node | None) -> HandoverRules | None:

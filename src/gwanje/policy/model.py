@@ -51,6 +51,7 @@ DEVICE_MESSAGE_TYPES: tuple[str, ...] = (
     "camera_fault",
     "camera_recovery",
     "manual_report",
+    "room_access",
 )
 
 # What the system itself notices and a policy may route as a situation (``raised_by: [{system: …}]``):
@@ -500,6 +501,33 @@ class ShiftLeaders:
 
 
 @dataclass(frozen=True)
+class Door:
+    """A door whose badge reader or contact reports ``room_access`` messages as ``device``."""
+
+    device: str
+    room: str
+    ko: str
+    en: str
+
+
+@dataclass(frozen=True)
+class RoomsAccess:
+    """출입관리 (Annex 2; gwanje.center.rooms): the doors of the rooms in ``duty.rooms``, how long an
+    authorisation may run, when a door held open is an incident, and whether visitors need an escort.
+    Entry is granted by the roles holding ``rooms.authorise``; incidents are the situation raised by
+    the system trigger ``room_access``."""
+
+    clause: str
+    doors: tuple[Door, ...]
+    max_authorisation_days: int
+    held_open_seconds: int
+    visitors_need_escort: bool
+
+    def door(self, device: str) -> Door | None:
+        return next((d for d in self.doors if d.device == device), None)
+
+
+@dataclass(frozen=True)
 class HandoverRules:
     """Duty logs (근무일지) and handovers (인수인계): who leads each organisation's shift and who
     reads every organisation's logs."""
@@ -687,6 +715,7 @@ class Policy:
     handover: HandoverRules | None = None
     presence: PresenceSettings | None = None
     roster: RosterRules | None = None
+    rooms_access: RoomsAccess | None = None
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
     _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
     _system: Mapping[str, Situation] = field(init=False, repr=False, compare=False)

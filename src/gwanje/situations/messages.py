@@ -100,6 +100,20 @@ class ManualReport(StrictModel):
     description: ShortText | None = None
 
 
+class RoomAccess(StrictModel):
+    """출입 기록: a badge reader or door contact of a center room (the policy's ``rooms_access.doors``).
+
+    ``entry`` / ``exit``: a badge opened the door (the reader let the holder through); ``refused``: the
+    reader refused a badge; ``held_open``: the door has stood open ``held_seconds``; ``forced``: the door
+    opened without a badge."""
+
+    door: Ident = Field(description="the door's device id, as the policy's rooms_access.doors names it")
+    event: Literal["entry", "exit", "refused", "held_open", "forced"]
+    badge: Ident | None = Field(default=None, description="the badge (card) number the reader read, if any")
+    held_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    note: ShortText | None = None
+
+
 PAYLOADS: dict[str, type[BaseModel]] = {
     "emergency_bell": EmergencyBell,
     "u_seoul_safety": USeoulSafety,
@@ -108,6 +122,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "camera_fault": CameraFault,
     "camera_recovery": CameraRecovery,
     "manual_report": ManualReport,
+    "room_access": RoomAccess,
 }
 
 

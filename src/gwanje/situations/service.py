@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -62,6 +62,48 @@ class IngestBatch:
     published: list[DomainEvent] = field(default_factory=list)
 
 
+# ---- message types another capability handles (the composition root registers them) ---------------
+
+
+@dataclass(frozen=True)
+class Handled:
+    """A stored message handed to the capability that handles its type, in the batch's transaction;
+    the handler sets ``result.incident_id`` and ``result.note`` where it raises or decides something."""
+
+    inbox_id: int
+    source: str
+    message: DeviceMessage
+    result: IngestResult
+
+
+class MessageHandler(Protocol):
+    def check(self, policy: Policy, message: DeviceMessage) -> str | None:
+        """Why the message cannot be used (kept in the inbox with this error), or None."""
+
+    def apply(self, uow: UnitOfWork, policy: Policy, items: list[Handled], now: datetime) -> None:
+        """What the stored messages do; recorded on ``uow``, never committed."""
+
+
+# Types parsed here but handled elsewhere: ``room_access`` by the center's rooms (gwanje.center.rooms).
+# A process that stores one with no handler registered keeps it with a processing error, never silently.
+DELEGATED_TYPES: tuple[str, ...] = ("room_access",)
+_HANDLERS: dict[str, MessageHandler] = {}
+
+
+def register_message_handler(message_type: str, handler: MessageHandler) -> None:
+    """Hand every stored message of ``message_type`` to ``handler`` (called once by the composition root)."""
+    if message_type not in DELEGATED_TYPES:
+        raise ValueError(f"not a delegated message type: {message_type}")
+    _HANDLERS[message_type] = handler
+
+
+def _handler(message_type: str) -> MessageHandler:
+    handler = _HANDLERS.get(message_type)
+    if handler is None:
+        raise RuntimeError(f"no handler for {message_type} messages is registered in this process")
+    return handler
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
 
@@ -84,6 +126,7 @@ class _Batch:
     new_incidents: list[tuple[IngestResult, dict[str, Any]]] = field(default_factory=list)
     camera_reports: list[_CameraReport] = field(default_factory=list)
     sequences: sequences.Tracked | None = None
+    handled: dict[str, list[Handled]] = field(default_factory=dict)  # delegated types, by type
     review_required: bool = False  # the incidents it raises await the operator's review (Art. 9 ⑤)
 
 
@@ -201,6 +244,9 @@ def _ingest(
 ) -> _Batch:
     session = uow.session
     planned = inbox.plan(session, batch, hotlist)
+    for p in planned:
+        if p.error is None and p.type in DELEGATED_TYPES:
+            p.error = _handler(p.type).check(policy, p.parsed)
     stored = inbox.store(session, planned, now)
     work = _Batch(review_required=review_required)
     claimed: set[tuple[str, str]] = set()
@@ -218,6 +264,8 @@ def _ingest(
         work.results.append(result)
         _apply(policy, p, inbox_id, now, work, result)
     _apply_camera_reports(uow, policy, now, work.camera_reports)
+    for message_type, items in work.handled.items():
+        _handler(message_type).apply(uow, policy, items, now)
     loss_incidents = _track_sequences(session, policy, planned, stored, now, work, heads)
     if work.new_incidents:
         rows = [row for _, row in work.new_incidents]
@@ -512,6 +560,9 @@ def _route(policy: Policy, situation: str, at: datetime, now: datetime) -> dict[
 def _apply(policy: Policy, p: inbox.Planned, inbox_id: int, now: datetime, work: _Batch, result: IngestResult) -> None:
     """What a stored message does: a camera status report, an incident row to insert, or nothing."""
     msg = p.parsed
+    if msg.type in DELEGATED_TYPES:
+        work.handled.setdefault(msg.type, []).append(Handled(inbox_id, p.raw.source, msg, result))
+        return
     payload = msg.payload
     occurred = msg.occurred_at or now
     if msg.type in ("camera_fault", "camera_recovery"):

@@ -233,6 +233,16 @@ class Translator:
         number = f"제{article}조" + (f" 제{paragraph}항" if paragraph else "")
         return f"개인정보 보호법 {number}" if kind == "pipa" else f"협약 {number}"
 
+    def may(self, role: str | None, *permissions: str) -> bool:
+        """Whether ``role`` holds any of ``permissions`` (one this policy does not define is held by none)."""
+        for code in permissions:
+            try:
+                if role in self.policy.permission(code).roles:
+                    return True
+            except (UnknownCode, LookupError):
+                continue
+        return False
+
     def clause(self, clause_id: str | None) -> str:
         """A clause as the reader sees it: its name and its text from the policy, never the bare id."""
         if not clause_id:

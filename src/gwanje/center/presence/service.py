@@ -45,6 +45,11 @@ def _open(session: Session, account_id: int) -> Presence | None:
     return session.scalar(select(Presence).where(Presence.account_id == account_id, Presence.out_at.is_(None)))
 
 
+def is_present_in(session: Session, account_id: int) -> bool:
+    """Whether the account is checked in now, read in the caller's transaction."""
+    return _open(session, account_id) is not None
+
+
 def _room(policy: Policy) -> tuple[str, str]:
     settings = policy.presence
     return (settings.room, settings.clause) if settings else ("center", policy.staffing.clause)
