@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from gwanje.access.deps import RequestId
 from gwanje.center.rooms import report, service
+from gwanje.center.rooms.deps import requires_rooms
 from gwanje.center.rooms.schemas import (
     AccessCreate,
     AccessLogRead,
@@ -22,14 +23,16 @@ from gwanje.center.rooms.schemas import (
 )
 from gwanje.core.clock import to_kst, utcnow
 from gwanje.core.schemas import Id, Instant
-from gwanje.http.deps import DB, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PolicyDep, Principal
 
 router = APIRouter(prefix="/api/center/rooms", tags=["center"])
 
-Reader = Annotated[Principal, Depends(requires("rooms.access_log.read", "rooms.authorise", "rooms.access_log.write"))]
-LogReader = Annotated[Principal, Depends(requires("rooms.access_log.read"))]
-Granter = Annotated[Principal, Depends(requires("rooms.authorise"))]
-Writer = Annotated[Principal, Depends(requires("rooms.access_log.write"))]
+Reader = Annotated[
+    Principal, Depends(requires_rooms("rooms.access_log.read", "rooms.authorise", "rooms.access_log.write"))
+]
+LogReader = Annotated[Principal, Depends(requires_rooms("rooms.access_log.read"))]
+Granter = Annotated[Principal, Depends(requires_rooms("rooms.authorise"))]
+Writer = Annotated[Principal, Depends(requires_rooms("rooms.access_log.write"))]
 RoomQ = Annotated[str | None, Query(max_length=40)]
 Since = Annotated[Instant | None, Query()]
 

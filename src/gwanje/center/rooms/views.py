@@ -10,17 +10,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gwanje.center.rooms import rules, service
+from gwanje.center.rooms.deps import requires_rooms
 from gwanje.core.clock import to_kst, utcnow
 from gwanje.core.errors import DomainError, ValidationFailed
-from gwanje.http.deps import DB, PolicyDep, Principal, requires
+from gwanje.http.deps import DB, PolicyDep, Principal
 from gwanje.ui.forms import FormInput, parse_kst_day
 from gwanje.ui.render import render, translator
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-Reader = Annotated[Principal, Depends(requires("rooms.access_log.read", "rooms.authorise", "rooms.access_log.write"))]
-Granter = Annotated[Principal, Depends(requires("rooms.authorise"))]
-Writer = Annotated[Principal, Depends(requires("rooms.access_log.write"))]
+Reader = Annotated[
+    Principal, Depends(requires_rooms("rooms.access_log.read", "rooms.authorise", "rooms.access_log.write"))
+]
+Granter = Annotated[Principal, Depends(requires_rooms("rooms.authorise"))]
+Writer = Annotated[Principal, Depends(requires_rooms("rooms.access_log.write"))]
 
 PAGE = "/center/rooms"
 
