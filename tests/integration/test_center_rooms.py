@@ -255,3 +255,70 @@ def test_an_authorisation_longer_than_the_policy_allows_is_refused(harness):
     with pytest.raises(ValidationFailed) as taken:
         _grant(harness, it, badge="CARD-1", name="다른 사람")
     assert taken.value.field == "badge", "one badge, one holder per room"
+
+
+def test_a_batch_of_badges_is_resolved_and_evaluated_once_at_its_end(harness):
+    """art-9-2 and Annex 2: a batch of door messages (as the MQTT consumer hands them over) resolves every
+    badge as one at a time would, and the staffing rules are evaluated against the presence it leaves: the
+    officer's badge-in in the batch closes the gap their earlier badge-out opened."""
+    it = harness.user("it", "district_it_officer")
+    officer = harness.user("officer", "police_officer")
+    now = utcnow()
+    service.grant(
+        harness.db,
+        harness.policy,
+        it,
+        room="situation_room",
+        valid_from=now - timedelta(hours=3),
+        valid_until=now + timedelta(days=30),
+        purpose="상주 근무",
+        account_id=officer.id,
+        badge="P-1",
+    )
+    _grant(harness, it, room="system_room", badge="CARD-1")
+    _door(harness, "entry", "P-1", door=SITUATION_DOOR, at=now - timedelta(hours=2))
+    _door(harness, "exit", "P-1", door=SITUATION_DOOR, at=now - timedelta(hours=1))
+    with harness.db.uow() as uow:
+        presence.evaluate_staffing(uow, harness.policy, utcnow())
+        uow.commit()
+    with harness.db.reading() as s:
+        gaps = list(s.scalars(sa.select(Incident).where(Incident.type == "staffing_gap")))
+    assert [g.status for g in gaps if g.status != "closed"], "a police gap of an hour is past the grace"
+
+    def raw(event, badge, door):
+        body = {
+            "message_id": f"door-{uuid.uuid4().hex[:12]}",
+            "type": "room_access",
+            "payload": {"door": door, "event": event, "badge": badge},
+        }
+        return RawMessage("test-door", json.dumps(body).encode(), channel="mqtt")
+
+    batch = ingest_batch(
+        harness.db,
+        harness.policy,
+        [
+            raw("entry", "CARD-1", SYSTEM_DOOR),
+            raw("entry", "NOBODY", SYSTEM_DOOR),
+            raw("entry", "NOBODY", SYSTEM_DOOR),
+            raw("entry", "P-1", SITUATION_DOOR),
+            raw("exit", "CARD-1", SYSTEM_DOOR),
+        ],
+    )
+    assert all(r.error is None for r in batch.results)
+    lines = _log(harness)[-5:]
+    assert [(e.badge, e.event, e.authorised) for e in lines] == [
+        ("CARD-1", "entry", True),
+        ("NOBODY", "entry", False),
+        ("NOBODY", "entry", False),
+        ("P-1", "entry", True),
+        ("CARD-1", "exit", True),
+    ]
+    assert lines[1].incident_id is not None and lines[1].incident_id == lines[2].incident_id
+    assert presence.is_present(harness.db, officer.id)
+    with harness.db.reading() as s:
+        gaps = list(s.scalars(sa.select(Incident).where(Incident.type == "staffing_gap")))
+        audited = s.scalar(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "room.access_logged")
+        )
+    assert all(g.status == "closed" for g in gaps)
+    assert audited == len(_log(harness))

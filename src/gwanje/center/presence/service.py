@@ -66,9 +66,19 @@ def duty_refusal_for(session: Session, policy: Policy, account_id: int, at: date
     return rules.duty_refusal(policy, user.role, [(c, u) for c, u in trainings], pledge, at)
 
 
-def check_in(uow: UnitOfWork, policy: Policy, account_id: int, at: datetime, via: str, recorded_by: Actor) -> Presence:
+def check_in(
+    uow: UnitOfWork,
+    policy: Policy,
+    account_id: int,
+    at: datetime,
+    via: str,
+    recorded_by: Actor,
+    *,
+    evaluate: bool = True,
+) -> Presence:
     """The account is in the room from ``at``. Refused (409) while it is already in, and (403) when its
-    training or pledge is not in order. Re-evaluates the staffing rules. Recorded on ``uow``, not committed."""
+    training or pledge is not in order. Re-evaluates the staffing rules unless the caller (a batch of badge
+    events) evaluates them once itself. Recorded on ``uow``, not committed."""
     if via not in VIA:
         raise ValidationFailed("알 수 없는 기록 경로", f"unknown via '{via}'", field="via")
     session = uow.session
@@ -106,11 +116,21 @@ def check_in(uow: UnitOfWork, policy: Policy, account_id: int, at: datetime, via
             clause=clause,
         ),
     )
-    evaluate_staffing(uow, policy, at)
+    if evaluate:
+        evaluate_staffing(uow, policy, at)
     return presence
 
 
-def check_out(uow: UnitOfWork, policy: Policy, account_id: int, at: datetime, via: str, recorded_by: Actor) -> Presence:
+def check_out(
+    uow: UnitOfWork,
+    policy: Policy,
+    account_id: int,
+    at: datetime,
+    via: str,
+    recorded_by: Actor,
+    *,
+    evaluate: bool = True,
+) -> Presence:
     """The account leaves the room at ``at``; 409 when it is not in. A gap this opens starts at ``at``
     (the grace counts from then). Recorded on ``uow``, not committed."""
     if via not in VIA:
@@ -135,7 +155,8 @@ def check_out(uow: UnitOfWork, policy: Policy, account_id: int, at: datetime, vi
             clause=_room(policy)[1],
         ),
     )
-    evaluate_staffing(uow, policy, at)
+    if evaluate:
+        evaluate_staffing(uow, policy, at)
     return presence
 
 

@@ -350,26 +350,48 @@ def _from_visitor(session: Session, visitor: RoomVisitor, at: datetime) -> Who:
     return Who(visitor.name, visitor.organisation, None, None, visitor.id, visitor.escort_name, ok, reason)
 
 
-def _by_badge(session: Session, room: str, badge: str, at: datetime) -> Who:
-    holder = _badge_holder(session, room, badge, at)
+@dataclass
+class BadgeIndex:
+    """The authorisations and visitors of a set of badges, loaded in two queries, so that a batch of door
+    messages resolves each badge without a round trip (the rows do not change during an ingest)."""
+
+    authorisations: dict[tuple[str, str], list[RoomAuthorisation]]
+    visitors: dict[tuple[str, str], list[RoomVisitor]]
+
+    @classmethod
+    def load(cls, session: Session, badges: set[str]) -> BadgeIndex:
+        auths: dict[tuple[str, str], list[RoomAuthorisation]] = {}
+        visits: dict[tuple[str, str], list[RoomVisitor]] = {}
+        if badges:
+            for a in session.scalars(select(RoomAuthorisation).where(RoomAuthorisation.badge.in_(badges))):
+                auths.setdefault((a.room, a.badge), []).append(a)
+            for v in session.scalars(select(RoomVisitor).where(RoomVisitor.badge.in_(badges))):
+                visits.setdefault((v.room, v.badge), []).append(v)
+        return cls(auths, visits)
+
+    @classmethod
+    def of(cls, session: Session, room: str, badge: str) -> BadgeIndex:
+        auths = session.scalars(
+            select(RoomAuthorisation).where(RoomAuthorisation.room == room, RoomAuthorisation.badge == badge)
+        ).all()
+        visits = session.scalars(select(RoomVisitor).where(RoomVisitor.room == room, RoomVisitor.badge == badge)).all()
+        return cls({(room, badge): list(auths)}, {(room, badge): list(visits)})
+
+
+def _by_badge(session: Session, room: str, badge: str, at: datetime, index: BadgeIndex | None = None) -> Who:
+    """Whom ``badge`` at ``room`` is at ``at``: the holder of an authorisation in force; else the latest
+    visitor given that badge; else the latest holder whose authorisation is over (marked so); else nobody
+    on file."""
+    index = index or BadgeIndex.of(session, room, badge)
+    auths = index.authorisations.get((room, badge), [])
+    holder = next((a for a in auths if rules.in_force(a, at)), None)
     if holder is not None:
         return _from_authorisation(holder, at)
-    visitor = session.scalar(
-        select(RoomVisitor)
-        .where(RoomVisitor.room == room, RoomVisitor.badge == badge)
-        .order_by(RoomVisitor.expected_from.desc())
-        .limit(1)
-    )
-    if visitor is not None:
-        return _from_visitor(session, visitor, at)
-    last = session.scalar(
-        select(RoomAuthorisation)
-        .where(RoomAuthorisation.room == room, RoomAuthorisation.badge == badge)
-        .order_by(RoomAuthorisation.valid_until.desc())
-        .limit(1)
-    )
-    if last is not None:
-        return _from_authorisation(last, at)
+    visits = index.visitors.get((room, badge), [])
+    if visits:
+        return _from_visitor(session, max(visits, key=lambda v: (v.expected_from, v.id)), at)
+    if auths:
+        return _from_authorisation(max(auths, key=lambda a: (a.valid_until, a.id)), at)
     return Who(None, None, None, None, None, None, False, ("등록되지 않은 카드입니다", "badge not on file"))
 
 
@@ -388,9 +410,11 @@ def _write(
     inbox_id: int | None = None,
     held_seconds: int | None = None,
     note: str | None = None,
+    batch: bool = False,
 ) -> tuple[RoomAccessEntry, object | None, bool]:
     """One log line, the alarm it raises (one open incident per room and who or door) and, for an entry to
-    or exit from the presence room by a badge, the presence it makes. Recorded on ``uow``."""
+    or exit from the presence room by a badge, the presence it makes. Recorded on ``uow``; with ``batch``
+    the line is left to the caller's flush and the staffing rules to its one evaluation."""
     rules_ = settings(policy)
     session = uow.session
     now = utcnow()
@@ -434,7 +458,7 @@ def _write(
             note=(f"{duty.ko} {alarm.ko}", f"{duty.en}: {alarm.en}"),
         )
     if event in ("entry", "exit") and source != "console" and who.account_id is not None and who.authorised:
-        notes.extend(_badge_presence(uow, policy, room, event, who.account_id, at, recorded_by))
+        notes.extend(_badge_presence(uow, policy, room, event, who.account_id, at, recorded_by, evaluate=not batch))
     entry = RoomAccessEntry(
         room=room,
         at=at,
@@ -456,12 +480,21 @@ def _write(
         note="; ".join(notes) or None,
     )
     session.add(entry)
-    session.flush()
+    if not batch:
+        session.flush()
     return entry, incident, new
 
 
 def _badge_presence(
-    uow: UnitOfWork, policy: Policy, room: str, event: str, account_id: int, at: datetime, actor: Actor
+    uow: UnitOfWork,
+    policy: Policy,
+    room: str,
+    event: str,
+    account_id: int,
+    at: datetime,
+    actor: Actor,
+    *,
+    evaluate: bool = True,
 ) -> list[str]:
     """A badge at the presence room's door checks its holder in or out (Art. 9 ②), when the holder's role
     keeps presence; a refusal (lapsed training, already in) is noted on the line, not raised."""
@@ -473,10 +506,10 @@ def _badge_presence(
     present = presence.is_present_in(uow.session, account_id)
     try:
         if event == "entry" and not present:
-            presence.check_in(uow, policy, account_id, at, "badge", actor)
+            presence.check_in(uow, policy, account_id, at, "badge", actor, evaluate=evaluate)
             return ["출근(입실) 기록 / checked in"]
         if event == "exit" and present:
-            presence.check_out(uow, policy, account_id, at, "badge", actor)
+            presence.check_out(uow, policy, account_id, at, "badge", actor, evaluate=evaluate)
             return ["퇴근(퇴실) 기록 / checked out"]
     except DomainError as exc:
         return [f"출근 기록 안 됨: {exc.message_ko} / not checked in: {exc.message_en}"]
@@ -636,38 +669,49 @@ class DoorMessages:
     def apply(self, uow: UnitOfWork, policy: Policy, items: list[situations.Handled], now: datetime) -> None:
         rules_ = settings(policy)
         session = uow.session
+        index = BadgeIndex.load(session, {i.message.payload.badge for i in items if i.message.payload.badge})
+        entries: list[tuple[situations.Handled, RoomAccessEntry]] = []
+        presence_room = policy.presence.room if policy.presence is not None else None
+        presence_changed = False
+        with session.no_autoflush:
+            for item in sorted(items, key=lambda i: (i.message.occurred_at or now, i.inbox_id)):
+                payload = item.message.payload
+                door = rules_.door(payload.door)
+                # A device's clock is believed up to the skew; a time ahead of ours is taken as now.
+                at = item.message.occurred_at or now
+                if at > now + rules.CLOCK_SKEW:
+                    at = now
+                if payload.badge:
+                    who = _by_badge(session, door.room, payload.badge, at, index)
+                else:
+                    who = Who(None, None, None, None, None, None, False, None)
+                entry, incident, new = _write(
+                    uow,
+                    policy,
+                    room=door.room,
+                    at=at,
+                    event=payload.event,
+                    who=who,
+                    badge=payload.badge,
+                    door=door.device,
+                    source=f"device:{item.source}",
+                    recorded_by=Actor(None, f"device:{item.source}"[:64], role=None),
+                    inbox_id=item.inbox_id,
+                    held_seconds=payload.held_seconds,
+                    note=payload.note,
+                    batch=True,
+                )
+                presence_changed |= door.room == presence_room and payload.event in ("entry", "exit")
+                if incident is not None:
+                    item.result.incident_id = incident.id
+                    if not new:
+                        item.result.note = f"진행 중인 상황 {incident.id}에 추가 / added to open incident {incident.id}"
+                entries.append((item, entry))
+        session.flush()
+        if presence_changed:
+            presence.evaluate_staffing(uow, policy, now)
         changes: dict[str, list[Change]] = {}
-        for item in sorted(items, key=lambda i: (i.message.occurred_at or now, i.inbox_id)):
-            payload = item.message.payload
-            door = rules_.door(payload.door)
-            # A device's clock is believed up to the skew; a time ahead of ours is taken as now.
-            at = item.message.occurred_at or now
-            if at > now + rules.CLOCK_SKEW:
-                at = now
-            if payload.badge:
-                who = _by_badge(session, door.room, payload.badge, at)
-            else:
-                who = Who(None, None, None, None, None, None, False, None)
-            actor = Actor(None, f"device:{item.source}"[:64], role=None)
-            entry, incident, new = _write(
-                uow,
-                policy,
-                room=door.room,
-                at=at,
-                event=payload.event,
-                who=who,
-                badge=payload.badge,
-                door=door.device,
-                source=f"device:{item.source}",
-                recorded_by=actor,
-                inbox_id=item.inbox_id,
-                held_seconds=payload.held_seconds,
-                note=payload.note,
-            )
-            if incident is not None:
-                item.result.incident_id = incident.id
-                if not new:
-                    item.result.note = f"진행 중인 상황 {incident.id}에 추가 / added to open incident {incident.id}"
+        for item, entry in entries:
             changes.setdefault(item.source, []).append(_change(entry, rules_.clause))
         for source, batch in changes.items():
             AuditLog(session).append_many(Actor(None, f"device:{source}"[:64]), batch)
