@@ -2,11 +2,12 @@
 purpose and escort, and a few lines of the access log from the doors' badge readers.
 
 Entry is granted through the rooms' own use case by the demo account that holds ``rooms.authorise``
-(the IT officer), for at most the policy's ``max_authorisation_days``: the IT officer, the district
-manager and the maintenance staff to every room, the monitoring agents to the presence room (the
-situation room). The log lines are ``room_access`` device messages at the doors the policy names, stored
-through the ingest like any door's (:func:`gwanje.situations.service.ingest_batch`), so what the console
-shows (who is inside, the log, presence by badge) is what a real reader would have made.
+(the IT officer), for at most the policy's ``max_authorisation_days``; who enters which room is read from
+the policy (:func:`role_kind`): in Seongdong the IT officer, the district manager and the maintenance
+staff every room, the monitoring agents the presence room (the situation room). The log lines are
+``room_access`` device messages at the doors the policy names, stored through the ingest like any
+door's (:func:`gwanje.situations.service.ingest_batch`), so what the console shows (who is inside, the
+log, presence by badge) is what a real reader would have made.
 
 Idempotent: an authorisation in force is kept, the day's visitor is kept, and the day's door messages
 carry fixed ids per KST day, so a restart on the same database meets them as duplicates (no new rows).
@@ -31,13 +32,8 @@ from gwanje.policy.model import Policy
 from gwanje.situations import service as situations
 from gwanje.situations.inbox import RawMessage
 
-# Which rooms a demo role may enter: "*" every room of duty.rooms, "presence" the presence room.
-ROOM_ROLES: dict[str, str] = {
-    "district_it_officer": "*",
-    "district_manager": "*",
-    "maintenance_staff": "*",
-    "monitoring_agent": "presence",
-}
+# What a demo account does in the rooms, read from the policy (see :func:`role_kind`).
+KEEPER, WRITER, MAINTAINER, ON_DUTY = "keeper", "writer", "maintainer", "on_duty"
 AUTHORISATION_DAYS = 180  # or the policy's max_authorisation_days, when that is shorter
 SOURCE = "demo:doors"  # the inbox source of the demo's door messages
 VISITOR = {
@@ -53,18 +49,33 @@ def badge_of(username: str) -> str:
     return f"SD-{username.upper()}"
 
 
+def role_kind(policy: Policy, role: str) -> str | None:
+    """Who a role is in the rooms, from the policy: the ``keeper`` grants entry (``rooms.authorise``, the
+    IT division), a ``writer`` keeps the log (``rooms.access_log.write``, the manager), a ``maintainer``
+    responds to camera faults (the equipment is in the rooms: the maintenance staff), and ``on_duty``
+    roles must be trained before duty in the presence room (the monitoring agents); others enter none."""
+    if role in policy.roles_with("rooms.authorise"):
+        return KEEPER
+    if role in policy.roles_with("rooms.access_log.write"):
+        return WRITER
+    if any(role in s.respond_roles for s in policy.duty.situations if "camera_fault" in s.raised_by):
+        return MAINTAINER
+    if policy.presence is not None and policy.presence.requirement(role) is not None:
+        return ON_DUTY
+    return None
+
+
 def rooms_for(policy: Policy, role: str) -> list[str]:
-    """The rooms of ``duty.rooms`` a demo account of ``role`` is authorised for."""
+    """The rooms of ``duty.rooms`` a demo account of ``role`` is authorised for: every room, or for the
+    roles on duty only the presence room."""
     if policy.rooms_access is None:
         return []
-    which = ROOM_ROLES.get(role)
+    kind = role_kind(policy, role)
     codes = [r.code for r in policy.duty.rooms]
-    if which == "*":
-        return codes
-    if which == "presence":
-        room = policy.presence.room if policy.presence is not None else None
+    if kind == ON_DUTY:
+        room = _presence_room(policy)
         return [room] if room in codes else []
-    return []
+    return codes if kind is not None else []
 
 
 def demo_badges(policy: Policy) -> dict[str, list[str]]:
@@ -161,21 +172,21 @@ def seed_demo_rooms(db: Database, policy: Policy, usernames: Sequence[str], now:
             )
             out.visitors += 1
 
-    # The morning so far: (minutes ago, role, room, event). Inside now: the manager, the agent and the
-    # maintenance staff in the situation room; the IT officer and the visitor in the system room.
-    presence_room, roles = _presence_room(policy), {p.role: p for p in people}
+    # The morning so far: (minutes ago, badge, room, event). Inside now: the log keeper (manager), the
+    # agents and the maintenance staff in the presence room; the IT officer and the visitor in the other.
+    presence_room = _presence_room(policy)
+    morning = {
+        WRITER: [(55, presence_room, "entry")],
+        ON_DUTY: [(50, presence_room, "entry")],
+        KEEPER: [(45, visitor_room, "entry")],
+        MAINTAINER: [(35, visitor_room, "entry"), (15, visitor_room, "exit"), (14, presence_room, "entry")],
+    }
     plan: list[tuple[int, str, str, str]] = []
-    for minutes, role, room, event in (
-        (55, "district_manager", presence_room, "entry"),
-        (50, "monitoring_agent", presence_room, "entry"),
-        (45, "district_it_officer", visitor_room, "entry"),
-        (35, "maintenance_staff", visitor_room, "entry"),
-        (15, "maintenance_staff", visitor_room, "exit"),
-        (14, "maintenance_staff", presence_room, "entry"),
-    ):
-        person = roles.get(role)
-        if person is not None and room in rooms_for(policy, role):
-            plan.append((minutes, badge_of(person.username), room, event))
+    for person in people:
+        allowed = rooms_for(policy, person.role)
+        for minutes, room, event in morning.get(role_kind(policy, person.role) or "", []):
+            if room in allowed:
+                plan.append((minutes, badge_of(person.username), room, event))
     if visitor is not None:
         plan.append((40, visitor.badge or VISITOR["badge"], visitor.room, "entry"))
     plan.sort(key=lambda p: -p[0])
