@@ -87,10 +87,19 @@ def demo(host: str | None, port: int | None) -> None:
     from gwanje.center.roster.service import seed_demo_roster
 
     seed_demo_roster(db, policy, [a.username for a in accounts])
+    # Rooms too: who may enter, a visitor with escort, and the morning's badges at the doors.
+    from gwanje.cli.demo_rooms import authorised_badges, seed_demo_rooms
+
+    seeded_rooms = seed_demo_rooms(db, policy, [a.username for a in accounts])
     host = host or settings.host
     port = port or settings.port
     org = policy.operator_organisation
     click.echo(f"{org.name_ko} 등록부 / {org.name_en} registry: +{added['sites']} sites, +{added['cameras']} cameras")
+    if policy.rooms_access is not None:
+        click.echo(
+            f"출입관리 / rooms: +{seeded_rooms.granted} authorisations, +{seeded_rooms.visitors} visitors, "
+            f"+{seeded_rooms.log_lines} access-log lines  (http://{host}:{port}/center/rooms)"
+        )
     click.echo(f"\n콘솔 / console: http://{host}:{port}/   (API: http://{host}:{port}/api/docs)")
     click.echo("데모 계정 / demo accounts (password for all: %s):" % accounts[0].password)
     me = os.path.relpath(sys.argv[0]) if sys.argv and os.path.exists(sys.argv[0]) else "gwanje"
@@ -119,7 +128,12 @@ def demo(host: str | None, port: int | None) -> None:
     # The board is alive from the first minute: a simulated feed from real registry sites, at a pace an
     # operator can follow; the simulator cancels its own incidents that nobody touched.
     # Over MQTT only when GWANJE_MQTT_URL is set and its broker answers (the demo consumes it); else direct.
-    run_simulator_in_background(db, policy, settings=settings if services.broker_url == settings.mqtt_url else None)
+    run_simulator_in_background(
+        db,
+        policy,
+        settings=settings if services.broker_url == settings.mqtt_url else None,
+        room_badges=authorised_badges(db, policy),
+    )
     per_minute = DEMO_RATE * 60
     click.echo(
         f"\n상황판 / situation board: http://{host}:{port}/board "

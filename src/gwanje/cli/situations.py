@@ -28,6 +28,7 @@ from gwanje.situations.simulator import (
     load_cameras,
     load_hot_plates,
     packaged_cameras,
+    room_mix,
     simulate,
 )
 
@@ -108,13 +109,17 @@ def simulate_command(
     packaged_registry: bool,
 ) -> None:
     """Publish a realistic mix of device events at real registry sites."""
+    from gwanje.cli.demo_rooms import authorised_badges, demo_badges
+
     settings = _settings()
+    policy = _policy(settings)
     if packaged_registry:
-        cameras, hot = packaged_cameras(), []
+        cameras, hot, badges = packaged_cameras(), [], demo_badges(policy)
     else:
         try:
             db = bootstrap.open_database(settings, migrate=False)
             cameras, hot = load_cameras(db), load_hot_plates(db)
+            badges = authorised_badges(db, policy) or demo_badges(policy)
         except Exception as exc:  # noqa: BLE001 - no database (ConfigurationError) or no registry: say what to do
             raise click.ClickException(
                 f"등록부를 읽을 수 없습니다 / cannot read the registry ({exc}); use --packaged-registry"
@@ -125,7 +130,7 @@ def simulate_command(
         raise click.ClickException(
             "등록된 카메라가 없습니다 / no cameras: run `gwanje seed seongdong` or use --packaged-registry"
         )
-    mix = EventMix(cameras, hot, seed=seed, with_bad=with_bad)
+    mix = EventMix(cameras, hot, seed=seed, with_bad=with_bad, **room_mix(policy, badges))
     if via == "http":
         if not token:
             raise click.UsageError("--via http needs --token (a device account's bearer token)")

@@ -12,7 +12,8 @@ incident's timeline with its own name), so the board stays bounded however long 
 
 The mix: plate reads dominate (about 2% of them are hot-list plates when a hot list is loaded),
 video-analytics rules fire now and then, emergency bells are rarer and three times as frequent at
-night (22–05 KST), u-Seoul safety signals are rare, and cameras fail and later recover. With
+night (22–05 KST), u-Seoul safety signals are rare, and cameras fail and later recover. With the
+policy's ``rooms_access``, badges come and go at its doors (rarely a refused badge or a door held open). With
 ``--with-bad`` about 1% of messages are malformed, oversized, on a bad topic, or replays.
 """
 
@@ -60,6 +61,7 @@ SOURCE_OF = {
     "u_seoul_safety": "useoul",
     "camera_fault": "nms",
     "camera_recovery": "nms",
+    "room_access": "doors",
 }
 DAY_WEIGHTS = {
     "plate_read": 70.0,
@@ -68,6 +70,16 @@ DAY_WEIGHTS = {
     "u_seoul_safety": 1.0,
     "camera_fault": 1.0,
 }
+# Badges at the center's doors, only when the policy has rooms_access (a share beside the mix above,
+# which keeps its proportions): mostly entries and exits of authorised badges, now and then a badge
+# the reader refuses or a door left open past the policy's held_open_seconds (each raises an incident).
+ROOM_WEIGHT = 2.0
+ROOM_REFUSED_RATE = 0.03
+ROOM_HELD_OPEN_RATE = 0.02
+# The refused badges are a few unknown cards: the rooms keep one open incident per room and badge (and
+# per door held open), which the simulator's tidying cannot cancel (they are raised by the rooms, not by
+# its message), so a few keys keep the board bounded however long the demo runs.
+ROOM_UNKNOWN_BADGES = ("UNKNOWN-0001", "UNKNOWN-0002", "UNKNOWN-0003")
 NIGHT_BELL_FACTOR = 3.0
 HOT_HIT_RATE = 0.02
 BAD_RATE = 0.01
@@ -100,6 +112,20 @@ class SimCamera:
     latitude: float
     longitude: float
     purpose: str
+
+
+@dataclass(frozen=True)
+class SimDoor:
+    device: str  # the door's device id (rooms_access.doors)
+    room: str
+
+
+def doors_of(policy: Any) -> list[SimDoor]:
+    """The policy's doors, or none when it has no ``rooms_access`` (then no ``room_access`` is sent)."""
+    rooms_access = getattr(policy, "rooms_access", None)
+    if rooms_access is None:
+        return []
+    return [SimDoor(d.device, d.room) for d in rooms_access.doors]
 
 
 @dataclass(frozen=True)
@@ -156,11 +182,16 @@ class EventMix:
     with_bad: bool = False
     run_id: str = ""
     clock: Callable[[], datetime] = utcnow
+    # The center's doors and, per room, the badges the doors let through (no doors: no room_access).
+    doors: list[SimDoor] = field(default_factory=list)
+    room_badges: dict[str, list[str]] = field(default_factory=dict)
+    held_open_seconds: int = 60
     _seq: int = 0
     _faulted: list[SimCamera] = field(default_factory=list)
     # Each device's own counter (the envelope's ``seq``), per (source, device) as the ingest tracks it.
     _device_seq: dict[tuple[str, str], int] = field(default_factory=dict)
     _sent: list[SimMessage] = field(default_factory=list)
+    _inside: dict[str, list[str]] = field(default_factory=dict)  # room -> badges in, by this simulator
 
     def __post_init__(self) -> None:
         if not self.cameras:
@@ -182,6 +213,8 @@ class EventMix:
             weights["emergency_bell"] *= NIGHT_BELL_FACTOR
         if self._faulted:
             weights["camera_recovery"] = weights["camera_fault"] * min(3.0, len(self._faulted))
+        if self.doors:
+            weights["room_access"] = ROOM_WEIGHT
         return weights
 
     def next(self) -> SimMessage:
@@ -286,6 +319,39 @@ class EventMix:
         cam = self._faulted.pop(self.rnd.randrange(len(self._faulted)))
         payload = {"camera": cam.number, "detail": "자동 복구 / recovered"}
         return SimMessage("nms", "nms-1", self._envelope("camera_recovery", "nms-1", payload, now), "camera_recovery")
+
+    def _room_access(self, now: datetime) -> SimMessage:
+        door = self.rnd.choice(self.doors)
+        badges = self.room_badges.get(door.room, [])
+        inside = self._inside.setdefault(door.room, [])
+        roll = self.rnd.random()
+        raises = False
+        if badges and roll < ROOM_REFUSED_RATE:
+            payload = {"door": door.device, "event": "refused", "badge": self.rnd.choice(ROOM_UNKNOWN_BADGES)}
+            raises = True
+        elif roll < ROOM_REFUSED_RATE + ROOM_HELD_OPEN_RATE or not badges:
+            # Past the limit now and then; a door with no badges known to the simulator (no authorisation
+            # in force) only stands open briefly, so it raises nothing.
+            if badges:
+                held = self.held_open_seconds + self.rnd.randint(5, 240)
+            else:
+                held = self.rnd.randint(5, max(5, self.held_open_seconds - 1))
+            payload = {"door": door.device, "event": "held_open", "held_seconds": held}
+            raises = held >= self.held_open_seconds
+        elif inside and (len(inside) == len(badges) or self.rnd.random() < 0.5):
+            badge = inside.pop(self.rnd.randrange(len(inside)))
+            payload = {"door": door.device, "event": "exit", "badge": badge}
+        else:
+            badge = self.rnd.choice([b for b in badges if b not in inside])
+            inside.append(badge)
+            payload = {"door": door.device, "event": "entry", "badge": badge}
+        return SimMessage(
+            "doors",
+            door.device,
+            self._envelope("room_access", door.device, payload, now),
+            "room_access",
+            raises_incident=raises,
+        )
 
     def _bad(self) -> SimMessage:
         kind = self.rnd.choice(["json", "schema", "oversized", "topic", "replay"])
@@ -484,6 +550,18 @@ def simulate(
     return report
 
 
+def room_mix(policy: Any, room_badges: dict[str, list[str]] | None) -> dict[str, Any]:
+    """The :class:`EventMix` arguments for the policy's doors (none without ``rooms_access``)."""
+    doors = doors_of(policy)
+    if not doors:
+        return {}
+    return {
+        "doors": doors,
+        "room_badges": dict(room_badges or {}),
+        "held_open_seconds": policy.rooms_access.held_open_seconds,
+    }
+
+
 def run_simulator_in_background(
     db: Database,
     policy: Any,
@@ -493,13 +571,15 @@ def run_simulator_in_background(
     stop_event: threading.Event | None = None,
     seed: int | None = None,
     keep_for: timedelta | None = DEMO_KEEP_FOR,
+    room_badges: dict[str, list[str]] | None = None,
 ) -> tuple[threading.Thread, threading.Event]:
     """For ``gwanje demo``: a daemon thread that keeps the board alive until ``stop_event`` is set.
 
     With ``settings.mqtt_url`` it publishes over MQTT (something must consume: the app's or a
     `gwanje consume` process); without, it ingests directly on ``db`` (whose units of work publish
     to the app's bus). With ``keep_for`` a second thread tidies the simulator's untouched incidents
-    (:func:`tidy_simulated_incidents`) every :data:`DEMO_TIDY_EVERY_S`.
+    (:func:`tidy_simulated_incidents`) every :data:`DEMO_TIDY_EVERY_S`. With the policy's
+    ``rooms_access``, ``room_badges`` (room → badges) come and go at its doors.
     """
     stop_event = stop_event or threading.Event()
 
@@ -516,7 +596,7 @@ def run_simulator_in_background(
     def run() -> None:
         try:
             cameras = load_cameras(db)
-            mix = EventMix(cameras, load_hot_plates(db), seed=seed)
+            mix = EventMix(cameras, load_hot_plates(db), seed=seed, **room_mix(policy, room_badges))
             if settings is not None and settings.mqtt_url:
                 sender = MqttSender(settings.mqtt_url)
             else:
