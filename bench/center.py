@@ -8,11 +8,16 @@ afterwards), migrated and seeded as ``gwanje demo`` seeds it: the Seongdong regi
 presence, and the rooms (authorisations with badges, a visitor, the morning's door messages).
 
 * ``room_access ingest msg/s``: ``--messages`` ``room_access`` messages — entries and exits of the
-  authorised badges at the policy's doors, each door numbering its messages — stored through
+  authorised badges, each door numbering its messages — stored through
   :func:`gwanje.situations.service.ingest_batch` in batches of ``--batch`` (what the MQTT consumer
-  does). Anchors, the same count in the same batches in the same process and run: ``plate_read``
-  (stored; no hot list, so it raises nothing) and ``emergency_bell`` (raises an incident each).
-  Target: at least half of each anchor.
+  does), measured apart at two kinds of door: a *log door* (a room that keeps only the access log: an
+  inbox row, a log line and an audit row each) and the *presence door* (the policy's presence room,
+  where the benchmark's badges alternate in and out, so every message is also a check-in or check-out
+  with its training check, audit row and staffing evaluation: the worst case, where a real door sees a
+  check-in only at shift changes). Anchor: ``emergency_bell`` (an inbox row, an incident with its
+  timeline and audit rows each), the same count in the same batches in the same process and run;
+  target at least half of it. ``plate_read`` (an inbox row and a plate row; no hot list, so it raises
+  nothing) is printed beside it for reference.
 * ``GET /api/center/on-duty`` and ``GET /api/center/rooms`` p50 / p99 ms: ``gwanje serve`` (one worker)
   in a subprocess, ``--requests`` sequential keep-alive requests from one httpx client with the IT
   officer's bearer token. Anchor: ``GET /healthz`` of the same server, same client, same run.
@@ -113,8 +118,14 @@ class Messages:
         self.n = 0
         self.seq: dict[str, int] = {}
         self.camera = camera
-        self.doors = [(d.device, badges.get(d.room, [])) for d in policy.rooms_access.doors]
-        self.doors = [d for d in self.doors if d[1]]
+        presence_room = policy.presence.room if policy.presence is not None else None
+        doors = [(d.device, badges.get(d.room, []), d.room == presence_room) for d in policy.rooms_access.doors]
+        # "room_access:log": doors of rooms that only keep the log; "room_access:presence": the presence
+        # room's door, where every badge entry or exit is also a check-in or check-out (the worst case)
+        self.doors = {
+            "room_access:log": [(d, b) for d, b, p in doors if b and not p],
+            "room_access:presence": [(d, b) for d, b, p in doors if b and p],
+        }
         self.inside: dict[str, bool] = {}
 
     def _body(self, kind: str, device: str, payload: dict) -> bytes:
@@ -133,14 +144,15 @@ class Messages:
         from gwanje.situations.inbox import RawMessage
 
         number, lat, lon = self.camera
-        if kind == "room_access":
-            door, badges = self.doors[i % len(self.doors)]
-            badge = badges[(i // len(self.doors)) % len(badges)]
+        if kind.startswith("room_access"):
+            doors = self.doors[kind]
+            door, badges = doors[i % len(doors)]
+            badge = badges[(i // len(doors)) % len(badges)]
             key = f"{door}/{badge}"
             event = "exit" if self.inside.get(key) else "entry"
             self.inside[key] = event == "entry"
             payload = {"door": door, "event": event, "badge": badge}
-            return RawMessage("mqtt:doors", self._body(kind, door, payload), "mqtt", door)
+            return RawMessage("mqtt:doors", self._body("room_access", door, payload), "mqtt", door)
         if kind == "plate_read":
             payload = {"camera": number, "plate": f"{10 + i % 300}가{1000 + i % 9000}", "confidence": 0.93}
             return RawMessage("mqtt:lpr", self._body(kind, number, payload), "mqtt", number)
@@ -194,10 +206,11 @@ def bench_engine(engine: str, url: str, tmp: Path, args: argparse.Namespace) -> 
     out: dict[str, list[float]] = {}
     try:
         messages = Messages(policy, camera, badges)
-        for kind in ("plate_read", "room_access", "emergency_bell"):  # warm up each path
+        kinds = ("plate_read", "room_access:log", "room_access:presence", "emergency_bell")
+        for kind in kinds:  # warm up each path
             ingest_rate(db, policy, messages, kind, args.batch, args.batch)
         for _ in range(args.repeats):
-            for kind in ("plate_read", "room_access", "emergency_bell"):
+            for kind in kinds:
                 out.setdefault(f"ingest {kind}", []).append(
                     ingest_rate(db, policy, messages, kind, args.messages, args.batch)
                 )
@@ -273,30 +286,31 @@ def main() -> int:
         f"\nCenter on {', '.join(results)}: ingest of {args.messages} messages in batches of {args.batch}, "
         f"{args.requests} sequential requests a path; median of {args.repeats} ({time.monotonic() - started:.0f} s)"
     )
-    print(f"{'engine':<12}{'figure':<28}{'ours':>10}{'anchor':>10}{'ratio':>8}")
+    print(f"{'engine':<12}{'figure':<34}{'ours':>10}{'anchor':>10}{'ratio':>8}")
     figures = []
     met = True
     for engine, r in results.items():
-        ours = r["ingest room_access"]
-        for anchor in ("plate_read", "emergency_bell"):
-            a = r[f"ingest {anchor}"]
-            print(f"{engine:<12}{'room_access msg/s vs ' + anchor:<28}{ours:>10.0f}{a:>10.0f}{ours / a:>8.2f}")
-            met &= ours >= TARGET_RATIO * a
+        bell, plate = r["ingest emergency_bell"], r["ingest plate_read"]
+        for kind, what in (("room_access:log", "log door"), ("room_access:presence", "presence door")):
+            ours = r[f"ingest {kind}"]
+            print(f"{engine:<12}{'room_access msg/s, ' + what:<34}{ours:>10.0f}{bell:>10.0f}{ours / bell:>8.2f}")
+            met &= ours >= TARGET_RATIO * bell
             figures.append(
                 figure(
-                    f"room_access ingest msg/s ({engine}, vs {anchor})",
+                    f"room_access ingest msg/s ({engine}, {what})",
                     round(ours, 1),
                     "msg/s",
                     "higher",
-                    f"{anchor} ingest msg/s ({engine}, same batches, same run)",
-                    round(a, 1),
-                    round(TARGET_RATIO * a, 1),
+                    f"emergency_bell ingest msg/s ({engine}, same batches, same run)",
+                    round(bell, 1),
+                    round(TARGET_RATIO * bell, 1),
                 )
             )
+        print(f"{engine:<12}{'plate_read msg/s (reference)':<34}{plate:>10.0f}{bell:>10.0f}{plate / bell:>8.2f}")
         for label, path in (("on-duty", "/api/center/on-duty"), ("rooms", "/api/center/rooms")):
             for p in ("p50", "p99"):
                 ours, a = r[f"{label} {p}"], r[f"healthz {p}"]
-                print(f"{engine:<12}{'GET ' + label + ' ' + p + ' ms':<28}{ours:>10.2f}{a:>10.2f}{ours / a:>8.1f}")
+                print(f"{engine:<12}{'GET ' + label + ' ' + p + ' ms':<34}{ours:>10.2f}{a:>10.2f}{ours / a:>8.1f}")
                 figures.append(
                     figure(
                         f"GET {path} {p} ms ({engine})",
@@ -309,9 +323,9 @@ def main() -> int:
                     )
                 )
     print(
-        "room_access ingest at least half of both anchors on every engine"
+        "room_access ingest at least half of the emergency_bell anchor at both doors on every engine"
         if met
-        else "room_access ingest below half of an anchor"
+        else "room_access ingest below half of the emergency_bell anchor at a door"
     )
     for fig in figures:
         print(json.dumps(fig, ensure_ascii=False))

@@ -244,6 +244,12 @@ def test_console_lines_visitors_and_escorts(harness):
             person_name="둘 다",
         )
     assert service.inside_now(harness.db, "system_room") == ["방문객", "모르는 사람"]
+    # the latest line of each person decides: out after an exit, in again after the next entry
+    service.record(harness.db, harness.policy, manager, room="system_room", event="exit", visitor_id=visitor.id)
+    assert service.inside_now(harness.db, "system_room") == ["모르는 사람"]
+    service.record(harness.db, harness.policy, manager, room="system_room", event="entry", visitor_id=visitor.id)
+    assert service.inside_now(harness.db, "system_room") == ["모르는 사람", "방문객"]
+    assert service.inside_now(harness.db, "situation_room") == []
 
 
 def test_an_authorisation_longer_than_the_policy_allows_is_refused(harness):

@@ -100,14 +100,3 @@ def alarm_for(
     if event == "forced":
         return Alarm("forced", f"{room}:{door}:forced", "출입문 강제 개방", "Door forced open")
     return None
-
-
-def inside(entries: list[tuple[str, str]]) -> list[str]:
-    """Who is inside after a sequence of (who, event) in time order: entered and not since left."""
-    state: dict[str, bool] = {}
-    for who, event in entries:
-        if event == "entry":
-            state[who] = True
-        elif event == "exit":
-            state[who] = False
-    return [who for who, here in state.items() if here]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from gwanje.accounts.models import User
@@ -637,15 +637,32 @@ def access_log(
 
 
 def inside_now(db: Database, room: str) -> list[str]:
-    """Who the log says is inside ``room`` now (entered and not since left), over the last week."""
+    """Who the log says is inside ``room`` now (entered and not since left), over the last week: the
+    latest entry or exit of each person (or badge) in the database, not every line folded in Python."""
     since = utcnow() - timedelta(days=7)
+    who = func.coalesce(RoomAccessEntry.person_name, RoomAccessEntry.badge, "-")
+    latest = (
+        select(
+            who.label("who"),
+            RoomAccessEntry.event,
+            RoomAccessEntry.at,
+            RoomAccessEntry.id,
+            func.row_number()
+            .over(partition_by=who, order_by=(RoomAccessEntry.at.desc(), RoomAccessEntry.id.desc()))
+            .label("n"),
+        )
+        .where(
+            RoomAccessEntry.room == room,
+            RoomAccessEntry.at >= since,
+            RoomAccessEntry.event.in_(("entry", "exit")),
+        )
+        .subquery()
+    )
     with db.reading() as session:
         rows = session.execute(
-            select(RoomAccessEntry.person_name, RoomAccessEntry.badge, RoomAccessEntry.event)
-            .where(RoomAccessEntry.room == room, RoomAccessEntry.at >= since)
-            .order_by(RoomAccessEntry.at, RoomAccessEntry.id)
+            select(latest.c.who).where(latest.c.n == 1, latest.c.event == "entry").order_by(latest.c.at, latest.c.id)
         ).all()
-    return rules.inside([(r.person_name or r.badge or "-", r.event) for r in rows])
+    return [r.who for r in rows]
 
 
 # ---- room_access device messages (registered with the ingest by the composition root) --------------
