@@ -805,8 +805,12 @@ class Policy:
         return self.duty.dispatch
 
     def roles_with(self, permission: str) -> tuple[str, ...]:
-        """Role codes holding a permission, in the order the policy declares roles."""
-        holders = self.permission(permission).roles
+        """Role codes holding a permission, in the order the policy declares roles (none for a permission
+        this policy does not define)."""
+        try:
+            holders = self.permission(permission).roles
+        except UnknownCode:
+            return ()
         return tuple(r.code for r in self.roles if r.code in holders)
 
     # ---- deadlines (Art. 11 ① ②, PIPA 35) -----------------------------------------------------

@@ -18,6 +18,7 @@ from gwanje.center.agents.schemas import AgentRequestRead, ReplacementDemandRead
 from gwanje.core.errors import DomainError, ValidationFailed
 from gwanje.core.schemas import Id
 from gwanje.http.deps import Principal, requires
+from gwanje.policy import decisions
 from gwanje.ui.forms import FormInput
 from gwanje.ui.render import render, translator
 
@@ -32,7 +33,7 @@ DEMANDS = "/center/replacement-demands"
 
 
 def _may(request: Request, principal: Principal, permission: str) -> bool:
-    return principal.user.role in request.app.state.policy.permission(permission).roles
+    return decisions.role_has_permission(request.app.state.policy, principal.user.role, permission).allowed
 
 
 def _day(form: FormInput, name: str) -> date:
