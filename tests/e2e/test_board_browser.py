@@ -36,7 +36,9 @@ from tests.e2e.test_browser import _unavailable, assets, browser  # noqa: F401 -
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
-pytestmark = pytest.mark.browser
+# One worker runs this module's tests, in order: they share one module-scoped server and what earlier tests
+# left on it (pytest-xdist, --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-board")]
 
 ROOT = Path(__file__).resolve().parents[2]
 USERNAME, PASSWORD = "manager.han", "correct-horse-battery"

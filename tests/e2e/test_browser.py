@@ -25,7 +25,9 @@ from gwanje.registry import service as registry
 from gwanje.registry.schemas import CameraCreate
 from tests.support import wait_healthy
 
-pytestmark = pytest.mark.browser
+# One worker runs this module's tests, in order: they share one module-scoped server and what earlier tests
+# left on it (pytest-xdist, --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-registry")]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

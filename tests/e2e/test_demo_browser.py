@@ -27,7 +27,9 @@ from gwanje.video.models import RecordingSegment
 from tests.e2e.test_browser import _free_port, _unavailable, assets, browser  # noqa: F401 - fixtures
 from tests.support import wait_healthy
 
-pytestmark = pytest.mark.browser
+# One worker runs this module's tests, in order: they share one module-scoped server and what earlier tests
+# left on it (pytest-xdist, --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-demo")]
 MINUTE = 60.0
 # A stream-copied cut of a minute joined from several segments starts on a keyframe and loses a few
 # seconds at the joins (measured: 56.8 s of 60); more than this is a recording gap.

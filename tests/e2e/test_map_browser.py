@@ -26,7 +26,9 @@ from tests.conftest import fresh_totp
 from tests.e2e.test_browser import _free_port, assets, browser  # noqa: F401 - assets and browser are fixtures
 from tests.support import wait_healthy
 
-pytestmark = pytest.mark.browser
+# One worker runs this module's tests, in order: they share one module-scoped server and what earlier tests
+# left on it (pytest-xdist, --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-map")]
 
 USERNAME, PASSWORD = "map.kim", "correct-horse-battery"
 # A traffic-division officer: the board shows them only incidents on cameras of their division's purposes.

@@ -19,7 +19,9 @@ from tests.conftest import fresh_totp
 from tests.e2e.test_board_browser import ROOT, _free_port, _healthy, _wait
 from tests.e2e.test_browser import _unavailable, assets, browser  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.browser
+# One worker runs this module's tests, in order: they share one module-scoped server and what earlier tests
+# left on it (pytest-xdist, --dist loadgroup).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-presence")]
 USERNAME, PASSWORD = "officer.kim", "correct-horse-battery"
 
 

@@ -911,6 +911,7 @@ def _signed_in(browser: Any, stack: dict, who: str, path: str):  # noqa: ANN202,
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("browser-video-console")  # one worker, in order: one module-scoped stack
 def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_its_clause(browser, video_stack):  # noqa: F811 - the browser fixture
     import os
 
@@ -975,6 +976,7 @@ def test_police_attach_a_camera_and_watch_it_live_while_a_refused_camera_shows_i
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("browser-video-console")  # one worker, in order: one module-scoped stack
 def test_each_click_on_the_camera_panel_is_one_ledger_row_and_a_failed_view_none(browser, video_stack):  # noqa: F811 - the browser fixture
     stack = video_stack
     cam, dead = stack["ids"]["SD-VB-001"], stack["ids"]["SD-VB-003"]
@@ -1003,6 +1005,7 @@ def test_each_click_on_the_camera_panel_is_one_ledger_row_and_a_failed_view_none
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("browser-video-console")  # one worker, in order: one module-scoped stack
 def test_a_provision_request_with_its_scan_goes_from_the_police_form_to_the_it_officers_queue(browser, video_stack):  # noqa: F811 - the browser fixture
     import os
 

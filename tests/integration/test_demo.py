@@ -74,11 +74,17 @@ def services(h):
         started.stop()
 
 
+# The demo consumes the default topic root on the machine's broker, and these tests publish the docs' own
+# messages there: a second worker's demo consumer would take them too. One worker runs them, one after another.
+SHARED_BROKER_TOPICS = pytest.mark.xdist_group("mqtt-default-topic-root")
+
+
 def _ws_url(h):
     token = h.token("district_manager")["Authorization"].split(" ", 1)[1]
     return f"{live.PATH}?token={token}"
 
 
+@SHARED_BROKER_TOPICS
 def test_the_docs_bell_published_with_mosquitto_pub_is_on_the_live_board_within_a_second(h, services):
     argv = _docs_bell_command()
     bell = argv[argv.index("-t") + 1].rsplit("/", 1)[1]
@@ -97,6 +103,7 @@ def test_the_docs_bell_published_with_mosquitto_pub_is_on_the_live_board_within_
     assert [r["id"] for r in board.json() if r["device_id"] == bell] == [msg["incident"]["id"]]
 
 
+@SHARED_BROKER_TOPICS
 def test_each_printed_mosquitto_pub_line_raises_its_annex_2_situation(h, services):
     lines = demo_wiring.howto_lines(h.db, h.policy, services.broker_url, services.hot_plates)
     commands = [shlex.split(line) for line in lines if line.strip().startswith("mosquitto_pub")]
