@@ -6,6 +6,7 @@ to a default (conventions, habit 9).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -190,8 +191,18 @@ class Settings(BaseSettings):
         self.var_dir.mkdir(parents=True, exist_ok=True)
         path = self.var_dir / "secret_key"
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # Written whole under a temporary name, then linked into place: of several processes starting at
+            # once on a fresh state folder (app workers, test workers) one key wins and every one reads it,
+            # never an empty or half-written file.
+            tmp = self.var_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(48))
+                with contextlib.suppress(FileExistsError):
+                    os.link(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
         return path.read_text().strip()
 
     def resolved_audit_key(self) -> bytes:
