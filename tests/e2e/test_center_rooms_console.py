@@ -104,9 +104,22 @@ def test_the_it_officer_grants_through_the_page_and_sees_who_is_inside(harness):
     assert "입실" in page.text and 'href="/board?incident=' in page.text
     assert 'id="export-xlsx"' in page.text and 'id="export-pdf"' in page.text
 
+    # An account's organisation shows by its name in the policy, not its code; a named person's as typed.
+    officer = harness.user("officer-rooms", "police_officer")
+    granted = harness.client.post(
+        f"{PAGE}/authorisations",
+        data=_grant_form(csrf, person_name="", organisation="", badge="P-7", account_id=str(officer.id)),
+        follow_redirects=False,
+    )
+    assert granted.status_code == 303, granted.text
+    page = harness.client.get(f"{PAGE}?room=system_room")
+    cells = re.findall(r"<td>([^<]*)</td>", page.text.split('id="authorisations"')[1].split("</table>")[0])
+    assert "성동경찰서" in cells and "유지보수 업체" in cells and "police" not in cells
+
     harness.client.get(f"/lang/en?next={PAGE}")
     english = harness.client.get(f"{PAGE}?room=system_room")
     assert english.status_code == 200
+    assert "Seongdong police station" in english.text
     assert "Room access (system and situation rooms)" in english.text and "Entry authorisations" in english.text
     assert "Inside now" in english.text and "Entry" in english.text and "System room" in english.text
 

@@ -40,6 +40,7 @@ def title(policy: Policy, room: str | None) -> str:
 
 def rows(policy: Policy, entries: Sequence[RoomAccessEntry]) -> list[list[str]]:
     rooms = {r.code: r.ko for r in policy.duty.rooms}
+    organisations = {o.code: o.name_ko for o in policy.organisations}
     out = []
     for e in entries:
         remarks = [f"상황 {e.incident_id}번" if e.incident_id else "", e.note or ""]
@@ -50,7 +51,7 @@ def rows(policy: Policy, entries: Sequence[RoomAccessEntry]) -> list[list[str]]:
                 rooms.get(e.room, e.room),
                 rules.EVENTS.get(e.event, (e.event, e.event))[0],
                 e.person_name or "",
-                e.organisation or "",
+                organisations.get(e.organisation or "", e.organisation or ""),
                 e.badge or "",
                 e.escort_name or "",
                 "예" if e.authorised else ("아니오" if e.event in ("entry", "exit") else "-"),
