@@ -48,8 +48,18 @@ def test_a_date_that_is_not_one_is_refused_in_both_languages(value):
 
 @pytest.mark.parametrize(
     ("value", "won"),
-    [("1,250,000", 1250000), ("1250000원", 1250000), ("₩1,250,000", 1250000), (1250000, 1250000), (1250000.0, 1250000),
-     (0, 0), ("0", 0), ("", None), (None, None), ("-", None)],
+    [
+        ("1,250,000", 1250000),
+        ("1250000원", 1250000),
+        ("₩1,250,000", 1250000),
+        (1250000, 1250000),
+        (1250000.0, 1250000),
+        (0, 0),
+        ("0", 0),
+        ("", None),
+        (None, None),
+        ("-", None),
+    ],
 )
 def test_costs_are_whole_won_and_zero_is_kept_apart_from_unknown(value, won):
     assert rules.parse_cost(value) == won
@@ -165,8 +175,12 @@ def _line(text, needle):
     [
         ("  disposed_status: disposed\n", "  disposed_status: scrapped\n", "scrapped", "scrapped"),
         ("  camera_class: equipment\n", "  camera_class: cameras\n", "camera_class: cameras", "cameras"),
-        ("    - {code: supply, ko: 물품, en: Supply}\n", "    - {code: facility, ko: 물품, en: Supply}\n",
-         "{code: facility, ko: 물품", "duplicate"),
+        (
+            "    - {code: supply, ko: 물품, en: Supply}\n",
+            "    - {code: facility, ko: 물품, en: Supply}\n",
+            "{code: facility, ko: 물품",
+            "duplicate",
+        ),
         ("  default_status: in_use\n", "  default_status: disposed\n", "  disposed_status: disposed", "default_status"),
         ("  ownership_clause: art-5\n", "  ownership_clause: art-99\n", "art-99", "art-99"),
         ("  camera_class: equipment\n", "  camera_class: equipment\n  colour: red\n", "colour", "colour"),
