@@ -242,11 +242,45 @@ def test_the_export_is_one_sheet_with_korean_headings_that_reads_back(harness):
     assert [e["line"] for e in back["errors"]] == [r for r in (2, 3) if rows[r - 1][8]], back
 
 
-def test_the_camera_sync_over_http_is_idempotent(harness):
+def test_text_that_looks_like_a_formula_is_exported_as_text(harness):
+    _add(harness, name='=HYPERLINK("http://evil.example","x")', note="+1-2", serial="@S")
+    r = harness.client.get(f"{API}.xlsx", headers=harness.token("district_it_officer"))
+    row = next(load_workbook(io.BytesIO(r.content)).active.iter_rows(min_row=2, max_row=2))
+    assert row[2].value == '=HYPERLINK("http://evil.example","x")' and row[2].data_type == "s"
+    assert row[8].value == "@S" and row[8].data_type == "s"
+    assert row[13].value == "+1-2" and row[13].data_type == "s"
+
+
+def test_the_camera_sync_over_http_is_idempotent_and_owns_per_art_5(harness):
+    from gwanje.registry import service as registry
+    from gwanje.registry.schemas import CameraCreate
+
+    with harness.db.uow() as uow:
+        for number, installer in (("SD-H1", "district"), ("SD-H2", "police")):
+            registry.create_camera(
+                uow,
+                Actor.system("test"),
+                harness.policy,
+                CameraCreate(
+                    management_number=number,
+                    department="autonomous_admin",
+                    primary_purpose="crime_prevention",
+                    latitude=37.5636,
+                    longitude=127.0369,
+                    site={"road_address": f"서울특별시 성동구 {number}"},
+                    installed_by=installer,
+                ),
+            )
+        uow.commit()
     it = harness.token("district_it_officer")
     first = harness.client.post(f"{API}/sync-cameras", headers=it).json()
     again = harness.client.post(f"{API}/sync-cameras", headers=it).json()
-    assert again["created"] == 0 and again["unchanged"] == first["created"] + first["unchanged"]
+    assert (first["created"], again["created"], again["unchanged"]) == (2, 0, 2)
+    owners = {
+        i["name"]: i["owner_organisation"]
+        for i in harness.client.get(f"{API}?owner=police", headers=it).json()["items"]
+    }
+    assert list(owners.values()) == ["police"] and len(owners) == 1
 
 
 @pytest.fixture

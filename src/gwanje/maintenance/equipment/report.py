@@ -83,6 +83,11 @@ def to_xlsx(policy: Policy, items: Sequence[EquipmentItem]) -> bytes:
         cell.font = Font(bold=True)
     for item in items:
         sheet.append([_cell(policy, item, key) for _, key in rules.COLUMNS])
+        for cell in sheet[sheet.max_row]:
+            # Text that starts like a formula (= + - @) stays text: a name typed as =HYPERLINK(…) must not
+            # run in the reader's spreadsheet. Kept as it was typed, so the sheet imports back unchanged.
+            if cell.data_type == "f":
+                cell.data_type = "s"
     for i, (heading, key) in enumerate(rules.COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = WIDTHS.get(heading, 12)
         if key in ("acquired_on", "warranty_until"):

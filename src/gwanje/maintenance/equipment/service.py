@@ -440,7 +440,7 @@ class Filters:
 def items(
     db: Database, policy: Policy, filters: Filters, *, page: int = 1, per_page: int = 50
 ) -> tuple[list[EquipmentItem], int]:
-    """One page of the register, newest change first, and how many match in all."""
+    """One page of the register, the item filed last first, and how many match in all."""
     settings(policy)
     per_page = max(1, min(per_page, MAX_PAGE))
     page = max(1, page)
