@@ -71,6 +71,7 @@ def test_the_it_officer_keeps_the_register_through_the_page(harness):
     detail = harness.client.get(item_page)
     assert re.findall(r'data-action="(\w+)"', detail.text) == ["created", "edited", "status"]
     assert "수리중" in detail.text
+    assert '<span class="chip" data-field="model">모델: ' in detail.text, "the history names fields in words"
 
     book = Workbook()
     for row in (

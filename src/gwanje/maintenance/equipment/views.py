@@ -25,6 +25,8 @@ Manager = Annotated[Principal, Depends(requires_register("equipment.manage"))]
 
 PAGE = "/maintenance/equipment"
 FILTERS = ("item_class", "status", "owner", "room", "site", "q")
+# The history's field names as the page's words (``equipment.<key>``); the rest are their own key.
+FIELD_KEYS = {"item_class": "class", "owner_organisation": "owner", "cost_krw": "cost", "camera_id": "camera"}
 
 
 def _error(request: Request, exc: DomainError) -> dict[str, Any]:
@@ -156,6 +158,7 @@ def _item_context(db: Any, policy: Any, principal: Principal, item_id: int) -> d
         "may_manage": service.may(policy, principal.user, "equipment.manage"),
         "disposed": item.status == policy.maintenance.disposed_status,
         "fields": rules.EDITABLE,
+        "field_keys": FIELD_KEYS,
     }
 
 
