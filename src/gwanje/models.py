@@ -14,3 +14,4 @@ from gwanje.center.handover.models import DutyLog, DutyLogEntry, Handover, Hando
 from gwanje.center.presence.models import Pledge, Presence, Training  # noqa: F401
 from gwanje.center.roster.models import Shift  # noqa: F401
 from gwanje.center.rooms.models import RoomAccessEntry, RoomAuthorisation, RoomVisitor  # noqa: F401
+from gwanje.maintenance.equipment.models import EquipmentHistory, EquipmentItem  # noqa: F401

@@ -437,4 +437,5 @@ def test_the_raw_bodies_are_described_so_that_they_are_fuzzed_too(harness):
         ("POST", "/api/center/handovers/{handover_id}/withdraw"),
         ("POST", "/api/center/agent-requests/{request_id}/withdraw"),
         ("POST", "/api/center/duty-logs/{log_id}/sign"),
+        ("POST", "/api/maintenance/equipment/sync-cameras"),
     }

@@ -58,6 +58,8 @@ from .model import (
     Role,
     RosterRules,
     Door,
+    Choice,
+    Maintenance,
     RoomsAccess,
     RoomDuty,
     Security,
@@ -335,7 +337,7 @@ class _Builder:
                 "standard_data",
                 "map",
             ),
-            ("demo_accounts", "agents", "handover", "presence", "roster", "rooms_access"),
+            ("demo_accounts", "agents", "handover", "presence", "roster", "rooms_access", "maintenance"),
         )
         version = self.integer(top["schema_version"], "schema_version", 1)
         if version != SCHEMA_VERSION:
@@ -380,6 +382,7 @@ class _Builder:
             presence=self.presence(top.get("presence")),
             roster=self.roster(top.get("roster"), permissions),
             rooms_access=self.rooms_access(top.get("rooms_access"), duty, permissions),
+            maintenance=self.maintenance(top.get("maintenance"), permissions),
         )
 
     def agreement(self, node: Node) -> Agreement:
@@ -1111,6 +1114,69 @@ class _Builder:
             held_open_seconds=self.integer(m["held_open_seconds"], "rooms_access.held_open_seconds", 1),
             visitors_need_escort=self.boolean(m["visitors_need_escort"], "rooms_access.visitors_need_escort"),
         )
+
+    def maintenance(self, node: Node | None, permissions: tuple[Permission, ...]) -> Maintenance | None:
+        """``maintenance:`` — the register of equipment, facilities and supplies (Art. 2 ④, 5, 6)."""
+        if node is None:
+            return None
+        m = _Map(
+            self,
+            node,
+            "maintenance",
+            ("clause", "ownership_clause", "classes", "statuses", "default_status", "disposed_status", "camera_class"),
+        )
+        classes = self.choices(m["classes"], "maintenance.classes")
+        statuses = self.choices(m["statuses"], "maintenance.statuses")
+        picks = {}
+        for key, among, label in (
+            ("default_status", statuses, "statuses"),
+            ("disposed_status", statuses, "statuses"),
+            ("camera_class", classes, "classes"),
+        ):
+            code = self.pattern(m[key], f"maintenance.{key}", _CODE)
+            if all(c.code != code for c in among):
+                known = ", ".join(c.code for c in among)
+                self.fail(
+                    m[key],
+                    f"maintenance.{key}: maintenance.{label}에 없는 코드 '{code}' (정의된 코드: {known})",
+                    f"maintenance.{key}: '{code}' is not in maintenance.{label} (defined: {known})",
+                )
+            picks[key] = code
+        if picks["default_status"] == picks["disposed_status"]:
+            self.fail(
+                m["disposed_status"],
+                "maintenance.disposed_status: 새 품목의 상태(default_status)와 같을 수 없습니다",
+                "maintenance.disposed_status: cannot be the status of a new item (default_status)",
+            )
+        managing = next((p for p in permissions if p.code == "equipment.manage"), None)
+        if managing is None or not managing.roles:
+            self.fail(
+                node,
+                "maintenance: 장비 관리대장을 관리할 역할이 없습니다 (permissions.equipment.manage)",
+                "maintenance: no role keeps the equipment register (permissions.equipment.manage)",
+            )
+        return Maintenance(
+            clause=self.ref(m["clause"], "maintenance.clause", "clause"),
+            ownership_clause=self.ref(m["ownership_clause"], "maintenance.ownership_clause", "clause"),
+            classes=classes,
+            statuses=statuses,
+            default_status=picks["default_status"],
+            disposed_status=picks["disposed_status"],
+            camera_class=picks["camera_class"],
+        )
+
+    def choices(self, node: Node, what: str) -> tuple[Choice, ...]:
+        result: list[Choice] = []
+        for i, item in enumerate(self.seq(node, what)):
+            here = f"{what}[{i}]"
+            c = _Map(self, item, here, ("code", "ko", "en"))
+            code = self.pattern(c["code"], f"{here}.code", _CODE)
+            if any(x.code == code for x in result):
+                self.fail(c["code"], f"{here}: 중복된 코드 '{code}'", f"{here}: duplicate code '{code}'")
+            result.append(Choice(code, self.text(c["ko"], f"{here}.ko"), self.text(c["en"], f"{here}.en")))
+        if not result:
+            self.fail(node, f"{what}: 하나 이상 필요합니다", f"{what}: name at least one")
+        return tuple(result)
 
     def door(self, node: Node, what: str, rooms: set[str]) -> Door:
         m = _Map(self, node, what, ("device", "room", "ko", "en"))

@@ -528,6 +528,37 @@ class RoomsAccess:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A code with its Korean and English label (an item class or status of the equipment register)."""
+
+    code: str
+    ko: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """장비·시설물·물품 관리 (Art. 2 ④, 5, 6; gwanje.maintenance): the register's item classes and statuses.
+    ``default_status``: a new item's; ``disposed_status``: the end of an item, after which it is not edited;
+    ``camera_class``: the class a registry camera's item is filed under. Owners follow ``ownership`` (Art. 5).
+    Who reads and who keeps the register: ``equipment.read`` and ``equipment.manage``."""
+
+    clause: str
+    ownership_clause: str
+    classes: tuple[Choice, ...]
+    statuses: tuple[Choice, ...]
+    default_status: str
+    disposed_status: str
+    camera_class: str
+
+    def item_class(self, code: str) -> Choice | None:
+        return next((c for c in self.classes if c.code == code), None)
+
+    def status(self, code: str) -> Choice | None:
+        return next((c for c in self.statuses if c.code == code), None)
+
+
+@dataclass(frozen=True)
 class HandoverRules:
     """Duty logs (근무일지) and handovers (인수인계): who leads each organisation's shift and who
     reads every organisation's logs."""
@@ -716,6 +747,7 @@ class Policy:
     presence: PresenceSettings | None = None
     roster: RosterRules | None = None
     rooms_access: RoomsAccess | None = None
+    maintenance: Maintenance | None = None
     _by: Mapping[str, Mapping[str, object]] = field(init=False, repr=False, compare=False)
     _triggers: Mapping[tuple[str, str | None], Situation] = field(init=False, repr=False, compare=False)
     _system: Mapping[str, Situation] = field(init=False, repr=False, compare=False)

@@ -40,6 +40,8 @@ from gwanje.situations.batching import IngestCoalescer
 from gwanje.evidence import api as evidence_api
 from gwanje.evidence import views as evidence_views
 from gwanje.http.deps import PUBLIC, public, requires
+from gwanje.maintenance import api as maintenance_api
+from gwanje.maintenance import views as maintenance_views
 from gwanje.policy.model import Policy
 from gwanje.registry import api as registry_api
 from gwanje.registry import views as registry_views
@@ -66,11 +68,13 @@ ROUTERS = (
     *evidence_api.routers,
     *video_api.routers,
     *center_api.routers,
+    *maintenance_api.routers,
     *accounts_views.routers,
     *registry_views.routers,
     *situations_views.routers,
     *access_views.routers,
     *center_views.routers,
+    *maintenance_views.routers,
     *video_views.routers,
     *evidence_views.routers,
     *audit_views.routers,

@@ -1,0 +1,1 @@
+"""Maintenance's tables live in its parts (``maintenance/<part>/models.py``)."""

@@ -1,0 +1,1 @@
+"""Maintenance's rules live in its parts (``maintenance/<part>/rules.py``)."""

@@ -1,0 +1,1 @@
+"""Maintenance's request and response models live in its parts (``maintenance/<part>/schemas.py``)."""

@@ -1,0 +1,1 @@
+"""Maintenance's use cases live in its parts (``maintenance/<part>/service.py``)."""
