@@ -117,3 +117,22 @@ def test_the_simulators_door_messages_become_lines_of_the_same_log(harness):
     assert all(m.status != "rejected" for m in stored), [m.error for m in stored if m.status == "rejected"]
     entries = [r for r in rows if r.event in ("entry", "exit")]
     assert entries and all(r.authorised and r.person_name for r in entries), "the demo's badges are known"
+
+
+def test_the_demo_files_every_camera_in_the_equipment_register_once(harness):
+    """Art. 2 ④, 5: the demo's register holds the registry's cameras from the first minute, filed by an
+    account that may manage equipment; a restart files nothing twice."""
+    from gwanje.cli.serve import _seed_demo_equipment
+    from gwanje.maintenance.equipment.models import EquipmentItem
+    from gwanje.registry.models import Camera
+
+    seed_seongdong(harness.db, harness.policy)
+    names = [a.username for a in create_demo_accounts(harness.db, harness.policy)]
+    first = _seed_demo_equipment(harness.db, harness.policy, names)
+    again = _seed_demo_equipment(harness.db, harness.policy, names)
+    with harness.db.reading() as s:
+        cameras = s.scalar(sa.select(sa.func.count()).select_from(Camera).where(Camera.retired_at.is_(None)))
+        items = s.scalars(sa.select(EquipmentItem).where(EquipmentItem.camera_id.is_not(None))).all()
+    assert cameras > 1000 and first.created == cameras and again.created == 0
+    assert len(items) == cameras == len({i.camera_id for i in items})
+    assert _seed_demo_equipment(harness.db, harness.policy, []) is None, "no manager among the accounts: nothing"

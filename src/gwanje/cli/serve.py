@@ -91,6 +91,8 @@ def demo(host: str | None, port: int | None) -> None:
     from gwanje.cli.demo_rooms import authorised_badges, seed_demo_rooms
 
     seeded_rooms = seed_demo_rooms(db, policy, [a.username for a in accounts])
+    # The equipment register holds every camera from the first minute (Art. 2 ④, 5), filed by a manager.
+    equipment = _seed_demo_equipment(db, policy, [a.username for a in accounts])
     host = host or settings.host
     port = port or settings.port
     org = policy.operator_organisation
@@ -99,6 +101,11 @@ def demo(host: str | None, port: int | None) -> None:
         click.echo(
             f"출입관리 / rooms: +{seeded_rooms.granted} authorisations, +{seeded_rooms.visitors} visitors, "
             f"+{seeded_rooms.log_lines} access-log lines  (http://{host}:{port}/center/rooms)"
+        )
+    if equipment is not None:
+        click.echo(
+            f"장비 등록부 / equipment register: {equipment.cameras} cameras filed (+{equipment.created} new)  "
+            f"(http://{host}:{port}/maintenance/equipment)"
         )
     click.echo(f"\n콘솔 / console: http://{host}:{port}/   (API: http://{host}:{port}/api/docs)")
     click.echo("데모 계정 / demo accounts (password for all: %s):" % accounts[0].password)
@@ -168,3 +175,21 @@ def db_upgrade() -> None:
     settings = _settings()
     _database(settings)
     click.echo("데이터베이스 최신 / database at head")
+
+
+def _seed_demo_equipment(db, policy, usernames):
+    """Run the register's camera sync as the first demo account that may manage equipment; idempotent."""
+    if policy.maintenance is None:
+        return None
+    import sqlalchemy as sa
+
+    from gwanje.accounts.models import User
+    from gwanje.maintenance.equipment.service import sync_cameras
+
+    managers = set(policy.roles_with("equipment.manage"))
+    with db.reading() as session:
+        users = session.scalars(sa.select(User).where(User.username.in_(list(usernames))).order_by(User.id)).all()
+        manager = next((u for u in users if u.role in managers), None)
+        if manager is not None:
+            session.expunge(manager)
+    return sync_cameras(db, policy, manager) if manager is not None else None
