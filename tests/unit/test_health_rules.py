@@ -65,6 +65,23 @@ def test_a_bit_identical_repeated_frame_is_frozen():
     assert v.kind is Kind.frozen and v.figure == 0.0
 
 
+def test_a_frozen_source_through_an_encoder_is_frozen():
+    # H.264 of a repeated picture: frames within a group decode identical, the next keyframe differs a little.
+    s = scene()
+    refined = s.copy()
+    refined[::7, ::5] += 3
+    (v,) = check_pictures([s, s.copy(), refined, refined.copy()], times=[0, 0.5, 1.0, 1.5])
+    assert v.kind is Kind.frozen and "2 of 3" in v.en
+
+
+def test_mostly_changing_frames_are_not_frozen_even_with_one_repeat():
+    s = scene()
+    frames = [s, s.copy(), noisy(s), noisy(s)]
+    assert kinds(check_pictures(frames, times=[0, 0.5, 1.0, 1.5])) == [Kind.healthy]
+    jumped = scene(seed=5)  # a picture that repeats, then the scene really changes
+    assert kinds(check_pictures([s, s.copy(), jumped], times=TIMES, reference=None)) == [Kind.healthy]
+
+
 def test_a_still_scene_with_sensor_noise_is_not_frozen():
     parked = scene(seed=8)  # nothing moves, only the sensor's noise
     assert kinds(check_pictures([noisy(parked, 2) for _ in TIMES], times=TIMES, reference=parked)) == [Kind.healthy]

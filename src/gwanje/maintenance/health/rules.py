@@ -5,13 +5,16 @@ first brought to a small fixed size (:data:`SIZE`, area interpolation) so every 
 whatever the camera's resolution, and so sensor noise is averaged a little, never amplified.
 
 How ``frozen`` is decided: a live camera's successive frames always differ a little, if only by sensor
-noise, even when nothing in the scene moves; a stalled encoder or a stuck frame buffer repeats the same
-frame bit for bit. So the sampled frames are frozen when, over at least ``frozen_span_s``, no successive
-pair differs by more than ``frozen_diff`` (mean absolute difference in grey levels on the small frames).
-The default (0.05) sits far below the difference two noisy frames of a still scene show (≈0.3 and up
-even after the downscale) and above the rounding of a re-encoded identical frame. A perfectly noiseless
-static scene (a synthetic picture, a camera whose encoder drops all noise) is indistinguishable from a
-frozen one by the picture alone: it is judged frozen, which is the safe side — a person looks.
+noise, even when nothing in the scene moves; a stalled source repeats the same picture. The encoder
+blurs that line: fed the same picture, H.264 sends "skip" blocks, so frames within a group of pictures
+decode bit-identical, while the next keyframe and the frames refining it differ slightly (measured
+≈0.01–0.3 mean grey levels on the small frames). A live still scene with noise never decodes two
+identical frames (≥0.02 within a group, ≈0.1–0.7 in the sample clips). So the sampled frames are
+frozen when, over at least ``frozen_span_s``, at least ``frozen_share`` of the successive pairs are
+identical (mean absolute difference ≤ ``frozen_diff``, i.e. equal but for rounding) and no pair
+changed more than ``frozen_motion`` (a real change in the scene). A perfectly noiseless static scene
+(a synthetic picture, an encoder that drops all noise) cannot be told from a frozen one by the
+picture alone: it is judged frozen, the safe side — a person looks.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ class PictureThresholds:
       standard deviation is under ``black_std`` (a night scene is dark but has texture and lights:
       dark, not black). A lens covered in the dark reads as black.
     - ``frozen_diff``: mean absolute difference between successive samples at or under which they are
-      the same frame; ``frozen_span_s``: the least time the samples must cover to call it frozen.
+      the same frame; ``frozen_share``: the least share of successive pairs that must be the same;
+      ``frozen_motion``: a pair that differs more is a live picture; ``frozen_span_s``: the least time
+      the samples must cover to call it frozen.
     - ``covered_edges``: share of edge pixels (Canny) under which there is no detail; ``covered_std``:
       standard deviation of luminance under which the picture is uniform. Both must hold.
     - ``defocus_ratio``: sharpness (variance of the Laplacian) as a share of the reference's under
@@ -71,7 +76,9 @@ class PictureThresholds:
 
     black_mean: float = 16.0
     black_std: float = 5.0
-    frozen_diff: float = 0.05
+    frozen_diff: float = 0.005
+    frozen_share: float = 0.5
+    frozen_motion: float = 1.0
     frozen_span_s: float = 1.0
     covered_edges: float = 0.004
     covered_std: float = 8.0
@@ -168,15 +175,17 @@ def _frozen(grays: Sequence[np.ndarray], times: Sequence[float] | None, t: Pictu
     span = (times[-1] - times[0]) if times else float("inf")
     if span < t.frozen_span_s:
         return None
-    biggest = max(float(cv2.norm(grays[i], grays[i + 1], cv2.NORM_L1)) / grays[i].size for i in range(len(grays) - 1))
-    if biggest > t.frozen_diff:
+    diffs = [float(cv2.norm(grays[i], grays[i + 1], cv2.NORM_L1)) / grays[i].size for i in range(len(grays) - 1)]
+    same = sum(d <= t.frozen_diff for d in diffs)
+    if not same or same < t.frozen_share * len(diffs) or max(diffs) > t.frozen_motion:
         return None
     return _verdict(
         Kind.frozen,
-        biggest,
+        min(diffs),
         t.frozen_diff,
-        f"{span:.1f}초 동안 프레임 간 평균 차이 {biggest:.3f} ≤ {t.frozen_diff}",
-        f"successive frames differ by {biggest:.3f} ≤ {t.frozen_diff} (mean grey levels) over {span:.1f} s",
+        f"{span:.1f}초 동안 프레임 {len(diffs)}쌍 중 {same}쌍이 같음 (차이 {min(diffs):.3f} ≤ {t.frozen_diff})",
+        f"{same} of {len(diffs)} successive frame pairs the same (difference {min(diffs):.3f} ≤ {t.frozen_diff} "
+        f"mean grey levels) over {span:.1f} s",
     )
 
 

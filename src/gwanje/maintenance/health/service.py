@@ -40,7 +40,7 @@ class ProbeSettings:
     ``time_limit_s`` of starting ffmpeg; the connection (and each read) gives up after
     ``connect_timeout_s``."""
 
-    frames: int = 3
+    frames: int = 4
     fps: float = 2.0
     connect_timeout_s: float = 5.0
     time_limit_s: float = 8.0
