@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8554, help="0 picks a free port (printed on READY)")
     parser.add_argument("--auth", default=None, metavar="user:password", help="require these credentials")
+    parser.add_argument("--threads", type=int, default=256, help="client threads (GStreamer's default is 1)")
     parser.add_argument("--repeat", type=int, default=0, metavar="N", help="also serve /<name>0001 … /<name>N")
     parser.add_argument("streams", nargs="+", type=parse_mapping, metavar="name=file.mp4")
     args = parser.parse_args(argv)
@@ -136,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
+    # Each new client's DESCRIBE waits for its media to prepare (the next keyframe, up to a GOP); with the
+    # default pool of one thread those waits queue behind each other and concurrent clients time out.
+    server.get_thread_pool().set_max_threads(args.threads)
     if args.auth:
         user, _, password = args.auth.partition(":")
         auth = GstRtspServer.RTSPAuth()
