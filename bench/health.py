@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -67,6 +69,12 @@ def source() -> Path:
     return out
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sweep_figure(cameras: int, concurrency: int) -> tuple[dict, dict]:
     server = subprocess.Popen(
         [SYSTEM_PYTHON, str(SERVER), "--port", "0", "--repeat", str(cameras), f"cam={source()}"],
@@ -81,9 +89,18 @@ def sweep_figure(cameras: int, concurrency: int) -> tuple[dict, dict]:
         port = int(line.split()[1])
         urls = [(i, f"rtsp://127.0.0.1:{port}/cam{i:04d}") for i in range(1, cameras + 1)]
         one = asyncio.run(service.probe_stream(urls[0][1], camera_id=1))
+        server_cpu0 = _cpu_s(server.pid)
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own0 = time.process_time()
         started = time.perf_counter()
         probes = asyncio.run(service.sweep(urls, concurrency=concurrency))
         elapsed = time.perf_counter() - started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = {
+            "ffmpeg_cpu_s": round(children.ru_utime + children.ru_stime - children0.ru_utime - children0.ru_stime, 1),
+            "server_cpu_s": round(_cpu_s(server.pid) - server_cpu0, 1),
+            "sweep_process_cpu_s": round(time.process_time() - own0, 1),
+        }
     finally:
         server.terminate()
         server.wait(10)
@@ -97,6 +114,8 @@ def sweep_figure(cameras: int, concurrency: int) -> tuple[dict, dict]:
         "probe_p50_s": round(durations[len(durations) // 2], 3),
         "probe_max_s": round(durations[-1], 3),
         "verdicts": kinds,
+        **cpu,
+        "load_average_after": os.getloadavg()[0],
     }
     ideal = one.duration_s * cameras / concurrency
     return figure(f"health sweep s @{cameras}", elapsed, "s", "lower", "one probe x N / concurrency", ideal, 60), info
@@ -132,12 +151,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=192)
     parser.add_argument("--frames", type=int, default=2000)
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     pictures = picture_figure(args.frames)
     sweep, info = sweep_figure(args.cameras, args.concurrency)
     print(f"{'figure':32} {'value':>10} {'anchor':>10}  target")
     for f in (sweep, pictures):
         print(f"{f['name']:32} {f['value']:>10} {f['anchor_value']:>10}  {f['target']}  ({f['anchor']})")
-    print(f"sweep: concurrency {args.concurrency}, {json.dumps(info)}")
+    print(f"sweep: concurrency {args.concurrency}, load average before {load:.1f}, {json.dumps(info)}")
     for f in (sweep, pictures):
         print(json.dumps(f))
     return 0
