@@ -166,6 +166,9 @@ def test_a_sweep_of_the_registry_opens_sealed_credentials_and_never_shows_them(h
     assert by_id[ids["H-2"]].kinds == ["frozen"]
     refused = by_id[ids["H-3"]]
     assert refused.kinds == ["unreachable"] and "401" in refused.verdicts[0].en
+    # a camera asked for by id that has no stream address: unreachable, saying why, and no ffmpeg started
+    (bare,) = asyncio.run(health.sweep_cameras(harness.db, harness.app.state.credentials, camera_ids=[ids["H-4"]]))
+    assert bare.kinds == ["unreachable"] and "no stream address" in bare.verdicts[0].en and bare.camera_id == ids["H-4"]
     for p in probes:
         for v in p.verdicts:
             assert PASSWORD not in v.en + v.ko and "wrong" not in v.en + v.ko
