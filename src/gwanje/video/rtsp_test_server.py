@@ -7,7 +7,9 @@ this file imports nothing from gwanje and is started as a subprocess::
     /usr/bin/python3 rtsp_test_server.py --port 0 cam1=/path/a.mp4 cam2=/path/b.mp4
 
 It prints ``READY <port>`` once it listens, then serves ``rtsp://127.0.0.1:<port>/cam1`` etc.
-With ``--auth user:password`` every path asks for those credentials (RTSP Basic), like a real camera.
+With ``--repeat N`` each file is also served at ``/<name>0001`` … ``/<name>N`` (N mount points, one
+camera pipeline: for benches of many cameras). With ``--auth user:password`` every path asks for
+those credentials (RTSP Basic), like a real camera.
 
 Each file is played by one "camera" pipeline in real time and looped for ever; every RTSP client of
 that path gets the same H.264 access units, stream-copied (no re-encode), starting at the next
@@ -126,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8554, help="0 picks a free port (printed on READY)")
     parser.add_argument("--auth", default=None, metavar="user:password", help="require these credentials")
+    parser.add_argument("--threads", type=int, default=256, help="client threads (GStreamer's default is 1)")
+    parser.add_argument("--repeat", type=int, default=0, metavar="N", help="also serve /<name>0001 … /<name>N")
     parser.add_argument("streams", nargs="+", type=parse_mapping, metavar="name=file.mp4")
     args = parser.parse_args(argv)
 
@@ -133,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
+    # Each new client's DESCRIBE waits for its media to prepare (the next keyframe, up to a GOP); with the
+    # default pool of one thread those waits queue behind each other and concurrent clients time out.
+    server.get_thread_pool().set_max_threads(args.threads)
     if args.auth:
         user, _, password = args.auth.partition(":")
         auth = GstRtspServer.RTSPAuth()
@@ -152,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             )[0]
             factory.add_role_from_structure(role)
         mounts.add_factory(f"/{name}", factory)
+        for i in range(1, args.repeat + 1):
+            mounts.add_factory(f"/{name}{i:04d}", factory)
     for camera in cameras:
         camera.start()
     if server.attach(None) == 0:

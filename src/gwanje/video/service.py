@@ -41,11 +41,11 @@ from gwanje.policy.model import Policy
 from gwanje.registry.choices import CameraStatus
 from gwanje.registry import service as registry
 from gwanje.registry.models import Camera
-from gwanje.video import clips, live
+from gwanje.video import clips, ffmpeg_bin, input_args, live
 from gwanje.video.choices import ClipKind
 from gwanje.video.live import LiveHub
 from gwanje.video.models import DEFAULT_SEGMENT_SECONDS, RecordingSegment, RecordingSetting, VideoClip
-from gwanje.video.onvif import OnvifError, resolve_stream_url
+from gwanje.video.onvif import OnvifError, resolve_stream_url, scrub
 from gwanje.video.rules import (
     MAX_CLIP_HOURS,
     MAX_LISTING_HOURS,
@@ -133,6 +133,17 @@ async def camera_source(db: Database, camera_id: int, credentials: SecretBox | N
         raise Unavailable(
             "카메라에 연결할 수 없습니다", "cannot reach the camera", details={"problem": str(exc)}
         ) from None
+
+
+def ffmpeg_input(url: str) -> list[str]:
+    """ffmpeg and its input options for a camera address (TCP for RTSP), before ``-i``: for the other
+    capabilities that read a stream themselves (the health checks) the way the video service does."""
+    return [ffmpeg_bin(), *input_args(url)]
+
+
+def log_safe(text: str) -> str:
+    """ffmpeg's complaints (which repeat the address) with any credentials taken out."""
+    return scrub(text)
 
 
 # ---- live view and snapshots -------------------------------------------------------------------
