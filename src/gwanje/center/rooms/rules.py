@@ -17,6 +17,8 @@ EVENTS: dict[str, tuple[str, str]] = {
 CONSOLE_EVENTS = ("entry", "exit")
 # A console entry may be recorded up to this long after it happened (a guard writes it after the fact).
 MAX_BACKDATE = timedelta(days=1)
+# A visitor is expected for at most this long.
+MAX_VISIT = timedelta(days=7)
 # A device's clock may run this far ahead of ours before its time is not believed.
 CLOCK_SKEW = timedelta(minutes=5)
 

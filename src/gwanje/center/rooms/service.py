@@ -228,7 +228,7 @@ def register_visitor(
         raise ValidationFailed(
             "종료 일시가 시작 일시보다 늦어야 합니다", "the visit must end after it starts", field="expected_until"
         )
-    if expected_until - expected_from > rules.MAX_BACKDATE * 7:
+    if expected_until - expected_from > rules.MAX_VISIT:
         raise ValidationFailed("방문은 7일 이내여야 합니다", "a visit lasts at most 7 days", field="expected_until")
     if expected_until <= now:
         raise ValidationFailed("이미 지난 방문입니다", "that visit is already over", field="expected_until")
@@ -369,20 +369,11 @@ class BadgeIndex:
                 visits.setdefault((v.room, v.badge), []).append(v)
         return cls(auths, visits)
 
-    @classmethod
-    def of(cls, session: Session, room: str, badge: str) -> BadgeIndex:
-        auths = session.scalars(
-            select(RoomAuthorisation).where(RoomAuthorisation.room == room, RoomAuthorisation.badge == badge)
-        ).all()
-        visits = session.scalars(select(RoomVisitor).where(RoomVisitor.room == room, RoomVisitor.badge == badge)).all()
-        return cls({(room, badge): list(auths)}, {(room, badge): list(visits)})
 
-
-def _by_badge(session: Session, room: str, badge: str, at: datetime, index: BadgeIndex | None = None) -> Who:
+def _by_badge(session: Session, room: str, badge: str, at: datetime, index: BadgeIndex) -> Who:
     """Whom ``badge`` at ``room`` is at ``at``: the holder of an authorisation in force; else the latest
     visitor given that badge; else the latest holder whose authorisation is over (marked so); else nobody
     on file."""
-    index = index or BadgeIndex.of(session, room, badge)
     auths = index.authorisations.get((room, badge), [])
     holder = next((a for a in auths if rules.in_force(a, at)), None)
     if holder is not None:
