@@ -1,4 +1,5 @@
-"""Helpers shared by tests: starting the app as a real uvicorn process, device messages."""
+"""Helpers shared by tests: starting the app as a real uvicorn process, device messages, an app under another
+district's policy and its accounts' tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +44,43 @@ def plate_read(n: int, seq: int, device: str, camera: str, reset: bool = False) 
     if reset:
         body["seq_reset"] = True
     return service.RawMessage("mqtt:lpr", json.dumps(body).encode(), "mqtt", device)
+
+
+@contextmanager
+def app_under(db: Any, tmp_path: Path, policy: Any) -> Iterator[tuple[Any, Any]]:
+    """An app under ``policy`` on ``db`` (already migrated), with its TestClient: (app, client)."""
+    from fastapi.testclient import TestClient
+
+    from gwanje.core.settings import Settings
+    from gwanje.web.app import create_app
+
+    settings = Settings(database_url=db.url, var_dir=tmp_path / "var", escalation_seconds=0)
+    app = create_app(settings, db=db, policy=policy, migrate=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield app, client
+
+
+def bearer_for(app: Any, role: str, department: str | None = None) -> dict[str, str]:
+    """The Authorization header of a new account of ``role`` under the app's own policy."""
+    import uuid
+
+    from gwanje.accounts import service as accounts
+    from gwanje.core.audit import Actor
+    from tests.conftest import PASSWORD
+
+    with app.state.db.uow() as uow:
+        user, _ = accounts.add_user(
+            uow,
+            Actor.system("test"),
+            app.state.policy,
+            accounts.NewUser(
+                username=f"{role}-{uuid.uuid4().hex[:6]}",
+                display_name=role,
+                role=role,
+                password=PASSWORD,
+                department=department,
+            ),
+        )
+        token = accounts.issue_token(uow, Actor.system("test"), user, "test")
+        uow.commit()
+    return {"Authorization": f"Bearer {token}"}

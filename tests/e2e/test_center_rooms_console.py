@@ -10,17 +10,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from gwanje.accounts import service as accounts
-from gwanje.core.audit import Actor
 from gwanje.core.clock import utcnow
-from gwanje.core.settings import Settings
 from gwanje.policy import load_policy
 from gwanje.ui.forms import kst_input
-from gwanje.web.app import create_app
 from tests.conftest import PASSWORD, fresh_totp
 from tests.fixtures.districts import HANBIT_POLICY
+from tests.support import app_under, bearer_for
 
 PAGE = "/center/rooms"
 
@@ -214,25 +210,8 @@ def test_the_auditor_reads_the_log_but_sees_no_forms(harness):
 
 @pytest.fixture
 def hanbit(db, tmp_path):
-    settings = Settings(database_url=db.url, var_dir=tmp_path / "var", escalation_seconds=0)
-    app = create_app(settings, db=db, policy=load_policy(HANBIT_POLICY), migrate=False)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield app, client
-
-
-def _hanbit_token(app: Any, role: str) -> dict[str, str]:
-    with app.state.db.uow() as uow:
-        user, _ = accounts.add_user(
-            uow,
-            Actor.system("test"),
-            app.state.policy,
-            accounts.NewUser(
-                username=f"{role}-{uuid.uuid4().hex[:6]}", display_name=role, role=role, password=PASSWORD
-            ),
-        )
-        token = accounts.issue_token(uow, Actor.system("test"), user, "test")
-        uow.commit()
-    return {"Authorization": f"Bearer {token}"}
+    with app_under(db, tmp_path, load_policy(HANBIT_POLICY)) as pair:
+        yield pair
 
 
 def test_a_policy_without_rooms_access_has_no_rooms_page_nor_api(hanbit):
@@ -240,7 +219,7 @@ def test_a_policy_without_rooms_access_has_no_rooms_page_nor_api(hanbit):
     the link is hidden, and every rooms page and route answers 4xx (never a 500)."""
     app, client = hanbit
     assert app.state.policy.rooms_access is None and app.state.policy.duty.rooms
-    it = _hanbit_token(app, "it_officer")
+    it = bearer_for(app, "it_officer")
     home = client.get("/center/presence", headers=it)
     assert home.status_code == 200, home.text
     assert 'id="nav-rooms"' not in home.text
@@ -283,12 +262,12 @@ def test_a_policy_without_rooms_access_has_no_rooms_page_nor_api(hanbit):
     )
     assert 400 <= form.status_code < 500, form.text[:300]
     for role in ("control_agent", "inspector"):
-        assert client.get(PAGE, headers=_hanbit_token(app, role)).status_code == 403
+        assert client.get(PAGE, headers=bearer_for(app, role)).status_code == 403
     # A door message for this district is kept as rejected, not taken.
     message = {
         "message_id": "door-hanbit-1",
         "type": "room_access",
         "payload": {"door": "door-system-room", "event": "entry", "badge": "CARD-1"},
     }
-    r = client.post("/api/events", json=message, headers=_hanbit_token(app, "sensor"))
+    r = client.post("/api/events", json=message, headers=bearer_for(app, "sensor"))
     assert r.status_code == 422 and r.json()["message"]["ko"] and r.json()["message"]["en"], r.text

@@ -5,22 +5,15 @@ policy leaves out."""
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
 from typing import Any
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
-from gwanje.accounts import service as accounts
-from gwanje.core.audit import Actor
 from gwanje.core.errors import ValidationFailed
-from gwanje.core.settings import Settings
 from gwanje.policy import load_policy
-from gwanje.web.app import create_app
-from tests.conftest import PASSWORD
 from tests.fixtures.districts import HANBIT_POLICY
+from tests.support import app_under, bearer_for
 
 CENTER_PERMISSIONS = ("agents.", "roster.", "duty_log.", "center.", "training.", "rooms.")
 CENTER_SECTIONS = ("agents", "handover", "presence", "roster", "rooms_access")
@@ -57,30 +50,18 @@ def _policy_without_center(tmp_path):
 def paper(db, tmp_path):
     policy = _policy_without_center(tmp_path)
     assert policy.presence is None and policy.rooms_access is None
-    settings = Settings(database_url=db.url, var_dir=tmp_path / "var", escalation_seconds=0)
-    app = create_app(settings, db=db, policy=policy, migrate=False)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield app, client
+    with app_under(db, tmp_path, policy) as pair:
+        yield pair
 
 
 def _bearer(app: Any, role: str) -> dict[str, str]:
     policy = app.state.policy
-    organisation = policy.role(role).organisation
-    # a role kept per department (registry.write_own_department) needs one of its organisation's departments
-    department = next((d.code for d in policy.departments if d.organisation == organisation), None)
-    with app.state.db.uow() as uow:
-        new = accounts.NewUser(
-            username=f"{role}-{uuid.uuid4().hex[:6]}", display_name=role, role=role, password=PASSWORD
-        )
-        try:
-            user, _ = accounts.add_user(uow, Actor.system("test"), policy, new)
-        except ValidationFailed:
-            uow.session.rollback()
-            new = dataclasses.replace(new, department=department)
-            user, _ = accounts.add_user(uow, Actor.system("test"), policy, new)
-        token = accounts.issue_token(uow, Actor.system("test"), user, "test")
-        uow.commit()
-    return {"Authorization": f"Bearer {token}"}
+    try:
+        return bearer_for(app, role)
+    except ValidationFailed:
+        # a role kept per department (registry.write_own_department) needs one of its organisation's departments
+        organisation = policy.role(role).organisation
+        return bearer_for(app, role, next(d.code for d in policy.departments if d.organisation == organisation))
 
 
 def test_every_route_answers_every_role_without_a_server_error(paper):

@@ -6,20 +6,15 @@ the export reads back, and a district whose policy keeps no register has none (4
 from __future__ import annotations
 
 import io
-import uuid
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 
-from gwanje.accounts import service as accounts
 from gwanje.core.audit import Actor
-from gwanje.core.settings import Settings
 from gwanje.policy import load_policy
-from gwanje.web.app import create_app
-from tests.conftest import PASSWORD
 from tests.fixtures.districts import HANBIT_POLICY
+from tests.support import app_under, bearer_for
 
 API = "/api/maintenance/equipment"
 
@@ -285,31 +280,14 @@ def test_the_camera_sync_over_http_is_idempotent_and_owns_per_art_5(harness):
 
 @pytest.fixture
 def hanbit(db, tmp_path):
-    settings = Settings(database_url=db.url, var_dir=tmp_path / "var", escalation_seconds=0)
-    app = create_app(settings, db=db, policy=load_policy(HANBIT_POLICY), migrate=False)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield app, client
-
-
-def _hanbit_token(app: Any, role: str) -> dict[str, str]:
-    with app.state.db.uow() as uow:
-        user, _ = accounts.add_user(
-            uow,
-            Actor.system("test"),
-            app.state.policy,
-            accounts.NewUser(
-                username=f"{role}-{uuid.uuid4().hex[:6]}", display_name=role, role=role, password=PASSWORD
-            ),
-        )
-        token = accounts.issue_token(uow, Actor.system("test"), user, "test")
-        uow.commit()
-    return {"Authorization": f"Bearer {token}"}
+    with app_under(db, tmp_path, load_policy(HANBIT_POLICY)) as pair:
+        yield pair
 
 
 def test_a_policy_without_maintenance_has_no_register(hanbit):
     app, client = hanbit
     role = next(r.code for r in app.state.policy.roles if r.home != "none")
-    headers = _hanbit_token(app, role)
+    headers = bearer_for(app, role)
     for method, path in (
         ("GET", API),
         ("GET", f"{API}.xlsx"),
